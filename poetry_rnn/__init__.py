@@ -1,0 +1,32 @@
+"""poetry-rnn: classical Chinese poems from a character-level LSTM.
+
+The names below load their module on first use, so ``import poetry_rnn`` stays cheap and
+``python -m poetry_rnn.<module>`` runs each module once.
+"""
+
+import importlib
+import importlib.metadata
+
+from poetry_rnn.errors import PoetryError
+
+__version__ = importlib.metadata.version("poetry-rnn")
+
+_LAZY = {
+    "CorpusOptions": "poetry_rnn.data",
+    "EncodedCorpus": "poetry_rnn.data",
+    "load_corpus": "poetry_rnn.data",
+    "prepare_corpus": "poetry_rnn.data",
+    "FORMS": "poetry_rnn.prosody",
+    "Form": "poetry_rnn.prosody",
+    "to_simplified": "poetry_rnn.text",
+    "to_traditional": "poetry_rnn.text",
+    "Vocab": "poetry_rnn.vocab",
+}
+
+__all__ = ["PoetryError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'poetry_rnn' has no attribute {name!r}")

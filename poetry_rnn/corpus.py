@@ -1,0 +1,139 @@
+"""Finding and reading poem files in the chinese-poetry JSON layout."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from poetry_rnn.errors import PoetryError
+
+log = logging.getLogger(__name__)
+
+#: Collections of a chinese-poetry checkout, by the name ``--include`` takes.
+COLLECTIONS: dict[str, str] = {
+    "tang": "poet.tang.*.json",
+    "song": "poet.song.*.json",
+    "tang300": "唐诗三百首.json",
+}
+DEFAULT_INCLUDE = ("tang",)
+#: The folder of a chinese-poetry checkout that holds the collections above.
+POEM_FOLDER = "全唐诗"
+
+
+@dataclass(frozen=True)
+class RawPoem:
+    """A poem as a corpus file holds it: paragraphs joined, nothing cleaned."""
+
+    author: str
+    title: str
+    text: str
+
+
+def find_poem_files(corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLUDE) -> list[Path]:
+    """The poem files to read from ``corpus``: one JSON file, or a folder.
+
+    In a chinese-poetry checkout (or its ``全唐诗`` folder) the ``include`` collections are
+    picked; any other folder gives every ``*.json`` file below it.
+    """
+    path = Path(corpus)
+    if not path.exists():
+        raise PoetryError(f"corpus not found: {path}")
+    if path.is_file():
+        return [path]
+    unknown = [name for name in include if name not in COLLECTIONS]
+    if unknown:
+        raise PoetryError(
+            f"unknown collection {unknown[0]!r}; choose from {', '.join(COLLECTIONS)}"
+        )
+    folder = path / POEM_FOLDER if (path / POEM_FOLDER).is_dir() else path
+    if any(any(folder.glob(pattern)) for pattern in COLLECTIONS.values()):
+        files = [file for name in include for file in folder.glob(COLLECTIONS[name])]
+        if not files:
+            raise PoetryError(f"no {'/'.join(include)} poem files in {folder}")
+    else:
+        files = [file for file in path.rglob("*.json") if file.is_file()]
+        if not files:
+            raise PoetryError(f"no poem files (*.json) in {path}")
+    return sorted(set(files), key=_natural_key)
+
+
+def _natural_key(path: Path) -> tuple:
+    """Sort poet.tang.2000.json before poet.tang.10000.json."""
+    return tuple(int(part) if part.isdigit() else part for part in path.as_posix().split("."))
+
+
+def read_poem_file(path: Path) -> list[RawPoem]:
+    """The poems of one JSON file: a list of objects with ``paragraphs``."""
+    try:
+        records = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PoetryError(f"malformed poem file {path}: {error}") from error
+    if not isinstance(records, list):
+        raise PoetryError(f"malformed poem file {path}: expected a JSON list of poems")
+    poems = []
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise PoetryError(f"malformed poem file {path}: item {number} is not an object")
+        paragraphs = record.get("paragraphs")
+        if not isinstance(paragraphs, list) or not all(isinstance(p, str) for p in paragraphs):
+            raise PoetryError(
+                f"malformed poem file {path}: item {number} has no list of 'paragraphs'"
+            )
+        poems.append(
+            RawPoem(
+                author=str(record.get("author") or ""),
+                title=str(record.get("title") or ""),
+                text="".join(paragraphs),
+            )
+        )
+    return poems
+
+
+def read_corpus(
+    corpus: str | Path,
+    include: tuple[str, ...] = DEFAULT_INCLUDE,
+    skip_bad: bool = False,
+    progress: bool = True,
+) -> tuple[list[RawPoem], list[Path], list[Path]]:
+    """Read every poem of ``corpus``; returns (poems, files read, bad files skipped).
+
+    A folder's JSON files that hold no poems at all (such as ``authors.tang.json``) are
+    passed over; a malformed file raises unless ``skip_bad``.
+    """
+    files = find_poem_files(corpus, include)
+    single_file = len(files) == 1 and Path(corpus).is_file()
+    poems: list[RawPoem] = []
+    read: list[Path] = []
+    bad: list[Path] = []
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
+        try:
+            poems.extend(read_poem_file(path))
+            read.append(path)
+        except PoetryError as error:
+            if not single_file and _holds_no_poems(path):
+                log.debug("passing over %s: not a poem file", path)
+            elif skip_bad:
+                log.warning("skipping %s", error)
+                bad.append(path)
+            else:
+                raise PoetryError(f"{error} (--skip-bad skips such files)") from None
+    if not poems:
+        raise PoetryError(f"no poems in {corpus}")
+    return poems, read, bad
+
+
+def _holds_no_poems(path: Path) -> bool:
+    """A well-formed JSON list of objects none of which has ``paragraphs``."""
+    try:
+        records = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return (
+        isinstance(records, list)
+        and all(isinstance(r, dict) for r in records)
+        and not any("paragraphs" in r for r in records)
+    )

@@ -1,0 +1,508 @@
+"""The corpus pipeline: chinese-poetry JSON to clean, simplified, padded character sequences.
+
+``prepare_corpus`` reads, cleans, filters, builds the vocabulary, encodes and caches;
+``python -m poetry_rnn.data`` runs it and prints what every step did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import io
+import json
+import logging
+import sys
+import time
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, find_poem_files, read_corpus
+from poetry_rnn.errors import PoetryError, run_cli, setup_logging
+from poetry_rnn.files import atomic_writer
+from poetry_rnn.prosody import FORMS, form_of
+from poetry_rnn.text import han_count, to_simplified
+from poetry_rnn.vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+FORM_CHOICES = ("any", "regulated", *FORMS)
+DEFAULT_MAXLEN = 256
+#: The textbook layout (GUIDE §6): every poem front-padded and cut to 125 tokens.
+TEXTBOOK_MAXLEN = 125
+#: Bump when the cache's layout changes; the package version is part of the key as well, so
+#: a release with other cleaning rules rebuilds old caches.
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CorpusOptions:
+    """Everything that decides what a prepared corpus holds (and so its cache key)."""
+
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    form: str = "any"
+    author: str | None = None
+    min_chars: int = 0
+    max_chars: int | None = None
+    min_freq: int = 2
+    maxlen: int = DEFAULT_MAXLEN
+    padding: str = "right"
+    split: tuple[float, float, float] = (0.96, 0.02, 0.02)
+
+    def __post_init__(self) -> None:
+        if self.form not in FORM_CHOICES:
+            choices = ", ".join(FORM_CHOICES)
+            raise PoetryError(f"unknown form {self.form!r}; choose one of {choices}")
+        if self.padding not in ("left", "right"):
+            raise PoetryError(f"padding must be 'left' or 'right', got {self.padding!r}")
+        if self.maxlen < 3:
+            raise PoetryError(f"maxlen must be at least 3 (start, text, end), got {self.maxlen}")
+        if self.min_freq < 1:
+            raise PoetryError(f"min_freq must be at least 1, got {self.min_freq}")
+        if self.min_chars < 0 or (self.max_chars is not None and self.max_chars < self.min_chars):
+            raise PoetryError("length filter: need 0 <= min_chars <= max_chars")
+        if len(self.split) != 3 or min(self.split) < 0 or abs(sum(self.split) - 1) > 1e-6:
+            raise PoetryError(f"split must be three shares that add up to 1, got {self.split}")
+        if self.author is not None:
+            object.__setattr__(self, "author", to_simplified(self.author.strip()))
+
+
+@dataclass
+class EncodedCorpus:
+    """A prepared corpus: one padded row of token ids per poem, and what made it."""
+
+    tokens: np.ndarray  # (poems, maxlen) token ids, padded with Vocab.pad_id
+    lengths: np.ndarray  # (poems,) real tokens in each row: start, characters, end (if not cut)
+    split: np.ndarray  # (poems,) index into SPLITS
+    vocab: Vocab
+    padding: str
+    stats: dict = field(default_factory=dict)
+    key: str = ""  # the cache key it was built under, see cache_key
+
+    def indices(self, split: str) -> np.ndarray:
+        """Row numbers of the poems in ``split`` (train, val or test)."""
+        return np.flatnonzero(self.split == SPLITS.index(split))
+
+    def texts(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
+        """The poem texts of ``rows`` (all rows by default), decoded from the ids."""
+        rows = range(len(self.tokens)) if rows is None else rows
+        return [self.vocab.decode(self.tokens[row].tolist()) for row in rows]
+
+    def batch(self, rows: np.ndarray) -> np.ndarray:
+        """The rows as one array, cut to the longest of them (padding side kept)."""
+        width = int(self.lengths[rows].max())
+        part = self.tokens[rows]
+        return part[:, :width] if self.padding == "right" else part[:, -width:]
+
+
+# --- splitting, filtering, encoding -------------------------------------------------------
+
+
+def split_of(text: str, shares: tuple[float, float, float] = (0.96, 0.02, 0.02)) -> int:
+    """The split (index into SPLITS) of a poem, from a hash of its text alone.
+
+    A poem keeps its split however the corpus around it grows or shrinks.
+    """
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    position = int.from_bytes(digest, "big") / 2**64
+    return 0 if position < shares[0] else 1 if position < shares[0] + shares[1] else 2
+
+
+def keep_form(text: str, form: str) -> bool:
+    """True if ``text`` has ``form``: a form name, "regulated" (any fixed form) or "any"."""
+    if form == "any":
+        return True
+    found = form_of(text)
+    return found is not None and (form == "regulated" or found.name == form)
+
+
+def filter_poems(
+    authors: Sequence[str], texts: Sequence[str], options: CorpusOptions
+) -> tuple[list[int], dict[str, int]]:
+    """Indices of the poems the form, author and length filters keep, and counts of the rest."""
+    filtered = {"form": 0, "author": 0, "length": 0}
+    kept = []
+    for index, (author, text) in enumerate(zip(authors, texts, strict=True)):
+        chars = han_count(text)
+        if not keep_form(text, options.form):
+            filtered["form"] += 1
+        elif options.author is not None and author != options.author:
+            filtered["author"] += 1
+        elif not options.min_chars <= chars <= (options.max_chars or chars):
+            filtered["length"] += 1
+        else:
+            kept.append(index)
+    return kept, filtered
+
+
+def encode_texts(
+    texts: Sequence[str], vocab: Vocab, maxlen: int, padding: str = "right"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``start, characters, end`` ids, padded and cut to ``maxlen``; (rows, lengths)."""
+    dtype = np.uint16 if len(vocab) <= np.iinfo(np.uint16).max else np.int32
+    count = len(texts)
+    rows = np.full((count, maxlen), vocab.pad_id, dtype=dtype)
+    if count == 0:
+        return rows, np.zeros(0, dtype=np.int32)
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4")
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    id_of_distinct = np.array([vocab.index.get(chr(c), vocab.unk_id) for c in distinct], dtype)
+    # Lay every poem out as start, characters, end in one flat array, then copy the first
+    # min(length, maxlen) tokens of each into its row.
+    seq_len = np.array([len(text) + 2 for text in texts], dtype=np.int64)
+    seq_start = np.concatenate(([0], np.cumsum(seq_len)[:-1]))
+    flat = np.empty(int(seq_len.sum()), dtype=dtype)
+    is_char = np.ones(len(flat), dtype=bool)
+    is_char[seq_start] = is_char[seq_start + seq_len - 1] = False
+    flat[seq_start] = vocab.start_id
+    flat[seq_start + seq_len - 1] = vocab.end_id
+    flat[is_char] = id_of_distinct[inverse]
+    lengths = np.minimum(seq_len, maxlen)
+    row = np.repeat(np.arange(count), lengths)
+    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    column = position if padding == "right" else position + np.repeat(maxlen - lengths, lengths)
+    rows[row, column] = flat[np.repeat(seq_start, lengths) + position]
+    return rows, lengths.astype(np.int32)
+
+
+# --- batching -----------------------------------------------------------------------------
+
+
+class LengthBucketedBatches:
+    """Batches of row numbers whose poems have similar lengths, so little is padding.
+
+    Each epoch shuffles the rows, sorts them by length inside pools of ``pool`` batches, cuts
+    the pools into batches and shuffles the batches. With ``world_size`` > 1 each rank gets
+    its own equal share of the batches. Deterministic for a given seed and epoch.
+    """
+
+    def __init__(
+        self,
+        lengths: np.ndarray,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        pool: int = 64,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if batch_size < 1:
+            raise PoetryError(f"batch size must be at least 1, got {batch_size}")
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.pool = pool
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order the next iteration gives."""
+        self.epoch = epoch
+
+    def _all_batches(self) -> list[np.ndarray]:
+        order = np.arange(len(self.lengths))
+        rng = np.random.default_rng((self.seed, self.epoch))
+        if self.shuffle:
+            rng.shuffle(order)
+        pool_rows = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(order), pool_rows):
+            pool = order[start : start + pool_rows]
+            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            batches.extend(np.split(pool, range(self.batch_size, len(pool), self.batch_size)))
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        batches = self._all_batches()
+        per_rank = len(batches) // self.world_size
+        yield from batches[self.rank :: self.world_size][:per_rank]
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size) // self.world_size
+
+
+def padding_share(lengths: np.ndarray, batches: Sequence[np.ndarray]) -> float:
+    """The share of a batch stream's tokens that are padding, each batch cut to its longest row."""
+    real = sum(int(lengths[rows].sum()) for rows in batches)
+    total = sum(len(rows) * int(lengths[rows].max()) for rows in batches)
+    return 1 - real / total if total else 0.0
+
+
+def textbook_padding_share(char_counts: np.ndarray) -> float:
+    """Padding share of the textbook layout: start + text + end, padded and cut to 125 tokens."""
+    real = np.minimum(np.asarray(char_counts) + 2, TEXTBOOK_MAXLEN)
+    return float(1 - real.sum() / (len(real) * TEXTBOOK_MAXLEN)) if len(real) else 0.0
+
+
+# --- building and caching -----------------------------------------------------------------
+
+
+def cache_key(files: Sequence[Path], options: CorpusOptions) -> str:
+    """A hash of the input files' names and contents and of every option."""
+    digest = hashlib.blake2b(digest_size=16)
+    header = [CACHE_FORMAT, importlib.metadata.version("poetry-rnn"), asdict(options)]
+    digest.update(json.dumps(header, ensure_ascii=False).encode())
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    return digest.hexdigest()
+
+
+def build_corpus(
+    corpus: str | Path,
+    options: CorpusOptions,
+    skip_bad: bool = False,
+    progress: bool = True,
+) -> EncodedCorpus:
+    """Read, clean, filter, split, build the vocabulary (on train) and encode ``corpus``."""
+    poems, files, bad = read_corpus(corpus, options.include, skip_bad, progress)
+    cleaned_index, texts, report = clean_texts(poem.text for poem in poems)
+    authors = [to_simplified(poems[i].author) for i in cleaned_index]
+    kept, filtered = filter_poems(authors, texts, options)
+    texts = [texts[i] for i in kept]
+    if not texts:
+        raise PoetryError(
+            f"no poems left after cleaning and filters ({len(poems)} read; filtered {filtered})"
+        )
+    split = np.array([split_of(text, options.split) for text in texts], dtype=np.uint8)
+    train_texts = [text for text, part in zip(texts, split, strict=True) if part == 0]
+    vocab = Vocab.build(train_texts or texts, options.min_freq)
+    tokens, lengths = encode_texts(texts, vocab, options.maxlen, options.padding)
+    char_counts = np.array([len(text) for text in texts])
+    char_frequency = Counter("".join(texts))
+    oov = sum(n for char, n in char_frequency.items() if char not in vocab.index)
+    bucketed = LengthBucketedBatches(lengths, batch_size=128, seed=0)
+    forms = Counter((form.name if (form := form_of(text)) else "other") for text in texts)
+    stats = {
+        "corpus": str(corpus),
+        "files": len(files),
+        "bad_files": [str(path) for path in bad],
+        "poems_read": len(poems),
+        "poems_cleaned": len(cleaned_index),
+        "poems_kept": len(texts),
+        "changed": report.changed,
+        "dropped": report.dropped,
+        "filtered": filtered,
+        "vocab_size": len(vocab),
+        "min_freq": options.min_freq,
+        "oov_share": oov / int(char_counts.sum()),
+        "chars_per_poem": {f"p{q}": int(np.percentile(char_counts, q)) for q in (50, 90, 99)}
+        | {"max": int(char_counts.max())},
+        "forms": {name: forms.get(name, 0) for name in [*FORMS, "other"]},
+        "maxlen": options.maxlen,
+        "cut_by_maxlen": int((char_counts + 2 > options.maxlen).sum()),
+        "split": {name: int((split == i).sum()) for i, name in enumerate(SPLITS)},
+        "padding_share": {
+            "textbook_125": textbook_padding_share(char_counts),
+            "bucketed_128": padding_share(lengths, list(bucketed)),
+        },
+    }
+    return EncodedCorpus(tokens, lengths, split, vocab, options.padding, stats)
+
+
+def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
+    """Write ``corpus`` as one ``.npz`` (no pickles) plus its vocabulary as JSON, atomically."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        tokens=corpus.tokens,
+        lengths=corpus.lengths,
+        split=corpus.split,
+        vocab=np.array(corpus.vocab.to_json()),
+        padding=np.array(corpus.padding),
+        stats=np.array(json.dumps(corpus.stats, ensure_ascii=False)),
+        key=np.array(corpus.key),
+    )
+    with atomic_writer(path) as file:
+        file.write(buffer.getbuffer())
+    corpus.vocab.save(path.with_suffix(".vocab.json"))
+
+
+def load_corpus(path: str | Path) -> EncodedCorpus:
+    """Read a corpus written by :func:`save_corpus`; a :class:`PoetryError` if missing or damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            corpus = EncodedCorpus(
+                tokens=archive["tokens"],
+                lengths=archive["lengths"],
+                split=archive["split"],
+                vocab=Vocab.from_json(str(archive["vocab"])),
+                padding=str(archive["padding"]),
+                stats=json.loads(str(archive["stats"])),
+                key=str(archive["key"]),
+            )
+    except FileNotFoundError:
+        raise PoetryError(f"prepared corpus not found: {path}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise PoetryError(f"damaged prepared corpus {path}: {error}") from error
+    rows = len(corpus.tokens)
+    if corpus.tokens.ndim != 2 or len(corpus.lengths) != rows or len(corpus.split) != rows:
+        raise PoetryError(f"damaged prepared corpus {path}: arrays of different lengths")
+    return corpus
+
+
+def default_cache_name(include: Sequence[str]) -> str:
+    """The cache's file name stem for a choice of collections, e.g. ``tang`` or ``tang+song``."""
+    return "+".join(include)
+
+
+def prepare_corpus(
+    corpus: str | Path,
+    options: CorpusOptions | None = None,
+    cache_dir: str | Path = "data",
+    name: str | None = None,
+    rebuild: bool = False,
+    skip_bad: bool = False,
+    progress: bool = True,
+) -> EncodedCorpus:
+    """The encoded corpus from ``cache_dir/<name>.npz`` if it was built from the same input
+    files and options, else built anew and cached. A damaged cache is rebuilt."""
+    started = time.perf_counter()
+    options = options or CorpusOptions()
+    files = find_poem_files(corpus, options.include)
+    key = cache_key(files, options)
+    path = Path(cache_dir) / f"{name or default_cache_name(options.include)}.npz"
+    cached = None
+    if path.exists() and not rebuild:
+        try:
+            cached = load_corpus(path)
+        except PoetryError as error:
+            log.warning("%s; rebuilding it", error)
+        if cached is not None and cached.key != key:
+            log.info("%s was built from other files or options; rebuilding it", path)
+            cached = None
+    if cached is None:
+        result = build_corpus(corpus, options, skip_bad, progress)
+        result.key = key
+        save_corpus(result, path)
+        log.info("wrote %s", path)
+    else:
+        result = cached
+        log.info("loaded %s", path)
+    result.stats |= {"cache": str(path), "cached": cached is not None}
+    result.stats["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def format_stats(stats: dict) -> str:
+    """The stats of a prepared corpus as an aligned two-column table."""
+    rows = [
+        ("corpus", stats["corpus"]),
+        ("files read", stats["files"]),
+        ("bad files skipped", len(stats["bad_files"])),
+        ("poems read", stats["poems_read"]),
+        *((f"  dropped: {rule}", n) for rule, n in stats["dropped"].items() if n),
+        *((f"  changed: {rule}", n) for rule, n in stats["changed"].items() if n),
+        *((f"  filtered: {name}", n) for name, n in stats["filtered"].items() if n),
+        ("poems kept", stats["poems_kept"]),
+        ("split train/val/test", "/".join(str(n) for n in stats["split"].values())),
+        ("vocabulary size", f"{stats['vocab_size']} (min freq {stats['min_freq']})"),
+        ("OOV share", f"{stats['oov_share']:.4%}"),
+        ("chars per poem", " ".join(f"{k}={v}" for k, v in stats["chars_per_poem"].items())),
+        *((f"  form: {name}", n) for name, n in stats["forms"].items()),
+        (f"cut by maxlen {stats['maxlen']}", stats["cut_by_maxlen"]),
+        ("padding: textbook 125", f"{stats['padding_share']['textbook_125']:.1%}"),
+        ("padding: bucketed 128", f"{stats['padding_share']['bucketed_128']:.1%}"),
+        ("cache", f"{stats['cache']} ({'loaded' if stats['cached'] else 'built'})"),
+        ("seconds", stats["seconds"]),
+    ]
+    width = max(_display_width(label) for label, _ in rows)
+    return "\n".join(
+        f"{label}{' ' * (width - _display_width(label))}  {value}" for label, value in rows
+    )
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _split_shares(text: str) -> tuple[float, float, float]:
+    try:
+        parts = [float(part) for part in text.split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or sum(parts) <= 0:
+        raise argparse.ArgumentTypeError(f"expected three shares like 96/2/2, got {text!r}")
+    return tuple(part / sum(parts) for part in parts)  # type: ignore[return-value]
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that choose and prepare a corpus (shared with the trainer)."""
+    group = parser.add_argument_group("corpus")
+    group.add_argument(
+        "--corpus", required=True, help="a chinese-poetry checkout, a folder or a JSON file"
+    )
+    group.add_argument(
+        "--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE),
+        help="collections of a chinese-poetry checkout (default: tang)",
+    )  # fmt: skip
+    group.add_argument("--form", choices=FORM_CHOICES, default="any", help="keep only this form")
+    group.add_argument("--author", help="keep only this poet's poems")
+    group.add_argument("--min-chars", type=int, default=0, help="keep poems at least this long")
+    group.add_argument("--max-chars", type=int, help="keep poems at most this long")
+    group.add_argument("--min-freq", type=int, default=2, help="rarer characters become <unk>")
+    group.add_argument("--maxlen", type=int, default=DEFAULT_MAXLEN, help="tokens per row")
+    group.add_argument("--padding", choices=("right", "left"), default="right")
+    group.add_argument("--split", type=_split_shares, default=(0.96, 0.02, 0.02),
+                       help="train/val/test shares (default 96/2/2)")  # fmt: skip
+    group.add_argument("--cache-dir", default="data", help="where the cache goes (default data/)")
+    group.add_argument("--name", help="cache file stem (default: the collections, e.g. tang)")
+    group.add_argument("--rebuild", action="store_true", help="ignore an existing cache")
+    group.add_argument("--skip-bad", action="store_true", help="skip malformed files, counted")
+
+
+def corpus_from_arguments(args: argparse.Namespace, progress: bool = True) -> EncodedCorpus:
+    """Prepare (or load from cache) the corpus the parsed arguments describe."""
+    options = CorpusOptions(
+        include=tuple(args.include),
+        form=args.form,
+        author=args.author,
+        min_chars=args.min_chars,
+        max_chars=args.max_chars,
+        min_freq=args.min_freq,
+        maxlen=args.maxlen,
+        padding=args.padding,
+        split=tuple(args.split),
+    )
+    return prepare_corpus(
+        args.corpus, options, args.cache_dir, args.name, args.rebuild, args.skip_bad, progress
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m poetry_rnn.data",
+        description="Prepare a chinese-poetry corpus: clean, simplify, encode, cache.",
+    )
+    add_corpus_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the stats as one JSON object")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    corpus = corpus_from_arguments(args, progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(corpus.stats, ensure_ascii=False))
+    else:
+        print(format_stats(corpus.stats))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
