@@ -69,8 +69,12 @@ def _natural_key(path: Path) -> tuple:
 def read_poem_file(path: Path) -> list[RawPoem]:
     """The poems of one JSON file: a list of objects with ``paragraphs``."""
     try:
-        records = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = path.read_bytes()
+    except OSError as error:
+        raise PoetryError(f"cannot read poem file {path}: {error.strerror}") from error
+    try:
+        records = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PoetryError(f"malformed poem file {path}: {error}") from error
     if not isinstance(records, list):
         raise PoetryError(f"malformed poem file {path}: expected a JSON list of poems")

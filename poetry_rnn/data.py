@@ -332,7 +332,7 @@ def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
 
 
 def load_corpus(path: str | Path) -> EncodedCorpus:
-    """Read a corpus written by :func:`save_corpus`; a :class:`PoetryError` if missing or damaged."""
+    """Read a corpus written by :func:`save_corpus`; :class:`PoetryError` if missing or damaged."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             corpus = EncodedCorpus(

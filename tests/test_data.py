@@ -1,0 +1,399 @@
+"""The corpus pipeline on the fixture corpus: reading, filters, vocab, encoding, splits, cache."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FIXTURE_CORPUS
+
+from poetry_rnn.corpus import find_poem_files, read_corpus
+from poetry_rnn.data import (
+    CorpusOptions,
+    EncodedCorpus,
+    LengthBucketedBatches,
+    build_corpus,
+    encode_texts,
+    load_corpus,
+    main,
+    padding_share,
+    prepare_corpus,
+    split_of,
+    textbook_padding_share,
+)
+from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.vocab import Vocab
+
+QUIET = {"progress": False}
+
+
+def build(**options) -> EncodedCorpus:
+    """The fixture corpus, all in train and every character in the vocabulary, so that texts
+    decode exactly."""
+    options = {"min_freq": 1, "maxlen": 512, "split": (1.0, 0.0, 0.0)} | options
+    return build_corpus(FIXTURE_CORPUS, CorpusOptions(**options), progress=False)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the fixture corpus."""
+    return Path(shutil.copytree(FIXTURE_CORPUS, tmp_path / "corpus"))
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = run_cli(main, argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def test_checkout_reads_the_tang_poems_by_default():
+    files = find_poem_files(FIXTURE_CORPUS)
+    assert [f.name for f in files] == ["poet.tang.0.json", "poet.tang.1000.json"]
+
+
+def test_include_picks_collections():
+    files = find_poem_files(FIXTURE_CORPUS, ("tang", "song", "tang300"))
+    assert {f.name for f in files} == {
+        "poet.tang.0.json", "poet.tang.1000.json", "poet.song.0.json", "唐诗三百首.json"
+    }  # fmt: skip
+
+
+def test_one_file_and_the_poem_folder_are_accepted():
+    folder = FIXTURE_CORPUS / "全唐诗"
+    assert len(find_poem_files(folder)) == 2
+    poems, _, _ = read_corpus(folder / "唐诗三百首.json", progress=False)
+    assert len(poems) == 6
+
+
+def test_any_folder_of_poem_lists_is_read_and_non_poem_json_passed_over(tmp_path):
+    (tmp_path / "mine.json").write_text(
+        json.dumps([{"paragraphs": ["白日依山盡，黃河入海流。", "欲窮千里目，更上一層樓。"]}]),
+        encoding="utf-8",
+    )
+    (tmp_path / "authors.json").write_text(json.dumps([{"name": "王之渙"}]), encoding="utf-8")
+    poems, files, bad = read_corpus(tmp_path, progress=False)
+    assert [p.text for p in poems] == ["白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"]
+    assert bad == [] and len(files) == 1
+
+
+def test_fixture_totals_match_the_dirt_table(tmp_path):
+    corpus = build()
+    stats = corpus.stats
+    assert stats["poems_read"] == 40 and stats["poems_kept"] == 32
+    assert stats["dropped"] == {"lost_characters": 3, "non_han": 1, "too_short": 2, "duplicates": 2}
+    changed = stats["changed"]
+    assert changed["annotations"] == 3 and changed["title_marks"] == 1
+    assert changed["markup_and_ascii"] == 1 and changed["punctuation"] == 1
+    every = build(include=("tang", "song", "tang300"))
+    assert every.stats["poems_kept"] == 43
+
+
+def test_the_corpus_reading_of_jingyesi_survives():
+    texts = build().texts()
+    assert "床前看月光，疑是地上霜。举头望山月，低头思故乡。" in texts
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("form", "lines", "chars"),
+    [("五言绝句", 4, 5), ("七言绝句", 4, 7), ("五言律诗", 8, 5), ("七言律诗", 8, 7)],
+)
+def test_form_filter_keeps_only_that_form(form, lines, chars):
+    corpus = build(form=form)
+    assert corpus.stats["poems_kept"] > 0
+    for text in corpus.texts():
+        rows = text.replace("，", "|").replace("。", "|").rstrip("|").split("|")
+        assert len(rows) == lines and all(len(row) == chars for row in rows)
+
+
+def test_regulated_filter_keeps_all_fixed_forms_and_no_other():
+    stats = build(form="regulated").stats
+    assert stats["forms"]["other"] == 0
+    assert stats["poems_kept"] == sum(stats["forms"].values()) == 32 - stats["filtered"]["form"]
+
+
+def test_author_filter_accepts_traditional_names():
+    corpus = build(author="李白")
+    assert corpus.stats["poems_kept"] >= 2
+    assert any(text.startswith("床前看月光") for text in corpus.texts())
+    assert build(author="王維").stats["poems_kept"]
+
+
+def test_length_filter():
+    corpus = build(min_chars=21, max_chars=28)
+    lengths = [len(t) - sum(t.count(p) for p in "，。？！；") for t in corpus.texts()]
+    assert lengths and all(21 <= n <= 28 for n in lengths)
+
+
+# --- vocabulary and encoding --------------------------------------------------------------
+
+
+def test_vocab_round_trip_and_save(tmp_path):
+    texts = ["床前看月光，疑是地上霜。", "举头望山月，低头思故乡。"]
+    vocab = Vocab.build(texts)
+    assert vocab.tokens[:4] == ["<pad>", "<s>", "</s>", "<unk>"]
+    assert vocab.tokens[4] in "，。"  # the most frequent characters come first
+    for text in texts:
+        ids = vocab.encode(text, wrap=True)
+        assert ids[0] == vocab.start_id and ids[-1] == vocab.end_id
+        assert vocab.decode(ids) == text
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocab.load(tmp_path / "vocab.json") == vocab
+
+
+def test_vocab_min_freq_maps_rare_characters_to_unknown():
+    vocab = Vocab.build(["山山水", "山水月"], min_freq=2)
+    assert "月" not in vocab and vocab.encode("月") == [vocab.unk_id]
+    assert vocab.unknown_chars("山月花") == ["月", "花"]
+
+
+def test_damaged_vocab_is_refused(tmp_path):
+    (tmp_path / "v.json").write_text('{"tokens": ["a"', encoding="utf-8")
+    with pytest.raises(PoetryError, match="damaged vocabulary"):
+        Vocab.load(tmp_path / "v.json")
+
+
+def test_right_and_left_padding_and_cuts():
+    texts = ["山水，", "明月光，照我。"]
+    vocab = Vocab.build(texts)
+    right, lengths = encode_texts(texts, vocab, maxlen=6, padding="right")
+    s, e, p = vocab.start_id, vocab.end_id, vocab.pad_id
+    assert right[0].tolist() == [s, *vocab.encode("山水，"), e, p]
+    assert right[1].tolist() == [s, *vocab.encode("明月光，照")]  # cut: no end token
+    assert lengths.tolist() == [5, 6]
+    left, _ = encode_texts(texts, vocab, maxlen=6, padding="left")
+    assert left[0].tolist() == [p, s, *vocab.encode("山水，"), e]
+    assert left[1].tolist() == right[1].tolist()
+
+
+def test_maxlen_cuts_are_reported():
+    corpus = build(maxlen=30)
+    long_poems = sum(len(t) + 2 > 30 for t in build().texts())
+    assert corpus.stats["cut_by_maxlen"] == long_poems > 0
+    assert corpus.tokens.shape[1] == 30
+
+
+# --- splits -------------------------------------------------------------------------------
+
+
+def test_split_depends_on_the_text_alone():
+    texts = [f"第{i}首诗，山水月光{i}。" for i in range(2000)]
+    parts = [split_of(t) for t in texts]
+    assert parts == [split_of(t) for t in reversed(texts)][::-1]
+    shares = np.bincount(parts, minlength=3) / len(parts)
+    assert shares[0] > 0.93 and 0.005 < shares[1] < 0.04 and 0.005 < shares[2] < 0.04
+
+
+def test_split_is_stable_when_the_corpus_grows(corpus_copy):
+    small = build_corpus(corpus_copy, CorpusOptions(maxlen=512, min_freq=1), **QUIET)
+    before = dict(zip(small.texts(), small.split.tolist(), strict=True))
+    extra = corpus_copy / "全唐诗" / "poet.tang.2000.json"
+    extra.write_text(
+        json.dumps([{"paragraphs": ["千山鳥飛絕，萬徑人蹤滅。", "孤舟蓑笠翁，獨釣寒江雪。"]}]),
+        encoding="utf-8",
+    )
+    grown = build_corpus(corpus_copy, CorpusOptions(maxlen=512, min_freq=1), **QUIET)
+    after = dict(zip(grown.texts(), grown.split.tolist(), strict=True))
+    assert len(after) == len(before) + 1
+    assert all(after[text] == part for text, part in before.items())
+
+
+# --- batching -----------------------------------------------------------------------------
+
+
+def test_bucketed_batches_cover_every_row_once_and_pad_little():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(12, 100, size=5000)
+    batches = list(LengthBucketedBatches(lengths, batch_size=64, seed=1))
+    rows = np.concatenate(batches)
+    assert sorted(rows.tolist()) == list(range(5000))
+    assert padding_share(lengths, batches) < 0.05
+    assert textbook_padding_share(lengths - 2) > 0.3
+
+
+def test_bucketed_batches_are_deterministic_and_change_per_epoch():
+    lengths = np.arange(1000) % 97 + 3
+    sampler = LengthBucketedBatches(lengths, batch_size=32, seed=5)
+    first = [b.tolist() for b in sampler]
+    assert first == [b.tolist() for b in LengthBucketedBatches(lengths, batch_size=32, seed=5)]
+    sampler.set_epoch(1)
+    assert first != [b.tolist() for b in sampler]
+
+
+def test_ranks_get_disjoint_equal_shares():
+    lengths = np.arange(1000) % 50 + 3
+    shares = [list(LengthBucketedBatches(lengths, 32, rank=r, world_size=3)) for r in range(3)]
+    assert [len(s) for s in shares] == [len(LengthBucketedBatches(lengths, 32, world_size=3))] * 3
+    seen = [row for share in shares for batch in share for row in batch.tolist()]
+    assert len(seen) == len(set(seen))
+
+
+def test_batch_is_cut_to_its_longest_row():
+    corpus = build()
+    rows = np.argsort(corpus.lengths)[:4]
+    batch = corpus.batch(rows)
+    assert batch.shape == (4, corpus.lengths[rows].max())
+    assert (batch[:, 0] == corpus.vocab.start_id).all()
+
+
+# --- cache --------------------------------------------------------------------------------
+
+
+def test_cache_is_reused_and_loaded_without_pickles(corpus_copy, tmp_path):
+    cache = tmp_path / "cache"
+    built = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    assert not built.stats["cached"]
+    assert (cache / "tang.npz").exists() and (cache / "tang.vocab.json").exists()
+    loaded = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    assert loaded.stats["cached"]
+    assert np.array_equal(loaded.tokens, built.tokens) and loaded.vocab == built.vocab
+    assert Vocab.load(cache / "tang.vocab.json") == built.vocab
+    with np.load(cache / "tang.npz", allow_pickle=False) as archive:
+        assert all(archive[name].dtype != object for name in archive.files)
+
+
+def test_changed_option_or_corpus_rebuilds(corpus_copy, tmp_path):
+    cache = tmp_path / "cache"
+    prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    other = CorpusOptions(min_freq=1)
+    assert not prepare_corpus(corpus_copy, other, cache, **QUIET).stats["cached"]
+    assert prepare_corpus(corpus_copy, other, cache, **QUIET).stats["cached"]
+    poem_file = corpus_copy / "全唐诗" / "poet.tang.0.json"
+    poems = json.loads(poem_file.read_text(encoding="utf-8"))
+    poems[0]["paragraphs"][0] = "千山鳥飛絕，萬徑人蹤滅。"
+    poem_file.write_text(json.dumps(poems, ensure_ascii=False), encoding="utf-8")
+    rebuilt = prepare_corpus(corpus_copy, CorpusOptions(min_freq=1), cache, **QUIET)
+    assert not rebuilt.stats["cached"]
+    assert any(text.startswith("千山鸟飞绝") for text in rebuilt.texts())
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "flip"])
+def test_damaged_cache_is_detected_and_rebuilt(corpus_copy, tmp_path, damage):
+    cache = tmp_path / "cache"
+    built = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    path = cache / "tang.npz"
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "garbage":
+        data = bytearray(b"not a zip file at all")
+    else:
+        data[len(data) // 3] ^= 0xFF  # inside the token array: the zip CRC catches it
+    path.write_bytes(bytes(data))
+    with pytest.raises(PoetryError, match="damaged"):
+        load_corpus(path)
+    again = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    assert not again.stats["cached"] and np.array_equal(again.tokens, built.tokens)
+    assert load_corpus(path).key == again.key
+
+
+def test_cache_write_leaves_no_temp_files(corpus_copy, tmp_path):
+    prepare_corpus(corpus_copy, cache_dir=tmp_path / "cache", **QUIET)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["tang.npz", "tang.vocab.json"]
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def test_cli_prints_a_stats_table(corpus_copy, tmp_path, capsys):
+    code, out, _ = run(["--corpus", str(corpus_copy), "--cache-dir", str(tmp_path)], capsys)
+    assert code == 0
+    labels = ["poems read", "poems kept", "dropped: duplicates", "vocabulary size", "OOV share"]
+    labels += ["chars per poem", "form: 七言绝句", "cut by maxlen", "padding: bucketed", "seconds"]
+    assert all(label in out for label in labels)
+
+
+def test_cli_json(corpus_copy, tmp_path, capsys):
+    argv = ["--corpus", str(corpus_copy), "--cache-dir", str(tmp_path), "--form", "regulated"]
+    code, out, _ = run([*argv, "--json"], capsys)
+    stats = json.loads(out)
+    assert code == 0
+    assert stats["poems_read"] == 40 and 0 < stats["poems_kept"] < 32
+    assert stats["dropped"]["duplicates"] == 2 and stats["vocab_size"] > 4
+
+
+def test_python_dash_m_runs_the_cli(corpus_copy, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "poetry_rnn.data", "--corpus", str(corpus_copy),
+         "--cache-dir", str(tmp_path), "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["poems_kept"] == 32
+    assert "Warning" not in result.stderr
+
+
+def _bad_json_corpus(tmp_path: Path) -> Path:
+    corpus = Path(shutil.copytree(FIXTURE_CORPUS, tmp_path / "bad"))
+    (corpus / "全唐诗" / "poet.tang.3000.json").write_text('[{"paragraphs": ["山', encoding="utf-8")
+    return corpus
+
+
+def test_malformed_file_is_named_or_skipped_and_counted(tmp_path, capsys):
+    corpus = _bad_json_corpus(tmp_path)
+    code, _, err = run(["--corpus", str(corpus), "--cache-dir", str(tmp_path / "c")], capsys)
+    assert code == 2 and "poet.tang.3000.json" in err and "--skip-bad" in err
+    argv = ["--corpus", str(corpus), "--cache-dir", str(tmp_path / "c"), "--skip-bad", "--json"]
+    code, out, _ = run(argv, capsys)
+    stats = json.loads(out)
+    assert code == 0 and len(stats["bad_files"]) == 1 and stats["poems_kept"] == 32
+
+
+def _read_only_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root ignores permissions; sysfs takes no new files
+        return Path("/sys")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", "corpus not found"),
+        ("empty folder", "no poem files"),
+        ("malformed", "malformed poem file"),
+        ("filters leave nothing", "no poems left"),
+        ("read-only cache", "cannot write"),
+        ("bad maxlen", "maxlen must be at least 3"),
+        ("bad min freq", "min_freq must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(case, message, tmp_path, capsys):
+    corpus, extra, cache = FIXTURE_CORPUS, [], tmp_path / "cache"
+    if case == "missing":
+        corpus = tmp_path / "nowhere"
+    elif case == "empty folder":
+        corpus = tmp_path / "empty"
+        corpus.mkdir()
+    elif case == "malformed":
+        corpus = _bad_json_corpus(tmp_path)
+    elif case == "filters leave nothing":
+        extra = ["--author", "不存在的诗人"]
+    elif case == "read-only cache":
+        cache = _read_only_folder(tmp_path)
+    elif case == "bad maxlen":
+        extra = ["--maxlen", "2"]
+    elif case == "bad min freq":
+        extra = ["--min-freq", "0"]
+    code, _, err = run(["--corpus", str(corpus), "--cache-dir", str(cache), *extra], capsys)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_malformed_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--corpus", str(FIXTURE_CORPUS), "--split", "96/4"])
+    assert exit_info.value.code == 2
+    assert "expected three shares like 96/2/2" in capsys.readouterr().err
