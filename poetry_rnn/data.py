@@ -443,11 +443,11 @@ def _split_shares(text: str) -> tuple[float, float, float]:
     return tuple(part / sum(parts) for part in parts)  # type: ignore[return-value]
 
 
-def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+def add_corpus_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """The options that choose and prepare a corpus (shared with the trainer)."""
     group = parser.add_argument_group("corpus")
     group.add_argument(
-        "--corpus", required=True, help="a chinese-poetry checkout, a folder or a JSON file"
+        "--corpus", required=required, help="a chinese-poetry checkout, a folder or a JSON file"
     )
     group.add_argument(
         "--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE),

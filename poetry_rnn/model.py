@@ -1,0 +1,119 @@
+"""The CharRNN: embedding, a multi-layer LSTM, and a linear map back to the vocabulary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from torch import Tensor, nn
+
+from poetry_rnn.errors import PoetryError
+
+State = tuple[Tensor, Tensor]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape of a :class:`CharRNN`."""
+
+    vocab_size: int
+    embedding_dim: int = 256
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.2
+    tie_weights: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise PoetryError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise PoetryError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise PoetryError(f"unknown model config keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+#: Named shapes. ``reference`` is the textbook recipe's (GUIDE §6); ``small`` trains well on a
+#: 2-core CPU in about an hour; ``base`` is the GPU default.
+PRESETS: dict[str, dict] = {
+    "reference": {
+        "embedding_dim": 128, "hidden_size": 256, "num_layers": 2, "dropout": 0.0,
+        "tie_weights": False,
+    },
+    "small": {
+        "embedding_dim": 256, "hidden_size": 512, "num_layers": 2, "dropout": 0.2,
+        "tie_weights": True,
+    },
+    "base": {
+        "embedding_dim": 384, "hidden_size": 768, "num_layers": 2, "dropout": 0.3,
+        "tie_weights": True,
+    },
+}  # fmt: skip
+
+
+def preset_config(name: str, vocab_size: int, **overrides: object) -> ModelConfig:
+    """The config of preset ``name`` for ``vocab_size``, with ``overrides`` (None ones ignored)."""
+    if name not in PRESETS:
+        raise PoetryError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    chosen = {key: value for key, value in overrides.items() if value is not None}
+    return ModelConfig(vocab_size=vocab_size, **(PRESETS[name] | chosen))
+
+
+class CharRNN(nn.Module):
+    """Embedding → LSTM → (projection) → Linear over the vocabulary.
+
+    With ``tie_weights`` the output layer shares the embedding matrix; where the hidden size
+    differs from the embedding size, a projection maps the LSTM output down to it first.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
+        self.dropout = nn.Dropout(config.dropout)
+        self.lstm = nn.LSTM(
+            config.embedding_dim,
+            config.hidden_size,
+            config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        out_dim = config.hidden_size
+        self.projection = None
+        if config.tie_weights and config.hidden_size != config.embedding_dim:
+            self.projection = nn.Linear(config.hidden_size, config.embedding_dim, bias=False)
+            out_dim = config.embedding_dim
+        self.decoder = nn.Linear(out_dim, config.vocab_size)
+        if config.tie_weights:
+            self.decoder.weight = self.embedding.weight
+        nn.init.normal_(self.embedding.weight, std=0.05)
+        nn.init.zeros_(self.decoder.bias)
+
+    def features(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """The vectors the decoder reads, (batch, time, features), and the LSTM state."""
+        output, state = self.lstm(self.dropout(self.embedding(tokens)), state)
+        output = self.dropout(output)
+        if self.projection is not None:
+            output = self.projection(output)
+        return output, state
+
+    def forward(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """Logits (batch, time, vocab) for every position of ``tokens`` (batch, time)."""
+        output, state = self.features(tokens, state)
+        return self.decoder(output), state
+
+    def step(self, token: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """One decoding step: logits (batch, vocab) for one token per sequence (batch,)."""
+        logits, state = self(token.unsqueeze(1), state)
+        return logits.squeeze(1), state
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,615 @@
+"""Training the CharRNN: ``python -m poetry_rnn.train``, on a GPU, a CPU, or many of either.
+
+One code path: on CUDA it adds bf16 autocast, TF32 and pinned-memory copies; under ``torchrun``
+it wraps the model in DistributedDataParallel (nccl on CUDA, gloo on CPU). A run directory
+holds the best model (``model/``), the training state to resume from, ``metrics.csv``,
+``curves.png`` and ``train.log``; every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from poetry_rnn.checkpoint import load_tensors, model_from_tensors, save_pretrained, save_tensors
+from poetry_rnn.data import (
+    EncodedCorpus,
+    LengthBucketedBatches,
+    add_corpus_arguments,
+    corpus_from_arguments,
+    load_corpus,
+)
+from poetry_rnn.decoding import sample
+from poetry_rnn.errors import PoetryError, run_cli, setup_logging
+from poetry_rnn.files import write_bytes_atomic, write_text_atomic
+from poetry_rnn.model import PRESETS, CharRNN, ModelConfig, preset_config
+from poetry_rnn.vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "training_state.safetensors"
+MODEL_DIR = "model"
+LOG_EVERY = 50  # steps between loss read-backs (each one waits for the device)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The hyper-parameters of a run, saved with its state."""
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.05
+    clip: float = 1.0
+    seed: int = 0
+    patience: int = 0
+    save_every: int = 500
+    samples: int = 3
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "warmup_steps": self.warmup_steps >= 0,
+            "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
+            "clip": self.clip > 0,
+            "patience": self.patience >= 0,
+            "save_every": self.save_every >= 1,
+            "samples": self.samples >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                option = name.replace("_", "-")
+                raise PoetryError(f"--{option} is out of range: {getattr(self, name)}")
+
+
+def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
+    floor = config.lr * config.min_lr_ratio
+    return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def masked_loss(model: torch.nn.Module, batch: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Mean cross-entropy of predicting each next token; padding is never a target."""
+    logits, _ = model(batch[:, :-1])
+    targets = batch[:, 1:]
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=pad_id
+    )
+
+
+def predicted_tokens(corpus: EncodedCorpus, rows: np.ndarray) -> int:
+    """How many tokens a batch predicts: each row's tokens but the start."""
+    return int(corpus.lengths[rows].sum()) - len(rows)
+
+
+# --- the run's context: device, processes -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where this process trains: its device, and its rank among ``world_size`` processes."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+
+def start_runtime(device: str) -> Runtime:
+    """Pick the device, and join the process group when started by torchrun."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise PoetryError("--device cuda was asked for, but no CUDA device is available")
+    if device not in ("auto", "cpu", "cuda"):
+        raise PoetryError(f"--device must be auto, cpu or cuda, got {device!r}")
+    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if use_cuda:
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local_rank)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        chosen = torch.device("cuda", local_rank)
+    else:
+        chosen = torch.device("cpu")
+    if world_size > 1:
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return Runtime(chosen, rank, world_size)
+
+
+def agree(runtime: Runtime, value: object) -> object:
+    """Rank 0's ``value``, on every rank."""
+    if runtime.world_size == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+# --- state: everything a resumed run needs ------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """Where a run stands; saved in the training state."""
+
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    step: int = 0
+    best_val_ppl: float = math.inf
+    epochs_without_improvement: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_tokens: int = 0
+    epoch_seconds: float = 0.0
+    history: list[dict] | None = None
+    finished: bool = False
+
+
+def save_state(
+    path: Path,
+    model: CharRNN,
+    optimizer: torch.optim.Optimizer,
+    vocab: Vocab,
+    train_config: TrainConfig,
+    progress: Progress,
+) -> None:
+    """Write the training state — weights, optimizer, RNG, progress — as one atomic file."""
+    tensors = {f"model.{name}": t for name, t in model.state_dict().items()}
+    optimizer_state = optimizer.state_dict()
+    for index, slots in optimizer_state["state"].items():
+        tensors |= {f"optimizer.{index}.{key}": value for key, value in slots.items()}
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors |= {f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+    metadata = {
+        "model_config": json.dumps(model.config.to_dict()),
+        "train_config": json.dumps(asdict(train_config)),
+        "progress": json.dumps(asdict(progress)),
+        "param_groups": json.dumps(optimizer_state["param_groups"]),
+        "vocab": vocab.to_json(),
+    }
+    save_tensors(path, tensors, metadata)
+
+
+@dataclass
+class Resumed:
+    """A training state read back."""
+
+    model: CharRNN
+    vocab: Vocab
+    train_config: TrainConfig
+    progress: Progress
+    optimizer_state: dict
+    rng: dict[str, torch.Tensor]
+
+
+def load_state(path: Path) -> Resumed:
+    """Read a training state written by :func:`save_state`."""
+    tensors, metadata = load_tensors(path)
+    try:
+        model_config = ModelConfig.from_dict(json.loads(metadata["model_config"]))
+        train_config = TrainConfig(**json.loads(metadata["train_config"]))
+        progress = Progress(**json.loads(metadata["progress"]))
+        param_groups = json.loads(metadata["param_groups"])
+        vocab = Vocab.from_json(metadata["vocab"])
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise PoetryError(f"damaged training state {path}: {error}") from error
+    weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    model = model_from_tensors(model_config, weights, str(path))
+    slots: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            slots.setdefault(int(index), {})[name] = value
+    rng = {k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")}
+    optimizer_state = {"state": slots, "param_groups": param_groups}
+    return Resumed(model, vocab, train_config, progress, optimizer_state, rng)
+
+
+# --- records: metrics.csv, curves.png -----------------------------------------------------
+
+
+def write_metrics(out: Path, history: list[dict]) -> None:
+    """metrics.csv and curves.png from the epoch history, both atomically."""
+    if not history:
+        return
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(history[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(out / "metrics.csv", text.getvalue())
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    figure, (loss_axes, ppl_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_axes.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
+    loss_axes.plot(epochs, [row["val_loss"] for row in history], marker="o", label="validation")
+    loss_axes.set(xlabel="epoch", ylabel="loss (nats per token)", title="Loss")
+    loss_axes.legend()
+    ppl_axes.plot(epochs, [row["val_ppl"] for row in history], marker="o", color="C1")
+    ppl_axes.set(xlabel="epoch", ylabel="perplexity", title="Validation perplexity")
+    for axes in (loss_axes, ppl_axes):
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=100)
+    plt.close(figure)
+    write_bytes_atomic(out / "curves.png", image.getvalue())
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+
+def device_batches(
+    corpus: EncodedCorpus, batches: Sequence[np.ndarray], device: torch.device
+) -> Iterator[tuple[torch.Tensor, int]]:
+    """Batches as int64 tensors on ``device`` with their predicted-token counts.
+
+    On CUDA each batch is copied from pinned memory without waiting, so the next batch travels
+    while the current step computes.
+    """
+    for rows in batches:
+        batch = torch.from_numpy(corpus.batch(rows).astype(np.int64))
+        if device.type == "cuda":
+            batch = batch.pin_memory().to(device, non_blocking=True)
+        yield batch, predicted_tokens(corpus, rows)
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: CharRNN, corpus: EncodedCorpus, rows: np.ndarray, runtime: Runtime
+) -> float:
+    """Mean negative log-likelihood per predicted token over ``rows`` (GUIDE §5)."""
+    model.eval()
+    total = torch.zeros((), device=runtime.device)
+    tokens = 0
+    batches = LengthBucketedBatches(corpus.lengths[rows], 256, shuffle=False)
+    for batch, count in device_batches(corpus, [rows[b] for b in batches], runtime.device):
+        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.cuda):
+            logits, _ = model(batch[:, :-1])
+        total += F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(),
+            batch[:, 1:].reshape(-1),
+            ignore_index=corpus.vocab.pad_id,
+            reduction="sum",
+        )
+        tokens += count
+    model.train()
+    return total.item() / max(tokens, 1)
+
+
+class Trainer:
+    """One run: the model, its optimizer and data, and the loop over epochs."""
+
+    def __init__(
+        self,
+        corpus: EncodedCorpus,
+        model: CharRNN,
+        train_config: TrainConfig,
+        out: Path,
+        runtime: Runtime,
+        progress: Progress | None = None,
+    ) -> None:
+        self.corpus = corpus
+        self.model = model.to(runtime.device)
+        self.config = train_config
+        self.out = out
+        self.runtime = runtime
+        self.progress = progress or Progress(history=[])
+        self.train_rows = corpus.indices("train")
+        self.val_rows = corpus.indices("val")
+        if len(self.train_rows) == 0 or len(self.val_rows) == 0:
+            raise PoetryError("the corpus needs poems in both its train and val splits")
+        self.batches = LengthBucketedBatches(
+            corpus.lengths[self.train_rows],
+            train_config.batch_size,
+            seed=train_config.seed,
+            rank=runtime.rank,
+            world_size=runtime.world_size,
+        )
+        if len(self.batches) == 0:
+            raise PoetryError("fewer training poems than one batch per process: lower --batch-size")
+        self.network: torch.nn.Module = self.model
+        if runtime.world_size > 1:
+            device_ids = [runtime.device.index] if runtime.cuda else None
+            self.network = DistributedDataParallel(self.model, device_ids=device_ids)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
+        )
+
+    @property
+    def total_steps(self) -> int:
+        return self.config.epochs * len(self.batches)
+
+    def run(self) -> Progress:
+        """Train until the last epoch or early stopping; returns the final progress."""
+        while self.progress.epoch < self.config.epochs and not self.progress.finished:
+            self.train_epoch()
+        self.progress.finished = True
+        self.save_state()
+        return self.progress
+
+    def train_epoch(self) -> None:
+        progress, runtime = self.progress, self.runtime
+        self.batches.set_epoch(progress.epoch)
+        epoch_batches = [self.train_rows[rows] for rows in self.batches]
+        remaining = epoch_batches[progress.batch_in_epoch :]
+        loss_sum = torch.tensor(progress.epoch_loss_sum, device=runtime.device)
+        started = time.perf_counter() - progress.epoch_seconds
+        bar = tqdm(
+            total=len(epoch_batches),
+            initial=progress.batch_in_epoch,
+            desc=f"epoch {progress.epoch + 1}/{self.config.epochs}",
+            unit="batch",
+            disable=not runtime.main or not sys.stderr.isatty(),
+        )
+        self.network.train()
+        for batch, tokens in device_batches(self.corpus, remaining, runtime.device):
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate(progress.step, self.total_steps, self.config)
+            with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.cuda):
+                loss = masked_loss(self.network, batch, self.corpus.vocab.pad_id)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+            self.optimizer.step()
+            loss_sum += loss.detach() * tokens
+            progress.epoch_tokens += tokens
+            progress.step += 1
+            progress.batch_in_epoch += 1
+            bar.update()
+            if progress.batch_in_epoch % LOG_EVERY == 0:
+                seconds = time.perf_counter() - started
+                bar.set_postfix(
+                    loss=f"{loss_sum.item() / progress.epoch_tokens:.3f}",
+                    tok_s=f"{progress.epoch_tokens * runtime.world_size / seconds:,.0f}",
+                )
+            if progress.step % self.config.save_every == 0 and progress.batch_in_epoch < len(
+                epoch_batches
+            ):
+                progress.epoch_loss_sum = loss_sum.item()
+                progress.epoch_seconds = time.perf_counter() - started
+                self.save_state()
+        bar.close()
+        progress.epoch_loss_sum = loss_sum.item()
+        progress.epoch_seconds = time.perf_counter() - started
+        self.end_epoch()
+
+    def end_epoch(self) -> None:
+        """Validate, record, keep the best model, decide on early stopping, save the state."""
+        progress, runtime = self.progress, self.runtime
+        improved = False
+        if runtime.main:
+            val_loss = evaluate_loss(self.model, self.corpus, self.val_rows, runtime)
+            row = {
+                "epoch": progress.epoch + 1,
+                "step": progress.step,
+                "train_loss": round(progress.epoch_loss_sum / max(progress.epoch_tokens, 1), 5),
+                "val_loss": round(val_loss, 5),
+                "val_ppl": round(math.exp(val_loss), 4),
+                "lr": self.optimizer.param_groups[0]["lr"],
+                "tokens_per_s": round(
+                    progress.epoch_tokens * runtime.world_size / max(progress.epoch_seconds, 1e-9)
+                ),
+                "seconds": round(progress.epoch_seconds, 2),
+            }
+            progress.history.append(row)
+            log.info(
+                "epoch %d: train loss %.4f, val loss %.4f, val ppl %.2f, %s tokens/s",
+                row["epoch"], row["train_loss"], row["val_loss"], row["val_ppl"],
+                f"{row['tokens_per_s']:,}",
+            )  # fmt: skip
+            improved = row["val_ppl"] < progress.best_val_ppl
+            if improved:
+                progress.best_val_ppl = row["val_ppl"]
+                save_pretrained(self.out / MODEL_DIR, self.model, self.corpus.vocab, {"best": row})
+            write_metrics(self.out, progress.history)
+            self.log_samples()
+        improved = agree(runtime, improved)
+        progress.epochs_without_improvement = (
+            0 if improved else progress.epochs_without_improvement + 1
+        )
+        if self.config.patience and progress.epochs_without_improvement >= self.config.patience:
+            log.info("no improvement for %d epochs: stopping early", self.config.patience)
+            progress.finished = True
+        progress.epoch += 1
+        progress.batch_in_epoch = 0
+        progress.epoch_loss_sum = 0.0
+        progress.epoch_tokens = 0
+        progress.epoch_seconds = 0.0
+        self.save_state()
+
+    def log_samples(self) -> None:
+        if not self.config.samples:
+            return
+        poems = sample(
+            self.model, self.corpus.vocab, n=self.config.samples, seed=self.progress.epoch
+        )
+        for poem in poems:
+            log.info("sample: %s", poem)
+
+    def save_state(self) -> None:
+        if self.runtime.main:
+            save_state(
+                self.out / STATE_FILE,
+                self.model,
+                self.optimizer,
+                self.corpus.vocab,
+                self.config,
+                self.progress,
+            )
+        if self.runtime.world_size > 1:
+            dist.barrier()
+
+    def restore(self, resumed: Resumed) -> None:
+        """Continue exactly where ``resumed`` left off."""
+        self.optimizer.load_state_dict(resumed.optimizer_state)
+        torch.set_rng_state(resumed.rng["cpu"])
+        if self.runtime.cuda:
+            cuda_states = [resumed.rng[k] for k in sorted(resumed.rng) if k.startswith("cuda.")]
+            if cuda_states:
+                torch.cuda.set_rng_state_all(cuda_states)
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m poetry_rnn.train",
+        description="Train a CharRNN on a poem corpus (under torchrun: on many processes).",
+    )
+    source = parser.add_argument_group("data (one of --corpus, --data, --resume)")
+    source.add_argument("--data", type=Path, help="a corpus .npz from python -m poetry_rnn.data")
+    add_corpus_arguments(parser, required=False)
+    model = parser.add_argument_group("model")
+    model.add_argument("--preset", default="small", help=f"one of {', '.join(PRESETS)}")
+    for field in ("embedding_dim", "hidden_size", "num_layers"):
+        model.add_argument(f"--{field.replace('_', '-')}", type=int)
+    model.add_argument("--dropout", type=float)
+    model.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None)
+    train = parser.add_argument_group("training")
+    defaults = TrainConfig()
+    for field in fields(TrainConfig):
+        train.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=type(getattr(defaults, field.name)),
+            help=f"default {getattr(defaults, field.name)}",
+        )
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--out", type=Path, help="run directory (default runs/<preset>)")
+    train.add_argument("--resume", type=Path, help="continue the run in this directory")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def train_config_from(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """``base`` (or the defaults) with every option given on the command line."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    given = {name: value for name, value in given.items() if value is not None}
+    return TrainConfig(**(asdict(base or TrainConfig()) | given))
+
+
+def load_training_data(args: argparse.Namespace, runtime: Runtime) -> EncodedCorpus:
+    """The corpus from --data or --corpus; rank 0 builds a missing cache first."""
+    if args.data is not None:
+        corpus = load_corpus(args.data)
+    elif args.corpus is not None:
+        if runtime.main:
+            corpus = corpus_from_arguments(args, progress=sys.stderr.isatty())
+        if runtime.world_size > 1:
+            dist.barrier()
+        if not runtime.main:
+            corpus = corpus_from_arguments(args, progress=False)
+    else:
+        raise PoetryError("give the training data: --corpus PATH or --data FILE.npz")
+    if corpus.padding != "right":
+        raise PoetryError("training needs right-padded data; prepare it with --padding right")
+    return corpus
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    runtime = start_runtime(args.device)
+    setup_logging(args.verbose if runtime.main else False)
+    if not runtime.main:
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        return train(args, runtime)
+    finally:
+        if runtime.world_size > 1:
+            dist.destroy_process_group()
+
+
+def train(args: argparse.Namespace, runtime: Runtime) -> int:
+    resumed = None
+    if args.resume is not None:
+        resumed = load_state(args.resume / STATE_FILE)
+        out = args.out or args.resume
+        train_config = train_config_from(args, resumed.train_config)
+    else:
+        out = args.out or Path("runs") / args.preset
+        train_config = train_config_from(args)
+    corpus = load_training_data(args, runtime)
+    if resumed is not None:
+        if resumed.vocab != corpus.vocab:
+            raise PoetryError(
+                f"the run in {args.resume} was trained on another vocabulary; "
+                "prepare the data with the same corpus and options"
+            )
+        model, progress = resumed.model, resumed.progress
+        progress.finished = False
+    else:
+        model_config = preset_config(
+            args.preset,
+            len(corpus.vocab),
+            embedding_dim=args.embedding_dim,
+            hidden_size=args.hidden_size,
+            num_layers=args.num_layers,
+            dropout=args.dropout,
+            tie_weights=args.tie_weights,
+        )
+        torch.manual_seed(train_config.seed)  # the same initial weights on every rank
+        model, progress = CharRNN(model_config), Progress(history=[])
+        torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
+    if runtime.main:
+        out.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(out / "train.log", encoding="utf-8")
+        handler.setFormatter(logging.getLogger().handlers[0].formatter)
+        logging.getLogger().addHandler(handler)
+        log.info(
+            "%s: %s parameters, %d train poems, %d processes on %s; config %s",
+            out, f"{model.num_parameters():,}", len(corpus.indices("train")),
+            runtime.world_size, runtime.device, json.dumps(asdict(train_config)),
+        )  # fmt: skip
+    trainer = Trainer(corpus, model, train_config, out, runtime, progress)
+    if resumed is not None:
+        trainer.restore(resumed)
+        log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.batch_in_epoch)
+    final = trainer.run()
+    if runtime.main:
+        log.info(
+            "best validation perplexity %.2f; model in %s", final.best_val_ppl, out / MODEL_DIR
+        )
+
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
