@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -78,17 +79,21 @@ def save_pretrained(
 ) -> None:
     """Write ``model`` and ``vocab`` as a model directory; ``dtype`` (e.g. float16) shrinks it."""
     directory = Path(directory)
-    weights = {
-        name: tensor.to(dtype) if dtype is not None else tensor
-        for name, tensor in model.state_dict().items()
-        if not (model.config.tie_weights and name == _TIED)
-    }
+    weights = {name: t.to(dtype) if dtype else t for name, t in _weights(model).items()}
     config = {"format": FORMAT, "model": model.config.to_dict()}
     save_tensors(directory / WEIGHTS, weights, {"format": FORMAT})
     write_text_atomic(directory / VOCAB, vocab.to_json())
     write_text_atomic(directory / CONFIG, json.dumps(config, indent=2))
     if metrics is not None:
         write_text_atomic(directory / METRICS, json.dumps(metrics, indent=2, ensure_ascii=False))
+
+
+def _weights(model: CharRNN) -> dict[str, Tensor]:
+    """The model's tensors, a tied decoder weight left out (it is the embedding)."""
+    state = model.state_dict()
+    if model.config.tie_weights:
+        del state[_TIED]
+    return state
 
 
 def load_model_config(directory: str | os.PathLike[str]) -> ModelConfig:
@@ -117,8 +122,8 @@ def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: 
     try:
         model.load_state_dict(tensors)
     except RuntimeError as error:
-        first_line = str(error).strip().splitlines()[0]
-        raise PoetryError(f"{source} does not match its config: {first_line}") from error
+        detail = " ".join(str(error).split())
+        raise PoetryError(f"{source} does not match its config: {detail[:300]}") from error
     return model
 
 
@@ -139,3 +144,58 @@ def from_pretrained(
     tensors, _ = load_tensors(directory / WEIGHTS)
     model = model_from_tensors(config, tensors, str(directory / WEIGHTS))
     return model.to(device).eval(), vocab
+
+
+@dataclass
+class TrainingState:
+    """What a run needs to continue: current weights, optimizer state, RNG states, metadata."""
+
+    model: CharRNN
+    optimizer_state: dict
+    rng: dict[str, Tensor]
+    metadata: dict[str, str]
+
+
+def save_training_state(
+    path: str | os.PathLike[str],
+    model: CharRNN,
+    optimizer: torch.optim.Optimizer,
+    metadata: dict[str, str],
+) -> None:
+    """Write weights, optimizer and RNG states and ``metadata`` as one atomic file."""
+    tensors = {f"model.{name}": t for name, t in _weights(model).items()}
+    optimizer_state = optimizer.state_dict()
+    for index, slots in optimizer_state["state"].items():
+        tensors |= {f"optimizer.{index}.{key}": value for key, value in slots.items()}
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        tensors |= {f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+    metadata = metadata | {
+        "format": FORMAT,
+        "model_config": json.dumps(model.config.to_dict()),
+        "param_groups": json.dumps(optimizer_state["param_groups"]),
+    }
+    save_tensors(path, tensors, metadata)
+
+
+def load_training_state(path: str | os.PathLike[str]) -> TrainingState:
+    """Read a file written by :func:`save_training_state`."""
+    tensors, metadata = load_tensors(path)
+    try:
+        config = ModelConfig.from_dict(json.loads(metadata["model_config"]))
+        param_groups = json.loads(metadata["param_groups"])
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise PoetryError(f"damaged training state {path}: {error}") from error
+    weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    slots: dict[int, dict[str, Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            slots.setdefault(int(index), {})[name] = value
+    rng = {k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")}
+    return TrainingState(
+        model=model_from_tensors(config, weights, str(path)),
+        optimizer_state={"state": slots, "param_groups": param_groups},
+        rng=rng,
+        metadata=metadata,
+    )

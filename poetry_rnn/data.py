@@ -31,7 +31,7 @@ from poetry_rnn.prosody import FORMS, form_of
 from poetry_rnn.text import han_count, to_simplified
 from poetry_rnn.vocab import Vocab
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("poetry_rnn.data")  # also when run as __main__
 
 SPLITS = ("train", "val", "test")
 FORM_CHOICES = ("any", "regulated", *FORMS)

@@ -23,11 +23,16 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return 130
 
 
+LOG_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+
+
 def setup_logging(verbose: bool = False) -> None:
-    """Log to stderr, INFO by default, DEBUG with ``verbose``."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    """The package logs to stderr, INFO by default, DEBUG with ``verbose``."""
+    package = logging.getLogger("poetry_rnn")
+    package.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not any(getattr(handler, "poetry_rnn", False) for handler in package.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(LOG_FORMAT)
+        handler.poetry_rnn = True  # type: ignore[attr-defined]
+        package.addHandler(handler)
+        package.propagate = False

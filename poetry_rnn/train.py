@@ -9,6 +9,7 @@ holds the best model (``model/``), the training state to resume from, ``metrics.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -28,7 +29,12 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from poetry_rnn.checkpoint import load_tensors, model_from_tensors, save_pretrained, save_tensors
+from poetry_rnn.checkpoint import (
+    TrainingState,
+    load_training_state,
+    save_pretrained,
+    save_training_state,
+)
 from poetry_rnn.data import (
     EncodedCorpus,
     LengthBucketedBatches,
@@ -37,12 +43,12 @@ from poetry_rnn.data import (
     load_corpus,
 )
 from poetry_rnn.decoding import sample
-from poetry_rnn.errors import PoetryError, run_cli, setup_logging
+from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
-from poetry_rnn.model import PRESETS, CharRNN, ModelConfig, preset_config
+from poetry_rnn.model import PRESETS, CharRNN, preset_config
 from poetry_rnn.vocab import Vocab
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
 
 STATE_FILE = "training_state.safetensors"
 MODEL_DIR = "model"
@@ -115,8 +121,13 @@ class Runtime:
     """Where this process trains: its device, and its rank among ``world_size`` processes."""
 
     device: torch.device
+    bf16: bool = False
     rank: int = 0
     world_size: int = 1
+
+    def autocast(self) -> torch.autocast:
+        """bf16 mixed precision where the hardware runs it natively; else a no-op."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     @property
     def main(self) -> bool:
@@ -127,12 +138,22 @@ class Runtime:
         return self.device.type == "cuda"
 
 
-def start_runtime(device: str) -> Runtime:
-    """Pick the device, and join the process group when started by torchrun."""
+def native_bf16(device: torch.device) -> bool:
+    """True where bf16 matrix products run natively: recent GPUs, CPUs with AVX512-BF16 or AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
+def start_runtime(device: str, precision: str = "auto") -> Runtime:
+    """Pick the device and precision; join the process group when started by torchrun."""
     if device == "cuda" and not torch.cuda.is_available():
         raise PoetryError("--device cuda was asked for, but no CUDA device is available")
     if device not in ("auto", "cpu", "cuda"):
         raise PoetryError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if precision not in ("auto", "bf16", "fp32"):
+        raise PoetryError(f"--precision must be auto, bf16 or fp32, got {precision!r}")
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -144,9 +165,10 @@ def start_runtime(device: str) -> Runtime:
         chosen = torch.device("cuda", local_rank)
     else:
         chosen = torch.device("cpu")
+    bf16 = precision == "bf16" or (precision == "auto" and native_bf16(chosen))
     if world_size > 1:
         dist.init_process_group("nccl" if use_cuda else "gloo")
-    return Runtime(chosen, rank, world_size)
+    return Runtime(chosen, bf16, rank, world_size)
 
 
 def agree(runtime: Runtime, value: object) -> object:
@@ -177,65 +199,36 @@ class Progress:
     finished: bool = False
 
 
-def save_state(
-    path: Path,
-    model: CharRNN,
-    optimizer: torch.optim.Optimizer,
-    vocab: Vocab,
-    train_config: TrainConfig,
-    progress: Progress,
-) -> None:
-    """Write the training state — weights, optimizer, RNG, progress — as one atomic file."""
-    tensors = {f"model.{name}": t for name, t in model.state_dict().items()}
-    optimizer_state = optimizer.state_dict()
-    for index, slots in optimizer_state["state"].items():
-        tensors |= {f"optimizer.{index}.{key}": value for key, value in slots.items()}
-    tensors["rng.cpu"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        tensors |= {f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+def save_state(path: Path, trainer: Trainer) -> None:
+    """Write everything a resumed run needs as one atomic training-state file."""
     metadata = {
-        "model_config": json.dumps(model.config.to_dict()),
-        "train_config": json.dumps(asdict(train_config)),
-        "progress": json.dumps(asdict(progress)),
-        "param_groups": json.dumps(optimizer_state["param_groups"]),
-        "vocab": vocab.to_json(),
+        "train_config": json.dumps(asdict(trainer.config)),
+        "progress": json.dumps(asdict(trainer.progress)),
+        "vocab": trainer.corpus.vocab.to_json(),
     }
-    save_tensors(path, tensors, metadata)
+    save_training_state(path, trainer.model, trainer.optimizer, metadata)
 
 
 @dataclass
 class Resumed:
-    """A training state read back."""
+    """A run read back from its training state."""
 
-    model: CharRNN
+    state: TrainingState
     vocab: Vocab
     train_config: TrainConfig
     progress: Progress
-    optimizer_state: dict
-    rng: dict[str, torch.Tensor]
 
 
 def load_state(path: Path) -> Resumed:
     """Read a training state written by :func:`save_state`."""
-    tensors, metadata = load_tensors(path)
+    state = load_training_state(path)
     try:
-        model_config = ModelConfig.from_dict(json.loads(metadata["model_config"]))
-        train_config = TrainConfig(**json.loads(metadata["train_config"]))
-        progress = Progress(**json.loads(metadata["progress"]))
-        param_groups = json.loads(metadata["param_groups"])
-        vocab = Vocab.from_json(metadata["vocab"])
+        train_config = TrainConfig(**json.loads(state.metadata["train_config"]))
+        progress = Progress(**json.loads(state.metadata["progress"]))
+        vocab = Vocab.from_json(state.metadata["vocab"])
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise PoetryError(f"damaged training state {path}: {error}") from error
-    weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
-    model = model_from_tensors(model_config, weights, str(path))
-    slots: dict[int, dict] = {}
-    for key, value in tensors.items():
-        if key.startswith("optimizer."):
-            _, index, name = key.split(".", 2)
-            slots.setdefault(int(index), {})[name] = value
-    rng = {k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")}
-    optimizer_state = {"state": slots, "param_groups": param_groups}
-    return Resumed(model, vocab, train_config, progress, optimizer_state, rng)
+    return Resumed(state, vocab, train_config, progress)
 
 
 # --- records: metrics.csv, curves.png -----------------------------------------------------
@@ -301,7 +294,7 @@ def evaluate_loss(
     tokens = 0
     batches = LengthBucketedBatches(corpus.lengths[rows], 256, shuffle=False)
     for batch, count in device_batches(corpus, [rows[b] for b in batches], runtime.device):
-        with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.cuda):
+        with runtime.autocast():
             logits, _ = model(batch[:, :-1])
         total += F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(),
@@ -381,15 +374,7 @@ class Trainer:
         )
         self.network.train()
         for batch, tokens in device_batches(self.corpus, remaining, runtime.device):
-            for group in self.optimizer.param_groups:
-                group["lr"] = learning_rate(progress.step, self.total_steps, self.config)
-            with torch.autocast(runtime.device.type, dtype=torch.bfloat16, enabled=runtime.cuda):
-                loss = masked_loss(self.network, batch, self.corpus.vocab.pad_id)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
-            self.optimizer.step()
-            loss_sum += loss.detach() * tokens
+            loss_sum += self.train_step(batch) * tokens
             progress.epoch_tokens += tokens
             progress.step += 1
             progress.batch_in_epoch += 1
@@ -410,6 +395,18 @@ class Trainer:
         progress.epoch_loss_sum = loss_sum.item()
         progress.epoch_seconds = time.perf_counter() - started
         self.end_epoch()
+
+    def train_step(self, batch: torch.Tensor) -> torch.Tensor:
+        """One optimizer step on ``batch``; returns the loss without waiting for the device."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.progress.step, self.total_steps, self.config)
+        with self.runtime.autocast():
+            loss = masked_loss(self.network, batch, self.corpus.vocab.pad_id)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+        self.optimizer.step()
+        return loss.detach()
 
     def end_epoch(self) -> None:
         """Validate, record, keep the best model, decide on early stopping, save the state."""
@@ -466,25 +463,17 @@ class Trainer:
 
     def save_state(self) -> None:
         if self.runtime.main:
-            save_state(
-                self.out / STATE_FILE,
-                self.model,
-                self.optimizer,
-                self.corpus.vocab,
-                self.config,
-                self.progress,
-            )
+            save_state(self.out / STATE_FILE, self)
         if self.runtime.world_size > 1:
             dist.barrier()
 
-    def restore(self, resumed: Resumed) -> None:
-        """Continue exactly where ``resumed`` left off."""
-        self.optimizer.load_state_dict(resumed.optimizer_state)
-        torch.set_rng_state(resumed.rng["cpu"])
-        if self.runtime.cuda:
-            cuda_states = [resumed.rng[k] for k in sorted(resumed.rng) if k.startswith("cuda.")]
-            if cuda_states:
-                torch.cuda.set_rng_state_all(cuda_states)
+    def restore(self, state: TrainingState) -> None:
+        """Continue exactly where ``state`` left off: optimizer and random number generators."""
+        self.optimizer.load_state_dict(state.optimizer_state)
+        torch.set_rng_state(state.rng["cpu"])
+        cuda_states = [state.rng[k] for k in sorted(state.rng) if k.startswith("cuda.")]
+        if self.runtime.cuda and cuda_states:
+            torch.cuda.set_rng_state_all(cuda_states)
 
 
 # --- command line -------------------------------------------------------------------------
@@ -513,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"default {getattr(defaults, field.name)}",
         )
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--precision", default="auto", help="auto (bf16 where native), bf16 or fp32")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>)")
     train.add_argument("--resume", type=Path, help="continue the run in this directory")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -546,10 +536,10 @@ def load_training_data(args: argparse.Namespace, runtime: Runtime) -> EncodedCor
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    runtime = start_runtime(args.device)
-    setup_logging(args.verbose if runtime.main else False)
+    runtime = start_runtime(args.device, args.precision)
+    setup_logging(args.verbose)
     if not runtime.main:
-        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("poetry_rnn").setLevel(logging.WARNING)
     try:
         return train(args, runtime)
     finally:
@@ -573,7 +563,7 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
                 f"the run in {args.resume} was trained on another vocabulary; "
                 "prepare the data with the same corpus and options"
             )
-        model, progress = resumed.model, resumed.progress
+        model, progress = resumed.state.model, resumed.progress
         progress.finished = False
     else:
         model_config = preset_config(
@@ -589,26 +579,40 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         model, progress = CharRNN(model_config), Progress(history=[])
         torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
     if runtime.main:
-        out.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(out / "train.log", encoding="utf-8")
-        handler.setFormatter(logging.getLogger().handlers[0].formatter)
-        logging.getLogger().addHandler(handler)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PoetryError(f"cannot create the run directory {out}: {error.strerror}") from None
+    with run_log(out / "train.log" if runtime.main else None):
         log.info(
-            "%s: %s parameters, %d train poems, %d processes on %s; config %s",
-            out, f"{model.num_parameters():,}", len(corpus.indices("train")),
-            runtime.world_size, runtime.device, json.dumps(asdict(train_config)),
+            "%s: %s parameters, %d train poems, %d processes on %s%s; config %s",
+            out, f"{model.num_parameters():,}", len(corpus.indices("train")), runtime.world_size,
+            runtime.device, " (bf16)" if runtime.bf16 else "", json.dumps(asdict(train_config)),
         )  # fmt: skip
-    trainer = Trainer(corpus, model, train_config, out, runtime, progress)
-    if resumed is not None:
-        trainer.restore(resumed)
-        log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.batch_in_epoch)
-    final = trainer.run()
-    if runtime.main:
-        log.info(
-            "best validation perplexity %.2f; model in %s", final.best_val_ppl, out / MODEL_DIR
-        )
-
+        trainer = Trainer(corpus, model, train_config, out, runtime, progress)
+        if resumed is not None:
+            trainer.restore(resumed.state)
+            log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.batch_in_epoch)
+        final = trainer.run()
+        log.info("best validation perplexity %.2f in %s", final.best_val_ppl, out / MODEL_DIR)
     return 0
+
+
+@contextlib.contextmanager
+def run_log(path: Path | None) -> Iterator[None]:
+    """Also log the package's messages to ``path`` while the block runs."""
+    if path is None:
+        yield
+        return
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(LOG_FORMAT)
+    package = logging.getLogger("poetry_rnn")
+    package.addHandler(handler)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        handler.close()
 
 
 if __name__ == "__main__":
