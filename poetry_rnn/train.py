@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +195,7 @@ class Progress:
     epoch_loss_sum: float = 0.0
     epoch_tokens: int = 0
     epoch_seconds: float = 0.0
-    history: list[dict] | None = None
+    history: list[dict] = field(default_factory=list)
     finished: bool = False
 
 
@@ -324,7 +324,7 @@ class Trainer:
         self.config = train_config
         self.out = out
         self.runtime = runtime
-        self.progress = progress or Progress(history=[])
+        self.progress = progress or Progress()
         self.train_rows = corpus.indices("train")
         self.val_rows = corpus.indices("val")
         if len(self.train_rows) == 0 or len(self.val_rows) == 0:
@@ -489,17 +489,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_corpus_arguments(parser, required=False)
     model = parser.add_argument_group("model")
     model.add_argument("--preset", default="small", help=f"one of {', '.join(PRESETS)}")
-    for field in ("embedding_dim", "hidden_size", "num_layers"):
-        model.add_argument(f"--{field.replace('_', '-')}", type=int)
+    for name in ("embedding_dim", "hidden_size", "num_layers"):
+        model.add_argument(f"--{name.replace('_', '-')}", type=int)
     model.add_argument("--dropout", type=float)
     model.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None)
     train = parser.add_argument_group("training")
     defaults = TrainConfig()
-    for field in fields(TrainConfig):
+    for option in fields(TrainConfig):
+        default = getattr(defaults, option.name)
         train.add_argument(
-            f"--{field.name.replace('_', '-')}",
-            type=type(getattr(defaults, field.name)),
-            help=f"default {getattr(defaults, field.name)}",
+            f"--{option.name.replace('_', '-')}", type=type(default), help=f"default {default}"
         )
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--precision", default="auto", help="auto (bf16 where native), bf16 or fp32")
@@ -576,7 +575,7 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             tie_weights=args.tie_weights,
         )
         torch.manual_seed(train_config.seed)  # the same initial weights on every rank
-        model, progress = CharRNN(model_config), Progress(history=[])
+        model, progress = CharRNN(model_config), Progress()
         torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
     if runtime.main:
         try:

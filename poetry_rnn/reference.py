@@ -1,0 +1,46 @@
+"""The textbook CharRNN recipe (GUIDE §6), the baseline every figure is compared against.
+
+``Embedding(V, 128)`` → 2-layer ``LSTM(128, 256)`` → ``Linear(256, V)`` (the ``reference``
+preset); each poem wrapped in start/end tokens, front-padded and cut to 125 tokens;
+cross-entropy over every position, padding included; Adam lr 1e-3, batch 128, fp32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from poetry_rnn.data import TEXTBOOK_MAXLEN, EncodedCorpus
+from poetry_rnn.model import CharRNN
+
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
+
+
+def textbook_batch(corpus: EncodedCorpus, rows: np.ndarray) -> np.ndarray:
+    """The rows front-padded and cut to 125 tokens, as the textbook's tang.npz lays them out."""
+    batch = np.full((len(rows), TEXTBOOK_MAXLEN), corpus.vocab.pad_id, dtype=np.int64)
+    for i, row in enumerate(rows):
+        tokens = corpus.tokens[row, : corpus.lengths[row]][:TEXTBOOK_MAXLEN]
+        batch[i, TEXTBOOK_MAXLEN - len(tokens) :] = tokens
+    return batch
+
+
+def textbook_real_tokens(corpus: EncodedCorpus, rows: np.ndarray) -> int:
+    """Real (non-padding) tokens the textbook layout predicts in ``rows``."""
+    return int(np.minimum(corpus.lengths[rows], TEXTBOOK_MAXLEN).sum()) - len(rows)
+
+
+def reference_optimizer(model: CharRNN) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+
+
+def reference_step(model: CharRNN, optimizer: torch.optim.Optimizer, batch: torch.Tensor) -> float:
+    """One textbook training step: every position is a target, padding included."""
+    logits, _ = model(batch[:, :-1])
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
