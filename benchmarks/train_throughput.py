@@ -59,9 +59,11 @@ class ReferenceRecipe:
 class ProjectRecipe:
     """The project's training step (``Trainer.train_step``) on its length-bucketed batches."""
 
-    def __init__(self, corpus, preset: str, device: torch.device, out: Path) -> None:
+    def __init__(
+        self, corpus, preset: str, device: torch.device, out: Path, bf16: bool | None = None
+    ) -> None:
         torch.manual_seed(0)
-        runtime = Runtime(device, bf16=native_bf16(device))
+        runtime = Runtime(device, bf16=native_bf16(device) if bf16 is None else bf16)
         model = CharRNN(preset_config(preset, len(corpus.vocab)))
         config = TrainConfig(batch_size=BATCH_SIZE, samples=0)
         self.trainer = Trainer(corpus, model, config, out, runtime)
@@ -89,6 +91,9 @@ def measure_device(corpus, device: torch.device, steps: int, rounds: int) -> dic
         recipes = {
             "reference recipe": ReferenceRecipe(corpus, device),
             "project, reference shape": ProjectRecipe(corpus, "reference", device, Path(out)),
+            "project, ref. shape, fp32": ProjectRecipe(
+                corpus, "reference", device, Path(out), bf16=False
+            ),
             "project, small": ProjectRecipe(corpus, "small", device, Path(out)),
             "project, base": ProjectRecipe(corpus, "base", device, Path(out)),
         }

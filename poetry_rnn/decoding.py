@@ -1,48 +1,244 @@
-"""The decoding loop: tokens from a CharRNN, one step at a time, for a batch of poems."""
+"""The one decoding loop: a batch of poems from a CharRNN, one token per step, constrained.
+
+A :class:`Plan` says what every step may emit. With a form, each step is a slot: a character of
+line i at position p (fixed, such as a start or acrostic character, or chosen), the line's
+punctuation, or the end. Without a form the model writes freely until it ends the poem.
+
+Chosen characters obey, from most to least important: Han characters of the vocabulary only;
+the rhyme (rhyme positions in the group the first rhyme sets, level-toned, no rhyme character
+twice); no character more than twice in a poem (unless the user's text has it); the tone rules
+at even positions. Where they leave no candidate, the least important are dropped in reverse
+order — tone first, then repetition, then the rhyme — so decoding never fails.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 
-from poetry_rnn.model import CharRNN
+from poetry_rnn.model import CharRNN, State
+from poetry_rnn.prosody import Form, required_tone, rhyme_group, rhyme_positions, tone_of
+from poetry_rnn.text import PUNCTUATION, is_han
 from poetry_rnn.vocab import Vocab
 
+MAX_FREE_CHARS = 120
+MAX_REPEATS = 2
+_LEVEL, _OBLIQUE = "平", "仄"
 
-@torch.no_grad()
-def sample(
-    model: CharRNN,
-    vocab: Vocab,
-    n: int = 1,
-    prefix: str = "",
-    max_chars: int = 96,
-    temperature: float = 0.8,
-    top_k: int = 0,
-    seed: int = 0,
-) -> list[str]:
-    """``n`` poems sampled after ``<s>`` + ``prefix``, each ending at ``</s>`` or ``max_chars``."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    prompt = torch.tensor([vocab.start_id, *vocab.encode(prefix)], device=device)
-    logits, state = model(prompt.repeat(n, 1))
-    logits = logits[:, -1]
-    never = torch.tensor([vocab.pad_id, vocab.start_id, vocab.unk_id], device=device)
-    chosen: list[torch.Tensor] = []
-    finished = torch.zeros(n, dtype=torch.bool)
-    for _ in range(max_chars):
-        logits = logits.float().cpu() / temperature
-        logits[:, never.cpu()] = float("-inf")
-        if top_k:
-            cutoff = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-            logits[logits < cutoff] = float("-inf")
-        token = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
-        token[finished] = vocab.pad_id
-        chosen.append(token)
-        finished |= token == vocab.end_id
-        if finished.all():
-            break
-        logits, state = model.step(token.to(device), state)
-    model.train(was_training)
-    rows = torch.stack(chosen, dim=1).tolist() if chosen else [[] for _ in range(n)]
-    return [prefix + vocab.decode(row) for row in rows]
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is drawn from the allowed ones."""
+
+    temperature: float = 0.8
+    top_k: int = 0
+    top_p: float = 0.9
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One step of a planned poem: a character of ``line`` at ``position`` (1-based), or the
+    punctuation after ``line`` (position 0), or the end (line -1). ``fixed`` forces a token."""
+
+    line: int
+    position: int
+    fixed: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch decodes: the context fed first, then a slot per step or free writing."""
+
+    context: str = ""  # characters fed after <s> (a free poem's start text)
+    slots: tuple[Slot, ...] | None = None  # None: free length, ending at </s>
+    form: Form | None = None
+    rhyme: bool = True
+    tone: bool = True
+    style: str = ""  # primes the state before <s> without being printed
+    bias: dict[int, dict[str, float]] = field(default_factory=dict)  # line → char → logit bonus
+    repeat_ok: frozenset[str] = frozenset()  # characters the user's text repeats
+
+
+def form_plan(form: Form, fixed: dict[tuple[int, int], str], **options: object) -> Plan:
+    """The slots of ``form`` with ``fixed[(line, position)]`` characters forced."""
+    slots = []
+    for line in range(form.lines):
+        for position in range(1, form.chars + 1):
+            slots.append(Slot(line, position, fixed.get((line, position))))
+        slots.append(Slot(line, 0, "，" if line % 2 == 0 else "。"))
+    slots.append(Slot(-1, 0, None))
+    return Plan(slots=tuple(slots), form=form, **options)  # type: ignore[arg-type]
+
+
+class VocabTables:
+    """Per-token facts the constraints read, as tensors over the vocabulary."""
+
+    def __init__(self, vocab: Vocab) -> None:
+        tokens = vocab.tokens
+        self.han = torch.tensor([is_han(t) for t in tokens])
+        tones = [tone_of(t) if is_han(t) else None for t in tokens]
+        self.level = torch.tensor([tone == _LEVEL for tone in tones])
+        self.oblique = torch.tensor([tone == _OBLIQUE for tone in tones])
+        groups = [rhyme_group(t) if is_han(t) else None for t in tokens]
+        names = sorted({g for g in groups if g is not None})
+        self.group = torch.tensor([names.index(g) if g is not None else -1 for g in groups])
+        self.free = torch.ones(len(tokens), dtype=torch.bool)
+        self.free[[vocab.pad_id, vocab.start_id, vocab.unk_id]] = False
+        self.punctuation = torch.tensor([t in PUNCTUATION for t in tokens])
+
+
+def draw(
+    logits: torch.Tensor, allowed: torch.Tensor, sampling: Sampling, generator: torch.Generator
+) -> torch.Tensor:
+    """One token per row from ``logits`` within ``allowed``: temperature, top-k, top-p."""
+    logits = (logits.float() / sampling.temperature).masked_fill(~allowed, float("-inf"))
+    if sampling.top_k:
+        kth = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if sampling.top_p < 1:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        probabilities = sorted_logits.softmax(-1)
+        outside = probabilities.cumsum(-1) - probabilities > sampling.top_p
+        logits = logits.masked_fill(outside.scatter(1, order, outside), float("-inf"))
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
+
+
+def _narrow(allowed: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:
+    """``allowed & constraint`` in the rows where that leaves a candidate; else unchanged."""
+    narrowed = allowed & constraint
+    return torch.where(narrowed.any(dim=1, keepdim=True), narrowed, allowed)
+
+
+def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
+    """True for the last character of a line that must rhyme (when the plan rhymes)."""
+    return (
+        slot is not None
+        and plan.rhyme
+        and plan.form is not None
+        and slot.position == plan.form.chars
+        and slot.line in rhyme_positions(plan.form)
+    )
+
+
+class _Poems:
+    """What the constraints need to know about the poems decoded so far."""
+
+    def __init__(self, plan: Plan, vocab: Vocab, n: int) -> None:
+        # Characters the plan will print anyway count from the start, so a chosen character
+        # cannot take the place of a later acrostic head or start character.
+        self.counts = torch.zeros(n, len(vocab), dtype=torch.int16)
+        fixed = [slot.fixed for slot in plan.slots or () if slot.fixed and slot.position]
+        for char in [*plan.context, *fixed]:
+            self.counts[:, vocab.index.get(char, vocab.unk_id)] += 1
+        self.repeat_ok = torch.tensor([t in plan.repeat_ok for t in vocab.tokens])
+        self.rhyme_group = torch.full((n,), -1)
+        self.used_rhymes = torch.zeros(n, len(vocab), dtype=torch.bool)
+        self.tones: list[list[list[str | None]]] = [[] for _ in range(n)]
+
+
+class Decoder:
+    """Decodes plans with one model; reusable across calls."""
+
+    def __init__(self, model: CharRNN, vocab: Vocab) -> None:
+        self.model = model
+        self.vocab = vocab
+        self.tables = VocabTables(vocab)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _prime(self, plan: Plan, n: int) -> tuple[torch.Tensor, State]:
+        """Feed the style and the context once; the first logits and the state, for n rows."""
+        ids = self.vocab.encode(plan.style, wrap=True) if plan.style else []
+        ids += [self.vocab.start_id, *self.vocab.encode(plan.context)]
+        logits, (h, c) = self.model(torch.tensor([ids], device=self.device))
+        state = (h.expand(-1, n, -1).contiguous(), c.expand(-1, n, -1).contiguous())
+        return logits[:, -1].cpu().expand(n, -1), state
+
+    def decode(self, plan: Plan, n: int, sampling: Sampling, seed: int) -> list[str]:
+        """``n`` poem texts for ``plan`` (the context included, special tokens left out)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self._decode(plan, n, sampling, seed)
+        finally:
+            self.model.train(was_training)
+
+    @torch.inference_mode()
+    def _decode(self, plan: Plan, n: int, sampling: Sampling, seed: int) -> list[str]:
+        generator = torch.Generator().manual_seed(seed)
+        vocab = self.vocab
+        logits, state = self._prime(plan, n)
+        poems = _Poems(plan, vocab, n)
+        steps = plan.slots or (None,) * (MAX_FREE_CHARS + 1)
+        chosen, finished = [], torch.zeros(n, dtype=torch.bool)
+        for number, slot in enumerate(steps):
+            if slot is not None and (slot.fixed is not None or slot.line == -1):
+                fixed = vocab.end_id if slot.line == -1 else vocab.index[slot.fixed]
+                token = torch.full((n,), fixed)
+            else:
+                last = number == len(steps) - 1
+                allowed = self._allowed(plan, slot, poems, last)
+                token = draw(self._biased(logits, plan, slot), allowed, sampling, generator)
+            token = token.masked_fill(finished, vocab.pad_id)
+            chosen.append(token)
+            self._record(plan, slot, token, poems)
+            finished |= token == vocab.end_id
+            if finished.all():
+                break
+            logits, state = self.model.step(token.to(self.device), state)
+            logits = logits.cpu()
+        rows = torch.stack(chosen, dim=1).tolist()
+        return [plan.context + vocab.decode(row) for row in rows]
+
+    def _allowed(self, plan: Plan, slot: Slot | None, poems: _Poems, last: bool) -> torch.Tensor:
+        """The tokens each row may take at this step, constraints applied by importance."""
+        tables, n = self.tables, len(poems.tones)
+        not_overused = (poems.counts < MAX_REPEATS) | poems.repeat_ok
+        if slot is None:  # free writing: no special tokens; the end by the length limit
+            allowed = tables.free.expand(n, -1).clone()
+            if last:
+                allowed[:] = False
+                allowed[:, self.vocab.end_id] = True
+            return _narrow(allowed, not_overused | tables.punctuation)
+        allowed = tables.han.expand(n, -1).clone()
+        if is_rhyme_slot(plan, slot):
+            group_set = (poems.rhyme_group >= 0)[:, None]
+            in_group = tables.group[None, :] == poems.rhyme_group[:, None]
+            allowed = _narrow(allowed, torch.where(group_set, in_group, tables.group >= 0))
+            allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
+        allowed = _narrow(allowed, not_overused)
+        if plan.tone and plan.form is not None and slot.position % 2 == 0:
+            wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
+            any_tone = torch.ones_like(tables.han)
+            masks = {_LEVEL: ~tables.oblique, _OBLIQUE: ~tables.level, None: any_tone}
+            allowed = _narrow(allowed, torch.stack([masks[want] for want in wanted]))
+        return allowed
+
+    def _biased(self, logits: torch.Tensor, plan: Plan, slot: Slot | None) -> torch.Tensor:
+        """The logits with the plan's bonus for this line's theme characters."""
+        bonus = plan.bias.get(slot.line if slot is not None else -1)
+        if not bonus:
+            return logits
+        logits = logits.clone()
+        for char, value in bonus.items():
+            logits[:, self.vocab.index[char]] += value
+        return logits
+
+    def _record(self, plan: Plan, slot: Slot | None, token: torch.Tensor, poems: _Poems) -> None:
+        """Count the chosen tokens; note their tones and, at a rhyme, the rhyme group."""
+        rows = torch.arange(len(token))
+        if slot is None or slot.fixed is None:
+            poems.counts[rows, token] += 1
+        if slot is None or slot.position == 0:
+            return
+        for row, tones in enumerate(poems.tones):
+            if slot.position == 1:
+                tones.append([])
+            tones[-1].append(tone_of(self.vocab.tokens[token[row]]))
+        if is_rhyme_slot(plan, slot):
+            unset = poems.rhyme_group < 0
+            poems.rhyme_group[unset] = self.tables.group[token][unset]
+            poems.used_rhymes[rows, token] = True

@@ -22,6 +22,7 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     except OSError as error:
         raise PoetryError(f"cannot write {path}: {error.strerror or error}") from error
     try:
+        os.chmod(temp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(handle, "wb") as file:
             yield file
             file.flush()
@@ -42,3 +43,9 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

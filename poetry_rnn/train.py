@@ -42,7 +42,7 @@ from poetry_rnn.data import (
     corpus_from_arguments,
     load_corpus,
 )
-from poetry_rnn.decoding import sample
+from poetry_rnn.decoding import Decoder, Plan, Sampling
 from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import PRESETS, CharRNN, preset_config
@@ -345,6 +345,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
         )
+        self.decoder: Decoder | None = None  # made on first use: it reads the prosody tables
 
     @property
     def total_steps(self) -> int:
@@ -385,9 +386,8 @@ class Trainer:
                     loss=f"{loss_sum.item() / progress.epoch_tokens:.3f}",
                     tok_s=f"{progress.epoch_tokens * runtime.world_size / seconds:,.0f}",
                 )
-            if progress.step % self.config.save_every == 0 and progress.batch_in_epoch < len(
-                epoch_batches
-            ):
+            mid_epoch = progress.batch_in_epoch < len(epoch_batches)
+            if mid_epoch and progress.step % self.config.save_every == 0:
                 progress.epoch_loss_sum = loss_sum.item()
                 progress.epoch_seconds = time.perf_counter() - started
                 self.save_state()
@@ -455,10 +455,10 @@ class Trainer:
     def log_samples(self) -> None:
         if not self.config.samples:
             return
-        poems = sample(
-            self.model, self.corpus.vocab, n=self.config.samples, seed=self.progress.epoch
-        )
-        for poem in poems:
+        if self.decoder is None:
+            self.decoder = Decoder(self.model, self.corpus.vocab)
+        plan, sampling = Plan(), Sampling()
+        for poem in self.decoder.decode(plan, self.config.samples, sampling, self.progress.epoch):
             log.info("sample: %s", poem)
 
     def save_state(self) -> None:

@@ -397,3 +397,11 @@ def test_malformed_option_is_a_usage_error(capsys):
         main(["--corpus", str(FIXTURE_CORPUS), "--split", "96/4"])
     assert exit_info.value.code == 2
     assert "expected three shares like 96/2/2" in capsys.readouterr().err
+
+
+def test_written_files_get_the_usual_permissions(corpus_copy, tmp_path):
+    prepare_corpus(corpus_copy, cache_dir=tmp_path / "cache", **QUIET)
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (tmp_path / "cache").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask
