@@ -153,9 +153,12 @@ class Decoder:
         """Feed the style and the context once; the first logits and the state, for n rows."""
         ids = self.vocab.encode(plan.style, wrap=True) if plan.style else []
         ids += [self.vocab.start_id, *self.vocab.encode(plan.context)]
-        logits, (h, c) = self.model(torch.tensor([ids], device=self.device))
+        state = None
+        for token in torch.tensor(ids, device=self.device):
+            logits, state = self.model.step(token.view(1), state)
+        h, c = state
         state = (h.expand(-1, n, -1).contiguous(), c.expand(-1, n, -1).contiguous())
-        return logits[:, -1].cpu().expand(n, -1), state
+        return logits.cpu().expand(n, -1), state
 
     def decode(self, plan: Plan, n: int, sampling: Sampling, seed: int) -> list[str]:
         """``n`` poem texts for ``plan`` (the context included, special tokens left out)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from poetry_rnn.errors import PoetryError
@@ -111,9 +113,33 @@ class CharRNN(nn.Module):
         return self.decoder(output), state
 
     def step(self, token: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        """One decoding step: logits (batch, vocab) for one token per sequence (batch,)."""
-        logits, state = self(token.unsqueeze(1), state)
-        return logits.squeeze(1), state
+        """One decoding step: logits (batch, vocab) for one token per sequence (batch,).
+
+        The same computation as :meth:`forward` on a sequence of one, through ``lstm_cell``:
+        the fused LSTM kernels pay a large set-up cost per call that one time step never repays.
+        """
+        lstm = self.lstm
+        x = self.dropout(self.embedding(token))
+        if state is None:
+            zeros = x.new_zeros(lstm.num_layers, len(token), lstm.hidden_size)
+            state = (zeros, zeros)
+        hidden, cell = [], []
+        for layer in range(lstm.num_layers):
+            h, c = torch.lstm_cell(
+                x,
+                (state[0][layer], state[1][layer]),
+                getattr(lstm, f"weight_ih_l{layer}"),
+                getattr(lstm, f"weight_hh_l{layer}"),
+                getattr(lstm, f"bias_ih_l{layer}"),
+                getattr(lstm, f"bias_hh_l{layer}"),
+            )
+            hidden.append(h)
+            cell.append(c)
+            last = layer == lstm.num_layers - 1
+            x = self.dropout(h) if last else F.dropout(h, lstm.dropout, self.training)
+        if self.projection is not None:
+            x = self.projection(x)
+        return self.decoder(x), (torch.stack(hidden), torch.stack(cell))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

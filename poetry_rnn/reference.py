@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from poetry_rnn.data import TEXTBOOK_MAXLEN, EncodedCorpus
 from poetry_rnn.model import CharRNN
+from poetry_rnn.vocab import Vocab
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
@@ -44,3 +45,21 @@ def reference_step(model: CharRNN, optimizer: torch.optim.Optimizer, batch: torc
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+@torch.no_grad()
+def greedy_poem(model: CharRNN, vocab: Vocab, start: str = "", max_chars: int = 125) -> str:
+    """The textbook generator: feed the start, then take the most likely token until the end
+    token or ``max_chars`` — no form, no rhyme, no tones."""
+    model.eval()
+    logits, state = None, None
+    for token in [vocab.start_id, *vocab.encode(start)]:
+        logits, state = model.step(torch.tensor([token]), state)
+    chosen = []
+    for _ in range(max_chars):
+        token = int(logits.argmax(-1))
+        if token == vocab.end_id:
+            break
+        chosen.append(token)
+        logits, state = model.step(torch.tensor([token]), state)
+    return start + vocab.decode(chosen)

@@ -1,0 +1,119 @@
+"""Generation latency on CPU: one poem per form and mode, a batch of 64, and their floors.
+
+    python benchmarks/generate_latency.py [--model DIR] [--runs 20] [--json]
+
+Beside each figure: the floor — one plain forward pass of the same model over as many tokens
+as the poem has — and the reference recipe's greedy loop (textbook decoding, no constraints)
+over as many characters. Without --model an untrained ``small`` model over the Tang vocabulary
+is timed: latency does not depend on the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.data import CorpusOptions, prepare_corpus
+from poetry_rnn.generate import PoetryGenerator
+from poetry_rnn.model import CharRNN, preset_config
+from poetry_rnn.prosody import FORMS
+from poetry_rnn.reference import greedy_poem
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = ROOT.parent / "shared/corpora/chinese-poetry"
+HEADS = "春山明月白云流水清风"
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def timed(call, runs: int) -> list[float]:
+    """Seconds of ``runs`` calls of ``call(run_number)``, after one warm-up call."""
+    call(-1)
+    seconds = []
+    for run in range(runs):
+        started = time.perf_counter()
+        call(run)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def write(generator: PoetryGenerator, mode: str, form: str, seed: int, **controls):
+    lines = FORMS[form].lines
+    seed = abs(seed)
+    if mode == "free":
+        return generator.generate(form=form, seed=seed, **controls)
+    if mode == "start":
+        return generator.generate("床前", form=form, seed=seed, **controls)
+    if mode == "acrostic":
+        return generator.acrostic(HEADS[:lines], form=form, seed=seed, **controls)
+    return generator.themed("秋夜思乡", form=form, seed=seed, **controls)
+
+
+def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[dict]:
+    """Latency rows for one form: every mode, with and without the rules, and a batch."""
+    model, vocab = generator.decoder.model, generator.vocab
+    form = FORMS[form_name]
+    tokens = form.lines * (form.chars + 1) + 2  # characters, punctuation, start, end
+    sample = torch.randint(4, len(vocab), (1, tokens))
+    with torch.inference_mode():
+        floor = statistics.median(timed(lambda _: model(sample), runs))
+    greedy = statistics.median(
+        timed(lambda _: greedy_poem(model, vocab, max_chars=tokens - 2), runs)
+    )
+    rows = []
+    for mode in ("free", "start", "acrostic", "theme"):
+        single = timed(partial(write, generator, mode, form_name), runs)
+        loose = timed(partial(write, generator, mode, form_name, rhyme=False, tone=False), runs)
+        batch = timed(partial(write, generator, mode, form_name, n=64), 3)
+        p50 = statistics.median(single)
+        rows.append({
+            "form": form_name, "mode": mode, "p50_s": p50, "p95_s": percentile(single, 0.95),
+            "unconstrained_p50_s": statistics.median(loose), "batch64_s": min(batch),
+            "floor_s": floor, "greedy_s": greedy, "vs_floor": p50 / floor,
+            "constraint_overhead": p50 / statistics.median(loose) - 1, "vs_greedy": p50 / greedy,
+        })  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    if args.model:
+        model, vocab = from_pretrained(args.model)
+    else:
+        vocab = prepare_corpus(args.corpus, CorpusOptions(), ROOT / "data", progress=False).vocab
+        torch.manual_seed(0)
+        model = CharRNN(preset_config("small", len(vocab))).eval()
+    generator = PoetryGenerator(model, vocab)
+    rows = [row for form_name in FORMS for row in measure_form(generator, form_name, args.runs)]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    header = "form     mode      p50 ms  p95 ms  free-of-rules ms  n=64 s  floor ms  greedy ms"
+    print(header + "  vs floor  rules cost  vs greedy")
+    for r in rows:
+        print(
+            f"{r['form']}  {r['mode']:<8} {r['p50_s'] * 1e3:7.1f} {r['p95_s'] * 1e3:7.1f}"
+            f" {r['unconstrained_p50_s'] * 1e3:17.1f} {r['batch64_s']:7.2f}"
+            f" {r['floor_s'] * 1e3:9.1f} {r['greedy_s'] * 1e3:10.1f} {r['vs_floor']:8.1f}x"
+            f" {r['constraint_overhead']:+10.0%} {r['vs_greedy']:9.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""Evaluation: perplexity, the metrics of generated and of real poems, and the CLI."""
+
+import json
+import math
+
+import pytest
+import torch
+from conftest import FIXTURE_CORPUS
+
+from poetry_rnn.checkpoint import from_pretrained, save_pretrained
+from poetry_rnn.data import CorpusOptions, build_corpus, save_corpus
+from poetry_rnn.errors import run_cli
+from poetry_rnn.evaluate import (
+    corpus_lines,
+    distinct,
+    generation_metrics,
+    main,
+    ngrams,
+    perplexity,
+    read_cleaned,
+)
+from poetry_rnn.model import CharRNN, ModelConfig
+from poetry_rnn.train import main as train_main
+from poetry_rnn.vocab import Vocab
+
+ALL = ("tang", "song", "tang300")
+INCLUDE = ["--include", *ALL]
+JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+
+
+def untrained_model_dir(vocab: Vocab, directory):
+    """An untrained tiny model over ``vocab``: near-uniform predictions."""
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(len(vocab), embedding_dim=16, hidden_size=32, num_layers=1))
+    save_pretrained(directory, model, vocab)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    """An untrained model over the whole fixture corpus's vocabulary."""
+    options = CorpusOptions(include=ALL, min_freq=1, split=(1, 0, 0))
+    vocab = build_corpus(FIXTURE_CORPUS, options, progress=False).vocab
+    return untrained_model_dir(vocab, tmp_path_factory.mktemp("untrained"))
+
+
+@pytest.fixture(scope="session")
+def texts():
+    return read_cleaned(FIXTURE_CORPUS, ALL)
+
+
+def cli(capsys, *argv):
+    code = run_cli(main, [str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def per_poem_perplexity(model: CharRNN, vocab: Vocab, texts: list[str]) -> tuple[float, int]:
+    """Perplexity computed one poem at a time, no batching and no padding: the reference."""
+    nll, tokens = 0.0, 0
+    with torch.no_grad():
+        for text in texts:
+            ids = torch.tensor([vocab.encode(text, wrap=True)])
+            log_probs = model(ids[:, :-1])[0][0].log_softmax(-1)
+            nll -= log_probs.gather(1, ids[0, 1:, None]).sum().item()
+            tokens += len(text) + 1
+    return math.exp(nll / tokens), tokens
+
+
+# --- perplexity ---------------------------------------------------------------------------
+
+
+def test_untrained_model_scores_near_the_vocabulary_size(model_dir, texts):
+    model, vocab = from_pretrained(model_dir)
+    result = perplexity(model, vocab, texts)
+    assert result["poems"] == len(texts) == 43
+    assert result["tokens"] == sum(len(text) for text in texts) + len(texts)
+    assert result["oov"] == 0
+    assert abs(result["perplexity"] - len(vocab)) < 0.02 * len(vocab)
+    expected, tokens = per_poem_perplexity(model, vocab, texts)
+    assert result["tokens"] == tokens
+    assert result["perplexity"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_characters_outside_the_vocabulary_are_scored_as_unknown_and_counted(
+    model_dir, tmp_path, capsys
+):
+    model, vocab = from_pretrained(model_dir)
+    poems = [JINGYESI.replace("床前", "龘龘"), JINGYESI.replace("地上", "鼋鼍")]
+    unknown = [char for text in poems for char in text if char not in vocab]
+    assert unknown == list("龘龘鼋鼍")
+    path = tmp_path / "poems.json"
+    path.write_text(json.dumps([{"paragraphs": [text]} for text in poems], ensure_ascii=False))
+    result = perplexity(model, vocab, read_cleaned(path))
+    assert result["oov"] == len(unknown)
+    assert result["oov_rate"] == pytest.approx(len(unknown) / sum(len(p) for p in poems))
+    assert result["perplexity"] == pytest.approx(per_poem_perplexity(model, vocab, poems)[0])
+
+    code, out, _ = cli(capsys, "perplexity", "--model", model_dir, "--corpus", path, "--json")
+    report = json.loads(out)
+    assert code == 0 and {"poems", "tokens", "oov", "perplexity"} <= set(report)
+    assert report["oov"] == len(unknown) and report["poems"] == 2
+    code, out, _ = cli(capsys, "perplexity", "--model", model_dir, "--corpus", path)
+    assert code == 0 and f"OOV         {len(unknown)} (" in out and "perplexity" in out
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A tiny model trained a few hundred steps on the fixture corpus, and its training poems."""
+    options = CorpusOptions(include=ALL, min_freq=1, split=(0.8, 0.2, 0))
+    corpus = build_corpus(FIXTURE_CORPUS, options, progress=False)
+    root = tmp_path_factory.mktemp("trained")
+    save_corpus(corpus, root / "fixture.npz")
+    argv = ["--preset", "reference", "--embedding-dim", "64", "--hidden-size", "256"]
+    argv += ["--data", str(root / "fixture.npz"), "--out", str(root / "run"), "--epochs", "40"]
+    argv += ["--batch-size", "4", "--lr", "0.01", "--warmup-steps", "20", "--samples", "0"]
+    assert run_cli(train_main, argv) == 0
+    return root / "run" / "model", corpus.texts(corpus.indices("train"))
+
+
+def test_training_lowers_the_perplexity_of_its_poems(trained, tmp_path):
+    model_dir, train_texts = trained
+    model, vocab = from_pretrained(model_dir)
+    untrained, _ = from_pretrained(untrained_model_dir(vocab, tmp_path))
+    learned = perplexity(model, vocab, train_texts)
+    before = perplexity(untrained, vocab, train_texts)
+    assert learned["tokens"] == before["tokens"] and learned["oov"] == 0
+    assert learned["perplexity"] < 0.2 * before["perplexity"]
+
+
+# --- the metrics --------------------------------------------------------------------------
+
+
+def test_ngrams_stay_inside_lines():
+    assert ngrams("白日依山尽，黄河入海流。", 2) == [
+        "白日", "日依", "依山", "山尽", "黄河", "河入", "入海", "海流",
+    ]  # fmt: skip
+    assert ngrams("白日依山尽，黄河入海流。", 1) == list("白日依山尽黄河入海流")
+
+
+def test_distinct_n_and_copy_rate_on_hand_made_poems():
+    repetitive = "春风春风春，春风春风春。春风春风春，春风春风春。"
+    # 静夜思: 20 characters, 17 distinct (明, 月, 头 twice); 16 bigrams, 明月 twice.
+    # The repetitive poem: 20 characters, 2 distinct; 16 bigrams, 2 distinct (春风, 风春).
+    assert distinct([JINGYESI], 1) == (17 / 20, 17 / 20)
+    assert distinct([JINGYESI, repetitive], 1) == (pytest.approx((17 / 20 + 2 / 20) / 2), 19 / 40)
+    assert distinct([JINGYESI, repetitive], 2) == (pytest.approx((15 / 16 + 2 / 16) / 2), 17 / 32)
+    assert distinct([], 2) == (None, None)
+
+    lines = corpus_lines([JINGYESI, "春风春风，春风春风春风。"])
+    metrics = generation_metrics([JINGYESI, repetitive], "五言绝句", lines)
+    assert metrics["lines"] == 8 and metrics["copied_lines"] == 4 and metrics["copy_rate"] == 0.5
+    assert metrics["n"] == 2 and metrics["format_accuracy"] == 1.0
+    assert metrics["distinct_2_batch"] == 17 / 32
+    assert generation_metrics([JINGYESI], "五言绝句")["copy_rate"] is None
+
+
+def test_the_checkers_score_broken_poems():
+    broken = ["床前明月光，疑是地上霜。", "床前明月光疑是地上霜举头望明月低头思故乡"]
+    metrics = generation_metrics([JINGYESI, *broken], "五言绝句")
+    assert metrics["format_accuracy"] == 1 / 3 and metrics["rhyme_rate"] == 1 / 3
+    assert metrics["tone_checked"] == 8 + 4
+
+
+# --- generation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "form"),
+    [("free", "七言律诗"), ("start", "五言绝句"), ("acrostic", "五言律诗"), ("theme", "七言绝句")],
+)
+def test_generation_with_constraints_is_exact_in_every_mode(model_dir, capsys, mode, form):
+    code, out, _ = cli(capsys, "generation", "--model", model_dir, "--n", 10, "--form", form,
+                       "--mode", mode, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--json")  # fmt: skip
+    report = json.loads(out)
+    assert code == 0 and report["n"] == len(report["texts"]) == 10
+    assert report["format_accuracy"] == report["rhyme_rate"] == report["tone_conformance"] == 1.0
+    assert 0 <= report["copy_rate"] <= 1 and report["lines"] == 10 * (4 if "绝" in form else 8)
+    for key in ("distinct_1_poem", "distinct_1_batch", "distinct_2_poem", "distinct_2_batch"):
+        assert 0 < report[key] <= 1
+    assert report["distinct_1_batch"] < report["distinct_1_poem"]
+    if mode == "start":
+        assert all(text[:2] in report["prompts"] for text in report["texts"])
+    if mode == "acrostic":
+        assert all(len(heads) == 8 for heads in report["prompts"])
+    assert report["seconds"] >= report["generation_seconds"] > 0
+
+
+def test_generation_without_constraints_and_corpus(model_dir, capsys):
+    code, out, _ = cli(capsys, "generation", "--model", model_dir, "--n", 12, "--form", "七言律诗",
+                       "--no-rhyme", "--no-tone", "--seed", 1)  # fmt: skip
+    assert code == 0 and "copy rate         n/a (give --corpus)" in out
+    assert "poems (n)         12" in out and "format accuracy   1.000" in out
+    assert "rhyme rate        1.000" not in out
+
+
+# --- real poems ---------------------------------------------------------------------------
+
+
+def test_corpus_subcommand_scores_the_fixture_poems(capsys):
+    code, out, _ = cli(capsys, "corpus", "--corpus", FIXTURE_CORPUS, *INCLUDE, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["poems"] == 43
+    assert list(report["forms"]) == ["五言绝句", "七言绝句", "五言律诗", "七言律诗"]
+    for metrics in report["forms"].values():
+        assert metrics["n"] >= 5 and metrics["format_accuracy"] == 1.0
+        assert 0.5 < metrics["rhyme_rate"] <= 1 and 0.6 < metrics["tone_conformance"] <= 1
+        assert metrics["copy_rate"] is None and 0.5 < metrics["distinct_1_batch"] < 1
+    code, out, _ = cli(capsys, "corpus", "--corpus", FIXTURE_CORPUS, *INCLUDE, "--form", "七言绝句")
+    assert code == 0 and "| 七言绝句 | 16 | 1.000 |" in out and "五言绝句" not in out
+
+
+@pytest.mark.corpus
+def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
+    code, out, _ = cli(capsys, "corpus", "--corpus", shared_corpus, "--json")
+    forms = json.loads(out)["forms"]
+    assert code == 0 and sum(metrics["n"] for metrics in forms.values()) >= 10_000
+    # GUIDE §4 keys rhyme by the modern 中华新韵 groups, which split some Tang rhyme groups
+    # (支/微/齐 into 五微, 十二齐, 十三支): on the whole of the regulated poems the rate is
+    # about 0.73, on 七言绝句 above 0.8.
+    assert forms["七言绝句"]["rhyme_rate"] > 0.8
+    assert all(metrics["rhyme_rate"] > 0.6 for metrics in forms.values())
+    assert all(metrics["format_accuracy"] > 0.98 for metrics in forms.values())
+    assert all(metrics["tone_conformance"] > 0.75 for metrics in forms.values())
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["perplexity", "--model", "MODEL"], "the following arguments are required: --corpus"),
+        (["perplexity", "--model", "MODEL", "--corpus", "nowhere"], "corpus not found"),
+        (["perplexity", "--model", "nowhere", "--corpus", "CORPUS"], "model directory not found"),
+        (["generation", "--form", "五言绝句"], "no model ships with this version yet"),
+        (["generation", "--model", "MODEL", "--form", "六言绝句"], "unknown form '六言绝句'"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--n", "0"], "at least 1"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--n", "x"], "invalid int"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--mode", "x"], "unknown mode"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--temperature", "0"],
+         "temperature must be above 0"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--corpus", "nowhere"],
+         "corpus not found"),
+        (["corpus", "--corpus", "CORPUS", "--form", "regulated"], "unknown form"),
+        (["corpus", "--corpus", "nowhere"], "corpus not found"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(model_dir, capsys, argv, message):
+    places = {"MODEL": str(model_dir), "CORPUS": str(FIXTURE_CORPUS)}
+    code, out, err = cli(capsys, *(places.get(arg, arg) for arg in argv))
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_corpus_without_the_form_says_so(tmp_path, capsys):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([{"paragraphs": [JINGYESI]}], ensure_ascii=False))
+    code, _, err = cli(capsys, "corpus", "--corpus", path, "--form", "七言律诗")
+    assert code == 2 and "no poems of the form 七言律诗" in err
