@@ -2,10 +2,10 @@
 
     python benchmarks/generate_latency.py [--model DIR] [--runs 20] [--json]
 
-Beside each figure: the floor — one plain forward pass of the same model over as many tokens
-as the poem has — and the reference recipe's greedy loop (textbook decoding, no constraints)
-over as many characters. Without --model an untrained ``small`` model over the Tang vocabulary
-is timed: latency does not depend on the weights.
+Beside each figure: the floor — one plain forward pass of the same model (same precision) over
+as many tokens as the poem has — and the reference recipe's greedy loop (textbook decoding, no
+constraints) over as many characters. Without --model an untrained ``small`` model over the
+Tang vocabulary is timed: latency does not depend on the weights.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
 import torch
 
-from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.checkpoint import save_pretrained
 from poetry_rnn.data import CorpusOptions, prepare_corpus
 from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.model import CharRNN, preset_config
@@ -90,20 +91,23 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--precision", default="auto", help="auto (bf16 where native) or fp32")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    if args.model:
-        model, vocab = from_pretrained(args.model)
-    else:
-        vocab = prepare_corpus(args.corpus, CorpusOptions(), ROOT / "data", progress=False).vocab
-        torch.manual_seed(0)
-        model = CharRNN(preset_config("small", len(vocab))).eval()
-    generator = PoetryGenerator(model, vocab)
+    with tempfile.TemporaryDirectory() as untrained:
+        if args.model is None:
+            corpus = prepare_corpus(args.corpus, CorpusOptions(), ROOT / "data", progress=False)
+            torch.manual_seed(0)
+            model = CharRNN(preset_config("small", len(corpus.vocab)))
+            save_pretrained(untrained, model, corpus.vocab)
+        path = args.model or untrained
+        generator = PoetryGenerator.from_pretrained(path, precision=args.precision)
     rows = [row for form_name in FORMS for row in measure_form(generator, form_name, args.runs)]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    print(f"model weights: {next(generator.decoder.model.parameters()).dtype}")
     header = "form     mode      p50 ms  p95 ms  free-of-rules ms  n=64 s  floor ms  greedy ms"
     print(header + "  vs floor  rules cost  vs greedy")
     for r in rows:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from poetry_rnn.data import CorpusOptions, load_corpus, prepare_corpus
-from poetry_rnn.model import CharRNN, preset_config
+from poetry_rnn.model import CharRNN, native_bf16, preset_config
 from poetry_rnn.reference import (
     BATCH_SIZE,
     reference_optimizer,
@@ -27,7 +27,7 @@ from poetry_rnn.reference import (
     textbook_batch,
     textbook_real_tokens,
 )
-from poetry_rnn.train import Runtime, TrainConfig, Trainer, device_batches, native_bf16
+from poetry_rnn.train import Runtime, TrainConfig, Trainer, device_batches
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = ROOT.parent / "shared/corpora/chinese-poetry"

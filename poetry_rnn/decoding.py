@@ -97,11 +97,24 @@ def draw(
         kth = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if sampling.top_p < 1:
-        sorted_logits, order = logits.sort(dim=-1, descending=True)
-        probabilities = sorted_logits.softmax(-1)
-        outside = probabilities.cumsum(-1) - probabilities > sampling.top_p
-        logits = logits.masked_fill(outside.scatter(1, order, outside), float("-inf"))
+        logits = _nucleus(logits, sampling.top_p)
     return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
+
+
+def _nucleus(logits: torch.Tensor, top_p: float, head: int = 256) -> torch.Tensor:
+    """Keep each row's smallest set of most likely tokens whose probability reaches ``top_p``.
+
+    Sorting the whole vocabulary every step is the slow part; the ``head`` most likely tokens
+    almost always hold ``top_p`` already, so only they are sorted unless a row needs more.
+    """
+    probabilities = logits.softmax(-1)
+    k = min(head, logits.shape[-1])
+    top, order = probabilities.topk(k, dim=-1)
+    if k < logits.shape[-1] and bool((top.sum(-1) < top_p).any()):
+        top, order = probabilities.sort(dim=-1, descending=True)
+    outside = top.cumsum(-1) - top > top_p
+    drop = torch.ones_like(logits, dtype=torch.bool).scatter(1, order, outside)
+    return logits.masked_fill(drop, float("-inf"))
 
 
 def _narrow(allowed: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:

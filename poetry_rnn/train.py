@@ -45,7 +45,7 @@ from poetry_rnn.data import (
 from poetry_rnn.decoding import Decoder, Plan, Sampling
 from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
-from poetry_rnn.model import PRESETS, CharRNN, preset_config
+from poetry_rnn.model import PRESETS, CharRNN, native_bf16, preset_config
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
@@ -136,14 +136,6 @@ class Runtime:
     @property
     def cuda(self) -> bool:
         return self.device.type == "cuda"
-
-
-def native_bf16(device: torch.device) -> bool:
-    """True where bf16 matrix products run natively: recent GPUs, CPUs with AVX512-BF16 or AMX."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
 
 def start_runtime(device: str, precision: str = "auto") -> Runtime:
