@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.cleaning import clean_texts
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import encode_texts
@@ -123,7 +124,6 @@ def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: boo
         "oov_rate": oov / characters,
         "nll": total / predicted,
         "perplexity": math.exp(total / predicted),
-        "cut": 0,
     }
 
 
@@ -318,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     writing.add_argument("--top-p", type=float, default=0.9)
     writing.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
     writing.add_argument("--no-tone", action="store_true", help="do not force the tones")
+    writing.add_argument(
+        "--steer", choices=("plan", "prime", "both"), default="plan", help="theme steering"
+    )
 
     real = add("corpus", "the same metrics on the real poems of a corpus", True)
     real.add_argument("--form", help="one form (default: every regulated form)")
@@ -346,9 +349,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
-    generator = PoetryGenerator.from_pretrained(args.model)
+    if args.model is None:
+        raise PoetryError("no model ships with this version yet: give --model DIR")
+    model, vocab = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
-    scores = perplexity(generator.decoder.model, generator.vocab, texts, progress)
+    scores = perplexity(model, vocab, texts, progress)
     return {"corpus": args.corpus, "model": str(args.model)} | scores
 
 
@@ -366,6 +371,8 @@ def run_generation(args: argparse.Namespace, progress: bool) -> dict:
         "rhyme": not args.no_rhyme, "tone": not args.no_tone,
         "temperature": args.temperature, "top_p": args.top_p,
     }  # fmt: skip
+    if args.mode == "theme":
+        controls["steer"] = args.steer
     started = time.perf_counter()
     poems = generate_poems(generator, args.n, form, args.mode, args.seed, progress, **controls)
     seconds = time.perf_counter() - started
@@ -378,9 +385,26 @@ def run_generation(args: argparse.Namespace, progress: bool) -> dict:
         **controls,
         "corpus": args.corpus,
         **generation_metrics(texts, form, lines),
+        **fluency_and_theme(generator, args.model, args.mode, form, texts),
         "generation_seconds": round(seconds, 2),
         "texts": texts,
     }
+
+
+def fluency_and_theme(
+    generator: PoetryGenerator, model_dir: Path, mode: str, form: Form, texts: list[str]
+) -> dict:
+    """How the model itself scores what it wrote (fp32 perplexity: lower reads more fluently)
+    and, in theme mode, the share of lines holding a theme keyword character."""
+    model, vocab = from_pretrained(model_dir)
+    result = {"model_perplexity": perplexity(model, vocab, texts)["perplexity"]}
+    if mode == "theme":
+        themes = prompts(generator, mode, form)
+        keywords = {char for theme in themes for char in generator.theme_characters(theme)}
+        lines = [line for text in texts for line in split_lines(text)]
+        covered = sum(any(char in keywords for char in line) for line in lines)
+        result["theme_coverage"] = covered / len(lines)
+    return result
 
 
 def run_corpus(args: argparse.Namespace, progress: bool) -> dict:

@@ -125,11 +125,12 @@ class PoetryGenerator:
         plan = self._form_plan(request, fixed, repeat_ok=_repeated(heads))
         return self._decode(plan, request, "acrostic")
 
-    def themed(self, text: str, steer: str = "both", **controls: object) -> list[Poem]:
-        """Poems on the theme of ``text``: jieba's keywords steer the lines and prime the state.
+    def themed(self, text: str, steer: str = "plan", **controls: object) -> list[Poem]:
+        """Poems on the theme of ``text``, steered by jieba's keywords.
 
-        ``steer``: "plan" (each line favours one keyword character), "prime" (the keywords
-        prime the state as an unprinted prefix), or "both".
+        ``steer``: "plan" (each line favours one keyword character; the default, measured to
+        read better), "prime" (the keywords prime the state as an unprinted prefix, as the
+        textbook's 意境 prefix does), or "both".
         """
         if steer not in ("plan", "prime", "both"):
             raise PoetryError(f"steer must be plan, prime or both, got {steer!r}")
@@ -306,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--acrostic", help="藏头: the lines begin with these characters")
     mode.add_argument("--theme", help="主题: modern or classical text whose keywords steer")
     parser.add_argument("--style", default="", help="text that primes the mood, not printed")
+    parser.add_argument(
+        "--steer", choices=("plan", "prime", "both"), default="plan",
+        help="how --theme steers: keywords planned into the lines, priming the state, or both",
+    )  # fmt: skip
     parser.add_argument("--form", choices=list(FORMS), help="default: free length")
     parser.add_argument("--n", type=int, default=1, help="how many poems")
     parser.add_argument("--temperature", type=float, default=0.8)
@@ -329,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.acrostic is not None:
         poems = generator.acrostic(args.acrostic, **controls)
     elif args.theme is not None:
-        poems = generator.themed(args.theme, **controls)
+        poems = generator.themed(args.theme, steer=args.steer, **controls)
     else:
         poems = generator.generate(args.start or "", **controls)
     if args.json:
