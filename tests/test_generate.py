@@ -50,8 +50,8 @@ def write(generator, mode, **controls):
 
 @pytest.mark.parametrize("form", FORM_NAMES)
 @pytest.mark.parametrize("mode", ["free", "start", "acrostic", "theme"])
-def test_every_mode_and_form_is_exact_over_hundreds_of_poems(generator, mode, form):
-    poems = [p for seed in range(4) for p in write(generator, mode, form=form, n=50, seed=seed)]
+def test_every_mode_and_form_is_exact_over_hundreds_of_seeds(generator, mode, form):
+    poems = [p for seed in range(100) for p in write(generator, mode, form=form, n=2, seed=seed)]
     assert len(poems) == 200
     for poem in poems:
         assert check_format(poem.text, FORMS[form]), poem.text
@@ -60,6 +60,15 @@ def test_every_mode_and_form_is_exact_over_hundreds_of_poems(generator, mode, fo
         assert satisfied == checked > 0, poem.text
         assert poem.checks.format_ok and poem.checks.rhyme_ok and poem.mode == mode
         assert max(poem.text.count(c) for c in set(poem.text) - set("，。")) <= 2
+
+
+def test_the_library_api_from_the_package(model_dir):
+    from poetry_rnn import Poem, PoetryGenerator
+
+    poem = PoetryGenerator.from_pretrained(model_dir).acrostic("春秋山水", seed=1)[0]
+    assert isinstance(poem, Poem) and poem.form == "七言绝句" and poem.checks.format_ok
+    with pytest.raises(PoetryError, match="no model ships"):
+        PoetryGenerator.from_pretrained()
 
 
 def test_acrostic_heads_stand_at_the_line_starts(generator):
