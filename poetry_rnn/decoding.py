@@ -56,7 +56,7 @@ class Plan:
     rhyme: bool = True
     tone: bool = True
     style: str = ""  # primes the state before <s> without being printed
-    bias: dict[int, dict[str, float]] = field(default_factory=dict)  # line → char → logit bonus
+    bias: dict[int, dict[str, float]] = field(default_factory=dict)  # line (-1 free) → bonuses
     repeat_ok: frozenset[str] = frozenset()  # characters the user's text repeats
 
 

@@ -138,12 +138,14 @@ class PoetryGenerator:
         chars = self.theme_characters(text)
         request = self._request(**controls)
         style = request.style + ("".join(chars) if steer != "plan" else "")
-        lines = request.form.lines if request.form else 4
         bias = {}
-        if steer != "prime":
-            bias = {line: {chars[line % len(chars)]: THEME_BONUS} for line in range(lines)}
+        if steer != "prime" and request.form is None:  # free length: no lines to plan into
+            bias = {-1: dict.fromkeys(chars, THEME_BONUS / 3)}
+        elif steer != "prime":
+            lines = range(request.form.lines)
+            bias = {line: {chars[line % len(chars)]: THEME_BONUS} for line in lines}
         if request.form is None:
-            plan = Plan(style=style, bias={-1: dict.fromkeys(chars, THEME_BONUS / 3)})
+            plan = Plan(style=style, bias=bias)
         else:
             plan = self._form_plan(request, {}, style=style, bias=bias)
         return self._decode(plan, request, "theme")
