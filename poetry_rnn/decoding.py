@@ -18,13 +18,20 @@ from dataclasses import dataclass, field
 import torch
 
 from poetry_rnn.model import CharRNN, State
-from poetry_rnn.prosody import Form, required_tone, rhyme_group, rhyme_positions, tone_of
+from poetry_rnn.prosody import (
+    LEVEL,
+    OBLIQUE,
+    Form,
+    required_tone,
+    rhyme_group,
+    rhyme_positions,
+    tone_of,
+)
 from poetry_rnn.text import PUNCTUATION, is_han
 from poetry_rnn.vocab import Vocab
 
 MAX_FREE_CHARS = 120
 MAX_REPEATS = 2
-_LEVEL, _OBLIQUE = "平", "仄"
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,8 @@ class VocabTables:
         tokens = vocab.tokens
         self.han = torch.tensor([is_han(t) for t in tokens])
         tones = [tone_of(t) if is_han(t) else None for t in tokens]
-        self.level = torch.tensor([tone == _LEVEL for tone in tones])
-        self.oblique = torch.tensor([tone == _OBLIQUE for tone in tones])
+        self.level = torch.tensor([tone == LEVEL for tone in tones])
+        self.oblique = torch.tensor([tone == OBLIQUE for tone in tones])
         groups = [rhyme_group(t) if is_han(t) else None for t in tokens]
         names = sorted({g for g in groups if g is not None})
         self.group = torch.tensor([names.index(g) if g is not None else -1 for g in groups])
@@ -229,7 +236,7 @@ class Decoder:
         if plan.tone and plan.form is not None and slot.position % 2 == 0:
             wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
             any_tone = torch.ones_like(tables.han)
-            masks = {_LEVEL: ~tables.oblique, _OBLIQUE: ~tables.level, None: any_tone}
+            masks = {LEVEL: ~tables.oblique, OBLIQUE: ~tables.level, None: any_tone}
             allowed = _narrow(allowed, torch.stack([masks[want] for want in wanted]))
         return allowed
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from poetry_rnn.checkpoint import from_pretrained
@@ -29,7 +28,7 @@ from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import encode_texts
 from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import Poem, PoetryGenerator
-from poetry_rnn.model import CharRNN
+from poetry_rnn.model import CharRNN, masked_loss
 from poetry_rnn.prosody import FORMS, Form, check_poem, form_of, get_form
 from poetry_rnn.text import HAN_RANGES, split_lines
 from poetry_rnn.vocab import Vocab
@@ -103,13 +102,7 @@ def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: boo
                 width = max(len(text) for text in batch_texts) + 2  # nothing is cut
                 ids, _ = encode_texts(batch_texts, vocab, width)
                 tokens = torch.from_numpy(ids.astype(np.int64)).to(device)
-                logits, _ = model(tokens[:, :-1])
-                total += F.cross_entropy(
-                    logits.reshape(-1, logits.shape[-1]).float(),
-                    tokens[:, 1:].reshape(-1),
-                    ignore_index=vocab.pad_id,
-                    reduction="sum",
-                ).item()
+                total += masked_loss(model, tokens, vocab.pad_id, reduction="sum").item()
     finally:
         model.train(was_training)
     characters = sum(len(text) for text in texts)

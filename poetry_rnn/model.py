@@ -145,6 +145,18 @@ class CharRNN(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+def masked_loss(model: nn.Module, batch: Tensor, pad_id: int, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of predicting each next token of ``batch`` (batch, time), in fp32;
+    padding is never a target. ``reduction``: "mean" over the real targets, or "sum"."""
+    logits, _ = model(batch[:, :-1])
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(),
+        batch[:, 1:].reshape(-1),
+        ignore_index=pad_id,
+        reduction=reduction,
+    )
+
+
 def native_bf16(device: torch.device) -> bool:
     """True where bf16 matrix products run natively: recent GPUs, CPUs with AVX512-BF16 or AMX."""
     if device.type == "cuda":

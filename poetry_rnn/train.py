@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -45,7 +44,7 @@ from poetry_rnn.data import (
 from poetry_rnn.decoding import Decoder, Plan, Sampling
 from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
-from poetry_rnn.model import PRESETS, CharRNN, native_bf16, preset_config
+from poetry_rnn.model import PRESETS, CharRNN, masked_loss, native_bf16, preset_config
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
@@ -97,15 +96,6 @@ def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
     progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
     floor = config.lr * config.min_lr_ratio
     return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def masked_loss(model: torch.nn.Module, batch: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Mean cross-entropy of predicting each next token; padding is never a target."""
-    logits, _ = model(batch[:, :-1])
-    targets = batch[:, 1:]
-    return F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=pad_id
-    )
 
 
 def predicted_tokens(corpus: EncodedCorpus, rows: np.ndarray) -> int:
@@ -287,13 +277,7 @@ def evaluate_loss(
     batches = LengthBucketedBatches(corpus.lengths[rows], 256, shuffle=False)
     for batch, count in device_batches(corpus, [rows[b] for b in batches], runtime.device):
         with runtime.autocast():
-            logits, _ = model(batch[:, :-1])
-        total += F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).float(),
-            batch[:, 1:].reshape(-1),
-            ignore_index=corpus.vocab.pad_id,
-            reduction="sum",
-        )
+            total += masked_loss(model, batch, corpus.vocab.pad_id, reduction="sum")
         tokens += count
     model.train()
     return total.item() / max(tokens, 1)

@@ -25,8 +25,8 @@ from poetry_rnn.checkpoint import (
 )
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.model import CharRNN, ModelConfig, preset_config
-from poetry_rnn.train import STATE_FILE, main, masked_loss
+from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config
+from poetry_rnn.train import STATE_FILE, main
 from poetry_rnn.vocab import Vocab
 
 TINY = ["--preset", "reference", "--embedding-dim", "32", "--hidden-size", "64"]
