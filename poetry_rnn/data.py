@@ -14,7 +14,6 @@ import json
 import logging
 import sys
 import time
-import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -28,7 +27,7 @@ from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, find_poem_files, rea
 from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.files import atomic_writer
 from poetry_rnn.prosody import FORMS, form_of
-from poetry_rnn.text import han_count, to_simplified
+from poetry_rnn.text import han_count, to_simplified, two_columns
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.data")  # also when run as __main__
@@ -422,15 +421,7 @@ def format_stats(stats: dict) -> str:
         ("cache", f"{stats['cache']} ({'loaded' if stats['cached'] else 'built'})"),
         ("seconds", stats["seconds"]),
     ]
-    width = max(_display_width(label) for label, _ in rows)
-    return "\n".join(
-        f"{label}{' ' * (width - _display_width(label))}  {value}" for label, value in rows
-    )
-
-
-def _display_width(text: str) -> int:
-    """Terminal columns of ``text``: East Asian wide characters take two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return two_columns(rows)
 
 
 def _split_shares(text: str) -> tuple[float, float, float]:

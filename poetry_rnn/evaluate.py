@@ -30,7 +30,7 @@ from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import Poem, PoetryGenerator
 from poetry_rnn.model import CharRNN, masked_loss
 from poetry_rnn.prosody import FORMS, Form, check_poem, form_of, get_form
-from poetry_rnn.text import HAN_RANGES, split_lines
+from poetry_rnn.text import HAN_RANGES, split_lines, two_columns
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.evaluate")  # also when run as __main__
@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "corpus":
         print(format_corpus(result))
     else:
-        print(_two_columns(REPORTS[args.command](result)))
+        print(two_columns(REPORTS[args.command](result)))
     return 0
 
 
@@ -446,11 +446,6 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
 
 
 REPORTS = {"perplexity": _perplexity_rows, "generation": _generation_rows}
-
-
-def _two_columns(rows: list[tuple[str, object]]) -> str:
-    width = max(len(label) for label, _ in rows)
-    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
 
 
 def format_corpus(result: dict) -> str:

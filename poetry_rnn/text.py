@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 from opencc import OpenCC
 
@@ -47,3 +48,16 @@ def to_simplified(text: str) -> str:
 def to_traditional(text: str) -> str:
     """Simplified to traditional Chinese (opencc ``s2t``)."""
     return _converter("s2t").convert(text)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def two_columns(rows: list[tuple[str, object]]) -> str:
+    """Labels and values as an aligned table for a terminal, wide characters counted as two."""
+    width = max(display_width(label) for label, _ in rows)
+    return "\n".join(
+        f"{label}{' ' * (width - display_width(label))}  {value}" for label, value in rows
+    )
