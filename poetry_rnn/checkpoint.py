@@ -27,6 +27,8 @@ FORMAT = "poetry-rnn/1"
 CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
 _DIGEST_KEY = "sha256"
 _TIED = "decoder.weight"  # shares the embedding's storage; saved once, tied again on load
+#: The default model, shipped inside the package (see MODEL_CARD.md).
+SHIPPED_MODEL = Path(__file__).resolve().parent / "pretrained"
 
 
 def tensor_digest(tensors: dict[str, Tensor]) -> str:
@@ -128,9 +130,17 @@ def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: 
 
 
 def from_pretrained(
-    directory: str | os.PathLike[str], device: str | torch.device = "cpu"
+    directory: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu"
 ) -> tuple[CharRNN, Vocab]:
-    """Load a model directory written by :func:`save_pretrained`, in eval mode."""
+    """Load a model directory written by :func:`save_pretrained` (by default the shipped
+    model), in fp32 and eval mode."""
+    if directory is None:
+        if not SHIPPED_MODEL.is_dir():
+            raise PoetryError(
+                f"the default model is missing from this installation ({SHIPPED_MODEL}); "
+                "reinstall poetry-rnn or give a model directory"
+            )
+        directory = SHIPPED_MODEL
     directory = Path(directory)
     if not directory.is_dir():
         raise PoetryError(f"model directory not found: {directory}")

@@ -299,10 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     scoring = add("perplexity", "perplexity of a model on the cleaned poems of a corpus", True)
-    scoring.add_argument("--model", type=Path, help="a model directory")
+    scoring.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
 
     writing = add("generation", "metrics of poems the model writes", False)
-    writing.add_argument("--model", type=Path, help="a model directory")
+    writing.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     writing.add_argument("--n", type=int, default=DEFAULT_N, help="how many poems (default 200)")
     writing.add_argument("--form", required=True, help=f"one of {', '.join(FORMS)}")
     writing.add_argument("--mode", default="free", help=f"one of {', '.join(MODES)}")
@@ -342,8 +342,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
-    if args.model is None:
-        raise PoetryError("no model ships with this version yet: give --model DIR")
     model, vocab = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
     scores = perplexity(model, vocab, texts, progress)
@@ -385,7 +383,7 @@ def run_generation(args: argparse.Namespace, progress: bool) -> dict:
 
 
 def fluency_and_theme(
-    generator: PoetryGenerator, model_dir: Path, mode: str, form: Form, texts: list[str]
+    generator: PoetryGenerator, model_dir: Path | None, mode: str, form: Form, texts: list[str]
 ) -> dict:
     """How the model itself scores what it wrote (fp32 perplexity: lower reads more fluently)
     and, in theme mode, the share of lines holding a theme keyword character."""

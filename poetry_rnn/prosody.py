@@ -16,7 +16,7 @@ from importlib import resources
 from pypinyin import Style, pinyin
 
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.text import is_han, split_lines
+from poetry_rnn.text import is_han, split_lines, to_simplified
 
 # --- forms ---------------------------------------------------------------------------------
 
@@ -290,3 +290,35 @@ def check_poem(text: str, form: Form) -> PoemChecks:
     """
     satisfied, checked = tone_conformance(text, form)
     return PoemChecks(check_format(text, form), check_rhyme(text, form), satisfied, checked)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One character of a poem as the rules see it: its tone, and its rhyme group where it
+    ends a line that rhymes."""
+
+    char: str
+    tone: str | None  # 平, 仄, or None (either)
+    rhyme: str | None = None
+
+
+def annotate(text: str) -> list[list[Mark]]:
+    """The marks of each line of ``text`` (punctuation left out), for showing a poem's prosody.
+
+    The last characters of the even lines carry their rhyme group, and the first line's last
+    character too where it joins the group of the second line's (首句入韵).
+    """
+    lines = split_lines(text)
+    rhyming = set(range(1, len(lines), 2))
+    if len(lines) > 1 and lines[0] and lines[1]:
+        first = rhyme_group(to_simplified(lines[0][-1]))
+        if first is not None and first == rhyme_group(to_simplified(lines[1][-1])):
+            rhyming.add(0)
+    marks = []
+    for number, line in enumerate(lines):
+        simplified = [to_simplified(char) for char in line]
+        row = [Mark(char, tone_of(plain)) for char, plain in zip(line, simplified, strict=True)]
+        if number in rhyming and row:
+            row[-1] = Mark(row[-1].char, row[-1].tone, rhyme_group(simplified[-1]))
+        marks.append(row)
+    return marks

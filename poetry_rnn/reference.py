@@ -19,12 +19,15 @@ BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 
 
-def textbook_batch(corpus: EncodedCorpus, rows: np.ndarray) -> np.ndarray:
-    """The rows front-padded and cut to 125 tokens, as the textbook's tang.npz lays them out."""
-    batch = np.full((len(rows), TEXTBOOK_MAXLEN), corpus.vocab.pad_id, dtype=np.int64)
+def textbook_batch(
+    corpus: EncodedCorpus, rows: np.ndarray, width: int = TEXTBOOK_MAXLEN
+) -> np.ndarray:
+    """The rows front-padded and cut to ``width`` tokens, as the textbook's tang.npz lays them
+    out (125 tokens)."""
+    batch = np.full((len(rows), width), corpus.vocab.pad_id, dtype=np.int64)
     for i, row in enumerate(rows):
-        tokens = corpus.tokens[row, : corpus.lengths[row]][:TEXTBOOK_MAXLEN]
-        batch[i, TEXTBOOK_MAXLEN - len(tokens) :] = tokens
+        tokens = corpus.tokens[row, : corpus.lengths[row]][:width]
+        batch[i, width - len(tokens) :] = tokens
     return batch
 
 
@@ -45,6 +48,28 @@ def reference_step(model: CharRNN, optimizer: torch.optim.Optimizer, batch: torc
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+@torch.no_grad()
+def textbook_loss(model: CharRNN, corpus: EncodedCorpus, rows: np.ndarray) -> float:
+    """Mean negative log-likelihood per predicted token (GUIDE §5) of ``rows``, each poem
+    front-padded as the textbook model was trained but never cut: the characters and the end
+    token are predicted, the padding and the start token are not."""
+    model.eval()
+    total, predicted = 0.0, 0
+    rows = rows[np.argsort(corpus.lengths[rows], kind="stable")]
+    for start in range(0, len(rows), BATCH_SIZE):
+        part = rows[start : start + BATCH_SIZE]
+        batch = torch.from_numpy(textbook_batch(corpus, part, int(corpus.lengths[part].max())))
+        targets = batch[:, 1:].masked_fill(batch[:, 1:] == corpus.vocab.start_id, -100)
+        targets = targets.masked_fill(targets == corpus.vocab.pad_id, -100)
+        logits, _ = model(batch[:, :-1])
+        total += F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum"
+        ).item()
+        predicted += int((targets != -100).sum())
+    model.train()
+    return total / predicted
 
 
 @torch.no_grad()

@@ -237,7 +237,7 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
         (["perplexity", "--model", "MODEL"], "the following arguments are required: --corpus"),
         (["perplexity", "--model", "MODEL", "--corpus", "nowhere"], "corpus not found"),
         (["perplexity", "--model", "nowhere", "--corpus", "CORPUS"], "model directory not found"),
-        (["generation", "--form", "五言绝句"], "no model ships with this version yet"),
+        (["generation", "--model", "nowhere", "--form", "五言绝句"], "model directory not found"),
         (["generation", "--model", "MODEL", "--form", "六言绝句"], "unknown form '六言绝句'"),
         (["generation", "--model", "MODEL", "--form", "五言绝句", "--n", "0"], "at least 1"),
         (["generation", "--model", "MODEL", "--form", "五言绝句", "--n", "x"], "invalid int"),
