@@ -1,11 +1,13 @@
-"""Generation latency on CPU: one poem per form and mode, a batch of 64, and their floors.
+"""Generation latency on CPU: loading the model, one poem per form and mode, a batch of 64,
+and their floors.
 
     python benchmarks/generate_latency.py [--model DIR] [--runs 20] [--json]
 
 Beside each figure: the floor — one plain forward pass of the same model (same precision) over
 as many tokens as the poem has — and the reference recipe's greedy loop (textbook decoding, no
-constraints) over as many characters. Without --model an untrained ``small`` model over the
-Tang vocabulary is timed: latency does not depend on the weights.
+constraints) over as many characters. The model is the shipped one unless --model says. Loading
+is timed in fresh processes: ``from_pretrained`` alone, and the whole command
+``python -m poetry_rnn.generate --start 床前`` a user types first.
 """
 
 from __future__ import annotations
@@ -13,22 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
 
 import torch
 
-from poetry_rnn.checkpoint import save_pretrained
-from poetry_rnn.data import CorpusOptions, prepare_corpus
 from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.model import CharRNN, preset_config
 from poetry_rnn.prosody import FORMS
 from poetry_rnn.reference import greedy_poem
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = ROOT.parent / "shared/corpora/chinese-poetry"
 HEADS = "春山明月白云流水清风"
 
 
@@ -60,6 +58,27 @@ def write(generator: PoetryGenerator, mode: str, form: str, seed: int, **control
     return generator.themed("秋夜思乡", form=form, seed=seed, **controls)
 
 
+def measure_loading(model: Path | None, runs: int) -> dict:
+    """Median seconds, each run a fresh process: loading the model, and the first command."""
+    load = (
+        "import sys, time; from poetry_rnn.generate import PoetryGenerator; "
+        "started = time.perf_counter(); PoetryGenerator.from_pretrained(sys.argv[1] or None); "
+        "print(time.perf_counter() - started)"
+    )
+    loads, commands = [], []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", load, str(model or "")], capture_output=True, check=True
+        )
+        loads.append(float(done.stdout))
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "poetry_rnn.generate", "--start", "床前"]
+        subprocess.run(command + (["--model", str(model)] if model else []), check=True,
+                       capture_output=True)  # fmt: skip
+        commands.append(time.perf_counter() - started)
+    return {"load_s": statistics.median(loads), "first_command_s": statistics.median(commands)}
+
+
 def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[dict]:
     """Latency rows for one form: every mode, with and without the rules, and a batch."""
     model, vocab = generator.decoder.model, generator.vocab
@@ -88,25 +107,22 @@ def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
+    parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--precision", default="auto", help="auto (bf16 where native) or fp32")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as untrained:
-        if args.model is None:
-            corpus = prepare_corpus(args.corpus, CorpusOptions(), ROOT / "data", progress=False)
-            torch.manual_seed(0)
-            model = CharRNN(preset_config("small", len(corpus.vocab)))
-            save_pretrained(untrained, model, corpus.vocab)
-        path = args.model or untrained
-        generator = PoetryGenerator.from_pretrained(path, precision=args.precision)
+    loading = measure_loading(args.model, runs=5)
+    generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     rows = [row for form_name in FORMS for row in measure_form(generator, form_name, args.runs)]
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps({"loading": loading, "poems": rows}, indent=2, ensure_ascii=False))
         return
+    print(
+        f"loading the model: {loading['load_s']:.2f} s; the whole first command "
+        f"(python -m poetry_rnn.generate --start 床前): {loading['first_command_s']:.2f} s"
+    )
     print(f"model weights: {next(generator.decoder.model.parameters()).dtype}")
     header = "form     mode      p50 ms  p95 ms  free-of-rules ms  n=64 s  floor ms  greedy ms"
     print(header + "  vs floor  rules cost  vs greedy")

@@ -213,6 +213,22 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
     assert code == 0 and "| 七言绝句 | 16 | 1.000 |" in out and "五言绝句" not in out
 
 
+def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys):
+    argv = ["report", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", "3"]
+    code, out, _ = cli(capsys, *argv, "--json")
+    report = json.loads(out)
+    assert code == 0 and list(report["poets"]) == ["五言绝句", "七言绝句", "五言律诗", "七言律诗"]
+    assert [(row["form"], row["mode"]) for row in report["generated"]] == [
+        (form, mode) for form in report["poets"] for mode in ("free", "start", "acrostic", "theme")
+    ]
+    for row in report["generated"]:
+        assert row["n"] == 3 and row["format_accuracy"] == row["rhyme_rate"] == 1.0
+        assert row["tone_conformance"] == 1.0 and row["copy_rate"] is not None
+    code, out, _ = cli(capsys, *argv)
+    table = [line for line in out.splitlines() if line.startswith("| 七言律诗 |")]
+    assert code == 0 and len(table) == 5 and "Tang poets" in table[0]
+
+
 @pytest.mark.corpus
 def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     code, out, _ = cli(capsys, "corpus", "--corpus", shared_corpus, "--json")
