@@ -16,7 +16,7 @@ from poetry_rnn.text import split_lines
 
 APP = Path(__file__).resolve().parents[1] / "demo" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
-START_SECONDS = 120
+START_SECONDS = 300  # importing gradio and torch on a busy machine is slow
 POEM_MS = 60_000
 PHONE = {"width": 390, "height": 844}
 
