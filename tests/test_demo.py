@@ -151,3 +151,14 @@ def test_the_page_fits_a_phone(browser, server, tmp_path):
     assert width <= PHONE["width"]
     page.screenshot(path=tmp_path / "phone.png", full_page=True)
     context.close()
+
+
+def test_the_api_refuses_overlong_input_too(server):
+    """The page's text box stops at 50 characters; a client that bypasses it is refused."""
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    page = client.predict(
+        "主题", "秋" * 60, "七言绝句", True, True, 0.8, 0.9, 1, 1, "简体", api_name="/write"
+    )
+    assert 'class="poem-error"' in page and "最多 50" in page
