@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import secrets
 import sys
 from collections import Counter
@@ -151,8 +152,10 @@ class PoetryGenerator:
 
     def theme_characters(self, text: str) -> list[str]:
         """The characters of ``text``'s jieba keywords that the vocabulary knows, in order."""
+        import jieba
         import jieba.analyse
 
+        jieba.setLogLevel(logging.WARNING)  # not its dictionary-loading chatter on stderr
         words = jieba.analyse.extract_tags(to_simplified(text), topK=THEME_KEYWORDS) or [text]
         chars = [c for word in words for c in word if is_han(c) and c in self.vocab]
         if not chars:
