@@ -88,7 +88,7 @@ def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[
     with torch.inference_mode():
         floor = statistics.median(timed(lambda _: model(sample), runs))
     greedy = statistics.median(
-        timed(lambda _: greedy_poem(model, vocab, max_chars=tokens - 2), runs)
+        timed(lambda _: greedy_poem(model, vocab, max_chars=tokens - 2, stop_at_end=False), runs)
     )
     rows = []
     for mode in ("free", "start", "acrostic", "theme"):

@@ -1,6 +1,6 @@
 """The web demo: a Gradio page over the poetry_rnn library.
 
-    python demo/app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--concurrency 1]
+    python demo/app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--concurrency N]
 
 Everything poetic comes from the library: the poems from ``PoetryGenerator``, the marks beside
 them from ``poetry_rnn.prosody.annotate``. This file only lays them out. The page is offline:
@@ -185,7 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument(
-        "--concurrency", type=int, default=1, help="poems written at once (default 1)"
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="requests served at once, each on its share of the cores (default: one a core)",
     )
     args = parser.parse_args(argv)
     setup_logging()

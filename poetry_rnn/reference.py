@@ -73,9 +73,12 @@ def textbook_loss(model: CharRNN, corpus: EncodedCorpus, rows: np.ndarray) -> fl
 
 
 @torch.no_grad()
-def greedy_poem(model: CharRNN, vocab: Vocab, start: str = "", max_chars: int = 125) -> str:
+def greedy_poem(
+    model: CharRNN, vocab: Vocab, start: str = "", max_chars: int = 125, stop_at_end: bool = True
+) -> str:
     """The textbook generator: feed the start, then take the most likely token until the end
-    token or ``max_chars`` — no form, no rhyme, no tones."""
+    token or ``max_chars`` — no form, no rhyme, no tones. ``stop_at_end=False`` always writes
+    ``max_chars`` tokens (for timing a fixed length)."""
     model.eval()
     logits, state = None, None
     for token in [vocab.start_id, *vocab.encode(start)]:
@@ -83,7 +86,7 @@ def greedy_poem(model: CharRNN, vocab: Vocab, start: str = "", max_chars: int = 
     chosen = []
     for _ in range(max_chars):
         token = int(logits.argmax(-1))
-        if token == vocab.end_id:
+        if token == vocab.end_id and stop_at_end:
             break
         chosen.append(token)
         logits, state = model.step(torch.tensor([token]), state)
