@@ -27,6 +27,7 @@ import torch
 from poetry_rnn import Poem, PoetryError, PoetryGenerator
 from poetry_rnn.errors import run_cli, setup_logging
 from poetry_rnn.prosody import FORMS, LEVEL, OBLIQUE, annotate
+from poetry_rnn.text import PUNCTUATION
 
 log = logging.getLogger("poetry_rnn.demo")
 
@@ -50,7 +51,7 @@ EXAMPLES = [
 ]
 TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
 TONE_CLASSES = {LEVEL: "level", OBLIQUE: "oblique", None: "either"}
-_LINE = re.compile(r"([^，。？！；]+)([，。？！；]?)")
+_LINE = re.compile(f"([^{PUNCTUATION}]+)([{PUNCTUATION}]?)")  # a line and its mark
 
 CSS = """
 .poems { display: flex; flex-wrap: wrap; gap: 1.5rem; }

@@ -19,6 +19,7 @@ from poetry_rnn.prosody import (
     FORMS,
     RHYME_GROUPS,
     PoemChecks,
+    annotate,
     check_format,
     check_poem,
     check_rhyme,
@@ -453,3 +454,17 @@ def test_build_tones_cli_missing_corpus(tmp_path):
     assert result.returncode == 2
     assert result.stderr == f"error: corpus not found: {missing}\n"
     assert not (tmp_path / "tones.json").exists()
+
+
+def test_annotate_marks_tones_and_the_rhymes_a_reader_sees():
+    marks = annotate("床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。")
+    assert ["".join(m.char for m in line) for line in marks] == [
+        "床前明月光",
+        "疑是地上霜",
+        "舉頭望明月",
+        "低頭思故鄉",
+    ]
+    assert [m.tone for m in marks[0]] == ["平", "平", "平", "仄", "平"]
+    rhymes = [[m.rhyme for m in line if m.rhyme] for line in marks]
+    assert rhymes == [["十唐"], ["十唐"], [], ["十唐"]]  # the first line joins the rhyme
+    assert annotate("白日依山尽，黄河入海流。")[0][-1].rhyme is None  # 尽 does not rhyme with 流
