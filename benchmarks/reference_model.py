@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from poetry_rnn.checkpoint import SHIPPED_MODEL, from_pretrained, save_pretrained
 from poetry_rnn.data import load_corpus
-from poetry_rnn.errors import run_cli, setup_logging
+from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.evaluate import STARTS, corpus_lines, generation_metrics
 from poetry_rnn.model import CharRNN, preset_config
 from poetry_rnn.prosody import FORMS
@@ -95,7 +95,7 @@ def compare(data: Path, model_dir: Path, reference_dir: Path) -> dict:
     ours, ours_vocab = from_pretrained(model_dir)
     reference, reference_vocab = from_pretrained(reference_dir)
     if ours_vocab != corpus.vocab or reference_vocab != corpus.vocab:
-        raise SystemExit("both models must be trained on the vocabulary of --data")
+        raise PoetryError("both models must be trained on the vocabulary of --data")
     fp32: Runtime = start_runtime("cpu", "fp32")
     ours_ppl = math.exp(evaluate_loss(ours, corpus, val_rows, fp32))
     reference_ppl = math.exp(textbook_loss(reference, corpus, val_rows))

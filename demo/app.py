@@ -133,12 +133,13 @@ def build_app(generator: PoetryGenerator) -> gr.Blocks:
             "seed": None if seed is None else int(seed), "n": int(n),
             "script": SCRIPTS.get(script, "simplified"),
         }  # fmt: skip
+        chosen = MODES.get(mode, "free")
         try:
-            if MODES.get(mode) == "acrostic":
+            if chosen == "acrostic":
                 poems = generator.acrostic(text, **controls)
-            elif MODES.get(mode) == "theme":
+            elif chosen == "theme":
                 poems = generator.themed(text, **controls)
-            elif MODES.get(mode) == "start":
+            elif chosen == "start":
                 if not text:
                     return render_error("请输入开头的字（give the opening characters）")
                 poems = generator.generate(text, **controls)

@@ -385,19 +385,19 @@ def run_generation(args: argparse.Namespace, progress: bool) -> dict:
         **controls,
         "corpus": args.corpus,
         **generation_metrics(texts, form, lines),
-        **fluency_and_theme(generator, args.model, args.mode, form, texts),
+        **fluency_and_theme(generator, from_pretrained(args.model)[0], args.mode, form, texts),
         "generation_seconds": round(seconds, 2),
         "texts": texts,
     }
 
 
 def fluency_and_theme(
-    generator: PoetryGenerator, model_dir: Path | None, mode: str, form: Form, texts: list[str]
+    generator: PoetryGenerator, scorer: CharRNN, mode: str, form: Form, texts: list[str]
 ) -> dict:
-    """How the model itself scores what it wrote (fp32 perplexity: lower reads more fluently)
-    and, in theme mode, the share of lines holding a theme keyword character."""
-    model, vocab = from_pretrained(model_dir)
-    result = {"model_perplexity": perplexity(model, vocab, texts)["perplexity"]}
+    """How the model itself scores what it wrote (``scorer``: the generator's model in fp32;
+    lower perplexity reads more fluently) and, in theme mode, the share of lines holding a
+    theme keyword character."""
+    result = {"model_perplexity": perplexity(scorer, generator.vocab, texts)["perplexity"]}
     if mode == "theme":
         themes = prompts(generator, mode, form)
         keywords = {char for theme in themes for char in generator.theme_characters(theme)}
@@ -418,6 +418,7 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
     if args.n < 1:
         raise PoetryError(f"--n must be at least 1, got {args.n}")
     generator = PoetryGenerator.from_pretrained(args.model)
+    scorer, _ = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
     lines = corpus_lines(texts)
     written = []
@@ -428,7 +429,7 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
             written.append(
                 {"mode": mode, "first_poem": poem_texts[0]}
                 | generation_metrics(poem_texts, form, lines)
-                | fluency_and_theme(generator, args.model, mode, form, poem_texts)
+                | fluency_and_theme(generator, scorer, mode, form, poem_texts)
             )
     return {
         "model": str(args.model or "shipped"),

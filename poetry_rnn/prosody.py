@@ -309,16 +309,15 @@ def annotate(text: str) -> list[list[Mark]]:
     character too where it joins the group of the second line's (首句入韵).
     """
     lines = split_lines(text)
+    simplified = [[to_simplified(char) for char in line] for line in lines]
+    groups = [rhyme_group(line[-1]) if line else None for line in simplified]
     rhyming = set(range(1, len(lines), 2))
-    if len(lines) > 1 and lines[0] and lines[1]:
-        first = rhyme_group(to_simplified(lines[0][-1]))
-        if first is not None and first == rhyme_group(to_simplified(lines[1][-1])):
-            rhyming.add(0)
-    marks = []
-    for number, line in enumerate(lines):
-        simplified = [to_simplified(char) for char in line]
-        row = [Mark(char, tone_of(plain)) for char, plain in zip(line, simplified, strict=True)]
-        if number in rhyming and row:
-            row[-1] = Mark(row[-1].char, row[-1].tone, rhyme_group(simplified[-1]))
-        marks.append(row)
-    return marks
+    if len(lines) > 1 and groups[0] is not None and groups[0] == groups[1]:
+        rhyming.add(0)
+    return [
+        [
+            Mark(char, tone_of(plain), groups[n] if n in rhyming and i == len(line) - 1 else None)
+            for i, (char, plain) in enumerate(zip(line, simplified[n], strict=True))
+        ]
+        for n, line in enumerate(lines)
+    ]
