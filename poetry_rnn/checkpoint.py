@@ -1,7 +1,11 @@
-"""Model directories (config.json, vocab.json, model.safetensors) and training state files.
+"""Model directories and training-state files.
 
-Everything is safetensors or JSON, never a pickle; every file is written atomically, and every
-tensor file carries a SHA-256 of its tensors, so a damaged or tampered file is refused.
+A model directory holds ``config.json``, ``vocab.json`` and the weights: one
+``model.safetensors``, or shards ``model-00001-of-0000N.safetensors`` with an index
+``model.safetensors.index.json`` in the Hugging Face layout. Everything is safetensors or JSON,
+never a pickle; every file is written atomically; every tensor file carries a SHA-256 of its
+metadata and tensors, and the metadata binds the weights to their model config and to the
+vocabulary's digest, so a damaged, altered, swapped or reordered file is refused.
 """
 
 from __future__ import annotations
@@ -23,17 +27,22 @@ from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.vocab import Vocab
 
-FORMAT = "poetry-rnn/1"
+FORMAT = "poetry-rnn/2"
+LEGACY_FORMAT = "poetry-rnn/1"  # the first shipped model: its digest covers the tensors only
 CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
+INDEX = "model.safetensors.index.json"
 _DIGEST_KEY = "sha256"
 _TIED = "decoder.weight"  # shares the embedding's storage; saved once, tied again on load
 #: The default model, shipped inside the package (see MODEL_CARD.md).
 SHIPPED_MODEL = Path(__file__).resolve().parent / "pretrained"
 
 
-def tensor_digest(tensors: dict[str, Tensor]) -> str:
-    """SHA-256 over the names, dtypes, shapes and bytes of ``tensors``."""
+def tensor_digest(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> str:
+    """SHA-256 over ``metadata`` (if given) and the names, dtypes, shapes and bytes of
+    ``tensors``."""
     digest = hashlib.sha256()
+    if metadata is not None:
+        digest.update(json.dumps(metadata, sort_keys=True, ensure_ascii=False).encode())
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
@@ -44,8 +53,8 @@ def tensor_digest(tensors: dict[str, Tensor]) -> str:
 def save_tensors(path: str | os.PathLike[str], tensors: dict[str, Tensor], metadata: dict) -> None:
     """Write ``tensors`` and string ``metadata`` to one safetensors file, atomically."""
     tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
-    metadata = {key: str(value) for key, value in metadata.items()}
-    metadata[_DIGEST_KEY] = tensor_digest(tensors)
+    metadata = {key: str(value) for key, value in metadata.items()} | {"format": FORMAT}
+    metadata[_DIGEST_KEY] = tensor_digest(tensors, metadata)
     write_bytes_atomic(path, save_safetensors(tensors, metadata=metadata))
 
 
@@ -62,14 +71,19 @@ def load_tensors(path: str | os.PathLike[str]) -> tuple[dict[str, Tensor], dict[
         metadata = _safetensors_metadata(data)
     except (SafetensorError, ValueError, json.JSONDecodeError) as error:
         raise PoetryError(f"damaged checkpoint file {path}: {error}") from error
-    if metadata.get(_DIGEST_KEY) != tensor_digest(tensors):
+    covered = {key: value for key, value in metadata.items() if key != _DIGEST_KEY}
+    legacy = metadata.get("format") == LEGACY_FORMAT
+    if metadata.get(_DIGEST_KEY) != tensor_digest(tensors, None if legacy else covered):
         raise PoetryError(f"damaged checkpoint file {path}: its checksum does not match")
     return tensors, metadata
 
 
 def _safetensors_metadata(data: bytes) -> dict[str, str]:
     header_size = int.from_bytes(data[:8], "little")
-    return json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
+    metadata = json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
+    if not isinstance(metadata, dict):
+        raise ValueError("its metadata is not an object")
+    return metadata
 
 
 def save_pretrained(
@@ -78,16 +92,60 @@ def save_pretrained(
     vocab: Vocab,
     metrics: dict | None = None,
     dtype: torch.dtype | None = None,
+    max_shard_bytes: int | None = None,
 ) -> None:
-    """Write ``model`` and ``vocab`` as a model directory; ``dtype`` (e.g. float16) shrinks it."""
+    """Write ``model`` and ``vocab`` as a model directory; ``dtype`` (e.g. bfloat16) shrinks
+    it, and ``max_shard_bytes`` splits the weights into shards of at most that size."""
     directory = Path(directory)
     weights = {name: t.to(dtype) if dtype else t for name, t in _weights(model).items()}
-    config = {"format": FORMAT, "model": model.config.to_dict()}
-    save_tensors(directory / WEIGHTS, weights, {"format": FORMAT})
+    binding = _binding(model.config, vocab)
+    shards = _shards(weights, max_shard_bytes)
+    names = [WEIGHTS] if len(shards) == 1 else _shard_names(len(shards))
+    for old in directory.glob("model*.safetensors*"):  # a previous save's other layout
+        if old.name not in [*names, INDEX]:
+            old.unlink()
+    for number, (name, shard) in enumerate(zip(names, shards, strict=True), 1):
+        save_tensors(directory / name, shard, binding | {"shard": f"{number}/{len(shards)}"})
+    if len(shards) > 1:
+        weight_map = {t: name for name, shard in zip(names, shards, strict=True) for t in shard}
+        total_size = sum(_nbytes(t) for t in weights.values())
+        index = {"metadata": {"total_size": total_size}, "weight_map": weight_map}
+        write_text_atomic(directory / INDEX, json.dumps(index, indent=2))
+    else:
+        (directory / INDEX).unlink(missing_ok=True)
     write_text_atomic(directory / VOCAB, vocab.to_json())
+    config = {"format": FORMAT, "model": model.config.to_dict()}
     write_text_atomic(directory / CONFIG, json.dumps(config, indent=2))
     if metrics is not None:
         write_text_atomic(directory / METRICS, json.dumps(metrics, indent=2, ensure_ascii=False))
+
+
+def _binding(config: ModelConfig, vocab: Vocab) -> dict[str, str]:
+    """The metadata that ties a weights file to its model config and vocabulary."""
+    return {"config": json.dumps(config.to_dict(), sort_keys=True), "vocab_sha256": vocab.digest()}
+
+
+def _nbytes(tensor: Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
+
+
+def _shards(weights: dict[str, Tensor], max_bytes: int | None) -> list[dict[str, Tensor]]:
+    """``weights`` in order, cut into groups of at most ``max_bytes`` (a larger tensor alone)."""
+    if max_bytes is not None and max_bytes < 1:
+        raise PoetryError(f"the shard size must be positive, got {max_bytes}")
+    shards: list[dict[str, Tensor]] = [{}]
+    size = 0
+    for name, tensor in weights.items():
+        if max_bytes is not None and shards[-1] and size + _nbytes(tensor) > max_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][name] = tensor
+        size += _nbytes(tensor)
+    return shards
+
+
+def _shard_names(count: int) -> list[str]:
+    return [f"model-{number:05d}-of-{count:05d}.safetensors" for number in range(1, count + 1)]
 
 
 def _weights(model: CharRNN) -> dict[str, Tensor]:
@@ -100,19 +158,23 @@ def _weights(model: CharRNN) -> dict[str, Tensor]:
 
 def load_model_config(directory: str | os.PathLike[str]) -> ModelConfig:
     """The model config of a model directory."""
-    path = Path(directory) / CONFIG
+    return _read_config(Path(directory))[0]
+
+
+def _read_config(directory: Path) -> tuple[ModelConfig, str]:
+    """The model config of a model directory and its format."""
+    path = directory / CONFIG
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PoetryError(f"not a model directory (no {CONFIG}): {directory}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PoetryError(f"damaged {path}: {error}") from error
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
+    if not isinstance(config, dict) or config.get("format") not in (FORMAT, LEGACY_FORMAT):
         raise PoetryError(f"{path} is not a {FORMAT} model config")
-    try:
-        return ModelConfig.from_dict(config["model"])
-    except (KeyError, TypeError) as error:
-        raise PoetryError(f"damaged {path}: {error}") from error
+    if "model" not in config:
+        raise PoetryError(f"damaged {path}: it has no model section")
+    return ModelConfig.from_dict(config["model"]), config["format"]
 
 
 def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: str) -> CharRNN:
@@ -130,10 +192,12 @@ def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: 
 
 
 def from_pretrained(
-    directory: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu"
+    directory: str | os.PathLike[str] | None = None,
+    device: str | torch.device = "cpu",
+    direction: str = "forward",
 ) -> tuple[CharRNN, Vocab]:
     """Load a model directory written by :func:`save_pretrained` (by default the shipped
-    model), in fp32 and eval mode."""
+    model), in fp32 and eval mode; a model reading the other ``direction`` is refused."""
     if directory is None:
         if not SHIPPED_MODEL.is_dir():
             raise PoetryError(
@@ -144,16 +208,68 @@ def from_pretrained(
     directory = Path(directory)
     if not directory.is_dir():
         raise PoetryError(f"model directory not found: {directory}")
-    config = load_model_config(directory)
+    config, layout = _read_config(directory)
+    if config.direction != direction:
+        raise PoetryError(
+            f"{directory} holds a {config.direction} model, but a {direction} one is needed"
+        )
     vocab = Vocab.load(directory / VOCAB)
     if len(vocab) != config.vocab_size:
         raise PoetryError(
             f"{directory}: vocab.json has {len(vocab)} tokens but the model expects "
             f"{config.vocab_size}"
         )
-    tensors, _ = load_tensors(directory / WEIGHTS)
-    model = model_from_tensors(config, tensors, str(directory / WEIGHTS))
-    return model.to(device).eval(), vocab
+    tensors = _read_weights(directory, config, vocab, layout == LEGACY_FORMAT)
+    model = model_from_tensors(config, tensors, str(directory))
+    return model.to(_device(device)).eval(), vocab
+
+
+def _read_weights(
+    directory: Path, config: ModelConfig, vocab: Vocab, legacy: bool
+) -> dict[str, Tensor]:
+    """Every weight of a model directory, each file checked against the config and vocab."""
+    index_path = directory / INDEX
+    if not index_path.exists():
+        files = {WEIGHTS: None}
+    else:
+        try:
+            weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
+            files = {name: sorted(t for t, f in weight_map.items() if f == name)
+                     for name in dict.fromkeys(weight_map.values())}  # fmt: skip
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+            raise PoetryError(f"damaged {index_path}: {error}") from error
+        if sorted(files) != _shard_names(len(files)):
+            raise PoetryError(f"{index_path} names files that are not this model's shards")
+    binding = {
+        "config": json.dumps(config.to_dict(), sort_keys=True),
+        "vocab_sha256": vocab.digest(),
+    }
+    tensors: dict[str, Tensor] = {}
+    for number, (name, expected) in enumerate(files.items(), 1):
+        path = directory / name
+        shard, metadata = load_tensors(path)
+        if not legacy:
+            if any(metadata.get(key) != value for key, value in binding.items()):
+                raise PoetryError(f"{path} belongs to another model config or vocabulary")
+            if metadata.get("shard") != f"{number}/{len(files)}":
+                raise PoetryError(f"{path} is not shard {number} of {len(files)}")
+        if expected is not None and sorted(shard) != expected:
+            raise PoetryError(f"{path} does not hold the tensors {index_path.name} names")
+        tensors |= shard
+    return tensors
+
+
+def _device(device: str | torch.device) -> torch.device:
+    """``device`` checked: a CUDA device on a build or machine without CUDA is a user error."""
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise PoetryError(f"unknown device {device!r}") from error
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise PoetryError(f"device {device!r} was asked for, but no CUDA device is available")
+    if chosen.type not in ("cpu", "cuda"):
+        raise PoetryError(f"device must be cpu or cuda, got {device!r}")
+    return chosen
 
 
 @dataclass
@@ -178,10 +294,9 @@ def save_training_state(
     for index, slots in optimizer_state["state"].items():
         tensors |= {f"optimizer.{index}.{key}": value for key, value in slots.items()}
     tensors["rng.cpu"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        tensors |= {f"rng.cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+    if torch.cuda.is_available():  # this process's own device only: under torchrun, its rank's
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     metadata = metadata | {
-        "format": FORMAT,
         "model_config": json.dumps(model.config.to_dict()),
         "param_groups": json.dumps(optimizer_state["param_groups"]),
     }
@@ -191,6 +306,8 @@ def save_training_state(
 def load_training_state(path: str | os.PathLike[str]) -> TrainingState:
     """Read a file written by :func:`save_training_state`."""
     tensors, metadata = load_tensors(path)
+    if metadata.get("format") != FORMAT:
+        raise PoetryError(f"{path} was written by an older poetry-rnn and cannot be resumed")
     try:
         config = ModelConfig.from_dict(json.loads(metadata["model_config"]))
         param_groups = json.loads(metadata["param_groups"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from tqdm import tqdm
@@ -31,6 +32,7 @@ class RawPoem:
     author: str
     title: str
     text: str
+    source: str  # the collection it came from (a name of COLLECTIONS), or "other"
 
 
 def find_poem_files(corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLUDE) -> list[Path]:
@@ -66,6 +68,11 @@ def _natural_key(path: Path) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in path.as_posix().split("."))
 
 
+def collection_of(path: Path) -> str:
+    """The collection a poem file belongs to, by its name; "other" outside the collections."""
+    return next((name for name, glob in COLLECTIONS.items() if fnmatch(path.name, glob)), "other")
+
+
 def read_poem_file(path: Path) -> list[RawPoem]:
     """The poems of one JSON file: a list of objects with ``paragraphs``."""
     try:
@@ -79,6 +86,7 @@ def read_poem_file(path: Path) -> list[RawPoem]:
     if not isinstance(records, list):
         raise PoetryError(f"malformed poem file {path}: expected a JSON list of poems")
     poems = []
+    source = collection_of(path)
     for number, record in enumerate(records):
         if not isinstance(record, dict):
             raise PoetryError(f"malformed poem file {path}: item {number} is not an object")
@@ -92,6 +100,7 @@ def read_poem_file(path: Path) -> list[RawPoem]:
                 author=str(record.get("author") or ""),
                 title=str(record.get("title") or ""),
                 text="".join(paragraphs),
+                source=source,
             )
         )
     return poems

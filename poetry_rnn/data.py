@@ -1,17 +1,19 @@
-"""The corpus pipeline: chinese-poetry JSON to clean, simplified, padded character sequences.
+"""The corpus pipeline: chinese-poetry JSON to clean, simplified character sequences.
 
 ``prepare_corpus`` reads, cleans, filters, builds the vocabulary, encodes and caches;
-``python -m poetry_rnn.data`` runs it and prints what every step did.
+``python -m poetry_rnn.data`` runs it and prints what every step did. A prepared corpus is
+one flat stream of character ids with per-poem offsets (compact on disk); padded batches are
+made from it in memory, forward or backward, right- or front-padded.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.metadata
 import io
 import json
 import logging
+import math
 import sys
 import time
 import zipfile
@@ -22,8 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from poetry_rnn import __version__
 from poetry_rnn.cleaning import clean_texts
-from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, find_poem_files, read_corpus
+from poetry_rnn.corpus import (
+    COLLECTIONS,
+    DEFAULT_INCLUDE,
+    collection_of,
+    find_poem_files,
+    read_corpus,
+)
 from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.files import atomic_writer
 from poetry_rnn.prosody import FORMS, form_of
@@ -35,11 +44,12 @@ log = logging.getLogger("poetry_rnn.data")  # also when run as __main__
 SPLITS = ("train", "val", "test")
 FORM_CHOICES = ("any", "regulated", *FORMS)
 DEFAULT_MAXLEN = 256
-#: The textbook layout (GUIDE §6): every poem front-padded and cut to 125 tokens.
+MAX_MAXLEN = 8192  # tokens per row; far above any poem the collections hold
+#: The textbook layout (docs/baseline.md): every poem front-padded and cut to 125 tokens.
 TEXTBOOK_MAXLEN = 125
 #: Bump when the cache's layout changes; the package version is part of the key as well, so
 #: a release with other cleaning rules rebuilds old caches.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -53,22 +63,29 @@ class CorpusOptions:
     max_chars: int | None = None
     min_freq: int = 2
     maxlen: int = DEFAULT_MAXLEN
-    padding: str = "right"
     split: tuple[float, float, float] = (0.96, 0.02, 0.02)
 
     def __post_init__(self) -> None:
         if self.form not in FORM_CHOICES:
             choices = ", ".join(FORM_CHOICES)
             raise PoetryError(f"unknown form {self.form!r}; choose one of {choices}")
-        if self.padding not in ("left", "right"):
-            raise PoetryError(f"padding must be 'left' or 'right', got {self.padding!r}")
-        if self.maxlen < 3:
-            raise PoetryError(f"maxlen must be at least 3 (start, text, end), got {self.maxlen}")
+        for name in ("maxlen", "min_freq", "min_chars", "max_chars"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise PoetryError(f"{name} must be an integer, got {value!r}")
+        if not 3 <= self.maxlen <= MAX_MAXLEN:
+            raise PoetryError(
+                f"maxlen must be between 3 (start, text, end) and {MAX_MAXLEN}, got {self.maxlen}"
+            )
         if self.min_freq < 1:
             raise PoetryError(f"min_freq must be at least 1, got {self.min_freq}")
         if self.min_chars < 0 or (self.max_chars is not None and self.max_chars < self.min_chars):
             raise PoetryError("length filter: need 0 <= min_chars <= max_chars")
-        if len(self.split) != 3 or min(self.split) < 0 or abs(sum(self.split) - 1) > 1e-6:
+        shares_ok = len(self.split) == 3 and all(
+            isinstance(share, int | float) and math.isfinite(share) and share >= 0
+            for share in self.split
+        )
+        if not shares_ok or abs(sum(self.split) - 1) > 1e-6:
             raise PoetryError(f"split must be three shares that add up to 1, got {self.split}")
         if self.author is not None:
             object.__setattr__(self, "author", to_simplified(self.author.strip()))
@@ -76,30 +93,90 @@ class CorpusOptions:
 
 @dataclass
 class EncodedCorpus:
-    """A prepared corpus: one padded row of token ids per poem, and what made it."""
+    """A prepared corpus: every poem's character ids in one flat stream, and what made it."""
 
-    tokens: np.ndarray  # (poems, maxlen) token ids, padded with Vocab.pad_id
-    lengths: np.ndarray  # (poems,) real tokens in each row: start, characters, end (if not cut)
+    chars: np.ndarray  # all poems' character ids, end to end (uint16 where the vocab fits)
+    offsets: np.ndarray  # (poems + 1,) poem i is chars[offsets[i]:offsets[i + 1]]
     split: np.ndarray  # (poems,) index into SPLITS
+    source: np.ndarray  # (poems,) index into ``sources``
+    sources: list[str]  # the collections the poems came from, e.g. ["tang", "song"]
     vocab: Vocab
-    padding: str
+    maxlen: int  # tokens per row at most: start, characters, end; longer poems are cut
     stats: dict = field(default_factory=dict)
     key: str = ""  # the cache key it was built under, see cache_key
 
-    def indices(self, split: str) -> np.ndarray:
-        """Row numbers of the poems in ``split`` (train, val or test)."""
-        return np.flatnonzero(self.split == SPLITS.index(split))
+    def __post_init__(self) -> None:
+        #: Tokens of each poem's row: start, characters, end (if not cut by maxlen).
+        self.lengths = np.minimum(np.diff(self.offsets) + 2, self.maxlen).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def indices(self, split: str, source: str | None = None) -> np.ndarray:
+        """Row numbers of the poems in ``split`` (train, val or test), of one ``source`` only
+        if given."""
+        chosen = self.split == SPLITS.index(split)
+        if source is not None:
+            if source not in self.sources:
+                raise PoetryError(
+                    f"the corpus has no {source!r} poems; it holds {', '.join(self.sources)}"
+                )
+            chosen &= self.source == self.sources.index(source)
+        return np.flatnonzero(chosen)
 
     def texts(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
         """The poem texts of ``rows`` (all rows by default), decoded from the ids."""
-        rows = range(len(self.tokens)) if rows is None else rows
-        return [self.vocab.decode(self.tokens[row].tolist()) for row in rows]
+        rows = range(len(self)) if rows is None else rows
+        offsets = self.offsets
+        return [self.vocab.decode(self.chars[offsets[r] : offsets[r + 1]].tolist()) for r in rows]
 
-    def batch(self, rows: np.ndarray) -> np.ndarray:
-        """The rows as one array, cut to the longest of them (padding side kept)."""
-        width = int(self.lengths[rows].max())
-        part = self.tokens[rows]
-        return part[:, :width] if self.padding == "right" else part[:, -width:]
+    def batch(
+        self,
+        rows: np.ndarray,
+        direction: str = "forward",
+        padding: str = "right",
+        width: int | None = None,
+    ) -> np.ndarray:
+        """The rows as one int64 array, see :func:`padded_rows`."""
+        return padded_rows(
+            self.chars, self.offsets, rows, self.vocab, self.maxlen, direction, padding, width
+        )
+
+
+def padded_rows(
+    chars: np.ndarray,
+    offsets: np.ndarray,
+    rows: Sequence[int] | np.ndarray,
+    vocab: Vocab,
+    maxlen: int,
+    direction: str = "forward",
+    padding: str = "right",
+    width: int | None = None,
+) -> np.ndarray:
+    """Rows of ``start, characters, end`` ids (characters last to first when ``direction`` is
+    backward), each cut to ``maxlen`` tokens, padded to ``width`` (default: the longest row)
+    on the right or, with ``padding="left"``, in front."""
+    if direction not in ("forward", "backward") or padding not in ("right", "left"):
+        raise PoetryError(f"no {direction} {padding}-padded layout")
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = offsets[rows]
+    counts = offsets[rows + 1] - starts
+    lengths = np.minimum(counts + 2, maxlen)
+    width = int(lengths.max(initial=0)) if width is None else width
+    lengths = np.minimum(lengths, width)
+    out = np.full((len(rows), width), vocab.pad_id, dtype=np.int64)
+    # Every kept token at once: its row, its position in the row, and what stands there.
+    row = np.repeat(np.arange(len(rows)), lengths)
+    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    count = np.repeat(counts, lengths)
+    char = position - 1 if direction == "forward" else count - position
+    source = np.clip(np.repeat(starts, lengths) + char, 0, max(len(chars) - 1, 0))
+    token = chars[source].astype(np.int64) if len(chars) else np.zeros(len(position), np.int64)
+    token[position == 0] = vocab.start_id
+    token[position == count + 1] = vocab.end_id
+    column = position if padding == "right" else position + np.repeat(width - lengths, lengths)
+    out[row, column] = token
+    return out
 
 
 # --- splitting, filtering, encoding -------------------------------------------------------
@@ -135,41 +212,24 @@ def filter_poems(
             filtered["form"] += 1
         elif options.author is not None and author != options.author:
             filtered["author"] += 1
-        elif not options.min_chars <= chars <= (options.max_chars or chars):
+        elif chars < options.min_chars or (
+            options.max_chars is not None and chars > options.max_chars
+        ):
             filtered["length"] += 1
         else:
             kept.append(index)
     return kept, filtered
 
 
-def encode_texts(
-    texts: Sequence[str], vocab: Vocab, maxlen: int, padding: str = "right"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``start, characters, end`` ids, padded and cut to ``maxlen``; (rows, lengths)."""
-    dtype = np.uint16 if len(vocab) <= np.iinfo(np.uint16).max else np.int32
-    count = len(texts)
-    rows = np.full((count, maxlen), vocab.pad_id, dtype=dtype)
-    if count == 0:
-        return rows, np.zeros(0, dtype=np.int32)
+def encode_poems(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.ndarray]:
+    """The character ids of ``texts`` as one flat stream, and the offsets where each begins
+    (with the stream's end last)."""
+    dtype = np.uint16 if len(vocab) <= np.iinfo(np.uint16).max + 1 else np.int32
+    offsets = np.concatenate(([0], np.cumsum([len(text) for text in texts]))).astype(np.int64)
     codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4")
     distinct, inverse = np.unique(codes, return_inverse=True)
     id_of_distinct = np.array([vocab.index.get(chr(c), vocab.unk_id) for c in distinct], dtype)
-    # Lay every poem out as start, characters, end in one flat array, then copy the first
-    # min(length, maxlen) tokens of each into its row.
-    seq_len = np.array([len(text) + 2 for text in texts], dtype=np.int64)
-    seq_start = np.concatenate(([0], np.cumsum(seq_len)[:-1]))
-    flat = np.empty(int(seq_len.sum()), dtype=dtype)
-    is_char = np.ones(len(flat), dtype=bool)
-    is_char[seq_start] = is_char[seq_start + seq_len - 1] = False
-    flat[seq_start] = vocab.start_id
-    flat[seq_start + seq_len - 1] = vocab.end_id
-    flat[is_char] = id_of_distinct[inverse]
-    lengths = np.minimum(seq_len, maxlen)
-    row = np.repeat(np.arange(count), lengths)
-    position = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    column = position if padding == "right" else position + np.repeat(maxlen - lengths, lengths)
-    rows[row, column] = flat[np.repeat(seq_start, lengths) + position]
-    return rows, lengths.astype(np.int32)
+    return id_of_distinct[inverse].astype(dtype), offsets
 
 
 # --- batching -----------------------------------------------------------------------------
@@ -251,7 +311,7 @@ def textbook_padding_share(char_counts: np.ndarray) -> float:
 def cache_key(files: Sequence[Path], options: CorpusOptions) -> str:
     """A hash of the input files' names and contents and of every option."""
     digest = hashlib.blake2b(digest_size=16)
-    header = [CACHE_FORMAT, importlib.metadata.version("poetry-rnn"), asdict(options)]
+    header = [CACHE_FORMAT, __version__, asdict(options)]
     digest.update(json.dumps(header, ensure_ascii=False).encode())
     for path in files:
         digest.update(path.name.encode())
@@ -271,6 +331,8 @@ def build_corpus(
     authors = [to_simplified(poems[i].author) for i in cleaned_index]
     kept, filtered = filter_poems(authors, texts, options)
     texts = [texts[i] for i in kept]
+    sources = sorted({poems[cleaned_index[i]].source for i in kept}, key=_collection_order)
+    source = np.array([sources.index(poems[cleaned_index[i]].source) for i in kept], dtype=np.uint8)
     if not texts:
         raise PoetryError(
             f"no poems left after cleaning and filters ({len(poems)} read; filtered {filtered})"
@@ -278,8 +340,9 @@ def build_corpus(
     split = np.array([split_of(text, options.split) for text in texts], dtype=np.uint8)
     train_texts = [text for text, part in zip(texts, split, strict=True) if part == 0]
     vocab = Vocab.build(train_texts or texts, options.min_freq)
-    tokens, lengths = encode_texts(texts, vocab, options.maxlen, options.padding)
-    char_counts = np.array([len(text) for text in texts])
+    chars, offsets = encode_poems(texts, vocab)
+    char_counts = np.diff(offsets)
+    lengths = np.minimum(char_counts + 2, options.maxlen)
     char_frequency = Counter("".join(texts))
     oov = sum(n for char, n in char_frequency.items() if char not in vocab.index)
     bucketed = LengthBucketedBatches(lengths, batch_size=128, seed=0)
@@ -291,6 +354,7 @@ def build_corpus(
         "poems_read": len(poems),
         "poems_cleaned": len(cleaned_index),
         "poems_kept": len(texts),
+        "sources": {name: int((source == i).sum()) for i, name in enumerate(sources)},
         "changed": report.changed,
         "dropped": report.dropped,
         "filtered": filtered,
@@ -308,20 +372,28 @@ def build_corpus(
             "bucketed_128": padding_share(lengths, list(bucketed)),
         },
     }
-    return EncodedCorpus(tokens, lengths, split, vocab, options.padding, stats)
+    return EncodedCorpus(chars, offsets, split, source, sources, vocab, options.maxlen, stats)
+
+
+def _collection_order(name: str) -> int:
+    """Collections in the order COLLECTIONS lists them, anything else after."""
+    return list(COLLECTIONS).index(name) if name in COLLECTIONS else len(COLLECTIONS)
 
 
 def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
-    """Write ``corpus`` as one ``.npz`` (no pickles) plus its vocabulary as JSON, atomically."""
+    """Write ``corpus`` as one compressed ``.npz`` (no pickles) plus its vocabulary as JSON,
+    atomically."""
     path = Path(path)
     buffer = io.BytesIO()
-    np.savez(
+    np.savez_compressed(
         buffer,
-        tokens=corpus.tokens,
-        lengths=corpus.lengths,
+        chars=corpus.chars,
+        offsets=corpus.offsets,
         split=corpus.split,
+        source=corpus.source,
+        sources=np.array(json.dumps(corpus.sources)),
         vocab=np.array(corpus.vocab.to_json()),
-        padding=np.array(corpus.padding),
+        maxlen=np.array(corpus.maxlen),
         stats=np.array(json.dumps(corpus.stats, ensure_ascii=False)),
         key=np.array(corpus.key),
     )
@@ -335,27 +407,52 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
     try:
         with np.load(path, allow_pickle=False) as archive:
             corpus = EncodedCorpus(
-                tokens=archive["tokens"],
-                lengths=archive["lengths"],
+                chars=archive["chars"],
+                offsets=archive["offsets"],
                 split=archive["split"],
+                source=archive["source"],
+                sources=json.loads(str(archive["sources"])),
                 vocab=Vocab.from_json(str(archive["vocab"])),
-                padding=str(archive["padding"]),
+                maxlen=int(archive["maxlen"]),
                 stats=json.loads(str(archive["stats"])),
                 key=str(archive["key"]),
             )
     except FileNotFoundError:
         raise PoetryError(f"prepared corpus not found: {path}") from None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
         raise PoetryError(f"damaged prepared corpus {path}: {error}") from error
-    rows = len(corpus.tokens)
-    if corpus.tokens.ndim != 2 or len(corpus.lengths) != rows or len(corpus.split) != rows:
-        raise PoetryError(f"damaged prepared corpus {path}: arrays of different lengths")
+    poems, offsets = len(corpus.split), corpus.offsets
+    sound = (
+        corpus.chars.ndim == 1
+        and offsets.shape == (poems + 1,)
+        and len(corpus.source) == poems
+        and poems > 0
+        and offsets[0] == 0
+        and offsets[-1] == len(corpus.chars)
+        and bool((np.diff(offsets) >= 0).all())
+        and int(corpus.chars.max(initial=0)) < len(corpus.vocab)
+        and int(corpus.source.max(initial=0)) < len(corpus.sources)
+        and int(corpus.split.max(initial=0)) < len(SPLITS)
+    )
+    if not sound:
+        raise PoetryError(f"damaged prepared corpus {path}: its arrays do not fit together")
     return corpus
 
 
-def default_cache_name(include: Sequence[str]) -> str:
-    """The cache's file name stem for a choice of collections, e.g. ``tang`` or ``tang+song``."""
-    return "+".join(include)
+def default_cache_name(files: Sequence[Path], options: CorpusOptions) -> str:
+    """The cache's file name stem: the collections (``tang``, ``tang+song``) or the corpus
+    file's name, followed by a hash of the options where they are not the defaults, so that
+    a filtered corpus never takes the full one's name."""
+    collections = {collection_of(path) for path in files}
+    stem = "+".join(options.include) if "other" not in collections else files[0].stem
+    if options == CorpusOptions(include=options.include):
+        return stem
+    digest = hashlib.blake2b(_options_json(options).encode(), digest_size=4).hexdigest()
+    return f"{stem}-{digest}"
+
+
+def _options_json(options: CorpusOptions) -> str:
+    return json.dumps(asdict(options), ensure_ascii=False, sort_keys=True)
 
 
 def prepare_corpus(
@@ -368,24 +465,34 @@ def prepare_corpus(
     progress: bool = True,
 ) -> EncodedCorpus:
     """The encoded corpus from ``cache_dir/<name>.npz`` if it was built from the same input
-    files and options, else built anew and cached. A damaged cache is rebuilt."""
+    files and options, else built anew and cached.
+
+    A damaged cache, or one built from other files or by another version, is rebuilt; a cache
+    of the same name built with other options is refused unless ``rebuild``.
+    """
     started = time.perf_counter()
     options = options or CorpusOptions()
     files = find_poem_files(corpus, options.include)
     key = cache_key(files, options)
-    path = Path(cache_dir) / f"{name or default_cache_name(options.include)}.npz"
+    path = Path(cache_dir) / f"{name or default_cache_name(files, options)}.npz"
     cached = None
     if path.exists() and not rebuild:
         try:
             cached = load_corpus(path)
         except PoetryError as error:
             log.warning("%s; rebuilding it", error)
+        if cached is not None and cached.stats.get("options") != _options_json(options):
+            raise PoetryError(
+                f"{path} holds a corpus prepared with other options; "
+                "give another --name, or --rebuild to replace it"
+            )
         if cached is not None and cached.key != key:
-            log.info("%s was built from other files or options; rebuilding it", path)
+            log.info("%s was built from other files or by another version; rebuilding it", path)
             cached = None
     if cached is None:
         result = build_corpus(corpus, options, skip_bad, progress)
         result.key = key
+        result.stats["options"] = _options_json(options)
         save_corpus(result, path)
         log.info("wrote %s", path)
     else:
@@ -429,7 +536,7 @@ def _split_shares(text: str) -> tuple[float, float, float]:
         parts = [float(part) for part in text.split("/")]
     except ValueError:
         parts = []
-    if len(parts) != 3 or sum(parts) <= 0:
+    if len(parts) != 3 or not all(math.isfinite(p) and p >= 0 for p in parts) or sum(parts) <= 0:
         raise argparse.ArgumentTypeError(f"expected three shares like 96/2/2, got {text!r}")
     return tuple(part / sum(parts) for part in parts)  # type: ignore[return-value]
 
@@ -450,11 +557,12 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, required: bool = True)
     group.add_argument("--max-chars", type=int, help="keep poems at most this long")
     group.add_argument("--min-freq", type=int, default=2, help="rarer characters become <unk>")
     group.add_argument("--maxlen", type=int, default=DEFAULT_MAXLEN, help="tokens per row")
-    group.add_argument("--padding", choices=("right", "left"), default="right")
     group.add_argument("--split", type=_split_shares, default=(0.96, 0.02, 0.02),
                        help="train/val/test shares (default 96/2/2)")  # fmt: skip
     group.add_argument("--cache-dir", default="data", help="where the cache goes (default data/)")
-    group.add_argument("--name", help="cache file stem (default: the collections, e.g. tang)")
+    group.add_argument(
+        "--name", help="cache file stem (default: the collections, e.g. tang, and an options hash)"
+    )
     group.add_argument("--rebuild", action="store_true", help="ignore an existing cache")
     group.add_argument("--skip-bad", action="store_true", help="skip malformed files, counted")
 
@@ -469,7 +577,6 @@ def corpus_from_arguments(args: argparse.Namespace, progress: bool = True) -> En
         max_chars=args.max_chars,
         min_freq=args.min_freq,
         maxlen=args.maxlen,
-        padding=args.padding,
         split=tuple(args.split),
     )
     return prepare_corpus(

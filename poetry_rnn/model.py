@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -13,9 +15,20 @@ from poetry_rnn.errors import PoetryError
 State = tuple[Tensor, Tensor]
 
 
+DIRECTIONS = ("forward", "backward")
+#: Upper bounds checked before anything is allocated: far above any useful model, far below
+#: what would exhaust a machine's memory.
+LIMITS = {"vocab_size": 1_000_000, "embedding_dim": 8192, "hidden_size": 8192, "num_layers": 16}
+MAX_PARAMETERS = 1_000_000_000
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    """The shape of a :class:`CharRNN`."""
+    """The shape of a :class:`CharRNN`, and the direction it reads poems in.
+
+    A ``backward`` model reads each poem right to left (start token, last character first,
+    end token); decoding uses it to score whole lines from their end.
+    """
 
     vocab_size: int
     embedding_dim: int = 256
@@ -23,28 +36,57 @@ class ModelConfig:
     num_layers: int = 2
     dropout: float = 0.2
     tie_weights: bool = True
+    direction: str = "forward"
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "embedding_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise PoetryError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise PoetryError(f"{name} must be an integer, got {value!r}")
+            if not 1 <= value <= limit:
+                raise PoetryError(f"{name} must be between 1 and {limit:,}, got {value:,}")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float):
+            raise PoetryError(f"dropout must be a number, got {self.dropout!r}")
         if not 0 <= self.dropout < 1:
             raise PoetryError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not isinstance(self.tie_weights, bool):
+            raise PoetryError(f"tie_weights must be true or false, got {self.tie_weights!r}")
+        if self.direction not in DIRECTIONS:
+            raise PoetryError(f"direction must be forward or backward, got {self.direction!r}")
+        if self.num_parameters() > MAX_PARAMETERS:
+            raise PoetryError(
+                f"a model of {self.num_parameters():,} parameters is too large "
+                f"(at most {MAX_PARAMETERS:,})"
+            )
+
+    def num_parameters(self) -> int:
+        """The parameter count of a :class:`CharRNN` of this shape, computed without one."""
+        vocab, embedding, hidden = self.vocab_size, self.embedding_dim, self.hidden_size
+        inputs = [embedding] + [hidden] * (self.num_layers - 1)
+        lstm = sum(4 * hidden * (size + hidden + 2) for size in inputs)
+        projected = self.tie_weights and hidden != embedding
+        projection = hidden * embedding if projected else 0
+        output = vocab if self.tie_weights else hidden * vocab + vocab
+        return vocab * embedding + lstm + projection + output
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
+        if not isinstance(data, dict):
+            raise PoetryError(f"a model config must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise PoetryError(f"unknown model config keys: {', '.join(sorted(unknown))}")
+        if "vocab_size" not in data:
+            raise PoetryError("the model config has no vocab_size")
         return cls(**data)
 
 
-#: Named shapes. ``reference`` is the textbook recipe's (GUIDE §6); ``small`` trains well on a
-#: 2-core CPU in about an hour; ``base`` is the GPU default.
+#: Named shapes. ``reference`` is the textbook recipe's (docs/baseline.md); ``small`` is the
+#: default on every device and trains well on a CPU; ``base`` and ``large`` want a GPU.
 PRESETS: dict[str, dict] = {
     "reference": {
         "embedding_dim": 128, "hidden_size": 256, "num_layers": 2, "dropout": 0.0,
@@ -56,6 +98,10 @@ PRESETS: dict[str, dict] = {
     },
     "base": {
         "embedding_dim": 384, "hidden_size": 768, "num_layers": 2, "dropout": 0.3,
+        "tie_weights": True,
+    },
+    "large": {
+        "embedding_dim": 512, "hidden_size": 1024, "num_layers": 2, "dropout": 0.3,
         "tie_weights": True,
     },
 }  # fmt: skip
@@ -145,16 +191,49 @@ class CharRNN(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def masked_loss(model: nn.Module, batch: Tensor, pad_id: int, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of predicting each next token of ``batch`` (batch, time), in fp32;
-    padding is never a target. ``reduction``: "mean" over the real targets, or "sum"."""
+def masked_loss(
+    model: nn.Module, batch: Tensor, ignore: Sequence[int], reduction: str = "mean"
+) -> Tensor:
+    """The one negative log-likelihood: cross-entropy of predicting each next token of
+    ``batch`` (batch, time), in fp32. Targets whose id is in ``ignore`` are not predicted
+    (padding; in a front-padded layout also the start token). ``reduction``: "mean" over the
+    predicted targets, or "sum"."""
     logits, _ = model(batch[:, :-1])
+    targets = batch[:, 1:].masked_fill(_ignored(batch[:, 1:], ignore), -100)
     return F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]).float(),
-        batch[:, 1:].reshape(-1),
-        ignore_index=pad_id,
+        targets.reshape(-1),
+        ignore_index=-100,
         reduction=reduction,
     )
+
+
+@torch.no_grad()
+def total_nll(
+    model: nn.Module,
+    batches: Iterable[Tensor],
+    ignore: Sequence[int],
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> tuple[float, int]:
+    """The summed negative log-likelihood of ``batches`` and how many targets it predicts, in
+    eval mode (the model's mode is restored afterwards)."""
+    was_training = model.training
+    model.eval()
+    total, count = None, None
+    try:
+        for batch in batches:
+            with autocast():
+                loss = masked_loss(model, batch, ignore, reduction="sum")
+            predicted = (~_ignored(batch[:, 1:], ignore)).sum()
+            total = loss if total is None else total + loss
+            count = predicted if count is None else count + predicted
+    finally:
+        model.train(was_training)
+    return (0.0, 0) if total is None else (total.item(), int(count.item()))
+
+
+def _ignored(targets: Tensor, ignore: Sequence[int]) -> Tensor:
+    return torch.isin(targets, torch.tensor(list(ignore), device=targets.device))
 
 
 def native_bf16(device: torch.device) -> bool:

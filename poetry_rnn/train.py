@@ -44,7 +44,15 @@ from poetry_rnn.data import (
 from poetry_rnn.decoding import Decoder, Plan, Sampling
 from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
-from poetry_rnn.model import PRESETS, CharRNN, masked_loss, native_bf16, preset_config
+from poetry_rnn.model import (
+    DIRECTIONS,
+    PRESETS,
+    CharRNN,
+    masked_loss,
+    native_bf16,
+    preset_config,
+    total_nll,
+)
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
@@ -52,6 +60,8 @@ log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
 STATE_FILE = "training_state.safetensors"
 MODEL_DIR = "model"
 LOG_EVERY = 50  # steps between loss read-backs (each one waits for the device)
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
 
 
 @dataclass(frozen=True)
@@ -71,22 +81,28 @@ class TrainConfig:
     samples: int = 3
 
     def __post_init__(self) -> None:
+        for option in fields(self):
+            value = getattr(self, option.name)
+            number = int if option.type == "int" else int | float
+            if isinstance(value, bool) or not isinstance(value, number):
+                raise PoetryError(f"training option {option.name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise PoetryError(f"training option {option.name} must be finite, got {value}")
         checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
+            "epochs": 1 <= self.epochs <= MAX_EPOCHS,
+            "batch_size": 1 <= self.batch_size <= MAX_BATCH_SIZE,
+            "lr": 0 < self.lr <= 1,
             "weight_decay": self.weight_decay >= 0,
             "warmup_steps": self.warmup_steps >= 0,
             "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
             "clip": self.clip > 0,
             "patience": self.patience >= 0,
             "save_every": self.save_every >= 1,
-            "samples": self.samples >= 0,
+            "samples": 0 <= self.samples <= 64,
         }
         for name, ok in checks.items():
             if not ok:
-                option = name.replace("_", "-")
-                raise PoetryError(f"--{option} is out of range: {getattr(self, name)}")
+                raise PoetryError(f"training option {name} is out of range: {getattr(self, name)}")
 
 
 def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
@@ -180,13 +196,22 @@ class Progress:
     history: list[dict] = field(default_factory=list)
     finished: bool = False
 
+    def next_epoch(self) -> None:
+        """Move to the start of the next epoch."""
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self.epoch_loss_sum = 0.0
+        self.epoch_tokens = 0
+        self.epoch_seconds = 0.0
 
-def save_state(path: Path, trainer: Trainer) -> None:
+
+def write_run_state(path: Path, trainer: Trainer) -> None:
     """Write everything a resumed run needs as one atomic training-state file."""
     metadata = {
         "train_config": json.dumps(asdict(trainer.config)),
         "progress": json.dumps(asdict(trainer.progress)),
         "vocab": trainer.corpus.vocab.to_json(),
+        "data": trainer.data_path,
     }
     save_training_state(path, trainer.model, trainer.optimizer, metadata)
 
@@ -199,18 +224,22 @@ class Resumed:
     vocab: Vocab
     train_config: TrainConfig
     progress: Progress
+    data_path: str  # the prepared corpus it trained on
 
 
-def load_state(path: Path) -> Resumed:
-    """Read a training state written by :func:`save_state`."""
+def read_run_state(path: Path) -> Resumed:
+    """Read a training state written by :func:`write_run_state`."""
+    if not path.is_file():
+        raise PoetryError(f"no training state to resume from: {path} is missing")
     state = load_training_state(path)
     try:
         train_config = TrainConfig(**json.loads(state.metadata["train_config"]))
         progress = Progress(**json.loads(state.metadata["progress"]))
         vocab = Vocab.from_json(state.metadata["vocab"])
+        data_path = state.metadata["data"]
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise PoetryError(f"damaged training state {path}: {error}") from error
-    return Resumed(state, vocab, train_config, progress)
+    return Resumed(state, vocab, train_config, progress, data_path)
 
 
 # --- records: metrics.csv, curves.png -----------------------------------------------------
@@ -252,39 +281,45 @@ def write_metrics(out: Path, history: list[dict]) -> None:
 
 
 def device_batches(
-    corpus: EncodedCorpus, batches: Sequence[np.ndarray], device: torch.device
+    corpus: EncodedCorpus, batches: Sequence[np.ndarray], device: torch.device, direction: str
 ) -> Iterator[tuple[torch.Tensor, int]]:
-    """Batches as int64 tensors on ``device`` with their predicted-token counts.
+    """Batches as int64 tensors on ``device``, read in ``direction``, with their
+    predicted-token counts.
 
     On CUDA each batch is copied from pinned memory without waiting, so the next batch travels
     while the current step computes.
     """
     for rows in batches:
-        batch = torch.from_numpy(corpus.batch(rows).astype(np.int64))
+        batch = torch.from_numpy(corpus.batch(rows, direction))
         if device.type == "cuda":
             batch = batch.pin_memory().to(device, non_blocking=True)
         yield batch, predicted_tokens(corpus, rows)
 
 
-@torch.no_grad()
-def evaluate_loss(
+def validation_loss(
     model: CharRNN, corpus: EncodedCorpus, rows: np.ndarray, runtime: Runtime
 ) -> float:
-    """Mean negative log-likelihood per predicted token over ``rows`` (GUIDE §5)."""
-    model.eval()
-    total = torch.zeros((), device=runtime.device)
-    tokens = 0
-    batches = LengthBucketedBatches(corpus.lengths[rows], 256, shuffle=False)
-    for batch, count in device_batches(corpus, [rows[b] for b in batches], runtime.device):
-        with runtime.autocast():
-            total += masked_loss(model, batch, corpus.vocab.pad_id, reduction="sum")
-        tokens += count
-    model.train()
-    return total.item() / max(tokens, 1)
+    """Mean negative log-likelihood per predicted token over ``rows`` (docs/metrics.md)."""
+    order = LengthBucketedBatches(corpus.lengths[rows], 256, shuffle=False)
+    batches = device_batches(
+        corpus, [rows[b] for b in order], runtime.device, model.config.direction
+    )
+    total, tokens = total_nll(
+        model, (batch for batch, _ in batches), [corpus.vocab.pad_id], runtime.autocast
+    )
+    return total / max(tokens, 1)
+
+
+class Diverged(PoetryError):
+    """The loss stopped being a finite number: the run stops, its last good state kept."""
 
 
 class Trainer:
-    """One run: the model, its optimizer and data, and the loop over epochs."""
+    """One run: the model, its optimizer and data, and the loop over epochs.
+
+    Validation reads the val split of the corpus's first collection (Tang in a Tang and Song
+    corpus), so that figures stay comparable whatever else the model trains on.
+    """
 
     def __init__(
         self,
@@ -293,6 +328,7 @@ class Trainer:
         train_config: TrainConfig,
         out: Path,
         runtime: Runtime,
+        data_path: str,
         progress: Progress | None = None,
     ) -> None:
         self.corpus = corpus
@@ -300,9 +336,10 @@ class Trainer:
         self.config = train_config
         self.out = out
         self.runtime = runtime
+        self.data_path = data_path
         self.progress = progress or Progress()
         self.train_rows = corpus.indices("train")
-        self.val_rows = corpus.indices("val")
+        self.val_rows = corpus.indices("val", corpus.sources[0])
         if len(self.train_rows) == 0 or len(self.val_rows) == 0:
             raise PoetryError("the corpus needs poems in both its train and val splits")
         self.batches = LengthBucketedBatches(
@@ -327,12 +364,16 @@ class Trainer:
     def total_steps(self) -> int:
         return self.config.epochs * len(self.batches)
 
+    @property
+    def direction(self) -> str:
+        return self.model.config.direction
+
     def run(self) -> Progress:
         """Train until the last epoch or early stopping; returns the final progress."""
         while self.progress.epoch < self.config.epochs and not self.progress.finished:
             self.train_epoch()
         self.progress.finished = True
-        self.save_state()
+        self.checkpoint()
         return self.progress
 
     def train_epoch(self) -> None:
@@ -350,7 +391,8 @@ class Trainer:
             disable=not runtime.main or not sys.stderr.isatty(),
         )
         self.network.train()
-        for batch, tokens in device_batches(self.corpus, remaining, runtime.device):
+        batches = device_batches(self.corpus, remaining, runtime.device, self.direction)
+        for batch, tokens in batches:
             loss_sum += self.train_step(batch) * tokens
             progress.epoch_tokens += tokens
             progress.step += 1
@@ -359,16 +401,16 @@ class Trainer:
             if progress.batch_in_epoch % LOG_EVERY == 0:
                 seconds = time.perf_counter() - started
                 bar.set_postfix(
-                    loss=f"{loss_sum.item() / progress.epoch_tokens:.3f}",
+                    loss=f"{self.finite(loss_sum.item()) / progress.epoch_tokens:.3f}",
                     tok_s=f"{progress.epoch_tokens * runtime.world_size / seconds:,.0f}",
                 )
             mid_epoch = progress.batch_in_epoch < len(epoch_batches)
             if mid_epoch and progress.step % self.config.save_every == 0:
-                progress.epoch_loss_sum = loss_sum.item()
+                progress.epoch_loss_sum = self.finite(loss_sum.item())
                 progress.epoch_seconds = time.perf_counter() - started
-                self.save_state()
+                self.checkpoint()
         bar.close()
-        progress.epoch_loss_sum = loss_sum.item()
+        progress.epoch_loss_sum = self.finite(loss_sum.item())
         progress.epoch_seconds = time.perf_counter() - started
         self.end_epoch()
 
@@ -377,56 +419,71 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.progress.step, self.total_steps, self.config)
         with self.runtime.autocast():
-            loss = masked_loss(self.network, batch, self.corpus.vocab.pad_id)
+            loss = masked_loss(self.network, batch, [self.corpus.vocab.pad_id])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
         self.optimizer.step()
         return loss.detach()
 
+    def finite(self, loss: float) -> float:
+        """``loss`` if it is a finite number; else the run has diverged and stops here, before
+        anything of it is saved."""
+        if not math.isfinite(loss):
+            raise Diverged(
+                f"training diverged at step {self.progress.step} (loss {loss}); the last good "
+                f"state is kept in {self.out}: resume it with a lower --lr"
+            )
+        return loss
+
     def end_epoch(self) -> None:
         """Validate, record, keep the best model, decide on early stopping, save the state."""
-        progress, runtime = self.progress, self.runtime
         improved = False
-        if runtime.main:
-            val_loss = evaluate_loss(self.model, self.corpus, self.val_rows, runtime)
-            row = {
-                "epoch": progress.epoch + 1,
-                "step": progress.step,
-                "train_loss": round(progress.epoch_loss_sum / max(progress.epoch_tokens, 1), 5),
-                "val_loss": round(val_loss, 5),
-                "val_ppl": round(math.exp(val_loss), 4),
-                "lr": self.optimizer.param_groups[0]["lr"],
-                "tokens_per_s": round(
-                    progress.epoch_tokens * runtime.world_size / max(progress.epoch_seconds, 1e-9)
-                ),
-                "seconds": round(progress.epoch_seconds, 2),
-            }
-            progress.history.append(row)
-            log.info(
-                "epoch %d: train loss %.4f, val loss %.4f, val ppl %.2f, %s tokens/s",
-                row["epoch"], row["train_loss"], row["val_loss"], row["val_ppl"],
-                f"{row['tokens_per_s']:,}",
-            )  # fmt: skip
-            improved = row["val_ppl"] < progress.best_val_ppl
+        if self.runtime.main:
+            row = self.validate()
+            improved = row["val_ppl"] < self.progress.best_val_ppl
             if improved:
-                progress.best_val_ppl = row["val_ppl"]
+                self.progress.best_val_ppl = row["val_ppl"]
                 save_pretrained(self.out / MODEL_DIR, self.model, self.corpus.vocab, {"best": row})
-            write_metrics(self.out, progress.history)
+            write_metrics(self.out, self.progress.history)
             self.log_samples()
-        improved = agree(runtime, improved)
+        self.stop_early_unless(agree(self.runtime, improved))
+        self.progress.next_epoch()
+        self.checkpoint()
+
+    def validate(self) -> dict:
+        """The epoch's row of metrics.csv, logged and added to the history."""
+        progress, runtime = self.progress, self.runtime
+        val_loss = self.finite(validation_loss(self.model, self.corpus, self.val_rows, runtime))
+        row = {
+            "epoch": progress.epoch + 1,
+            "step": progress.step,
+            "train_loss": round(progress.epoch_loss_sum / max(progress.epoch_tokens, 1), 5),
+            "val_loss": round(val_loss, 5),
+            "val_ppl": round(math.exp(min(val_loss, 700.0)), 4),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "tokens_per_s": round(
+                progress.epoch_tokens * runtime.world_size / max(progress.epoch_seconds, 1e-9)
+            ),
+            "seconds": round(progress.epoch_seconds, 2),
+        }
+        progress.history.append(row)
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val ppl %.2f, %s tokens/s",
+            row["epoch"], row["train_loss"], row["val_loss"], row["val_ppl"],
+            f"{row['tokens_per_s']:,}",
+        )  # fmt: skip
+        return row
+
+    def stop_early_unless(self, improved: bool) -> None:
+        """Count epochs without improvement; past ``patience`` of them the run is finished."""
+        progress = self.progress
         progress.epochs_without_improvement = (
             0 if improved else progress.epochs_without_improvement + 1
         )
         if self.config.patience and progress.epochs_without_improvement >= self.config.patience:
             log.info("no improvement for %d epochs: stopping early", self.config.patience)
             progress.finished = True
-        progress.epoch += 1
-        progress.batch_in_epoch = 0
-        progress.epoch_loss_sum = 0.0
-        progress.epoch_tokens = 0
-        progress.epoch_seconds = 0.0
-        self.save_state()
 
     def log_samples(self) -> None:
         if not self.config.samples:
@@ -435,11 +492,12 @@ class Trainer:
             self.decoder = Decoder(self.model, self.corpus.vocab)
         plan, sampling = Plan(), Sampling()
         for poem in self.decoder.decode(plan, self.config.samples, sampling, self.progress.epoch):
-            log.info("sample: %s", poem)
+            log.info("sample: %s", poem if self.direction == "forward" else poem[::-1])
 
-    def save_state(self) -> None:
+    def checkpoint(self) -> None:
+        """Save the training state (on the main process), then wait for every process."""
         if self.runtime.main:
-            save_state(self.out / STATE_FILE, self)
+            write_run_state(self.out / STATE_FILE, self)
         if self.runtime.world_size > 1:
             dist.barrier()
 
@@ -447,9 +505,8 @@ class Trainer:
         """Continue exactly where ``state`` left off: optimizer and random number generators."""
         self.optimizer.load_state_dict(state.optimizer_state)
         torch.set_rng_state(state.rng["cpu"])
-        cuda_states = [state.rng[k] for k in sorted(state.rng) if k.startswith("cuda.")]
-        if self.runtime.cuda and cuda_states:
-            torch.cuda.set_rng_state_all(cuda_states)
+        if self.runtime.cuda and "cuda" in state.rng:
+            torch.cuda.set_rng_state(state.rng["cuda"])
 
 
 # --- command line -------------------------------------------------------------------------
@@ -460,7 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m poetry_rnn.train",
         description="Train a CharRNN on a poem corpus (under torchrun: on many processes).",
     )
-    source = parser.add_argument_group("data (one of --corpus, --data, --resume)")
+    source = parser.add_argument_group(
+        "data (--corpus or --data; a resumed run reads its own data unless given)"
+    )
     source.add_argument("--data", type=Path, help="a corpus .npz from python -m poetry_rnn.data")
     add_corpus_arguments(parser, required=False)
     model = parser.add_argument_group("model")
@@ -469,6 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
         model.add_argument(f"--{name.replace('_', '-')}", type=int)
     model.add_argument("--dropout", type=float)
     model.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None)
+    model.add_argument(
+        "--direction", choices=DIRECTIONS, default="forward",
+        help="backward trains a right-to-left model, which scores whole lines from their end",
+    )  # fmt: skip
     train = parser.add_argument_group("training")
     defaults = TrainConfig()
     for option in fields(TrainConfig):
@@ -491,22 +554,23 @@ def train_config_from(args: argparse.Namespace, base: TrainConfig | None = None)
     return TrainConfig(**(asdict(base or TrainConfig()) | given))
 
 
-def load_training_data(args: argparse.Namespace, runtime: Runtime) -> EncodedCorpus:
-    """The corpus from --data or --corpus; rank 0 builds a missing cache first."""
-    if args.data is not None:
-        corpus = load_corpus(args.data)
-    elif args.corpus is not None:
+def load_training_data(
+    args: argparse.Namespace, runtime: Runtime, resumed: Resumed | None
+) -> tuple[EncodedCorpus, str]:
+    """The corpus from --data or --corpus (rank 0 builds a missing cache first), else the one
+    a resumed run trained on; and the path of its prepared file."""
+    if args.corpus is not None:
         if runtime.main:
             corpus = corpus_from_arguments(args, progress=sys.stderr.isatty())
         if runtime.world_size > 1:
             dist.barrier()
         if not runtime.main:
             corpus = corpus_from_arguments(args, progress=False)
-    else:
+        return corpus, corpus.stats["cache"]
+    data = args.data or (resumed and resumed.data_path)
+    if not data:
         raise PoetryError("give the training data: --corpus PATH or --data FILE.npz")
-    if corpus.padding != "right":
-        raise PoetryError("training needs right-padded data; prepare it with --padding right")
-    return corpus
+    return load_corpus(data), str(data)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -525,13 +589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def train(args: argparse.Namespace, runtime: Runtime) -> int:
     resumed = None
     if args.resume is not None:
-        resumed = load_state(args.resume / STATE_FILE)
+        resumed = read_run_state(args.resume / STATE_FILE)
         out = args.out or args.resume
         train_config = train_config_from(args, resumed.train_config)
     else:
         out = args.out or Path("runs") / args.preset
         train_config = train_config_from(args)
-    corpus = load_training_data(args, runtime)
+    corpus, data_path = load_training_data(args, runtime, resumed)
     if resumed is not None:
         if resumed.vocab != corpus.vocab:
             raise PoetryError(
@@ -549,6 +613,7 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             num_layers=args.num_layers,
             dropout=args.dropout,
             tie_weights=args.tie_weights,
+            direction=args.direction,
         )
         torch.manual_seed(train_config.seed)  # the same initial weights on every rank
         model, progress = CharRNN(model_config), Progress()
@@ -560,11 +625,15 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             raise PoetryError(f"cannot create the run directory {out}: {error.strerror}") from None
     with run_log(out / "train.log" if runtime.main else None):
         log.info(
-            "%s: %s parameters, %d train poems, %d processes on %s%s; config %s",
-            out, f"{model.num_parameters():,}", len(corpus.indices("train")), runtime.world_size,
-            runtime.device, " (bf16)" if runtime.bf16 else "", json.dumps(asdict(train_config)),
+            "%s: %s parameters (%s), %d train poems, %d processes on %s%s; config %s",
+            out, f"{model.num_parameters():,}", model.config.direction,
+            len(corpus.indices("train")), runtime.world_size, runtime.device,
+            " (bf16)" if runtime.bf16 else "", json.dumps(asdict(train_config)),
         )  # fmt: skip
-        trainer = Trainer(corpus, model, train_config, out, runtime, progress)
+        trainer = Trainer(corpus, model, train_config, out, runtime, data_path, progress)
+        log.info(
+            "validating on the %s val split: %d poems", corpus.sources[0], len(trainer.val_rows)
+        )
         if resumed is not None:
             trainer.restore(resumed.state)
             log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.batch_in_epoch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -62,6 +63,10 @@ class Vocab:
     def unknown_chars(self, text: str) -> list[str]:
         """The distinct characters of ``text`` the vocabulary lacks, in order of appearance."""
         return list(dict.fromkeys(char for char in text if char not in self))
+
+    def digest(self) -> str:
+        """SHA-256 of the tokens in order: two vocabularies with one digest encode alike."""
+        return hashlib.sha256(json.dumps(self.tokens, ensure_ascii=False).encode()).hexdigest()
 
     def to_json(self) -> str:
         return json.dumps({"tokens": self.tokens, "min_freq": self.min_freq}, ensure_ascii=False)
