@@ -1,4 +1,4 @@
-"""Train the reference recipe (GUIDE §6) for a wall-clock budget and compare it with a model.
+"""Train the reference recipe (docs/baseline.md) for a time budget and compare it with a model.
 
     python benchmarks/reference_model.py train --data data/tang.npz --minutes 110 \\
         [--out runs/reference]
@@ -11,8 +11,8 @@ stopped when ``--minutes`` have passed, the validation perplexity measured after
 ``metrics.csv`` ``train_loss`` is the textbook's own loss, padding included.
 
 ``compare`` scores both models on the same validation poems, in fp32, each in the layout it was
-trained on, and writes the reference's greedy poems (GUIDE §6: top-1 decoding from the start
-token and from common openings), with the GUIDE §5 metrics of each form beside them.
+trained on, and writes the reference's greedy poems (docs/baseline.md: top-1 decoding from the start
+token and from common openings), with the metrics of docs/metrics.md of each form beside them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from reference import (
+    BATCH_SIZE,
+    greedy_poem,
+    reference_optimizer,
+    reference_step,
+    textbook_batch,
+    textbook_loss,
+)
 from tqdm import tqdm
 
 from poetry_rnn.checkpoint import SHIPPED_MODEL, from_pretrained, save_pretrained
@@ -35,16 +43,8 @@ from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.evaluate import STARTS, corpus_lines, generation_metrics
 from poetry_rnn.model import CharRNN, preset_config
 from poetry_rnn.prosody import FORMS
-from poetry_rnn.reference import (
-    BATCH_SIZE,
-    greedy_poem,
-    reference_optimizer,
-    reference_step,
-    textbook_batch,
-    textbook_loss,
-)
 from poetry_rnn.text import two_columns
-from poetry_rnn.train import Runtime, evaluate_loss, start_runtime, write_metrics
+from poetry_rnn.train import Runtime, start_runtime, validation_loss, write_metrics
 
 log = logging.getLogger("poetry_rnn.reference_model")
 EPOCHS = 20  # the textbook's
@@ -97,7 +97,7 @@ def compare(data: Path, model_dir: Path, reference_dir: Path) -> dict:
     if ours_vocab != corpus.vocab or reference_vocab != corpus.vocab:
         raise PoetryError("both models must be trained on the vocabulary of --data")
     fp32: Runtime = start_runtime("cpu", "fp32")
-    ours_ppl = math.exp(evaluate_loss(ours, corpus, val_rows, fp32))
+    ours_ppl = math.exp(validation_loss(ours, corpus, val_rows, fp32))
     reference_ppl = math.exp(textbook_loss(reference, corpus, val_rows))
     prompts = ["", *STARTS]
     poems = [greedy_poem(reference, reference_vocab, prompt) for prompt in prompts]

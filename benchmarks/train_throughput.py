@@ -17,16 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from poetry_rnn.data import CorpusOptions, load_corpus, prepare_corpus
-from poetry_rnn.model import CharRNN, native_bf16, preset_config
-from poetry_rnn.reference import (
+from reference import (
     BATCH_SIZE,
     reference_optimizer,
     reference_step,
     textbook_batch,
     textbook_real_tokens,
 )
+
+from poetry_rnn.data import CorpusOptions, load_corpus, prepare_corpus
+from poetry_rnn.model import CharRNN, native_bf16, preset_config
 from poetry_rnn.train import Runtime, TrainConfig, Trainer, device_batches
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,10 +66,10 @@ class ProjectRecipe:
         runtime = Runtime(device, bf16=native_bf16(device) if bf16 is None else bf16)
         model = CharRNN(preset_config(preset, len(corpus.vocab)))
         config = TrainConfig(batch_size=BATCH_SIZE, samples=0)
-        self.trainer = Trainer(corpus, model, config, out, runtime)
+        self.trainer = Trainer(corpus, model, config, out, runtime, data_path="")
         train_rows = self.trainer.train_rows
         batches = [train_rows[rows] for rows in self.trainer.batches]
-        self.stream = device_batches(corpus, batches, device)
+        self.stream = device_batches(corpus, batches, device, "forward")
         self.bf16 = runtime.bf16
 
     def step(self) -> int:

@@ -83,6 +83,8 @@ def read_poem_file(path: Path) -> list[RawPoem]:
         records = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PoetryError(f"malformed poem file {path}: {error}") from error
+    except RecursionError:
+        raise PoetryError(f"malformed poem file {path}: nested too deeply") from None
     if not isinstance(records, list):
         raise PoetryError(f"malformed poem file {path}: expected a JSON list of poems")
     poems = []
@@ -143,7 +145,7 @@ def _holds_no_poems(path: Path) -> bool:
     """A well-formed JSON list of objects none of which has ``paragraphs``."""
     try:
         records = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return (
         isinstance(records, list)

@@ -439,12 +439,15 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
     return corpus
 
 
-def default_cache_name(files: Sequence[Path], options: CorpusOptions) -> str:
-    """The cache's file name stem: the collections (``tang``, ``tang+song``) or the corpus
-    file's name, followed by a hash of the options where they are not the defaults, so that
-    a filtered corpus never takes the full one's name."""
-    collections = {collection_of(path) for path in files}
-    stem = "+".join(options.include) if "other" not in collections else files[0].stem
+def default_cache_name(corpus: str | Path, files: Sequence[Path], options: CorpusOptions) -> str:
+    """The cache's file name stem: the collections read (``tang``, ``tang+song``), or the
+    corpus file's or folder's name outside them, followed by a hash of the options where they
+    are not the defaults, so that a filtered corpus never takes the full one's name."""
+    found = {collection_of(path) for path in files}
+    if "other" in found:
+        stem = Path(corpus).stem
+    else:
+        stem = "+".join(name for name in COLLECTIONS if name in found)
     if options == CorpusOptions(include=options.include):
         return stem
     digest = hashlib.blake2b(_options_json(options).encode(), digest_size=4).hexdigest()
@@ -474,7 +477,7 @@ def prepare_corpus(
     options = options or CorpusOptions()
     files = find_poem_files(corpus, options.include)
     key = cache_key(files, options)
-    path = Path(cache_dir) / f"{name or default_cache_name(files, options)}.npz"
+    path = Path(cache_dir) / f"{name or default_cache_name(corpus, files, options)}.npz"
     cached = None
     if path.exists() and not rebuild:
         try:

@@ -14,21 +14,19 @@ import math
 import re
 import sys
 import time
-from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.cleaning import clean_texts
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, read_corpus
-from poetry_rnn.data import encode_texts
+from poetry_rnn.data import encode_poems, padded_rows
 from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import Poem, PoetryGenerator
-from poetry_rnn.model import CharRNN, masked_loss
+from poetry_rnn.model import CharRNN, total_nll
 from poetry_rnn.prosody import FORMS, Form, check_poem, form_of, get_form
 from poetry_rnn.text import HAN_RANGES, split_lines, two_columns
 from poetry_rnn.vocab import Vocab
@@ -46,6 +44,7 @@ THEMES = ("秋夜思乡", "春日登山", "边塞征战", "送别友人")
 DEFAULT_N = 200
 GENERATION_BATCH = 50  # poems per decoding batch
 SCORING_TOKENS = 4096  # rows × width of one perplexity batch (bounds the logits' memory)
+OOV_WARNING = 0.01  # share of unknown characters above which a perplexity is warned about
 _HAN_RUN = re.compile(f"[{HAN_RANGES}]+")
 
 
@@ -82,33 +81,36 @@ def _scoring_batches(lengths: Sequence[int], budget: int = SCORING_TOKENS) -> li
 
 
 def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: bool = False) -> dict:
-    """Perplexity of ``model`` on cleaned poem ``texts`` (GUIDE §5).
+    """Perplexity of ``model`` on cleaned poem ``texts`` (docs/metrics.md#perplexity).
 
-    Every poem is scored whole as ``<s>`` + characters + ``</s>``: the characters and the end
-    token are predicted, the start token and padding are not. Characters outside ``vocab`` are
-    scored as ``<unk>`` and counted (``oov``, ``oov_rate`` of the characters).
+    Every poem is scored whole as ``<s>`` + characters + ``</s>`` (read in the model's own
+    direction): the characters and the end token are predicted, the start token and padding
+    are not. Characters outside ``vocab`` are scored as ``<unk>`` and counted (``oov``,
+    ``oov_rate`` of the characters); a high rate is warned about, since the unknown token is
+    easy to predict and flatters the figure.
     """
     if not texts:
         raise PoetryError("no poems to score")
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    batches = _scoring_batches([len(text) for text in texts])
-    try:
-        with torch.inference_mode():
-            for rows in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
-                batch_texts = [texts[i] for i in rows]
-                width = max(len(text) for text in batch_texts) + 2  # nothing is cut
-                ids, _ = encode_texts(batch_texts, vocab, width)
-                tokens = torch.from_numpy(ids.astype(np.int64)).to(device)
-                total += masked_loss(model, tokens, vocab.pad_id, reduction="sum").item()
-    finally:
-        model.train(was_training)
+    chars, offsets = encode_poems(texts, vocab)
+    widest = max(len(text) for text in texts) + 2  # nothing is cut
+    batches = (
+        torch.from_numpy(
+            padded_rows(chars, offsets, rows, vocab, widest, model.config.direction)
+        ).to(device)
+        for rows in tqdm(
+            _scoring_batches([len(t) for t in texts]), desc="scoring", disable=not progress
+        )
+    )
+    with torch.inference_mode():
+        total, predicted = total_nll(model, batches, ignore=[vocab.pad_id])
     characters = sum(len(text) for text in texts)
-    predicted = characters + len(texts)  # every character, and one end token a poem
-    counts = Counter("".join(texts))
-    oov = sum(n for char, n in counts.items() if char not in vocab)
+    oov = int((chars == vocab.unk_id).sum())
+    if oov / characters > OOV_WARNING:
+        log.warning(
+            "%.1f%% of the characters are not in the model's vocabulary: the perplexity "
+            "flatters the model", 100 * oov / characters,
+        )  # fmt: skip
     return {
         "poems": len(texts),
         "characters": characters,

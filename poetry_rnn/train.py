@@ -109,9 +109,9 @@ def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
+    decayed = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
     floor = config.lr * config.min_lr_ratio
-    return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+    return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * decayed))
 
 
 def predicted_tokens(corpus: EncodedCorpus, rows: np.ndarray) -> int:
@@ -182,7 +182,7 @@ def agree(runtime: Runtime, value: object) -> object:
 
 
 @dataclass
-class Progress:
+class RunState:
     """Where a run stands; saved in the training state."""
 
     epoch: int = 0
@@ -209,7 +209,7 @@ def write_run_state(path: Path, trainer: Trainer) -> None:
     """Write everything a resumed run needs as one atomic training-state file."""
     metadata = {
         "train_config": json.dumps(asdict(trainer.config)),
-        "progress": json.dumps(asdict(trainer.progress)),
+        "run_state": json.dumps(asdict(trainer.run_state)),
         "vocab": trainer.corpus.vocab.to_json(),
         "data": trainer.data_path,
     }
@@ -223,7 +223,7 @@ class Resumed:
     state: TrainingState
     vocab: Vocab
     train_config: TrainConfig
-    progress: Progress
+    run_state: RunState
     data_path: str  # the prepared corpus it trained on
 
 
@@ -234,12 +234,12 @@ def read_run_state(path: Path) -> Resumed:
     state = load_training_state(path)
     try:
         train_config = TrainConfig(**json.loads(state.metadata["train_config"]))
-        progress = Progress(**json.loads(state.metadata["progress"]))
+        run_state = RunState(**json.loads(state.metadata["run_state"]))
         vocab = Vocab.from_json(state.metadata["vocab"])
         data_path = state.metadata["data"]
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise PoetryError(f"damaged training state {path}: {error}") from error
-    return Resumed(state, vocab, train_config, progress, data_path)
+    return Resumed(state, vocab, train_config, run_state, data_path)
 
 
 # --- records: metrics.csv, curves.png -----------------------------------------------------
@@ -329,7 +329,7 @@ class Trainer:
         out: Path,
         runtime: Runtime,
         data_path: str,
-        progress: Progress | None = None,
+        run_state: RunState | None = None,
     ) -> None:
         self.corpus = corpus
         self.model = model.to(runtime.device)
@@ -337,7 +337,7 @@ class Trainer:
         self.out = out
         self.runtime = runtime
         self.data_path = data_path
-        self.progress = progress or Progress()
+        self.run_state = run_state or RunState()
         self.train_rows = corpus.indices("train")
         self.val_rows = corpus.indices("val", corpus.sources[0])
         if len(self.train_rows) == 0 or len(self.val_rows) == 0:
@@ -368,25 +368,25 @@ class Trainer:
     def direction(self) -> str:
         return self.model.config.direction
 
-    def run(self) -> Progress:
-        """Train until the last epoch or early stopping; returns the final progress."""
-        while self.progress.epoch < self.config.epochs and not self.progress.finished:
+    def run(self) -> RunState:
+        """Train until the last epoch or early stopping; returns the final run state."""
+        while self.run_state.epoch < self.config.epochs and not self.run_state.finished:
             self.train_epoch()
-        self.progress.finished = True
+        self.run_state.finished = True
         self.checkpoint()
-        return self.progress
+        return self.run_state
 
     def train_epoch(self) -> None:
-        progress, runtime = self.progress, self.runtime
-        self.batches.set_epoch(progress.epoch)
+        run_state, runtime = self.run_state, self.runtime
+        self.batches.set_epoch(run_state.epoch)
         epoch_batches = [self.train_rows[rows] for rows in self.batches]
-        remaining = epoch_batches[progress.batch_in_epoch :]
-        loss_sum = torch.tensor(progress.epoch_loss_sum, device=runtime.device)
-        started = time.perf_counter() - progress.epoch_seconds
+        remaining = epoch_batches[run_state.batch_in_epoch :]
+        loss_sum = torch.tensor(run_state.epoch_loss_sum, device=runtime.device)
+        started = time.perf_counter() - run_state.epoch_seconds
         bar = tqdm(
             total=len(epoch_batches),
-            initial=progress.batch_in_epoch,
-            desc=f"epoch {progress.epoch + 1}/{self.config.epochs}",
+            initial=run_state.batch_in_epoch,
+            desc=f"epoch {run_state.epoch + 1}/{self.config.epochs}",
             unit="batch",
             disable=not runtime.main or not sys.stderr.isatty(),
         )
@@ -394,30 +394,30 @@ class Trainer:
         batches = device_batches(self.corpus, remaining, runtime.device, self.direction)
         for batch, tokens in batches:
             loss_sum += self.train_step(batch) * tokens
-            progress.epoch_tokens += tokens
-            progress.step += 1
-            progress.batch_in_epoch += 1
+            run_state.epoch_tokens += tokens
+            run_state.step += 1
+            run_state.batch_in_epoch += 1
             bar.update()
-            if progress.batch_in_epoch % LOG_EVERY == 0:
+            if run_state.batch_in_epoch % LOG_EVERY == 0:
                 seconds = time.perf_counter() - started
                 bar.set_postfix(
-                    loss=f"{self.finite(loss_sum.item()) / progress.epoch_tokens:.3f}",
-                    tok_s=f"{progress.epoch_tokens * runtime.world_size / seconds:,.0f}",
+                    loss=f"{self.finite(loss_sum.item()) / run_state.epoch_tokens:.3f}",
+                    tok_s=f"{run_state.epoch_tokens * runtime.world_size / seconds:,.0f}",
                 )
-            mid_epoch = progress.batch_in_epoch < len(epoch_batches)
-            if mid_epoch and progress.step % self.config.save_every == 0:
-                progress.epoch_loss_sum = self.finite(loss_sum.item())
-                progress.epoch_seconds = time.perf_counter() - started
+            mid_epoch = run_state.batch_in_epoch < len(epoch_batches)
+            if mid_epoch and run_state.step % self.config.save_every == 0:
+                run_state.epoch_loss_sum = self.finite(loss_sum.item())
+                run_state.epoch_seconds = time.perf_counter() - started
                 self.checkpoint()
         bar.close()
-        progress.epoch_loss_sum = self.finite(loss_sum.item())
-        progress.epoch_seconds = time.perf_counter() - started
+        run_state.epoch_loss_sum = self.finite(loss_sum.item())
+        run_state.epoch_seconds = time.perf_counter() - started
         self.end_epoch()
 
     def train_step(self, batch: torch.Tensor) -> torch.Tensor:
         """One optimizer step on ``batch``; returns the loss without waiting for the device."""
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.progress.step, self.total_steps, self.config)
+            group["lr"] = learning_rate(self.run_state.step, self.total_steps, self.config)
         with self.runtime.autocast():
             loss = masked_loss(self.network, batch, [self.corpus.vocab.pad_id])
         self.optimizer.zero_grad(set_to_none=True)
@@ -431,7 +431,7 @@ class Trainer:
         anything of it is saved."""
         if not math.isfinite(loss):
             raise Diverged(
-                f"training diverged at step {self.progress.step} (loss {loss}); the last good "
+                f"training diverged at step {self.run_state.step} (loss {loss}); the last good "
                 f"state is kept in {self.out}: resume it with a lower --lr"
             )
         return loss
@@ -441,33 +441,33 @@ class Trainer:
         improved = False
         if self.runtime.main:
             row = self.validate()
-            improved = row["val_ppl"] < self.progress.best_val_ppl
+            improved = row["val_ppl"] < self.run_state.best_val_ppl
             if improved:
-                self.progress.best_val_ppl = row["val_ppl"]
+                self.run_state.best_val_ppl = row["val_ppl"]
                 save_pretrained(self.out / MODEL_DIR, self.model, self.corpus.vocab, {"best": row})
-            write_metrics(self.out, self.progress.history)
+            write_metrics(self.out, self.run_state.history)
             self.log_samples()
         self.stop_early_unless(agree(self.runtime, improved))
-        self.progress.next_epoch()
+        self.run_state.next_epoch()
         self.checkpoint()
 
     def validate(self) -> dict:
         """The epoch's row of metrics.csv, logged and added to the history."""
-        progress, runtime = self.progress, self.runtime
+        run_state, runtime = self.run_state, self.runtime
         val_loss = self.finite(validation_loss(self.model, self.corpus, self.val_rows, runtime))
         row = {
-            "epoch": progress.epoch + 1,
-            "step": progress.step,
-            "train_loss": round(progress.epoch_loss_sum / max(progress.epoch_tokens, 1), 5),
+            "epoch": run_state.epoch + 1,
+            "step": run_state.step,
+            "train_loss": round(run_state.epoch_loss_sum / max(run_state.epoch_tokens, 1), 5),
             "val_loss": round(val_loss, 5),
             "val_ppl": round(math.exp(min(val_loss, 700.0)), 4),
             "lr": self.optimizer.param_groups[0]["lr"],
             "tokens_per_s": round(
-                progress.epoch_tokens * runtime.world_size / max(progress.epoch_seconds, 1e-9)
+                run_state.epoch_tokens * runtime.world_size / max(run_state.epoch_seconds, 1e-9)
             ),
-            "seconds": round(progress.epoch_seconds, 2),
+            "seconds": round(run_state.epoch_seconds, 2),
         }
-        progress.history.append(row)
+        run_state.history.append(row)
         log.info(
             "epoch %d: train loss %.4f, val loss %.4f, val ppl %.2f, %s tokens/s",
             row["epoch"], row["train_loss"], row["val_loss"], row["val_ppl"],
@@ -477,13 +477,13 @@ class Trainer:
 
     def stop_early_unless(self, improved: bool) -> None:
         """Count epochs without improvement; past ``patience`` of them the run is finished."""
-        progress = self.progress
-        progress.epochs_without_improvement = (
-            0 if improved else progress.epochs_without_improvement + 1
+        run_state = self.run_state
+        run_state.epochs_without_improvement = (
+            0 if improved else run_state.epochs_without_improvement + 1
         )
-        if self.config.patience and progress.epochs_without_improvement >= self.config.patience:
+        if self.config.patience and run_state.epochs_without_improvement >= self.config.patience:
             log.info("no improvement for %d epochs: stopping early", self.config.patience)
-            progress.finished = True
+            run_state.finished = True
 
     def log_samples(self) -> None:
         if not self.config.samples:
@@ -491,7 +491,7 @@ class Trainer:
         if self.decoder is None:
             self.decoder = Decoder(self.model, self.corpus.vocab)
         plan, sampling = Plan(), Sampling()
-        for poem in self.decoder.decode(plan, self.config.samples, sampling, self.progress.epoch):
+        for poem in self.decoder.decode(plan, self.config.samples, sampling, self.run_state.epoch):
             log.info("sample: %s", poem if self.direction == "forward" else poem[::-1])
 
     def checkpoint(self) -> None:
@@ -602,8 +602,8 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
                 f"the run in {args.resume} was trained on another vocabulary; "
                 "prepare the data with the same corpus and options"
             )
-        model, progress = resumed.state.model, resumed.progress
-        progress.finished = False
+        model, run_state = resumed.state.model, resumed.run_state
+        run_state.finished = False
     else:
         model_config = preset_config(
             args.preset,
@@ -616,7 +616,7 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             direction=args.direction,
         )
         torch.manual_seed(train_config.seed)  # the same initial weights on every rank
-        model, progress = CharRNN(model_config), Progress()
+        model, run_state = CharRNN(model_config), RunState()
         torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
     if runtime.main:
         try:
@@ -630,13 +630,14 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             len(corpus.indices("train")), runtime.world_size, runtime.device,
             " (bf16)" if runtime.bf16 else "", json.dumps(asdict(train_config)),
         )  # fmt: skip
-        trainer = Trainer(corpus, model, train_config, out, runtime, data_path, progress)
+        trainer = Trainer(corpus, model, train_config, out, runtime, data_path, run_state)
         log.info(
             "validating on the %s val split: %d poems", corpus.sources[0], len(trainer.val_rows)
         )
         if resumed is not None:
             trainer.restore(resumed.state)
-            log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.batch_in_epoch)
+            at = (run_state.epoch + 1, run_state.batch_in_epoch)
+            log.info("resuming at epoch %d, batch %d", *at)
         final = trainer.run()
         log.info("best validation perplexity %.2f in %s", final.best_val_ppl, out / MODEL_DIR)
     return 0

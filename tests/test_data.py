@@ -17,9 +17,10 @@ from poetry_rnn.data import (
     EncodedCorpus,
     LengthBucketedBatches,
     build_corpus,
-    encode_texts,
+    encode_poems,
     load_corpus,
     main,
+    padded_rows,
     padding_share,
     prepare_corpus,
     split_of,
@@ -162,24 +163,72 @@ def test_damaged_vocab_is_refused(tmp_path):
         Vocab.load(tmp_path / "v.json")
 
 
-def test_right_and_left_padding_and_cuts():
+def _two_poems() -> tuple[np.ndarray, np.ndarray, Vocab]:
     texts = ["山水，", "明月光，照我。"]
     vocab = Vocab.build(texts)
-    right, lengths = encode_texts(texts, vocab, maxlen=6, padding="right")
+    chars, offsets = encode_poems(texts, vocab)
+    return chars, offsets, vocab
+
+
+def test_poems_are_one_flat_stream_with_offsets():
+    chars, offsets, vocab = _two_poems()
+    assert offsets.tolist() == [0, 3, 10]
+    assert vocab.decode(chars.tolist()) == "山水，明月光，照我。"
+    assert chars.dtype == np.uint16
+
+
+def test_right_and_left_padding_and_cuts():
+    chars, offsets, vocab = _two_poems()
     s, e, p = vocab.start_id, vocab.end_id, vocab.pad_id
+    right = padded_rows(chars, offsets, [0, 1], vocab, maxlen=6)
     assert right[0].tolist() == [s, *vocab.encode("山水，"), e, p]
     assert right[1].tolist() == [s, *vocab.encode("明月光，照")]  # cut: no end token
-    assert lengths.tolist() == [5, 6]
-    left, _ = encode_texts(texts, vocab, maxlen=6, padding="left")
+    left = padded_rows(chars, offsets, [0, 1], vocab, maxlen=6, padding="left")
     assert left[0].tolist() == [p, s, *vocab.encode("山水，"), e]
     assert left[1].tolist() == right[1].tolist()
+    wide = padded_rows(chars, offsets, [0], vocab, maxlen=6, padding="left", width=8)
+    assert wide[0].tolist() == [p, p, p, s, *vocab.encode("山水，"), e]
+
+
+def test_backward_rows_read_each_poem_from_its_end():
+    chars, offsets, vocab = _two_poems()
+    s, e, p = vocab.start_id, vocab.end_id, vocab.pad_id
+    rows = padded_rows(chars, offsets, [0, 1], vocab, maxlen=12, direction="backward")
+    assert rows[0].tolist() == [s, *vocab.encode("，水山"), e, p, p, p, p]
+    assert rows[1].tolist() == [s, *vocab.encode("。我照，光月明"), e]
+    cut = padded_rows(chars, offsets, [1], vocab, maxlen=6, direction="backward")
+    assert cut[0].tolist() == [s, *vocab.encode("。我照，光")]  # the end is kept, the head cut
 
 
 def test_maxlen_cuts_are_reported():
     corpus = build(maxlen=30)
-    long_poems = sum(len(t) + 2 > 30 for t in build().texts())
-    assert corpus.stats["cut_by_maxlen"] == long_poems > 0
-    assert corpus.tokens.shape[1] == 30
+    # Counted from the fixture: the poems of more than 28 characters, punctuation included.
+    assert corpus.stats["cut_by_maxlen"] == 25  # all but the 7 poems of 24 or 26 characters
+    assert corpus.batch(np.arange(len(corpus))).shape[1] == 30
+    assert int(corpus.lengths.max()) == 30
+
+
+def test_max_chars_zero_is_a_filter_not_off():
+    with pytest.raises(PoetryError, match="min_chars <= max_chars"):
+        CorpusOptions(min_chars=1, max_chars=0)
+    with pytest.raises(PoetryError, match="no poems left"):
+        build(max_chars=0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"maxlen": 10**9}, "maxlen must be between 3"),
+        ({"maxlen": 2}, "maxlen must be between 3"),
+        ({"maxlen": 256.0}, "maxlen must be an integer"),
+        ({"split": (float("nan"), 0.5, 0.5)}, "split must be three shares"),
+        ({"split": (1.0, float("inf"), 0.0)}, "split must be three shares"),
+        ({"split": (1.2, -0.1, -0.1)}, "split must be three shares"),
+    ],
+)
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(PoetryError, match=message):
+        CorpusOptions(**options)
 
 
 # --- splits -------------------------------------------------------------------------------
@@ -243,6 +292,24 @@ def test_batch_is_cut_to_its_longest_row():
     batch = corpus.batch(rows)
     assert batch.shape == (4, corpus.lengths[rows].max())
     assert (batch[:, 0] == corpus.vocab.start_id).all()
+    texts = corpus.texts(rows)
+    assert [corpus.vocab.decode(row.tolist()) for row in batch] == texts
+    backward = corpus.batch(rows, direction="backward")
+    assert [corpus.vocab.decode(row.tolist()) for row in backward] == [t[::-1] for t in texts]
+
+
+def test_each_poem_knows_its_collection():
+    corpus = build(include=("tang", "song", "tang300"))
+    assert corpus.sources == ["tang", "song", "tang300"]
+    assert corpus.stats["sources"] == {"tang": 32, "song": 5, "tang300": 6}
+    song = corpus.texts(np.flatnonzero(corpus.source == 1))
+    assert len(song) == 5
+    every_val = corpus.indices("val")
+    assert corpus.indices("val", "tang").tolist() == [
+        row for row in every_val.tolist() if corpus.source[row] == 0
+    ]
+    with pytest.raises(PoetryError, match="has no 'yuan' poems"):
+        corpus.indices("val", "yuan")
 
 
 # --- cache --------------------------------------------------------------------------------
@@ -255,10 +322,48 @@ def test_cache_is_reused_and_loaded_without_pickles(corpus_copy, tmp_path):
     assert (cache / "tang.npz").exists() and (cache / "tang.vocab.json").exists()
     loaded = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
     assert loaded.stats["cached"]
-    assert np.array_equal(loaded.tokens, built.tokens) and loaded.vocab == built.vocab
+    assert np.array_equal(loaded.chars, built.chars) and loaded.vocab == built.vocab
+    assert np.array_equal(loaded.offsets, built.offsets) and loaded.sources == built.sources
     assert Vocab.load(cache / "tang.vocab.json") == built.vocab
     with np.load(cache / "tang.npz", allow_pickle=False) as archive:
         assert all(archive[name].dtype != object for name in archive.files)
+
+
+def test_other_options_get_another_cache_and_never_replace_the_full_one(corpus_copy, tmp_path):
+    cache = tmp_path / "cache"
+    full = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    regulated = prepare_corpus(corpus_copy, CorpusOptions(form="regulated"), cache, **QUIET)
+    assert Path(regulated.stats["cache"]).name.startswith("tang-")
+    assert Path(full.stats["cache"]).name == "tang.npz"
+    assert load_corpus(cache / "tang.npz").stats["poems_kept"] == full.stats["poems_kept"]
+    one_file = prepare_corpus(corpus_copy / "全唐诗" / "唐诗三百首.json", cache_dir=cache, **QUIET)
+    assert Path(one_file.stats["cache"]).name == "tang300.npz"
+    (tmp_path / "mine").mkdir()
+    shutil.copy(corpus_copy / "全唐诗" / "poet.tang.0.json", tmp_path / "mine" / "mine.json")
+    mine = prepare_corpus(tmp_path / "mine" / "mine.json", cache_dir=cache, **QUIET)
+    assert Path(mine.stats["cache"]).name == "mine.npz"
+    with pytest.raises(PoetryError, match="prepared with other options"):
+        prepare_corpus(corpus_copy, CorpusOptions(min_freq=1), cache, name="tang", **QUIET)
+    replaced = prepare_corpus(
+        corpus_copy, CorpusOptions(min_freq=1), cache, name="tang", rebuild=True, **QUIET
+    )
+    assert not replaced.stats["cached"] and load_corpus(cache / "tang.npz").vocab == replaced.vocab
+
+
+def test_rebuild_builds_anew(corpus_copy, tmp_path):
+    cache = tmp_path / "cache"
+    prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    assert prepare_corpus(corpus_copy, cache_dir=cache, **QUIET).stats["cached"]
+    assert not prepare_corpus(corpus_copy, cache_dir=cache, rebuild=True, **QUIET).stats["cached"]
+
+
+def test_another_package_version_rebuilds(corpus_copy, tmp_path, monkeypatch):
+    from poetry_rnn import data
+
+    cache = tmp_path / "cache"
+    prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
+    monkeypatch.setattr(data, "__version__", "99.0.0")
+    assert not prepare_corpus(corpus_copy, cache_dir=cache, **QUIET).stats["cached"]
 
 
 def test_changed_option_or_corpus_rebuilds(corpus_copy, tmp_path):
@@ -292,7 +397,7 @@ def test_damaged_cache_is_detected_and_rebuilt(corpus_copy, tmp_path, damage):
     with pytest.raises(PoetryError, match="damaged"):
         load_corpus(path)
     again = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
-    assert not again.stats["cached"] and np.array_equal(again.tokens, built.tokens)
+    assert not again.stats["cached"] and np.array_equal(again.chars, built.chars)
     assert load_corpus(path).key == again.key
 
 
@@ -365,7 +470,9 @@ def _read_only_folder(tmp_path: Path) -> Path:
         ("malformed", "malformed poem file"),
         ("filters leave nothing", "no poems left"),
         ("read-only cache", "cannot write"),
-        ("bad maxlen", "maxlen must be at least 3"),
+        ("bad maxlen", "maxlen must be between 3"),
+        ("huge maxlen", "maxlen must be between 3"),
+        ("deeply nested", "nested too deeply"),
         ("bad min freq", "min_freq must be at least 1"),
     ],
 )
@@ -384,6 +491,11 @@ def test_bad_input_is_one_line_and_exit_2(case, message, tmp_path, capsys):
         cache = _read_only_folder(tmp_path)
     elif case == "bad maxlen":
         extra = ["--maxlen", "2"]
+    elif case == "huge maxlen":
+        extra = ["--maxlen", str(2**40)]
+    elif case == "deeply nested":
+        corpus = tmp_path / "deep.json"
+        corpus.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     elif case == "bad min freq":
         extra = ["--min-freq", "0"]
     code, _, err = run(["--corpus", str(corpus), "--cache-dir", str(cache), *extra], capsys)
@@ -392,9 +504,10 @@ def test_bad_input_is_one_line_and_exit_2(case, message, tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_malformed_option_is_a_usage_error(capsys):
+@pytest.mark.parametrize("split", ["96/4", "nan/1/1", "inf/1/1", "-1/1/1", "0/0/0"])
+def test_malformed_option_is_a_usage_error(split, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["--corpus", str(FIXTURE_CORPUS), "--split", "96/4"])
+        main(["--corpus", str(FIXTURE_CORPUS), f"--split={split}"])
     assert exit_info.value.code == 2
     assert "expected three shares like 96/2/2" in capsys.readouterr().err
 

@@ -1,6 +1,7 @@
 """The CharRNN, its checkpoints and its trainer, on the fixture corpus with tiny models."""
 
 import csv
+import itertools
 import json
 import math
 import os
@@ -16,18 +17,10 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
-from poetry_rnn.checkpoint import (
-    WEIGHTS,
-    from_pretrained,
-    load_tensors,
-    load_training_state,
-    save_pretrained,
-)
+from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_state
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config
-from poetry_rnn.train import STATE_FILE, main
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.train import STATE_FILE, TrainConfig, learning_rate, main
 
 TINY = ["--preset", "reference", "--embedding-dim", "32", "--hidden-size", "64"]
 
@@ -51,110 +44,15 @@ def read_metrics(run: Path) -> list[dict]:
         return list(csv.DictReader(file))
 
 
-# --- the model ----------------------------------------------------------------------------
-
-
-def test_step_by_step_decoding_matches_the_whole_sequence():
-    model = CharRNN(ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24, num_layers=2))
-    model.eval()
-    tokens = torch.randint(0, 50, (3, 7))
-    whole, _ = model(tokens)
-    state = None
-    for t in range(7):
-        logits, state = model.step(tokens[:, t], state)
-        torch.testing.assert_close(logits, whole[:, t])
-
-
-def test_tied_weights_share_the_embedding_through_a_projection():
-    model = CharRNN(ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24, tie_weights=True))
-    assert model.decoder.weight is model.embedding.weight
-    assert model.projection is not None and model.projection.out_features == 16
-    untied = CharRNN(
-        ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24, tie_weights=False)
-    )
-    assert untied.projection is None and untied.decoder.weight is not untied.embedding.weight
-
-
-@pytest.mark.parametrize(("preset", "dtype"), [("small", None), ("base", torch.float16)])
-def test_what_ships_fits_in_25_mb(preset, dtype, tmp_path):
-    vocab = Vocab(["<pad>", "<s>", "</s>", "<unk>", *(chr(0x4E00 + i) for i in range(7100))])
-    model = CharRNN(preset_config(preset, len(vocab)))
-    save_pretrained(tmp_path, model, vocab, dtype=dtype)
-    assert sum(f.stat().st_size for f in tmp_path.iterdir()) <= 25 * 2**20
-
-
-def test_padding_never_changes_the_loss():
-    torch.manual_seed(0)
-    model = CharRNN(ModelConfig(vocab_size=30, embedding_dim=8, hidden_size=16)).eval()
-    batch = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 9, 2, 0]])
-    padded = torch.cat([batch, torch.zeros(2, 6, dtype=torch.long)], dim=1)
-    torch.testing.assert_close(masked_loss(model, batch, 0), masked_loss(model, padded, 0))
-
-
-# --- checkpoints --------------------------------------------------------------------------
-
-
-def test_checkpoint_round_trip(tmp_path):
-    vocab = Vocab.build(["床前看月光，疑是地上霜。"])
-    model = CharRNN(ModelConfig(vocab_size=len(vocab), embedding_dim=8, hidden_size=12)).eval()
-    save_pretrained(tmp_path / "m", model, vocab, metrics={"val_ppl": 12.5})
-    loaded, loaded_vocab = from_pretrained(tmp_path / "m")
-    tokens = torch.tensor([vocab.encode("床前看月光", wrap=True)])
-    assert loaded_vocab == vocab and loaded.config == model.config
-    assert torch.equal(loaded(tokens)[0], model(tokens)[0])
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
-        "config.json", "metrics.json", "model.safetensors", "vocab.json"
-    ]  # fmt: skip
-
-
-def _saved_model(directory: Path) -> Path:
-    vocab = Vocab.build(["床前看月光，疑是地上霜。"])
-    model = CharRNN(ModelConfig(vocab_size=len(vocab), embedding_dim=8, hidden_size=12))
-    save_pretrained(directory, model, vocab)
-    return directory
-
-
-@pytest.mark.parametrize(
-    ("damage", "message"),
-    [
-        ("flip a weight byte", "checksum does not match"),
-        ("truncate the weights", "damaged checkpoint file"),
-        ("vocab of another size", "vocab.json has"),
-        ("config of another shape", "does not match its config"),
-        ("no config", "not a model directory"),
-    ],
-)
-def test_tampered_checkpoint_is_refused(damage, message, tmp_path):
-    directory = _saved_model(tmp_path / "m")
-    weights = directory / WEIGHTS
-    if damage == "flip a weight byte":
-        data = bytearray(weights.read_bytes())
-        data[-5] ^= 0x01
-        weights.write_bytes(bytes(data))
-    elif damage == "truncate the weights":
-        weights.write_bytes(weights.read_bytes()[:100])
-    elif damage == "vocab of another size":
-        Vocab.build(["山水"]).save(directory / "vocab.json")
-    elif damage == "config of another shape":
-        config = json.loads((directory / "config.json").read_text())
-        config["model"]["hidden_size"] = 20
-        (directory / "config.json").write_text(json.dumps(config))
-    else:
-        (directory / "config.json").unlink()
-    with pytest.raises(PoetryError, match=message):
-        from_pretrained(directory)
-
-
 # --- training -----------------------------------------------------------------------------
 
 
 def unigram_entropy(npz: Path) -> float:
     """Entropy (nats) of the predicted tokens of the training split under their frequencies."""
     corpus = load_corpus(npz)
-    rows = corpus.indices("train")
     counts = Counter()
-    for row in rows:
-        counts.update(corpus.tokens[row, 1 : corpus.lengths[row]].tolist())
+    for row in corpus.batch(corpus.indices("train")):
+        counts.update(token for token in row[1:].tolist() if token != corpus.vocab.pad_id)
     total = sum(counts.values())
     return -sum(n / total * math.log(n / total) for n in counts.values())
 
@@ -190,13 +88,13 @@ def test_run_directory_holds_model_metrics_curves_and_log(fixture_npz, tmp_path)
 def test_resume_extends_a_finished_run(fixture_npz, tmp_path):
     run = tmp_path / "run"
     assert train_cli(*TINY, "--data", str(fixture_npz), "--out", str(run), "--epochs", "2") == 0
-    assert train_cli("--data", str(fixture_npz), "--resume", str(run), "--epochs", "3") == 0
+    assert train_cli("--resume", str(run), "--epochs", "3") == 0  # its own data, as documented
     assert [row["epoch"] for row in read_metrics(run)] == ["1", "2", "3"]
 
 
 def _progress(state_file: Path) -> dict | None:
     try:
-        return json.loads(load_training_state(state_file).metadata["progress"])
+        return json.loads(load_training_state(state_file).metadata["run_state"])
     except PoetryError:
         return None  # not written yet
 
@@ -219,8 +117,8 @@ def test_resume_after_sigkill_ends_with_the_same_weights(fixture_npz, tmp_path):
     progress = _progress(killed / STATE_FILE)
     assert progress and not progress["finished"] and progress["batch_in_epoch"] > 0
 
-    resume = [sys.executable, "-m", "poetry_rnn.train", "--data", str(fixture_npz)]
-    subprocess.run([*resume, "--resume", str(killed)], check=True, capture_output=True)
+    resume = [sys.executable, "-m", "poetry_rnn.train", "--resume", str(killed)]
+    subprocess.run(resume, check=True, capture_output=True)
     whole = load_training_state(tmp_path / "whole" / STATE_FILE).model.state_dict()
     resumed = load_training_state(killed / STATE_FILE).model.state_dict()
     assert all(torch.equal(whole[name], resumed[name]) for name in whole)
@@ -262,10 +160,14 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         "unknown preset": ["--preset", "giant", *data],
         "no cuda": [*TINY, *data, "--device", "cuda"],
         "negative lr": [*TINY, *data, "--lr", "-1"],
+        "infinite lr": [*TINY, *data, "--lr", "inf"],
         "zero epochs": [*TINY, *data, "--epochs", "0"],
         "dropout of one": [*TINY, *data, "--dropout", "1"],
         "no data": [*TINY],
         "missing npz": [*TINY, "--data", str(tmp_path / "none.npz")],
+        "nothing to resume": ["--resume", str(tmp_path)],
+        "huge hidden size": [*TINY, *data, "--hidden-size", "100000"],
+        "too many layers": [*TINY, *data, "--num-layers", "1000000"],
     }[case]
 
 
@@ -274,11 +176,15 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
     [
         ("unknown preset", "unknown preset 'giant'"),
         ("no cuda", "no CUDA device"),
-        ("negative lr", "--lr is out of range"),
-        ("zero epochs", "--epochs is out of range"),
+        ("negative lr", "lr is out of range"),
+        ("infinite lr", "lr must be finite"),
+        ("zero epochs", "epochs is out of range"),
         ("dropout of one", "dropout must be in [0, 1)"),
         ("no data", "--corpus PATH or --data FILE.npz"),
         ("missing npz", "prepared corpus not found"),
+        ("nothing to resume", "no training state to resume from"),
+        ("huge hidden size", "hidden_size must be between 1 and 8,192"),
+        ("too many layers", "num_layers must be between 1 and 16"),
         ("damaged state", "damaged"),
         ("other vocabulary", "another vocabulary"),
     ],
@@ -293,11 +199,102 @@ def test_bad_input_is_one_line_and_exit_2(case, message, fixture_npz, tmp_path, 
     assert message in err and len(err.splitlines()) == 1, err
 
 
-def test_state_file_has_no_pickles_and_verifies(fixture_npz, tmp_path):
+def test_state_file_is_pure_safetensors_and_verifies(fixture_npz, tmp_path):
     assert (
         train_cli(*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "1") == 0
     )
-    tensors, metadata = load_tensors(tmp_path / STATE_FILE)
+    state = tmp_path / STATE_FILE
+    data = state.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    spans = sorted(entry["data_offsets"] for key, entry in header.items() if key != "__metadata__")
+    # A JSON header, then tensor bytes end to end: no room for anything else, a pickle included.
+    assert spans[0][0] == 0 and 8 + size + spans[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    tensors, metadata = load_tensors(state)
     assert "rng.cpu" in tensors and any(k.startswith("optimizer.") for k in tensors)
-    assert json.loads(metadata["progress"])["finished"] is True
+    assert json.loads(metadata["run_state"])["finished"] is True
     assert np.isfinite(float(read_metrics(tmp_path)[0]["val_ppl"]))
+
+
+def test_an_edited_state_header_is_refused(fixture_npz, tmp_path):
+    assert (
+        train_cli(*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "1") == 0
+    )
+    state = tmp_path / STATE_FILE
+    data = state.read_bytes()
+    edited = data.replace(b'\\"epochs\\": 1', b'\\"epochs\\": 9')
+    assert edited != data
+    state.write_bytes(edited)
+    with pytest.raises(PoetryError, match="checksum does not match"):
+        load_training_state(state)
+
+
+def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
+    config = TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+    assert learning_rate(0, 110, config) == pytest.approx(1e-4)
+    assert learning_rate(4, 110, config) == pytest.approx(5e-4)
+    assert learning_rate(10, 110, config) == pytest.approx(1e-3)
+    assert learning_rate(60, 110, config) == pytest.approx(1e-4 + 0.9e-3 * 0.5)  # half-way
+    assert learning_rate(110, 110, config) == pytest.approx(1e-4)
+    assert learning_rate(500, 110, config) == pytest.approx(1e-4)
+
+
+def test_patience_stops_a_run_that_no_longer_improves(fixture_npz, tmp_path, monkeypatch):
+    from poetry_rnn import train
+
+    # Every epoch's validation comes out worse than the first: with patience 2 the run ends
+    # after epoch 3 of 10.
+    losses = iter([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    monkeypatch.setattr(train, "validation_loss", lambda *args: next(losses))
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "10"]
+    assert train_cli(*argv, "--patience", "2") == 0
+    assert [row["epoch"] for row in read_metrics(tmp_path)] == ["1", "2", "3"]
+    assert "no improvement for 2 epochs: stopping early" in (tmp_path / "train.log").read_text()
+
+
+def test_a_diverging_run_stops_with_a_message_and_keeps_its_last_good_state(
+    fixture_npz, tmp_path, monkeypatch, capsys
+):
+    from poetry_rnn import train
+
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "1"]
+    assert train_cli(*argv) == 0
+    good = (tmp_path / STATE_FILE).read_bytes()
+    monkeypatch.setattr(train.Trainer, "train_step", lambda self, batch: torch.tensor(math.nan))
+    capsys.readouterr()
+    assert train_cli("--resume", str(tmp_path), "--epochs", "2") == 2
+    err = capsys.readouterr().err.strip()
+    assert "training diverged" in err and "lower --lr" in err and len(err.splitlines()) == 1
+    assert (tmp_path / STATE_FILE).read_bytes() == good
+
+
+def test_a_backward_model_trains_on_reversed_poems_and_is_kept_apart(fixture_npz, tmp_path):
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "1"]
+    assert train_cli(*argv, "--direction", "backward") == 0
+    model, _ = from_pretrained(tmp_path / "model", direction="backward")
+    assert model.config.direction == "backward"
+    with pytest.raises(PoetryError, match="holds a backward model, but a forward one is needed"):
+        from_pretrained(tmp_path / "model")
+    assert "(backward)" in (tmp_path / "train.log").read_text(encoding="utf-8")
+
+
+def test_validation_reads_the_first_collection_only(fixture_npz, tmp_path):
+    corpus = load_corpus(fixture_npz)
+    assert corpus.sources[0] == "tang" and len(corpus.sources) > 1
+    tang_val = len(corpus.indices("val", "tang"))
+    assert 0 < tang_val < len(corpus.indices("val"))
+    assert (
+        train_cli(*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "1") == 0
+    )
+    log = (tmp_path / "train.log").read_text(encoding="utf-8")
+    assert f"validating on the tang val split: {tang_val} poems" in log
+
+
+def test_train_config_from_python_rejects_wrong_types():
+    with pytest.raises(PoetryError, match="training option lr must be a number"):
+        TrainConfig(lr="0.1")
+    with pytest.raises(PoetryError, match="training option batch_size must be a number"):
+        TrainConfig(batch_size=2.5)
+    with pytest.raises(PoetryError, match="training option epochs must be a number"):
+        TrainConfig(epochs=True)

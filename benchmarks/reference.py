@@ -1,4 +1,4 @@
-"""The textbook CharRNN recipe (GUIDE §6), the baseline every figure is compared against.
+"""The textbook CharRNN recipe (docs/baseline.md), the baseline every figure is compared with.
 
 ``Embedding(V, 128)`` → 2-layer ``LSTM(128, 256)`` → ``Linear(256, V)`` (the ``reference``
 preset); each poem wrapped in start/end tokens, front-padded and cut to 125 tokens;
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from poetry_rnn.data import TEXTBOOK_MAXLEN, EncodedCorpus
-from poetry_rnn.model import CharRNN
+from poetry_rnn.model import CharRNN, masked_loss, total_nll
 from poetry_rnn.vocab import Vocab
 
 BATCH_SIZE = 128
@@ -24,11 +23,7 @@ def textbook_batch(
 ) -> np.ndarray:
     """The rows front-padded and cut to ``width`` tokens, as the textbook's tang.npz lays them
     out (125 tokens)."""
-    batch = np.full((len(rows), width), corpus.vocab.pad_id, dtype=np.int64)
-    for i, row in enumerate(rows):
-        tokens = corpus.tokens[row, : corpus.lengths[row]][:width]
-        batch[i, width - len(tokens) :] = tokens
-    return batch
+    return corpus.batch(rows, padding="left", width=width)
 
 
 def textbook_real_tokens(corpus: EncodedCorpus, rows: np.ndarray) -> int:
@@ -42,33 +37,26 @@ def reference_optimizer(model: CharRNN) -> torch.optim.Optimizer:
 
 def reference_step(model: CharRNN, optimizer: torch.optim.Optimizer, batch: torch.Tensor) -> float:
     """One textbook training step: every position is a target, padding included."""
-    logits, _ = model(batch[:, :-1])
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+    loss = masked_loss(model, batch, ignore=[])
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     return loss.item()
 
 
-@torch.no_grad()
 def textbook_loss(model: CharRNN, corpus: EncodedCorpus, rows: np.ndarray) -> float:
-    """Mean negative log-likelihood per predicted token (GUIDE §5) of ``rows``, each poem
+    """Mean negative log-likelihood per predicted token (docs/metrics.md) of ``rows``, each poem
     front-padded as the textbook model was trained but never cut: the characters and the end
     token are predicted, the padding and the start token are not."""
-    model.eval()
-    total, predicted = 0.0, 0
     rows = rows[np.argsort(corpus.lengths[rows], kind="stable")]
-    for start in range(0, len(rows), BATCH_SIZE):
-        part = rows[start : start + BATCH_SIZE]
-        batch = torch.from_numpy(textbook_batch(corpus, part, int(corpus.lengths[part].max())))
-        targets = batch[:, 1:].masked_fill(batch[:, 1:] == corpus.vocab.start_id, -100)
-        targets = targets.masked_fill(targets == corpus.vocab.pad_id, -100)
-        logits, _ = model(batch[:, :-1])
-        total += F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum"
-        ).item()
-        predicted += int((targets != -100).sum())
-    model.train()
+    parts = [rows[start : start + BATCH_SIZE] for start in range(0, len(rows), BATCH_SIZE)]
+    batches = (
+        torch.from_numpy(textbook_batch(corpus, part, int(corpus.lengths[part].max())))
+        for part in parts
+    )
+    total, predicted = total_nll(
+        model, batches, ignore=[corpus.vocab.pad_id, corpus.vocab.start_id]
+    )
     return total / predicted
 
 

@@ -1,0 +1,247 @@
+"""The CharRNN, its config and the one loss, and model directories (sharded or not)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from poetry_rnn.checkpoint import INDEX, WEIGHTS, from_pretrained, save_pretrained
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config, total_nll
+from poetry_rnn.vocab import Vocab
+
+VOCAB = Vocab.build(["床前看月光，疑是地上霜。举头望明月，低头思故乡。"])
+
+# --- the model ----------------------------------------------------------------------------
+
+
+def test_step_by_step_decoding_matches_the_whole_sequence():
+    model = CharRNN(ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24, num_layers=2))
+    model.eval()
+    tokens = torch.randint(0, 50, (3, 7))
+    whole, _ = model(tokens)
+    state = None
+    for t in range(7):
+        logits, state = model.step(tokens[:, t], state)
+        torch.testing.assert_close(logits, whole[:, t])
+
+
+def test_tied_weights_share_the_embedding_through_a_projection():
+    model = CharRNN(ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24, tie_weights=True))
+    assert model.decoder.weight is model.embedding.weight
+    assert model.projection is not None and model.projection.out_features == 16
+    untied = CharRNN(
+        ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24, tie_weights=False)
+    )
+    assert untied.projection is None and untied.decoder.weight is not untied.embedding.weight
+
+
+@pytest.mark.parametrize("preset", ["reference", "small", "base", "large"])
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_parameter_count_is_known_before_allocating(preset, tied):
+    config = preset_config(preset, 7100, tie_weights=tied)
+    assert config.num_parameters() == CharRNN(config).num_parameters()
+
+
+@pytest.mark.parametrize(("preset", "dtype"), [("small", None), ("large", torch.bfloat16)])
+def test_what_ships_fits_in_40_mb(preset, dtype, tmp_path):
+    vocab = Vocab(["<pad>", "<s>", "</s>", "<unk>", *(chr(0x4E00 + i) for i in range(9900))])
+    model = CharRNN(preset_config(preset, len(vocab)))
+    save_pretrained(tmp_path, model, vocab, dtype=dtype)
+    assert sum(f.stat().st_size for f in tmp_path.iterdir()) <= 40 * 2**20
+
+
+def test_padding_never_changes_the_loss():
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=30, embedding_dim=8, hidden_size=16)).eval()
+    batch = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 9, 2, 0]])
+    padded = torch.cat([batch, torch.zeros(2, 6, dtype=torch.long)], dim=1)
+    torch.testing.assert_close(masked_loss(model, batch, [0]), masked_loss(model, padded, [0]))
+
+
+def test_total_nll_counts_only_predicted_targets_and_keeps_the_mode():
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=30, embedding_dim=8, hidden_size=16))
+    right = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 9, 2, 0]])
+    front = torch.tensor([[1, 5, 6, 7, 2], [0, 1, 8, 9, 2]])  # the start token is a target here
+    total, count = total_nll(model, [right], ignore=[0])
+    assert count == 7  # 4 + 3 targets; padding never predicted
+    front_total, front_count = total_nll(model, [front], ignore=[0, 1])
+    assert front_count == 7
+    assert model.training  # evaluation put it back in training mode
+    model.eval()
+    one = masked_loss(model, right[:1], [0], reduction="sum").item()
+    two = masked_loss(model, right[1:, :4], [0], reduction="sum").item()
+    assert total == pytest.approx(one + two, rel=1e-5)
+    total_nll(model, [right], ignore=[0])
+    assert not model.training
+    del front_total
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hidden_size": 10**9}, "hidden_size must be between 1 and 8,192"),
+        ({"num_layers": 10**6}, "num_layers must be between 1 and 16"),
+        ({"hidden_size": 512.0}, "hidden_size must be an integer"),
+        ({"vocab_size": 7.5}, "vocab_size must be an integer"),
+        ({"embedding_dim": True}, "embedding_dim must be an integer"),
+        ({"dropout": "0.1"}, "dropout must be a number"),
+        ({"tie_weights": 1}, "tie_weights must be true or false"),
+        ({"direction": "sideways"}, "direction must be forward or backward"),
+        ({"hidden_size": 8192, "num_layers": 16}, "parameters is too large"),
+    ],
+)
+def test_a_bad_model_config_is_refused_before_allocating(change, message):
+    with pytest.raises(PoetryError, match=message):
+        ModelConfig(**({"vocab_size": 100} | change))
+
+
+# --- model directories ----------------------------------------------------------------------
+
+
+def _model(**config) -> CharRNN:
+    torch.manual_seed(0)
+    shape = {"vocab_size": len(VOCAB), "embedding_dim": 8, "hidden_size": 12} | config
+    return CharRNN(ModelConfig(**shape)).eval()
+
+
+def _saved_model(directory: Path, **options) -> Path:
+    save_pretrained(directory, _model(), VOCAB, **options)
+    return directory
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = _model()
+    save_pretrained(tmp_path / "m", model, VOCAB, metrics={"val_ppl": 12.5})
+    loaded, loaded_vocab = from_pretrained(tmp_path / "m")
+    tokens = torch.tensor([VOCAB.encode("床前看月光", wrap=True)])
+    assert loaded_vocab == VOCAB and loaded.config == model.config
+    assert torch.equal(loaded(tokens)[0], model(tokens)[0])
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "config.json", "metrics.json", "model.safetensors", "vocab.json"
+    ]  # fmt: skip
+
+
+def test_sharded_weights_load_transparently(tmp_path):
+    model = _model(embedding_dim=32, hidden_size=64)
+    save_pretrained(tmp_path, model, VOCAB, dtype=torch.bfloat16, max_shard_bytes=20_000)
+    shards = sorted(p.name for p in tmp_path.glob("model-*.safetensors"))
+    count = len(shards)
+    assert count >= 3
+    assert shards == [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
+    index = json.loads((tmp_path / INDEX).read_text())
+    for shard in shards:  # at most the size asked for, unless one tensor alone is larger
+        held = [name for name, file in index["weight_map"].items() if file == shard]
+        assert (tmp_path / shard).stat().st_size <= 20_000 + 4096 or len(held) == 1
+    assert set(index["weight_map"].values()) == set(shards)
+    assert not (tmp_path / WEIGHTS).exists()
+    loaded, _ = from_pretrained(tmp_path)
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor.bfloat16().float())
+    save_pretrained(tmp_path, model, VOCAB)  # saved again whole: the shards go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", WEIGHTS, "vocab.json"]
+
+
+def _damage(directory: Path, damage: str) -> None:
+    shard = sorted(directory.glob("model-*.safetensors"))
+    weights = shard[0] if shard else directory / WEIGHTS
+    if damage == "flip a weight byte":
+        data = bytearray(weights.read_bytes())
+        data[-5] ^= 0x01
+        weights.write_bytes(bytes(data))
+    elif damage == "truncate the weights":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "vocab of another size":
+        Vocab.build(["山水"]).save(directory / "vocab.json")
+    elif damage == "vocab reordered":
+        tokens = VOCAB.tokens[:4] + VOCAB.tokens[4:][::-1]
+        Vocab(tokens).save(directory / "vocab.json")
+    elif damage == "config of another shape":
+        config = json.loads((directory / "config.json").read_text())
+        config["model"]["dropout"] = 0.5
+        (directory / "config.json").write_text(json.dumps(config))
+    elif damage == "config of a backward model":
+        config = json.loads((directory / "config.json").read_text())
+        config["model"]["direction"] = "backward"
+        (directory / "config.json").write_text(json.dumps(config))
+    elif damage == "a shard missing":
+        shard[1].unlink()
+    elif damage == "shards swapped":
+        first, second = shard[0].read_bytes(), shard[1].read_bytes()
+        shard[0].write_bytes(second)
+        shard[1].write_bytes(first)
+    elif damage == "index names other files":
+        index = json.loads((directory / INDEX).read_text())
+        index["weight_map"] = {
+            k: v.replace("model-", "weights-") for k, v in index["weight_map"].items()
+        }
+        (directory / INDEX).write_text(json.dumps(index))
+    elif damage == "index moves a tensor":  # from a shard of several tensors to another shard
+        index = json.loads((directory / INDEX).read_text())
+        files = list(index["weight_map"].values())
+        crowded = max(set(files), key=files.count)
+        name = next(t for t, file in index["weight_map"].items() if file == crowded)
+        index["weight_map"][name] = next(file for file in files if file != crowded)
+        (directory / INDEX).write_text(json.dumps(index))
+    else:
+        (directory / "config.json").unlink()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("flip a weight byte", "checksum does not match"),
+        ("truncate the weights", "damaged checkpoint file"),
+        ("vocab of another size", "vocab.json has"),
+        ("vocab reordered", "another model config or vocabulary"),
+        ("config of another shape", "another model config or vocabulary"),
+        ("no config", "not a model directory"),
+    ],
+)
+def test_tampered_checkpoint_is_refused(damage, message, tmp_path):
+    directory = _saved_model(tmp_path / "m")
+    _damage(directory, damage)
+    with pytest.raises(PoetryError, match=message):
+        from_pretrained(directory)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("flip a weight byte", "checksum does not match"),
+        ("a shard missing", "missing"),
+        ("shards swapped", "is not shard 1 of"),
+        ("index names other files", "names files that are not this model's shards"),
+        ("index moves a tensor", "does not hold the tensors"),
+        ("vocab reordered", "another model config or vocabulary"),
+    ],
+)
+def test_a_damaged_sharded_model_is_refused(damage, message, tmp_path):
+    model = _model(embedding_dim=32, hidden_size=64)
+    save_pretrained(tmp_path, model, VOCAB, max_shard_bytes=30_000)
+    assert len(list(tmp_path.glob("model-*"))) > 2
+    _damage(tmp_path, damage)
+    with pytest.raises(PoetryError, match=message):
+        from_pretrained(tmp_path)
+
+
+def test_a_model_of_the_other_direction_is_refused(tmp_path):
+    save_pretrained(tmp_path / "b", _model(direction="backward"), VOCAB)
+    with pytest.raises(PoetryError, match="holds a backward model, but a forward one is needed"):
+        from_pretrained(tmp_path / "b")
+    save_pretrained(tmp_path / "f", _model(), VOCAB)
+    with pytest.raises(PoetryError, match="holds a forward model, but a backward one is needed"):
+        from_pretrained(tmp_path / "f", direction="backward")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_cuda_on_a_machine_without_it_is_a_user_error(tmp_path):
+    with pytest.raises(PoetryError, match="no CUDA device is available"):
+        from_pretrained(_saved_model(tmp_path), device="cuda")
+
+
+def test_the_shipped_model_loads():
+    model, vocab = from_pretrained()
+    assert model.config.direction == "forward" and len(vocab) == model.config.vocab_size
