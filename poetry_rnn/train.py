@@ -408,6 +408,12 @@ class Trainer:
             if mid_epoch and run_state.step % self.config.save_every == 0:
                 run_state.epoch_loss_sum = self.finite(loss_sum.item())
                 run_state.epoch_seconds = time.perf_counter() - started
+                log.info(
+                    "epoch %d, batch %d/%d: train loss %.4f, %s tokens/s",
+                    run_state.epoch + 1, run_state.batch_in_epoch, len(epoch_batches),
+                    run_state.epoch_loss_sum / run_state.epoch_tokens,
+                    f"{run_state.epoch_tokens * runtime.world_size / run_state.epoch_seconds:,.0f}",
+                )  # fmt: skip
                 self.checkpoint()
         bar.close()
         run_state.epoch_loss_sum = self.finite(loss_sum.item())

@@ -1,12 +1,17 @@
 """The pipeline on the full chinese-poetry corpus (skipped without it, never under CI)."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from poetry_rnn.data import CorpusOptions, EncodedCorpus, prepare_corpus
+from poetry_rnn.data import CorpusOptions, EncodedCorpus, format_stats, prepare_corpus
 from poetry_rnn.text import HAN_RANGES, PUNCTUATION
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+#: Lines of the data report that depend on the machine or the paths, not on the corpus.
+_LOCAL = ("corpus ", "cache ", "seconds ")
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +27,11 @@ def test_at_least_50000_tang_poems_are_kept(tang):
 
 
 def test_encoded_data_holds_only_han_characters_and_five_marks(tang):
-    used = np.unique(tang.tokens)
-    chars = [tang.vocab.tokens[i] for i in used if i >= 4]
+    chars = [tang.vocab.tokens[i] for i in np.unique(tang.chars) if i >= 4]
     allowed = re.compile(f"[{HAN_RANGES}{PUNCTUATION}]")
     assert all(allowed.fullmatch(char) for char in chars)
     assert set(PUNCTUATION) <= set(chars)
-    rows = np.arange(len(tang.tokens))
-    assert (tang.tokens[rows, 0] == tang.vocab.start_id).all()
+    assert (tang.batch(np.arange(len(tang)))[:, 0] == tang.vocab.start_id).all()
 
 
 def test_jingyesi_in_the_corpus_reading(tang):
@@ -38,3 +41,13 @@ def test_jingyesi_in_the_corpus_reading(tang):
 def test_bucketing_wastes_far_less_than_the_textbook_layout(tang):
     share = tang.stats["padding_share"]
     assert share["textbook_125"] > 0.5 and share["bucketed_128"] < 0.06
+
+
+def test_the_readme_shows_the_data_report_as_the_pipeline_prints_it(tang):
+    readme = README.read_text(encoding="utf-8")
+    shown = readme.split("$ python -m poetry_rnn.data --corpus path/to/chinese-poetry")[1]
+    shown_lines = shown.split("```")[0].strip().splitlines()[1:]  # the command line itself
+    printed = format_stats(tang.stats).splitlines()
+    assert [line for line in shown_lines if not line.startswith(_LOCAL)] == [
+        line for line in printed if not line.startswith(_LOCAL)
+    ]
