@@ -10,9 +10,12 @@ vocabulary's digest, so a damaged, altered, swapped or reordered file is refused
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from poetry_rnn.errors import PoetryError
+from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.vocab import Vocab
@@ -326,3 +329,35 @@ def load_training_state(path: str | os.PathLike[str]) -> TrainingState:
         rng=rng,
         metadata=metadata,
     )
+
+
+# --- command line -------------------------------------------------------------------------
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m poetry_rnn.checkpoint",
+        description="Copy a model directory, in another precision or in shards (e.g. to ship it).",
+    )
+    parser.add_argument("source", type=Path, help="a model directory (e.g. runs/small/model)")
+    parser.add_argument("out", type=Path, help="where the copy goes")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="fp32")
+    parser.add_argument("--max-shard-mb", type=float, help="split the weights into shards")
+    parser.add_argument("--direction", choices=("forward", "backward"), default="forward")
+    args = parser.parse_args(argv)
+    model, vocab = from_pretrained(args.source, direction=args.direction)
+    metrics_path = args.source / METRICS
+    metrics = (
+        json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else None
+    )
+    shard_bytes = None if args.max_shard_mb is None else int(args.max_shard_mb * 2**20)
+    save_pretrained(args.out, model, vocab, metrics, DTYPES[args.dtype], shard_bytes)
+    size = sum(path.stat().st_size for path in args.out.iterdir())
+    print(f"wrote {args.out} ({size / 2**20:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

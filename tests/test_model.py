@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from poetry_rnn.checkpoint import INDEX, WEIGHTS, from_pretrained, save_pretrained
-from poetry_rnn.errors import PoetryError
+from poetry_rnn.checkpoint import INDEX, WEIGHTS, from_pretrained, main, save_pretrained
+from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config, total_nll
 from poetry_rnn.vocab import Vocab
 
@@ -245,3 +245,20 @@ def test_cuda_on_a_machine_without_it_is_a_user_error(tmp_path):
 def test_the_shipped_model_loads():
     model, vocab = from_pretrained()
     assert model.config.direction == "forward" and len(vocab) == model.config.vocab_size
+
+
+def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
+    model = _model(embedding_dim=32, hidden_size=64)
+    save_pretrained(tmp_path / "fp32", model, VOCAB, metrics={"best": {"val_ppl": 9.5}})
+    argv = [str(tmp_path / "fp32"), str(tmp_path / "bf16"), "--dtype", "bf16"]
+    assert run_cli(main, [*argv, "--max-shard-mb", "0.02"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert len(list((tmp_path / "bf16").glob("model-*-of-*.safetensors"))) > 1
+    loaded, vocab = from_pretrained(tmp_path / "bf16")
+    assert vocab == VOCAB
+    assert json.loads((tmp_path / "bf16" / "metrics.json").read_text())["best"]["val_ppl"] == 9.5
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor.bfloat16().float())
+    assert run_cli(main, [str(tmp_path / "nowhere"), str(tmp_path / "x")]) == 2
+    assert run_cli(main, [*argv, "--max-shard-mb", "0"]) == 2
+    assert "shard size must be positive" in capsys.readouterr().err
