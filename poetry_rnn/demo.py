@@ -1,10 +1,11 @@
 """The web demo: a Gradio page over the poetry_rnn library.
 
-    python demo/app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--concurrency N]
+    python -m poetry_rnn.demo [--host 127.0.0.1] [--port 7860] [--model DIR] [--concurrency N]
 
-Everything poetic comes from the library: the poems from ``PoetryGenerator``, the marks beside
-them from ``poetry_rnn.prosody.annotate``. This file only lays them out. The page is offline:
-no analytics, no fonts or scripts from elsewhere.
+Everything poetic comes from the library: the poems from ``PoetryGenerator.write``, the checks
+of what is asked from ``Controls``, the marks beside the poems from ``prosody.annotate``. This
+module only lays them out. The page is offline: no analytics, no fonts or scripts from
+elsewhere.
 """
 
 from __future__ import annotations
@@ -14,35 +15,39 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read when gradio is imported
 
 import argparse
+import functools
 import html
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gradio as gr
 import torch
 
-from poetry_rnn import Poem, PoetryError, PoetryGenerator
-from poetry_rnn.errors import run_cli, setup_logging
+from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
+from poetry_rnn.generate import FREE, MAX_INPUT_CHARS, Controls, Poem, PoetryGenerator
 from poetry_rnn.prosody import FORMS, LEVEL, OBLIQUE, annotate
 from poetry_rnn.text import PUNCTUATION
 
-log = logging.getLogger("poetry_rnn.demo")
+log = logging.getLogger("poetry_rnn.demo")  # also when run as __main__
 
-MODES = {"自由": "free", "续写": "start", "藏头": "acrostic", "主题": "theme"}
+MODE_LABELS = {"自由": "free", "续写": "start", "藏头": "acrostic", "主题": "theme"}
 PROMPT_LABELS = {
     "自由": "风格（可空）",
     "续写": "开头（如 床前）",
     "藏头": "藏头字（如 春夏秋冬）",
     "主题": "主题（如 秋夜思乡）",
 }
-AUTO_FORM = "自动"
-SCRIPTS = {"简体": "simplified", "繁體": "traditional"}
-MAX_INPUT_CHARS = 50
+#: 自动: the library chooses (a 绝句 of the length the start or the model sets; an acrostic's
+#: form by its heads).
+FORM_LABELS = {"自动": None, **{name: name for name in FORMS}, "不限字数": FREE}
+SCRIPT_LABELS = {"简体": "simplified", "繁體": "traditional"}
 MAX_POEMS = 4
+MAX_CONCURRENCY = 64
 QUEUE_SIZE = 200  # requests waiting beyond this are turned away
+UNEXPECTED = "出错了，请再试一次（an unexpected error; it is in the server's log）"
 EXAMPLES = [
     ["续写", "床前", "五言绝句"],
     ["藏头", "春夏秋冬", "七言绝句"],
@@ -84,7 +89,7 @@ def render_poem(poem: Poem) -> str:
     underlined with their group beside the line."""
     marks = annotate(poem.text)
     rows = []
-    for row, (_, punctuation) in zip(marks, _LINE.findall(poem.text), strict=False):
+    for row, (_, punctuation) in zip(marks, _LINE.findall(poem.text), strict=True):
         cells = [
             f'<span class="cell {TONE_CLASSES[m.tone]}{" rhyme" if m.rhyme else ""}">'
             f'<span class="ch">{html.escape(m.char)}</span>'
@@ -117,58 +122,60 @@ def render_error(message: str) -> str:
 # --- the page -------------------------------------------------------------------------------
 
 
-def build_app(generator: PoetryGenerator) -> gr.Blocks:
-    """The demo page over ``generator``."""
+def answer(
+    generator: PoetryGenerator, mode: object, text: object, form: object, rhyme: object,
+    tone: object, temperature: object, top_p: object, seed: object, n: object, script: object,
+) -> str:  # fmt: skip
+    """The page's answer to one request, from the values as the client sent them: the poems,
+    or a one-line message. Nothing a client sends gives an error page or a traceback."""
+    try:
+        controls = Controls(
+            form=_chosen(FORM_LABELS, form), rhyme=rhyme, tone=tone, temperature=temperature,
+            top_p=top_p, seed=seed, n=n, script=_chosen(SCRIPT_LABELS, script),
+        )  # fmt: skip
+        if controls.n > MAX_POEMS:
+            raise PoetryError(f"n must be at most {MAX_POEMS} here, got {controls.n}")
+        poems = generator.write(_chosen(MODE_LABELS, mode), "" if text is None else text, controls)
+    except PoetryError as error:
+        return render_error(str(error))
+    except Exception:
+        log.exception("writing a poem failed")
+        return render_error(UNEXPECTED)
+    return render_poems(poems)
 
-    def write(
-        mode: str, text: str, form: str, rhyme: bool, tone: bool, temperature: float,
-        top_p: float, seed: float | None, n: float, script: str,
-    ) -> str:  # fmt: skip
-        text = (text or "").strip()
-        if len(text) > MAX_INPUT_CHARS:
-            return render_error(f"输入太长：最多 {MAX_INPUT_CHARS} 个字（input too long）")
-        controls = {
-            "form": None if form == AUTO_FORM else form,
-            "rhyme": rhyme, "tone": tone, "temperature": temperature, "top_p": top_p,
-            "seed": None if seed is None else int(seed), "n": int(n),
-            "script": SCRIPTS.get(script, "simplified"),
-        }  # fmt: skip
-        chosen = MODES.get(mode, "free")
-        try:
-            if chosen == "acrostic":
-                poems = generator.acrostic(text, **controls)
-            elif chosen == "theme":
-                poems = generator.themed(text, **controls)
-            elif chosen == "start":
-                if not text:
-                    return render_error("请输入开头的字（give the opening characters）")
-                poems = generator.generate(text, **controls)
-            else:
-                poems = generator.generate(style=text, **controls)
-        except PoetryError as error:
-            return render_error(str(error))
-        return render_poems(poems)
 
+def _chosen(labels: dict[str, object], value: object) -> object:
+    """The library's value for a label of the page; anything else as sent, for the library to
+    check."""
+    return labels.get(value, value) if isinstance(value, str) else value
+
+
+def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
+    """The demo page over ``generator``; its queue runs ``concurrency`` requests at a time."""
     with gr.Blocks(title="诗 · poetry-rnn", analytics_enabled=False) as app:
         gr.Markdown("# 诗 · poetry-rnn\n字级 LSTM 写唐诗：续写、藏头、主题，格律可控。")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
-                mode = gr.Radio(list(MODES), value="续写", label="模式", elem_id="mode")
+                mode = gr.Radio(list(MODE_LABELS), value="续写", label="模式", elem_id="mode")
                 text = gr.Textbox(
                     label=PROMPT_LABELS["续写"], max_length=MAX_INPUT_CHARS, elem_id="prompt"
                 )
                 form = gr.Dropdown(
-                    [AUTO_FORM, *FORMS], value="五言绝句", label="体裁", elem_id="form"
+                    list(FORM_LABELS), value="五言绝句", label="体裁", elem_id="form"
                 )
                 with gr.Row():
-                    rhyme = gr.Checkbox(value=True, label="押韵")
-                    tone = gr.Checkbox(value=True, label="合平仄")
-                    script = gr.Radio(list(SCRIPTS), value="简体", label="字体")
-                with gr.Accordion("采样", open=False):
+                    rhyme = gr.Checkbox(value=True, label="押韵", elem_id="rhyme")
+                    tone = gr.Checkbox(value=True, label="合平仄", elem_id="tone")
+                    script = gr.Radio(
+                        list(SCRIPT_LABELS), value="简体", label="字体", elem_id="script"
+                    )
+                with gr.Accordion("采样", open=False, elem_id="sampling"):
                     temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.05, label="温度")
                     top_p = gr.Slider(0.1, 1.0, value=0.9, step=0.05, label="top-p")
-                    seed = gr.Number(value=None, precision=0, minimum=0, label="种子（空：随机）")
-                    n = gr.Slider(1, MAX_POEMS, value=1, step=1, label="首数")
+                    seed = gr.Number(
+                        value=None, precision=0, minimum=0, label="种子（空：随机）", elem_id="seed"
+                    )
+                    n = gr.Slider(1, MAX_POEMS, value=1, step=1, precision=0, label="首数")
                 button = gr.Button("写诗", variant="primary", elem_id="write")
             with gr.Column(scale=3, min_width=300):
                 output = gr.HTML(elem_id="poems")
@@ -176,32 +183,52 @@ def build_app(generator: PoetryGenerator) -> gr.Blocks:
 
         mode.change(lambda chosen: gr.update(label=PROMPT_LABELS[chosen]), mode, text)
         inputs = [mode, text, form, rhyme, tone, temperature, top_p, seed, n, script]
-        button.click(write, inputs, output, api_name="write")
-        text.submit(write, inputs, output, api_name=False)
-    return app
+        write = functools.partial(answer, generator)
+        # The values reach `answer` as sent (no preprocess): the library checks them, so bad
+        # ones get a message in the page rather than Gradio's generic error.
+        button.click(write, inputs, output, api_name="write", preprocess=False)
+        text.submit(write, inputs, output, api_name=False, preprocess=False)
+    return app.queue(default_concurrency_limit=concurrency, max_size=QUEUE_SIZE)
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer from {low} to {high}, got {text!r}"
+            )
+        return value
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python demo/app.py", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python -m poetry_rnn.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=_integer(1, 65535), default=7860)
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=_integer(1, MAX_CONCURRENCY),
         default=os.cpu_count() or 1,
         help="requests served at once, each on its share of the cores (default: one a core)",
     )
     args = parser.parse_args(argv)
     setup_logging()
-    if args.concurrency < 1:
-        raise PoetryError(f"--concurrency must be at least 1, got {args.concurrency}")
     # Each request gets its share of the cores: more threads than cores only slows them all.
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.concurrency))
-    generator = PoetryGenerator.from_pretrained(args.model)
-    app = build_app(generator)
-    app.queue(default_concurrency_limit=args.concurrency, max_size=QUEUE_SIZE)
-    log.info("serving on http://%s:%d", args.host, args.port)
+    threads = max(1, (os.cpu_count() or 1) // args.concurrency)
+    torch.set_num_threads(threads)
+    app = build_app(PoetryGenerator.from_pretrained(args.model), args.concurrency)
+    log.info(
+        "serving on http://%s:%d, %d requests at a time, %d threads each",
+        args.host, args.port, args.concurrency, threads,
+    )  # fmt: skip
     try:
         app.launch(
             server_name=args.host, server_port=args.port, css=CSS, ssr_mode=False,
