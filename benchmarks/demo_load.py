@@ -2,9 +2,9 @@
 
     python benchmarks/demo_load.py [--requests 50] [--concurrency 1 2] [--form 七言绝句] [--json]
 
-For each queue concurrency the demo (``demo/app.py``, shipped model) is started as a user starts
-it (the seconds until it answers are its start-up time); one request alone gives the unloaded
-latency, then ``--requests`` requests are sent at once
+For each queue concurrency the demo (``python -m poetry_rnn.demo``, shipped model) is started as
+a user starts it (the seconds until it answers are its start-up time); one request alone gives
+the unloaded latency, then ``--requests`` requests are sent at once
 (续写 床前, one poem each, seeds differing). Every answer must be a poem; throughput and the
 p50/p95 latency of the burst are the figures.
 """
@@ -24,8 +24,6 @@ from pathlib import Path
 
 from gradio_client import Client
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "demo" / "app.py"
 START_SECONDS = 120
 
 
@@ -39,11 +37,8 @@ def start_demo(concurrency: int, log: Path) -> tuple[subprocess.Popen, Client]:
     """The demo in its own process, and a client connected to it."""
     port = free_port()
     with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(APP), "--port", str(port), "--concurrency", str(concurrency)],
-            stdout=output,
-            stderr=output,
-        )
+        command = ["-m", "poetry_rnn.demo", "--port", str(port), "--concurrency", str(concurrency)]
+        process = subprocess.Popen([sys.executable, *command], stdout=output, stderr=output)
     deadline = time.monotonic() + START_SECONDS
     while True:
         try:

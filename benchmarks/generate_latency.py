@@ -22,12 +22,11 @@ from functools import partial
 from pathlib import Path
 
 import torch
+from reference import greedy_poem
 
-from poetry_rnn.generate import PoetryGenerator
+from poetry_rnn.evaluate import prompts
+from poetry_rnn.generate import MODES, Controls, PoetryGenerator
 from poetry_rnn.prosody import FORMS
-from poetry_rnn.reference import greedy_poem
-
-HEADS = "春山明月白云流水清风"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,15 +46,9 @@ def timed(call, runs: int) -> list[float]:
 
 
 def write(generator: PoetryGenerator, mode: str, form: str, seed: int, **controls):
-    lines = FORMS[form].lines
-    seed = abs(seed)
-    if mode == "free":
-        return generator.generate(form=form, seed=seed, **controls)
-    if mode == "start":
-        return generator.generate("床前", form=form, seed=seed, **controls)
-    if mode == "acrostic":
-        return generator.acrostic(HEADS[:lines], form=form, seed=seed, **controls)
-    return generator.themed("秋夜思乡", form=form, seed=seed, **controls)
+    """Poems of ``form`` in ``mode`` from the mode's first evaluation prompt (床前, 风花雪月)."""
+    text = prompts(generator, mode, FORMS[form])[0]
+    return generator.write(mode, text, Controls(form=form, seed=abs(seed), **controls))
 
 
 def measure_loading(model: Path | None, runs: int) -> dict:
@@ -91,7 +84,7 @@ def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[
         timed(lambda _: greedy_poem(model, vocab, max_chars=tokens - 2, stop_at_end=False), runs)
     )
     rows = []
-    for mode in ("free", "start", "acrostic", "theme"):
+    for mode in MODES:
         single = timed(partial(write, generator, mode, form_name), runs)
         loose = timed(partial(write, generator, mode, form_name, rhyme=False, tone=False), runs)
         batch = timed(partial(write, generator, mode, form_name, n=64), 3)

@@ -5,11 +5,12 @@ The names below load their module on first use, so ``import poetry_rnn`` stays c
 """
 
 import importlib
-import importlib.metadata
 
 from poetry_rnn.errors import PoetryError
 
-__version__ = importlib.metadata.version("poetry-rnn")
+#: The one place the version lives: pyproject.toml reads it from here, and a source checkout
+#: that is not installed has it too.
+__version__ = "0.1.0"
 
 _LAZY = {
     "CorpusOptions": "poetry_rnn.data",
@@ -18,6 +19,7 @@ _LAZY = {
     "prepare_corpus": "poetry_rnn.data",
     "CharRNN": "poetry_rnn.model",
     "ModelConfig": "poetry_rnn.model",
+    "Controls": "poetry_rnn.generate",
     "Poem": "poetry_rnn.generate",
     "PoetryGenerator": "poetry_rnn.generate",
     "FORMS": "poetry_rnn.prosody",

@@ -1,4 +1,4 @@
-"""Evaluation (GUIDE §5): perplexity on a corpus, the metrics of generated poems, and the same
+"""Evaluation (docs/metrics.md): perplexity on a corpus, the metrics of generated poems, and the same
 metrics on real poems, so that every figure of the model stands beside the poets' figure.
 
 ``python -m poetry_rnn.evaluate perplexity|generation|corpus``; every metric is reported with
@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -24,8 +25,8 @@ from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.cleaning import clean_texts
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import encode_poems, padded_rows
-from poetry_rnn.errors import PoetryError, run_cli, setup_logging
-from poetry_rnn.generate import Poem, PoetryGenerator
+from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
+from poetry_rnn.generate import MODES, STEERS, Controls, Poem, PoetryGenerator
 from poetry_rnn.model import CharRNN, total_nll
 from poetry_rnn.prosody import FORMS, Form, check_poem, form_of, get_form
 from poetry_rnn.text import HAN_RANGES, split_lines, two_columns
@@ -33,8 +34,8 @@ from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.evaluate")  # also when run as __main__
 
-MODES = ("free", "start", "acrostic", "theme")
-#: Prompts cycled across the poems of a mode: common openings, heads and themes.
+#: Prompts cycled across the poems of a mode: common openings, heads (by the form's number of
+#: lines) and themes.
 STARTS = ("床前", "春风", "明月", "白日", "青山", "秋风", "江上", "故人")
 HEADS = {
     4: ("风花雪月", "山高水长", "花开月明", "江山万里"),
@@ -155,7 +156,7 @@ def corpus_lines(texts: Iterable[str]) -> set[str]:
 def generation_metrics(
     texts: Sequence[str], form: str | Form, corpus_lines: Collection[str] | None = None
 ) -> dict:
-    """The GUIDE §5 metrics of poem ``texts`` written in (or meant for) ``form``.
+    """The metrics (docs/metrics.md) of poem ``texts`` written in (or meant for) ``form``.
 
     ``format_accuracy``, ``rhyme_rate``: shares of the poems; ``tone_conformance``: satisfied
     over checked even positions, all poems pooled; ``copy_rate``: share of the poems' lines
@@ -191,21 +192,18 @@ def generation_metrics(
 
 def prompts(generator: PoetryGenerator, mode: str, form: Form) -> list[str]:
     """The prompts cycled across the poems of ``mode`` that the model's vocabulary can take."""
-    if mode == "free":
-        return [""]
-    if mode == "theme":
-        usable = [theme for theme in THEMES if _theme_usable(generator, theme)]
-    else:
-        candidates = STARTS if mode == "start" else HEADS[form.lines]
-        usable = [p for p in candidates if all(char in generator.vocab for char in p)]
+    candidates = {"free": ("",), "start": STARTS, "acrostic": HEADS[form.lines], "theme": THEMES}
+    usable = [prompt for prompt in candidates[mode] if _usable(generator, mode, prompt)]
     if not usable:
         raise PoetryError(f"the model's vocabulary lacks characters of every {mode} prompt")
     return usable
 
 
-def _theme_usable(generator: PoetryGenerator, theme: str) -> bool:
+def _usable(generator: PoetryGenerator, mode: str, prompt: str) -> bool:
+    if mode != "theme":
+        return all(char in generator.vocab for char in prompt)
     try:
-        generator.theme_characters(theme)
+        generator.theme_characters(prompt)
     except PoetryError:
         return False
     return True
@@ -214,36 +212,31 @@ def _theme_usable(generator: PoetryGenerator, theme: str) -> bool:
 def generate_poems(
     generator: PoetryGenerator,
     n: int,
-    form: str | Form,
-    mode: str = "free",
-    seed: int = 0,
+    mode: str,
+    controls: Controls,
+    steer: str = "plan",
     progress: bool = False,
-    **controls: object,
 ) -> list[Poem]:
-    """``n`` poems of ``form`` in ``mode``, the mode's prompts cycled across them, decoded in
-    batches (one prompt and seed a batch). ``controls`` go to the generator (rhyme, tone,
-    temperature, top_p, ...)."""
+    """``n`` poems in ``mode`` and the form of ``controls``, the mode's prompts cycled across
+    them, decoded in batches (one prompt a batch, the seeds counting up from ``controls.seed``,
+    0 when unset)."""
     if n < 1:
         raise PoetryError(f"n must be at least 1, got {n}")
     if mode not in MODES:
         raise PoetryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    form = get_form(form) if isinstance(form, str) else form
-    chosen = prompts(generator, mode, form)
+    if controls.form is None or controls.form not in FORMS:
+        raise PoetryError(f"evaluation needs one of the forms {', '.join(FORMS)}")
+    chosen = prompts(generator, mode, FORMS[controls.form])
     jobs = []  # (prompt, poems in the batch)
     for number, prompt in enumerate(chosen):
         count = len(range(number, n, len(chosen)))  # poem i takes prompt i % len(chosen)
         batches = range(0, count, GENERATION_BATCH)
         jobs += [(prompt, min(GENERATION_BATCH, count - start)) for start in batches]
+    first_seed = controls.seed or 0
     poems: list[Poem] = []
-    controls = controls | {"form": form.name}
     for number, (prompt, size) in enumerate(tqdm(jobs, desc="generating", disable=not progress)):
-        controls |= {"n": size, "seed": seed + number}
-        if mode == "acrostic":
-            poems += generator.acrostic(prompt, **controls)
-        elif mode == "theme":
-            poems += generator.themed(prompt, **controls)
-        else:
-            poems += generator.generate(prompt, **controls)
+        batch = replace(controls, n=size, seed=first_seed + number)
+        poems += generator.write(mode, prompt, batch, steer)
     return poems
 
 
@@ -269,17 +262,10 @@ def corpus_metrics(texts: Iterable[str], forms: Sequence[str] = tuple(FORMS)) ->
 # --- command line -------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are the package's one-line errors (exit status 2)."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise PoetryError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="python -m poetry_rnn.evaluate",
-        description="Evaluate a model (GUIDE §5): perplexity, generated poems, real poems.",
+        description="Evaluate a model (docs/metrics.md): perplexity, generated poems, real poems.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -308,14 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     writing.add_argument("--n", type=int, default=DEFAULT_N, help="how many poems (default 200)")
     writing.add_argument("--form", required=True, help=f"one of {', '.join(FORMS)}")
     writing.add_argument("--mode", default="free", help=f"one of {', '.join(MODES)}")
-    writing.add_argument("--seed", type=int, default=0, help="seed of the first batch")
-    writing.add_argument("--temperature", type=float, default=0.8)
-    writing.add_argument("--top-p", type=float, default=0.9)
+    add_sampling(writing)
     writing.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
     writing.add_argument("--no-tone", action="store_true", help="do not force the tones")
-    writing.add_argument(
-        "--steer", choices=("plan", "prime", "both"), default="plan", help="theme steering"
-    )
+    writing.add_argument("--steer", choices=STEERS, default="plan", help="theme steering")
 
     real = add("corpus", "the same metrics on the real poems of a corpus", True)
     real.add_argument("--form", help="one form (default: every regulated form)")
@@ -323,8 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     card = add("report", "every form and mode of a model beside the real poems (Markdown)", True)
     card.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     card.add_argument("--n", type=int, default=DEFAULT_N, help="poems a form and mode (200)")
-    card.add_argument("--seed", type=int, default=0, help="seed of the first batch")
+    add_sampling(card)
     return parser
+
+
+def add_sampling(command: argparse.ArgumentParser) -> None:
+    """The seed and sampling options of the commands that write poems."""
+    command.add_argument("--seed", type=int, default=0, help="seed of the first batch")
+    command.add_argument("--temperature", type=float, default=Controls.temperature)
+    command.add_argument("--top-p", type=float, default=Controls.top_p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -356,35 +345,43 @@ def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     model, vocab = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
     scores = perplexity(model, vocab, texts, progress)
-    return {"corpus": args.corpus, "model": str(args.model)} | scores
+    return {"corpus": args.corpus, "model": model_name(args.model)} | scores
+
+
+def model_name(path: Path | None) -> str:
+    """How a report names the model: its directory, or the shipped model."""
+    return str(path) if path is not None else "shipped model"
+
+
+def settings(controls: Controls) -> dict:
+    """The controls a report's poems were written with."""
+    return {
+        "rhyme": controls.rhyme, "tone": controls.tone,
+        "temperature": controls.temperature, "top_p": controls.top_p,
+    }  # fmt: skip
 
 
 def run_generation(args: argparse.Namespace, progress: bool) -> dict:
+    controls = Controls(
+        form=args.form, rhyme=not args.no_rhyme, tone=not args.no_tone,
+        temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+    )  # fmt: skip
     form = get_form(args.form)
-    if args.n < 1:
-        raise PoetryError(f"--n must be at least 1, got {args.n}")
-    if args.mode not in MODES:
-        raise PoetryError(f"unknown mode {args.mode!r}; choose one of {', '.join(MODES)}")
     generator = PoetryGenerator.from_pretrained(args.model)
     lines = None
     if args.corpus is not None:
         lines = corpus_lines(read_cleaned(args.corpus, tuple(args.include), progress))
-    controls = {
-        "rhyme": not args.no_rhyme, "tone": not args.no_tone,
-        "temperature": args.temperature, "top_p": args.top_p,
-    }  # fmt: skip
-    if args.mode == "theme":
-        controls["steer"] = args.steer
     started = time.perf_counter()
-    poems = generate_poems(generator, args.n, form, args.mode, args.seed, progress, **controls)
+    poems = generate_poems(generator, args.n, args.mode, controls, args.steer, progress)
     seconds = time.perf_counter() - started
     texts = [poem.text for poem in poems]
     return {
-        "model": str(args.model),
+        "model": model_name(args.model),
         "mode": args.mode,
         "prompts": prompts(generator, args.mode, form) if args.mode != "free" else [],
         "seed": args.seed,
-        **controls,
+        **settings(controls),
+        **({"steer": args.steer} if args.mode == "theme" else {}),
         "corpus": args.corpus,
         **generation_metrics(texts, form, lines),
         **fluency_and_theme(generator, from_pretrained(args.model)[0], args.mode, form, texts),
@@ -416,9 +413,10 @@ def run_corpus(args: argparse.Namespace, progress: bool) -> dict:
 
 
 def run_report(args: argparse.Namespace, progress: bool) -> dict:
-    """Every form × mode with the constraints on and the default sampling, beside the poets."""
+    """Every form × mode with the constraints on, beside the poets."""
     if args.n < 1:
         raise PoetryError(f"--n must be at least 1, got {args.n}")
+    controls = Controls(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
     generator = PoetryGenerator.from_pretrained(args.model)
     scorer, _ = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
@@ -426,7 +424,8 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
     written = []
     for form in FORMS.values():
         for mode in MODES:
-            poems = generate_poems(generator, args.n, form, mode, args.seed, progress)
+            in_form = replace(controls, form=form.name)
+            poems = generate_poems(generator, args.n, mode, in_form, progress=progress)
             poem_texts = [poem.text for poem in poems]
             written.append(
                 {"mode": mode, "first_poem": poem_texts[0]}
@@ -434,9 +433,10 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
                 | fluency_and_theme(generator, scorer, mode, form, poem_texts)
             )
     return {
-        "model": str(args.model or "shipped"),
+        "model": model_name(args.model),
         "corpus": args.corpus,
         "seed": args.seed,
+        **settings(controls),
         "generated": written,
         "poets": corpus_metrics(texts),
     }
@@ -445,32 +445,41 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
 def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
-        "| form | written by | n | format | rhyme | tone | copy | distinct-2 (all) | model ppl |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| form | written by | n | format | rhyme | tone | copy | distinct-2 (all) | model ppl "
+        "| theme coverage |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
             rows.append(
                 f"| {name} | Tang poets | {poets['n']} | {_share(poets['format_accuracy'])} "
                 f"| {_share(poets['rhyme_rate'])} | {_share(poets['tone_conformance'])} "
-                f"| | {_share(poets['distinct_2_batch'])} | |"
+                f"| | {_share(poets['distinct_2_batch'])} | | |"
             )
         for row in (row for row in result["generated"] if row["form"] == name):
             rows.append(
                 f"| {name} | model, {row['mode']} | {row['n']} "
                 f"| {_share(row['format_accuracy'])} | {_share(row['rhyme_rate'])} "
                 f"| {_share(row['tone_conformance'])} | {_share(row['copy_rate'])} "
-                f"| {_share(row['distinct_2_batch'])} | {row['model_perplexity']:.1f} |"
+                f"| {_share(row['distinct_2_batch'])} | {row['model_perplexity']:.1f} "
+                f"| {_share(row['theme_coverage']) if 'theme_coverage' in row else ''} |"
             )
     notes = [
-        f"model {result['model']}; seed {result['seed']}; constraints on, temperature 0.8, "
-        f"top-p 0.9; copy rate against the lines of {result['corpus']}; {result['seconds']} s",
+        f"model {result['model']}; seed {result['seed']}; {_sampling(result)}; copy rate "
+        f"against the lines of {result['corpus']}; theme coverage: the share of lines with a "
+        f"keyword character; {result['seconds']} s",
     ]
     return "\n".join([*rows, "", *notes])
 
 
 def _share(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _sampling(result: dict) -> str:
+    rules = [name for name in ("rhyme", "tone") if result[name]]
+    forced = f"{' and '.join(rules)} forced" if rules else "no rules forced"
+    return f"{forced}, temperature {result['temperature']}, top-p {result['top_p']}"
 
 
 def _perplexity_rows(result: dict) -> list[tuple[str, object]]:
@@ -495,6 +504,7 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("form", result["form"]),
         ("mode", result["mode"] + prompts_used),
         ("poems (n)", result["n"]),
+        ("sampling", _sampling(result)),
         ("format accuracy", _share(result["format_accuracy"])),
         ("rhyme rate", _share(result["rhyme_rate"])),
         ("tone conformance", f"{_share(result['tone_conformance'])} "
@@ -504,6 +514,9 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
                        f"{_share(result['distinct_1_batch'])} across the poems"),
         ("distinct-2", f"{_share(result['distinct_2_poem'])} in a poem, "
                        f"{_share(result['distinct_2_batch'])} across the poems"),
+        ("model perplexity", f"{result['model_perplexity']:.1f} (the model's own, of its poems)"),
+        *([("theme coverage", f"{result['theme_coverage']:.3f} of the lines hold a keyword "
+                              "character")] if "theme_coverage" in result else []),
         ("seconds", f"{result['generation_seconds']} generating, {result['seconds']} in all"),
     ]  # fmt: skip
 

@@ -1,37 +1,118 @@
-"""Writing poems: ``PoetryGenerator`` and ``python -m poetry_rnn.generate``.
+"""Writing poems: ``Controls``, ``PoetryGenerator`` and ``python -m poetry_rnn.generate``.
 
 Every mode — free, 续写 from a start, acrostic (藏头) and theme — builds a :class:`Plan` and
-hands it to the one decoding loop in :mod:`poetry_rnn.decoding`.
+hands it to the one decoding loop in :mod:`poetry_rnn.decoding`. :meth:`PoetryGenerator.write`
+is the one way in by mode name, for the CLI, the demo, evaluation and the benchmarks.
 """
 
 from __future__ import annotations
 
-import argparse
+import itertools
 import json
 import logging
+import math
+import numbers
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
 
 from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.decoding import Decoder, Plan, Sampling, form_plan
-from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.model import native_bf16
 from poetry_rnn.prosody import FORMS, Form, PoemChecks, check_poem, get_form
-from poetry_rnn.text import PUNCTUATION, is_han, to_simplified, to_traditional
+from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.vocab import Vocab
 
 MAX_POEMS = 256
-MAX_INPUT_CHARS = 200
+#: The most characters a user's text may have, in every mode and in the demo: a whole 七言律诗
+#: start with its marks is 64, and a theme of a sentence or two fits.
+MAX_INPUT_CHARS = 100
+FREE = "free"  # the form that means free length
+SCRIPTS = ("simplified", "traditional")
+STEERS = ("plan", "prime", "both")
 THEME_KEYWORDS = 8
 THEME_BONUS = 3.0  # logit bonus for a line's planned theme character
 ACROSTIC_FORMS = {4: "七言绝句", 8: "七言律诗"}
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What every mode shares, checked when made: a bad value is a :class:`PoetryError`.
+
+    ``form``: None lets the generator choose a regulated form (an acrostic's by its number of
+    heads; otherwise 4 lines, 5 or 7 characters as the start's punctuation or the model sets
+    them), ``"free"`` writes free length, or a name of ``FORMS``. ``seed`` None draws one.
+    ``style`` primes the mood without being printed.
+    """
+
+    form: str | None = None
+    rhyme: bool = True
+    tone: bool = True
+    temperature: float = 0.8
+    top_k: int = 0
+    top_p: float = 0.9
+    seed: int | None = None
+    n: int = 1
+    style: str = ""
+    script: str = "simplified"
+
+    def __post_init__(self) -> None:
+        if self.form is not None and self.form != FREE:
+            if not isinstance(self.form, str):
+                raise PoetryError(f"form must be a form's name, got {self.form!r}")
+            get_form(self.form)
+        for name in ("rhyme", "tone"):
+            if not isinstance(getattr(self, name), bool):
+                raise PoetryError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        temperature = self.temperature
+        if not _is_real(temperature) or not (math.isfinite(temperature) and temperature > 0):
+            raise PoetryError(f"temperature must be a finite number above 0, got {temperature!r}")
+        if not _is_int(self.top_k) or self.top_k < 0:
+            raise PoetryError(f"top_k must be 0 (off) or a positive integer, got {self.top_k!r}")
+        if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
+            raise PoetryError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
+        if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed < 2**63):
+            raise PoetryError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
+        if not _is_int(self.n) or not 1 <= self.n <= MAX_POEMS:
+            raise PoetryError(f"n must be an integer between 1 and {MAX_POEMS}, got {self.n!r}")
+        if not isinstance(self.style, str):
+            raise PoetryError(f"the style must be text, got {type(self.style).__name__}")
+        if len(self.style) > MAX_INPUT_CHARS:
+            raise PoetryError(f"the style is too long: at most {MAX_INPUT_CHARS} characters")
+        if not isinstance(self.script, str) or self.script not in SCRIPTS:
+            raise PoetryError(f"script must be simplified or traditional, got {self.script!r}")
+        # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
+        for name, kind in (("temperature", float), ("top_p", float), ("top_k", int), ("n", int)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+        if self.seed is not None:
+            object.__setattr__(self, "seed", int(self.seed))
+
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(self.temperature, self.top_k, self.top_p)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _controls(controls: Controls | None, options: dict[str, object]) -> Controls:
+    """``controls`` (default: the defaults) with ``options`` (fields of Controls) changed."""
+    unknown = sorted(set(options) - {field.name for field in fields(Controls)})
+    if unknown:
+        raise PoetryError(f"unknown controls: {', '.join(unknown)}")
+    return replace(controls or Controls(), **options)
 
 
 @dataclass(frozen=True)
@@ -52,20 +133,6 @@ class Poem:
         return data
 
 
-@dataclass(frozen=True)
-class _Request:
-    """The controls every mode shares, validated."""
-
-    form: Form | None
-    rhyme: bool
-    tone: bool
-    sampling: Sampling
-    seed: int
-    n: int
-    style: str
-    script: str
-
-
 class PoetryGenerator:
     """Writes poems with a trained CharRNN."""
 
@@ -78,134 +145,190 @@ class PoetryGenerator:
         cls, path: str | Path | None = None, device: str = "cpu", precision: str = "auto"
     ) -> PoetryGenerator:
         """A generator from a model directory (see ``poetry_rnn.train``); by default the model
-        that ships inside the package (MODEL_CARD.md).
+        that ships inside the package (MODEL_CARD.md). ``device``: "cpu", "cuda" or "cuda:N".
 
         ``precision="auto"`` decodes in bf16 where the hardware runs it natively (on such CPUs
         a decoding step is about four times faster: it reads half the bytes); "fp32" never.
         """
         if precision not in ("auto", "bf16", "fp32"):
             raise PoetryError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        model, vocab = from_pretrained(path, device)
-        if precision == "bf16" or (precision == "auto" and native_bf16(torch.device(device))):
+        chosen = _device(device)
+        model, vocab = from_pretrained(path, chosen)
+        if precision == "bf16" or (precision == "auto" and native_bf16(chosen)):
             model = model.to(torch.bfloat16)
         return cls(model, vocab)
 
     # --- the modes --------------------------------------------------------------------------
 
-    def generate(self, start: str = "", **controls: object) -> list[Poem]:
-        """Free poems, or poems continuing ``start`` (which may span lines, with punctuation)."""
-        request = self._request(**controls)
-        start = self._user_text(start, "start", required=False, punctuation=True)
-        mode = "start" if start else "free"
-        if request.form is None:
-            plan = Plan(context=start, style=request.style, repeat_ok=_repeated(start))
-        else:
-            fixed = _align_start(start, request.form)
-            plan = self._form_plan(request, fixed, repeat_ok=_repeated(start))
-        return self._decode(plan, request, mode)
+    def write(
+        self, mode: str, text: str = "", controls: Controls | None = None, steer: str = "plan"
+    ) -> list[Poem]:
+        """Poems in ``mode`` (one of ``MODES``) from the user's ``text``: for "free" an optional
+        mood primer (added to the style), for "start" the start (required), for "acrostic" the
+        heads, for "theme" the theme; ``steer`` is the theme's (see :meth:`themed`)."""
+        if not isinstance(mode, str) or mode not in MODES:
+            raise PoetryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not isinstance(text, str):
+            raise PoetryError(f"the {mode} text must be text, got {type(text).__name__}")
+        return MODES[mode](self, text, controls or Controls(), steer)
 
-    def acrostic(self, heads: str, **controls: object) -> list[Poem]:
+    def generate(
+        self, start: str = "", controls: Controls | None = None, **options: object
+    ) -> list[Poem]:
+        """Poems continuing ``start`` (续写; it may span lines, with punctuation ending them), or
+        free poems without one. ``options`` are fields of :class:`Controls`."""
+        controls = _controls(controls, options)
+        start = self._start_text(start)
+        style = self._style(controls)
+        mode = "start" if start else "free"
+        if controls.form == FREE:
+            plan = Plan(context=start, style=style, repeat_ok=_repeated(start))
+        else:
+            form = get_form(controls.form) if controls.form else self._chosen_form(start, style)
+            fixed = _align_start(start, form)
+            plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(start))
+        return self._decode(plan, controls, mode)
+
+    def acrostic(
+        self, heads: str, controls: Controls | None = None, **options: object
+    ) -> list[Poem]:
         """Poems whose lines begin with the characters of ``heads`` (藏头诗)."""
+        controls = _controls(controls, options)
         heads = self._user_text(heads, "acrostic", required=True)
-        if controls.get("form") is None:
+        if controls.form == FREE:
+            raise PoetryError("an acrostic needs a regulated form, not free length")
+        if controls.form is None:
             if len(heads) not in ACROSTIC_FORMS:
                 raise PoetryError(
                     f"an acrostic of {len(heads)} characters fits no form: "
                     "give 4 (绝句) or 8 (律诗) characters"
                 )
-            controls["form"] = ACROSTIC_FORMS[len(heads)]
-        request = self._request(**controls)
-        if len(heads) != request.form.lines:
+            form = FORMS[ACROSTIC_FORMS[len(heads)]]
+        else:
+            form = get_form(controls.form)
+        if len(heads) != form.lines:
             fits = ", ".join(f.name for f in FORMS.values() if f.lines == len(heads)) or "none"
             raise PoetryError(
-                f"an acrostic of {len(heads)} characters does not fit {request.form.name} "
-                f"({request.form.lines} lines); forms that fit: {fits}"
+                f"an acrostic of {len(heads)} characters does not fit {form.name} "
+                f"({form.lines} lines); forms that fit: {fits}"
             )
         fixed = {(line, 1): char for line, char in enumerate(heads)}
-        plan = self._form_plan(request, fixed, repeat_ok=_repeated(heads))
-        return self._decode(plan, request, "acrostic")
+        style = self._style(controls)
+        plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(heads))
+        return self._decode(plan, controls, "acrostic")
 
-    def themed(self, text: str, steer: str = "plan", **controls: object) -> list[Poem]:
+    def themed(
+        self,
+        text: str,
+        steer: str = "plan",
+        controls: Controls | None = None,
+        **options: object,
+    ) -> list[Poem]:
         """Poems on the theme of ``text``, steered by jieba's keywords.
 
         ``steer``: "plan" (each line favours one keyword character; the default, measured to
         read better), "prime" (the keywords prime the state as an unprinted prefix, as the
         textbook's 意境 prefix does), or "both".
         """
-        if steer not in ("plan", "prime", "both"):
+        if steer not in STEERS:
             raise PoetryError(f"steer must be plan, prime or both, got {steer!r}")
+        controls = _controls(controls, options)
         text = self._user_text(text, "theme", required=True, check_vocab=False, punctuation=True)
         chars = self.theme_characters(text)
-        request = self._request(**controls)
-        style = request.style + ("".join(chars) if steer != "plan" else "")
+        style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
+        if controls.form == FREE:  # free length: no lines to plan into
+            bias = {-1: dict.fromkeys(chars, THEME_BONUS / 3)} if steer != "prime" else {}
+            return self._decode(Plan(style=style, bias=bias), controls, "theme")
+        form = get_form(controls.form) if controls.form else self._chosen_form("", style)
         bias = {}
-        if steer != "prime" and request.form is None:  # free length: no lines to plan into
-            bias = {-1: dict.fromkeys(chars, THEME_BONUS / 3)}
-        elif steer != "prime":
-            lines = range(request.form.lines)
-            bias = {line: {chars[line % len(chars)]: THEME_BONUS} for line in lines}
-        if request.form is None:
-            plan = Plan(style=style, bias=bias)
-        else:
-            plan = self._form_plan(request, {}, style=style, bias=bias)
-        return self._decode(plan, request, "theme")
+        if steer != "prime":
+            bias = {line: {chars[line % len(chars)]: THEME_BONUS} for line in range(form.lines)}
+        plan = self._form_plan(form, controls, {}, style=style, bias=bias)
+        return self._decode(plan, controls, "theme")
 
     def theme_characters(self, text: str) -> list[str]:
-        """The characters of ``text``'s jieba keywords that the vocabulary knows, in order."""
+        """The characters of ``text``'s jieba keywords that the vocabulary knows, in order; where
+        no keyword has one (jieba passes over single characters amid other text), the known
+        Han characters of ``text`` itself."""
         import jieba
         import jieba.analyse
 
         jieba.setLogLevel(logging.WARNING)  # not its dictionary-loading chatter on stderr
-        words = jieba.analyse.extract_tags(to_simplified(text), topK=THEME_KEYWORDS) or [text]
+        text = to_simplified(text)
+        words = jieba.analyse.extract_tags(text, topK=THEME_KEYWORDS) or [text]
         chars = [c for word in words for c in word if is_han(c) and c in self.vocab]
+        chars = chars or [c for c in text if is_han(c) and c in self.vocab]
         if not chars:
             raise PoetryError("none of the theme's words are in the model's vocabulary")
         return list(dict.fromkeys(chars))
 
     # --- shared steps -----------------------------------------------------------------------
 
-    def _request(
-        self,
-        form: str | None = None,
-        rhyme: bool = True,
-        tone: bool = True,
-        temperature: float = 0.8,
-        top_k: int = 0,
-        top_p: float = 0.9,
-        seed: int | None = None,
-        n: int = 1,
-        style: str = "",
-        script: str = "simplified",
-    ) -> _Request:
-        if not temperature > 0:
-            raise PoetryError(f"temperature must be above 0, got {temperature}")
-        if not 0 < top_p <= 1:
-            raise PoetryError(f"top_p must be in (0, 1], got {top_p}")
-        if top_k < 0:
-            raise PoetryError(f"top_k must be 0 (off) or more, got {top_k}")
-        if not 1 <= n <= MAX_POEMS:
-            raise PoetryError(f"n must be between 1 and {MAX_POEMS}, got {n}")
-        if script not in ("simplified", "traditional"):
-            raise PoetryError(f"script must be simplified or traditional, got {script!r}")
-        if seed is None:
-            seed = secrets.randbelow(2**31)
-        elif not 0 <= seed < 2**63:
-            raise PoetryError(f"seed must be a non-negative integer below 2**63, got {seed}")
-        style = self._user_text(style, "style", required=False, punctuation=True)
-        return _Request(
-            form=get_form(form) if form is not None else None,
-            rhyme=rhyme,
-            tone=tone,
-            sampling=Sampling(temperature, top_k, top_p),
-            seed=seed,
-            n=n,
-            style=style,
-            script=script,
-        )
+    def _start_text(self, start: str) -> str:
+        """The start, checked: Han characters, each mark ending a line; empty for none."""
+        start = self._user_text(start, "start", required=False, punctuation=True)
+        if not start:
+            return start
+        if not any(is_han(char) for char in start):
+            raise PoetryError("the start has no Han characters")
+        if start[0] in PUNCTUATION:
+            raise PoetryError(f"the start begins with {start[0]}: a mark may only end a line")
+        if any(a in PUNCTUATION and b in PUNCTUATION for a, b in itertools.pairwise(start)):
+            raise PoetryError("the start has two marks in a row: one mark ends a line")
+        return start
 
-    def _form_plan(self, request: _Request, fixed: dict, **options: object) -> Plan:
-        options.setdefault("style", request.style)
-        return form_plan(request.form, fixed, rhyme=request.rhyme, tone=request.tone, **options)
+    def _style(self, controls: Controls) -> str:
+        return self._user_text(controls.style, "style", required=False, punctuation=True)
+
+    def _chosen_form(self, start: str, style: str) -> Form:
+        """The regulated form for a start (or none) when the user names no form: 4 lines, 8
+        where the start needs more; 5 or 7 characters a line as the start's first mark says,
+        else as the model prefers after the start (:meth:`_preferred_line_length`)."""
+        marks = [i for i, char in enumerate(start) if char in PUNCTUATION]
+        chars = marks[0] if marks else self._preferred_line_length(start, style)
+        if chars not in (5, 7):
+            raise PoetryError(
+                f"the start's first line has {chars} characters, but the lines of a regulated "
+                f"poem have 5 or 7 (the form {FREE!r} takes any length)"
+            )
+        quatrain, regulated = (
+            next(f for f in FORMS.values() if (f.lines, f.chars) == (lines, chars))
+            for lines in (4, 8)
+        )
+        lines_used = sum(math.ceil(len(line) / chars) for line in split_lines(start))
+        return quatrain if lines_used <= quatrain.lines else regulated
+
+    @torch.inference_mode()
+    def _preferred_line_length(self, start: str, style: str) -> int:
+        """5 or 7: where the model would end the first line after ``start`` (no marks in it).
+
+        Along the start, then its greedy continuation in Han characters, compare the chance of
+        a mark after the 5th character with the chance of none after the 5th and 6th and one
+        after the 7th. A prefix pass and seven steps of the model, one row.
+        """
+        model, vocab, tables = self.decoder.model, self.vocab, self.decoder.tables
+        device = self.decoder.device
+        prefix = [*(vocab.encode(style, wrap=True) if style else []), vocab.start_id]
+        was_training = model.training
+        model.eval()
+        try:
+            logits, state = model(torch.tensor([prefix], device=device))
+            logits, ends = logits[0, -1].float().cpu(), []
+            for i in range(7):
+                if i < len(start):
+                    token = vocab.index[start[i]]
+                else:
+                    token = int(logits.masked_fill(~tables.han, float("-inf")).argmax())
+                logits, state = model.step(torch.tensor([token], device=device), state)
+                logits = logits[0].float().cpu()
+                ends.append(float(logits.softmax(-1)[tables.punctuation].sum()))
+        finally:
+            model.train(was_training)
+        after_five, after_six, after_seven = ends[4:]
+        return 7 if (1 - after_five) * (1 - after_six) * after_seven > after_five else 5
+
+    def _form_plan(self, form: Form, controls: Controls, fixed: dict, **options: object) -> Plan:
+        return form_plan(form, fixed, rhyme=controls.rhyme, tone=controls.tone, **options)
 
     def _user_text(
         self,
@@ -238,24 +361,60 @@ class PoetryGenerator:
                 )
         return text
 
-    def _decode(self, plan: Plan, request: _Request, mode: str) -> list[Poem]:
-        texts = self.decoder.decode(plan, request.n, request.sampling, request.seed)
+    def _decode(self, plan: Plan, controls: Controls, mode: str) -> list[Poem]:
+        seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
+        texts = self.decoder.decode(plan, controls.n, controls.sampling, seed)
         poems = []
         for text in texts:
-            checks = check_poem(text, request.form) if request.form is not None else None
-            if request.script == "traditional":
+            checks = check_poem(text, plan.form) if plan.form is not None else None
+            if controls.script == "traditional":
                 text = to_traditional(text)
             poems.append(
                 Poem(
                     text=text,
                     lines=_printed_lines(text),
-                    form=request.form.name if request.form else None,
+                    form=plan.form.name if plan.form else None,
                     mode=mode,
-                    seed=request.seed,
+                    seed=seed,
                     checks=checks,
                 )
             )
         return poems
+
+
+def _start_required(text: str) -> str:
+    if not text.split():
+        raise PoetryError("the start is empty")
+    return text
+
+
+#: Each mode and how it writes: (generator, the user's text, controls, steer) → poems.
+MODES: dict[str, Callable[[PoetryGenerator, str, Controls, str], list[Poem]]] = {
+    "free": lambda g, text, controls, _: g.generate(
+        controls=replace(controls, style=controls.style + text)
+    ),
+    "start": lambda g, text, controls, _: g.generate(_start_required(text), controls),
+    "acrostic": lambda g, text, controls, _: g.acrostic(text, controls),
+    "theme": lambda g, text, controls, steer: g.themed(text, steer, controls),
+}
+
+
+def _device(name: str) -> torch.device:
+    """The torch device called ``name``, which this machine must have."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise PoetryError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise PoetryError("device cuda was asked for, but no CUDA device is available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise PoetryError(
+                f"no CUDA device {device.index} (this machine has {torch.cuda.device_count()})"
+            )
+    elif device.type != "cpu":
+        raise PoetryError(f"device must be cpu, cuda or cuda:N, got {name!r}")
+    return device
 
 
 def _repeated(text: str) -> frozenset[str]:
@@ -303,19 +462,24 @@ def _printed_lines(text: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m poetry_rnn.generate", description="Write classical Chinese poems."
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--start", help="续写: the poem begins with this text")
-    mode.add_argument("--acrostic", help="藏头: the lines begin with these characters")
-    mode.add_argument("--theme", help="主题: modern or classical text whose keywords steer")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--start", help="续写: the poem begins with this text")
+    given.add_argument("--acrostic", help="藏头: the lines begin with these characters")
+    given.add_argument("--theme", help="主题: modern or classical text whose keywords steer")
     parser.add_argument("--style", default="", help="text that primes the mood, not printed")
     parser.add_argument(
-        "--steer", choices=("plan", "prime", "both"), default="plan",
+        "--steer", choices=STEERS, default="plan",
         help="how --theme steers: keywords planned into the lines, priming the state, or both",
     )  # fmt: skip
-    parser.add_argument("--form", choices=list(FORMS), help="default: free length")
+    parser.add_argument(
+        "--form", choices=[*FORMS, FREE],
+        help="default: a regulated poem of 4 lines, 5 or 7 characters as the start's "
+        "punctuation or the model sets them (an acrostic: by its number of heads); "
+        f"{FREE}: any length",
+    )  # fmt: skip
     parser.add_argument("--n", type=int, default=1, help="how many poems")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--top-k", type=int, default=0)
@@ -328,19 +492,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON list of poems")
     args = parser.parse_args(argv)
 
+    controls = Controls(
+        form=args.form, rhyme=not args.no_rhyme, tone=not args.no_tone,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+        n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
+    )  # fmt: skip
+    mode = next((m for m in ("start", "acrostic", "theme") if getattr(args, m) is not None), "free")
+    text = getattr(args, mode, None) or ""
     generator = PoetryGenerator.from_pretrained(args.model)
-    controls = {
-        "form": args.form, "n": args.n, "temperature": args.temperature, "top_k": args.top_k,
-        "top_p": args.top_p, "seed": args.seed, "rhyme": not args.no_rhyme,
-        "tone": not args.no_tone, "style": args.style,
-        "script": "traditional" if args.traditional else "simplified",
-    }  # fmt: skip
-    if args.acrostic is not None:
-        poems = generator.acrostic(args.acrostic, **controls)
-    elif args.theme is not None:
-        poems = generator.themed(args.theme, steer=args.steer, **controls)
-    else:
-        poems = generator.generate(args.start or "", **controls)
+    poems = generator.write(mode, text, controls, steer=args.steer)
     if args.json:
         print(json.dumps([poem.to_dict() for poem in poems], ensure_ascii=False, indent=2))
     else:

@@ -1,24 +1,33 @@
 """The web demo in a real browser: Debian's chromium driven through Playwright against
-``demo/app.py`` on a free loopback port, with the shipped model."""
+``python -m poetry_rnn.demo`` on a free loopback port, with the shipped model; its request
+handling, queue and command line in-process."""
 
+import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from poetry_rnn.prosody import FORMS, check_format
-from poetry_rnn.text import split_lines
+from poetry_rnn.errors import run_cli
+from poetry_rnn.generate import MAX_INPUT_CHARS, Poem
+from poetry_rnn.prosody import FORMS, LEVEL, OBLIQUE, check_format, check_poem, tone_of
+from poetry_rnn.text import split_lines, to_simplified
 
-APP = Path(__file__).resolve().parents[1] / "demo" / "app.py"
+LAUNCHER = Path(__file__).resolve().parents[1] / "demo" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
 START_SECONDS = 300  # importing gradio and torch on a busy machine is slow
 POEM_MS = 60_000
 PHONE = {"width": 390, "height": 844}
+CONCURRENCY = 2
+TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
+JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 
 
 def free_port() -> int:
@@ -28,14 +37,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def demo(tmp_path_factory):
     """The demo, started as a user starts it; its log is shown if it never answers."""
     port = free_port()
     log = tmp_path_factory.mktemp("demo") / "app.log"
+    command = ["-m", "poetry_rnn.demo", "--port", str(port), "--concurrency", str(CONCURRENCY)]
     with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(APP), "--port", str(port)], stdout=output, stderr=output
-        )
+        process = subprocess.Popen([sys.executable, *command], stdout=output, stderr=output)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + START_SECONDS
     while True:
@@ -47,9 +55,14 @@ def server(tmp_path_factory):
                 process.kill()
                 pytest.fail(f"the demo did not start:\n{log.read_text()}")
             time.sleep(0.5)
-    yield url
+    yield SimpleNamespace(url=url, log=log)
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    return demo.url
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +116,24 @@ def shown_poem(page) -> list[str]:
     ]
 
 
+def shown_text(page) -> str:
+    """The text of the first poem on the page, once a new one has replaced the last."""
+    poem = page.locator("#poems article.poem").first
+    poem.wait_for(timeout=POEM_MS)
+    return poem.get_attribute("data-text")
+
+
+def rewrite(page, shown: str) -> str:
+    """Write again with what the page holds; the text of the poem that replaces ``shown``."""
+    page.locator("#write").click()
+    page.wait_for_function(
+        "shown => document.querySelector('#poems article.poem').dataset.text !== shown",
+        arg=shown,
+        timeout=POEM_MS,
+    )
+    return shown_text(page)
+
+
 def test_continuing_chuang_qian_shows_a_poem_of_the_chosen_form(page, server, tmp_path):
     write(page, "续写", "床前", "七言律诗")
     lines = shown_poem(page)
@@ -124,12 +155,62 @@ def test_an_acrostic_puts_each_head_at_a_line_start(page):
     assert all(len(line) == 5 for line in lines)
 
 
+def test_auto_form_writes_a_rhymed_tonal_quatrain_as_the_command_line_does(page):
+    write(page, "续写", "床前", "自动")
+    lines = shown_poem(page)
+    assert len(lines) == 4 and lines[0].startswith("床前")
+    assert len({len(line) for line in lines}) == 1 and len(lines[0]) in (5, 7)
+    text = shown_text(page)
+    checks = check_poem(text, FORMS[{5: "五言绝句", 7: "七言绝句"}[len(lines[0])]])
+    assert checks.rhyme_ok and checks.tone_satisfied == checks.tone_checked
+
+
+def test_traditional_script_shows_traditional_characters(page):
+    page.locator("#script").get_by_text("繁體", exact=True).click()
+    write(page, "续写", "春风", "七言绝句")
+    lines = shown_poem(page)
+    assert lines[0].startswith("春風")
+    text = shown_text(page)
+    assert to_simplified(text) != text and "风" not in text
+
+
+def test_every_character_shows_its_tone_mark(page):
+    write(page, "主题", "秋夜思乡", "七言律诗")
+    shown_poem(page)
+    cells = page.locator("#poems article.poem").first.locator(".cell:not(.punct)")
+    pairs = [
+        (cells.nth(i).locator(".ch").inner_text(), cells.nth(i).locator(".tone").inner_text())
+        for i in range(cells.count())
+    ]
+    assert len(pairs) == 56
+    assert all(sign == TONE_SIGNS[tone_of(char)] for char, sign in pairs)
+    assert {"○", "●"} <= {sign for _, sign in pairs}
+
+
+def test_switching_rhyme_and_tone_off_writes_without_them(page):
+    write(page, "续写", "床前", "七言律诗")
+    first = shown_text(page)
+    page.locator("#sampling").get_by_text("采样").click()
+    page.locator("#seed input").fill("3")
+    ruled = rewrite(page, first)
+    page.locator("#rhyme input").uncheck()
+    page.locator("#tone input").uncheck()
+    free = rewrite(page, ruled)
+    assert ruled != free and ruled[:2] == free[:2] == "床前"
+    with_rules, without = (check_poem(text, FORMS["七言律诗"]) for text in (ruled, free))
+    assert with_rules.rhyme_ok and with_rules.tone_satisfied == with_rules.tone_checked
+    assert not (without.rhyme_ok and without.tone_satisfied == without.tone_checked)
+    assert without.format_ok
+
+
 @pytest.mark.parametrize(
     ("mode", "text", "form", "message"),
     [
         ("藏头", "春夏秋冬花开月明", "五言绝句", "does not fit"),
         ("续写", "床前😀", None, "😀"),
-        ("续写", "", None, "请输入开头"),
+        ("续写", "", None, "the start is empty"),
+        ("续写", "，床前", "自动", "the start begins with ，"),
+        ("续写", "床前。。。", "自动", "the start has two marks in a row"),
     ],
 )
 def test_bad_input_shows_a_readable_message(page, mode, text, form, message):
@@ -153,12 +234,131 @@ def test_the_page_fits_a_phone(browser, server, tmp_path):
     context.close()
 
 
-def test_the_api_refuses_overlong_input_too(server):
-    """The page's text box stops at 50 characters; a client that bypasses it is refused."""
+def ask(server, *values) -> str:
+    """The page the API gives for the values of the form, in the page's order."""
     from gradio_client import Client
 
-    client = Client(server, verbose=False)
-    page = client.predict(
-        "主题", "秋" * 60, "七言绝句", True, True, 0.8, 0.9, 1, 1, "简体", api_name="/write"
+    return Client(server, verbose=False).predict(*values, api_name="/write")
+
+
+def test_the_api_takes_the_same_input_limit_as_the_library(server):
+    """The text box stops at the library's limit; a client that bypasses it is refused."""
+    longest = ask(server, "主题", "秋" * MAX_INPUT_CHARS, "七言绝句", True, True, 0.8, 0.9, 1, 1,
+                  "简体")  # fmt: skip
+    assert 'class="poem"' in longest
+    page = ask(server, "主题", "秋" * (MAX_INPUT_CHARS + 1), "七言绝句", True, True, 0.8, 0.9, 1,
+               1, "简体")  # fmt: skip
+    assert 'role="alert"' in page and f"at most {MAX_INPUT_CHARS} characters" in page
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ((None, 0.9, 1, 1), "temperature must be a finite number above 0, got None"),
+        (("0.8", 0.9, 1, 1), "temperature must be a finite number above 0, got &#x27;0.8&#x27;"),
+        ((0.8, None, 1, 1), "top_p must be a number in (0, 1], got None"),
+        ((0.8, "0.9", 1, 1), "top_p must be a number in (0, 1], got &#x27;0.9&#x27;"),
+        ((0.8, 0.9, "7", 1), "seed must be an integer from 0 to 2**63 - 1, got &#x27;7&#x27;"),
+        ((0.8, 0.9, 1.5, 1), "seed must be an integer"),
+        ((0.8, 0.9, 1, None), "n must be an integer between 1 and 256, got None"),
+        ((0.8, 0.9, 1, "2"), "n must be an integer between 1 and 256, got &#x27;2&#x27;"),
+        ((0.8, 0.9, 1, 5), "n must be at most 4 here, got 5"),
+    ],
+)
+def test_the_api_given_bad_numbers_answers_with_a_message_not_a_traceback(demo, values, message):
+    page = ask(demo.url, "续写", "床前", "五言绝句", True, True, *values, "简体")
+    assert page.startswith('<div class="poem-error" role="alert">') and message in page
+    assert "Traceback" not in demo.log.read_text()
+
+
+def test_the_log_says_how_many_requests_run_at_once(demo):
+    assert f"{CONCURRENCY} requests at a time" in demo.log.read_text()
+
+
+# --- in-process: the handler, the queue, the command line -----------------------------------
+
+
+class FakeGenerator:
+    """Writes 静夜思 slowly, counting the requests that run at once; or fails."""
+
+    def __init__(self, seconds: float = 0.0, failure: Exception | None = None) -> None:
+        self.seconds, self.failure = seconds, failure
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def write(self, mode, text, controls, steer="plan"):
+        if self.failure is not None:
+            raise self.failure
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+        lines = ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"]
+        return [Poem(JINGYESI, lines, "五言绝句", mode, controls.seed or 0, None)]
+
+
+VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体")
+
+
+def test_an_unexpected_error_is_logged_once_and_the_page_says_so(caplog, monkeypatch):
+    from poetry_rnn.demo import UNEXPECTED, answer, render_error
+
+    # setup_logging, once run in this process, stops the package's records at its own handler
+    monkeypatch.setattr(logging.getLogger("poetry_rnn"), "propagate", True)
+    page = answer(FakeGenerator(failure=RuntimeError("boom")), *VALUES)
+    assert page == render_error(UNEXPECTED) and 'role="alert"' in page
+    records = [r for r in caplog.records if r.name == "poetry_rnn.demo"]
+    assert len(records) == 1 and records[0].levelname == "ERROR"
+    assert records[0].exc_info[0] is RuntimeError
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_the_queue_runs_as_many_requests_at_once_as_asked(concurrency):
+    from gradio_client import Client
+
+    from poetry_rnn.demo import build_app
+
+    generator = FakeGenerator(seconds=0.5)
+    app = build_app(generator, concurrency)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+               ssr_mode=False, quiet=True)  # fmt: skip
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        jobs = [client.submit(*VALUES, api_name="/write") for _ in range(6)]
+        pages = [job.result(timeout=60) for job in jobs]
+    finally:
+        app.close()
+    assert all('data-text="床前明月光' in page for page in pages)
+    assert generator.most == concurrency
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "99999"], "argument --port: must be an integer from 1 to 65535, got '99999'"),
+        (["--port", "0"], "argument --port: must be an integer from 1 to 65535, got '0'"),
+        (["--port", "-1"], "argument --port: must be an integer from 1 to 65535, got '-1'"),
+        (["--port", "http"], "argument --port: must be an integer from 1 to 65535, got 'http'"),
+        (
+            ["--concurrency", "0"],
+            "argument --concurrency: must be an integer from 1 to 64, got '0'",
+        ),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(capsys, argv, message):
+    from poetry_rnn.demo import main
+
+    code = run_cli(main, argv)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err == f"error: {message}\n"
+
+
+def test_the_launcher_in_demo_starts_the_packaged_demo():
+    done = subprocess.run(
+        [sys.executable, str(LAUNCHER), "--port", "0"], capture_output=True, text=True, check=False
     )
-    assert 'class="poem-error"' in page and "最多 50" in page
+    assert done.returncode == 2
+    assert done.stderr == "error: argument --port: must be an integer from 1 to 65535, got '0'\n"

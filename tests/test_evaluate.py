@@ -195,6 +195,20 @@ def test_generation_without_constraints_and_corpus(model_dir, capsys):
     assert code == 0 and "copy rate         n/a (give --corpus)" in out
     assert "poems (n)         12" in out and "format accuracy   1.000" in out
     assert "rhyme rate        1.000" not in out
+    assert "sampling          no rules forced, temperature 0.8, top-p 0.9" in out
+    assert f"model             {model_dir}" in out
+
+
+def test_generation_of_the_shipped_model_names_it_and_shows_theme_coverage(capsys):
+    argv = ["generation", "--form", "五言绝句", "--mode", "theme", "--n", 4]
+    code, out, _ = cli(capsys, *argv, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["model"] == "shipped model" and 0 < report["theme_coverage"] <= 1
+    code, out, _ = cli(capsys, *argv)
+    assert code == 0 and "model             shipped model" in out.splitlines()
+    coverage = f"{report['theme_coverage']:.3f} of the lines hold a keyword character"
+    assert f"theme coverage    {coverage}" in out
+    assert f"model perplexity  {report['model_perplexity']:.1f}" in out
 
 
 # --- real poems ---------------------------------------------------------------------------
@@ -215,9 +229,11 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
 
 def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys):
     argv = ["report", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", "3"]
+    argv += ["--temperature", "0.7", "--top-p", "0.85"]
     code, out, _ = cli(capsys, *argv, "--json")
     report = json.loads(out)
     assert code == 0 and list(report["poets"]) == ["五言绝句", "七言绝句", "五言律诗", "七言律诗"]
+    assert (report["temperature"], report["top_p"], report["rhyme"]) == (0.7, 0.85, True)
     assert [(row["form"], row["mode"]) for row in report["generated"]] == [
         (form, mode) for form in report["poets"] for mode in ("free", "start", "acrostic", "theme")
     ]
@@ -227,6 +243,11 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
     code, out, _ = cli(capsys, *argv)
     table = [line for line in out.splitlines() if line.startswith("| 七言律诗 |")]
     assert code == 0 and len(table) == 5 and "Tang poets" in table[0]
+    assert "| theme coverage |" in out.splitlines()[0]
+    theme_row = report["generated"][-1]  # 七言律诗, theme: the last row written
+    assert (theme_row["form"], theme_row["mode"]) == ("七言律诗", "theme")
+    assert table[-1].endswith(f"| {theme_row['theme_coverage']:.3f} |")
+    assert "rhyme and tone forced, temperature 0.7, top-p 0.85;" in out
 
 
 @pytest.mark.corpus
@@ -259,7 +280,13 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
         (["generation", "--model", "MODEL", "--form", "五言绝句", "--n", "x"], "invalid int"),
         (["generation", "--model", "MODEL", "--form", "五言绝句", "--mode", "x"], "unknown mode"),
         (["generation", "--model", "MODEL", "--form", "五言绝句", "--temperature", "0"],
-         "temperature must be above 0"),
+         "temperature must be a finite number above 0, got 0.0"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--temperature", "inf"],
+         "temperature must be a finite number above 0, got inf"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--seed", "-1"],
+         "seed must be an integer from 0"),
+        (["generation", "--model", "MODEL", "--form", "五言绝句", "--mode", "theme", "--steer",
+          "x"], "argument --steer: invalid choice: 'x'"),
         (["generation", "--model", "MODEL", "--form", "五言绝句", "--corpus", "nowhere"],
          "corpus not found"),
         (["corpus", "--corpus", "CORPUS", "--form", "regulated"], "unknown form"),

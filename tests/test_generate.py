@@ -1,6 +1,7 @@
 """The generator: every mode and form, exactly; rhyme, tone, seeds; and every refusal."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -11,9 +12,9 @@ from hypothesis import strategies as st
 from poetry_rnn.checkpoint import WEIGHTS, save_pretrained
 from poetry_rnn.data import CorpusOptions, build_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import PoetryGenerator, main
+from poetry_rnn.generate import MAX_INPUT_CHARS, MODES, Controls, PoetryGenerator, main
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import FORMS, check_format, check_rhyme, tone_conformance
+from poetry_rnn.prosody import FORMS, check_format, check_poem, check_rhyme, tone_conformance
 from poetry_rnn.text import split_lines
 
 FORM_NAMES = list(FORMS)
@@ -85,9 +86,195 @@ def test_start_text_is_kept_verbatim(generator, start):
 
 
 def test_free_length_poems_keep_the_start_and_end(generator):
-    poems = generator.generate("春风", n=5, seed=4)
+    poems = generator.generate("春风", n=5, seed=4, form="free")
     assert all(p.text.startswith("春风") and p.form is None and p.checks is None for p in poems)
     assert all(p.text.count("<") == 0 for p in poems)
+    assert {len(p.text) for p in generator.generate(n=20, seed=4, form="free")} - {24, 32}
+
+
+# --- without a form: a regulated poem ------------------------------------------------------
+
+
+def fully_regulated(poem, form_name):
+    """The poem is exactly ``form_name``, rhymes, and keeps every tone rule."""
+    checks = check_poem(poem.text, FORMS[form_name])
+    return (
+        poem.form == form_name
+        and checks.format_ok
+        and checks.rhyme_ok
+        and checks.tone_satisfied == checks.tone_checked > 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "form"),
+    [
+        ("春风不度玉门关，", "七言绝句"),
+        ("床前明月光，疑是", "五言绝句"),
+        ("床前明月光。", "五言绝句"),
+    ],
+)
+def test_without_a_form_the_starts_punctuation_sets_the_line_length(generator, start, form):
+    for poem in generator.generate(start, n=10, seed=12):
+        assert fully_regulated(poem, form), poem.text
+        assert poem.text.startswith(start.rstrip("。"))
+
+
+def test_without_a_form_a_start_past_four_lines_gets_eight(generator):
+    jingyesi = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"  # 古体: its own tones are free
+    for poem in generator.generate(jingyesi + "春风", n=10, seed=12):
+        assert poem.form == "五言律诗" and poem.checks.format_ok and poem.checks.rhyme_ok
+        assert poem.text.startswith(jingyesi + "春风")
+
+
+@pytest.mark.parametrize("mode", ["free", "start", "theme"])
+def test_without_a_form_every_mode_writes_a_rhymed_tonal_quatrain(generator, mode):
+    text = {"free": "", "start": "春", "theme": "秋夜思乡"}[mode]
+    for seed in range(10):
+        (poem,) = generator.write(mode, text, Controls(seed=seed))
+        assert poem.form in ("五言绝句", "七言绝句") and fully_regulated(poem, poem.form)
+
+
+def test_without_a_form_an_acrostic_still_takes_its_form_from_the_heads(generator):
+    assert generator.acrostic("春秋山水", seed=1)[0].form == "七言绝句"
+    assert generator.acrostic("春秋山水风月花雨", seed=1)[0].form == "七言律诗"
+    with pytest.raises(PoetryError, match="an acrostic needs a regulated form"):
+        generator.acrostic("春秋山水", form="free")
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("，。！", "the start has no Han characters"),
+        ("，床前", "the start begins with ，: a mark may only end a line"),
+        ("床前。。。", "the start has two marks in a row"),
+        ("床前，，明月", "the start has two marks in a row"),
+    ],
+)
+@pytest.mark.parametrize("form", [None, "五言绝句", "free"])
+def test_a_start_of_bare_or_misplaced_punctuation_is_refused(generator, start, message, form):
+    with pytest.raises(PoetryError, match=message):
+        generator.generate(start, form=form)
+
+
+def test_a_start_line_of_another_length_needs_the_free_form(generator):
+    with pytest.raises(PoetryError, match="first line has 4 characters, but the lines of a reg"):
+        generator.generate("春风不度，")
+    with pytest.raises(PoetryError, match="line 1 has 4 characters, but 五言绝句 lines have 5"):
+        generator.generate("春风不度，", form="五言绝句")
+    poem = generator.generate("春风不度，", form="free", seed=1)[0]
+    assert poem.text.startswith("春风不度，") and poem.form is None
+
+
+# --- the controls and the one way in by mode -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("controls", "message"),
+    [
+        ({"n": 2.5}, "n must be an integer between 1 and 256, got 2.5"),
+        ({"n": "2"}, "n must be an integer between 1 and 256, got '2'"),
+        ({"n": True}, "n must be an integer"),
+        ({"seed": True}, "seed must be an integer from 0 to 2\\*\\*63 - 1, got True"),
+        ({"seed": -1}, "seed must be an integer"),
+        ({"seed": 1.0}, "seed must be an integer"),
+        ({"top_k": 2.5}, "top_k must be 0 \\(off\\) or a positive integer, got 2.5"),
+        ({"top_k": -1}, "top_k must be 0"),
+        ({"temperature": "0.8"}, "temperature must be a finite number above 0, got '0.8'"),
+        ({"temperature": None}, "temperature must be a finite number above 0, got None"),
+        ({"temperature": math.nan}, "temperature must be a finite number above 0, got nan"),
+        ({"temperature": math.inf}, "temperature must be a finite number above 0, got inf"),
+        ({"temperature": 0}, "temperature must be a finite number above 0, got 0"),
+        ({"temperature": True}, "temperature must be a finite number"),
+        ({"top_p": math.nan}, "top_p must be a number in \\(0, 1\\], got nan"),
+        ({"top_p": None}, "top_p must be a number"),
+        ({"rhyme": "no"}, "rhyme must be True or False, got 'no'"),
+        ({"tone": 0}, "tone must be True or False, got 0"),
+        ({"form": 5}, "form must be a form's name, got 5"),
+        ({"form": "六言绝句"}, "unknown form '六言绝句'"),
+        ({"script": "cursive"}, "script must be simplified or traditional, got 'cursive'"),
+        ({"style": 3}, "the style must be text, got int"),
+        ({"style": "秋" * (MAX_INPUT_CHARS + 1)}, f"at most {MAX_INPUT_CHARS} characters"),
+    ],
+)
+def test_controls_refuse_wrong_types_and_ranges(generator, controls, message):
+    with pytest.raises(PoetryError, match=message):
+        Controls(**controls)
+    with pytest.raises(PoetryError, match=message):
+        generator.generate("春风", **controls)
+
+
+def test_controls_are_one_object_the_package_exports(generator):
+    from poetry_rnn import Controls as exported
+
+    controls = exported(form="五言绝句", seed=6, n=3, temperature=0.7)
+    by_object = generator.generate("春风", controls)
+    by_keywords = generator.generate("春风", form="五言绝句", seed=6, n=3, temperature=0.7)
+    assert [p.text for p in by_object] == [p.text for p in by_keywords]
+    assert [p.text for p in generator.generate("春风", controls, seed=7)] != [
+        p.text for p in by_object
+    ]
+    with pytest.raises(PoetryError, match="unknown controls: colour"):
+        generator.generate("春风", colour="red")
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_write_dispatches_each_mode_to_its_method(generator, mode):
+    controls = Controls(form="五言绝句", seed=11, n=2)
+    text = {"free": "", "start": "春风", "acrostic": "春秋山水", "theme": "秋夜思乡"}[mode]
+    method = {
+        "free": lambda: generator.generate(controls=controls),
+        "start": lambda: generator.generate(text, controls),
+        "acrostic": lambda: generator.acrostic(text, controls),
+        "theme": lambda: generator.themed(text, "both", controls),
+    }[mode]
+    written = generator.write(mode, text, controls, steer="both")
+    assert [p.text for p in written] == [p.text for p in method()]
+    assert all(p.mode == mode for p in written)
+
+
+def test_write_refuses_an_unknown_mode_and_an_empty_start(generator):
+    with pytest.raises(PoetryError, match="unknown mode 'sonnet'; choose one of free, start"):
+        generator.write("sonnet", "春风")
+    with pytest.raises(PoetryError, match="the start is empty"):
+        generator.write("start", "  ")
+    with pytest.raises(PoetryError, match="the start text must be text, got NoneType"):
+        generator.write("start", None)
+
+
+def test_free_mode_text_primes_the_mood_like_a_style(generator):
+    by_text = generator.write("free", "秋夜", Controls(form="五言绝句", seed=3))
+    by_style = generator.generate(form="五言绝句", seed=3, style="秋夜")
+    assert by_text[0].text == by_style[0].text
+    assert by_text[0].text != generator.generate(form="五言绝句", seed=3)[0].text
+
+
+def test_one_input_limit_for_every_mode(generator):
+    assert MAX_INPUT_CHARS == 100
+    poem = generator.themed("秋" * MAX_INPUT_CHARS, form="五言绝句", seed=1)[0]
+    assert "秋" in poem.text
+    for call in (generator.themed, generator.acrostic, generator.generate):
+        with pytest.raises(PoetryError, match=f"too long: at most {MAX_INPUT_CHARS} characters"):
+            call("秋" * (MAX_INPUT_CHARS + 1))
+
+
+def test_a_theme_may_mix_other_text_with_known_han_characters(generator):
+    assert generator.theme_characters("autumn 秋") == ["秋"]
+    themed = generator.themed("autumn 秋", form="五言绝句", n=20, seed=2)
+    free = generator.generate(form="五言绝句", n=20, seed=2)
+    assert sum(p.text.count("秋") for p in themed) >= 10 > sum(p.text.count("秋") for p in free)
+    with pytest.raises(PoetryError, match="none of the theme's words are in the model's vocab"):
+        generator.themed("autumn 𠀋")
+    with pytest.raises(PoetryError, match="not Han characters: a u t m n"):
+        generator.themed("autumn")
+
+
+def test_a_device_this_machine_lacks_is_the_package_error(model_dir, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(PoetryError, match="device cuda was asked for, but no CUDA device"):
+        PoetryGenerator.from_pretrained(model_dir, device="cuda")
+    with pytest.raises(PoetryError, match="device must be cpu, cuda or cuda:N, got 'gpu'"):
+        PoetryGenerator.from_pretrained(model_dir, device="gpu")
 
 
 def test_traditional_input_and_output(generator):
@@ -144,11 +331,11 @@ def test_theme_keywords_steer_the_poem(generator):
         (lambda g: g.generate("春风，", form="七言绝句"), "line 1 has 2 characters"),
         (lambda g: g.acrostic("春秋山水风"), "fits no form"),
         (lambda g: g.acrostic("春秋山水", form="五言律诗"), "forms that fit: 五言绝句, 七言绝句"),
-        (lambda g: g.generate(temperature=0), "temperature must be above 0"),
-        (lambda g: g.generate(top_p=0), "top_p must be in (0, 1]"),
-        (lambda g: g.generate(top_p=1.5), "top_p must be in (0, 1]"),
-        (lambda g: g.generate(n=0), "n must be between 1"),
-        (lambda g: g.generate(n=10**6), "n must be between 1"),
+        (lambda g: g.generate(temperature=0), "temperature must be a finite number above 0"),
+        (lambda g: g.generate(top_p=0), "top_p must be a number in (0, 1]"),
+        (lambda g: g.generate(top_p=1.5), "top_p must be a number in (0, 1]"),
+        (lambda g: g.generate(n=0), "n must be an integer between 1"),
+        (lambda g: g.generate(n=10**6), "n must be an integer between 1"),
         (lambda g: g.generate(form="六言绝句"), "unknown form"),
         (lambda g: g.generate(style="hello"), "style has characters"),
     ],
@@ -199,6 +386,16 @@ def cli(capsys, *argv):
     return code, out, err
 
 
+def test_cli_without_a_form_writes_a_rhymed_tonal_quatrain(model_dir, capsys):
+    code, out, _ = cli(capsys, "--model", str(model_dir), "--start", "春风", "--json")
+    (poem,) = json.loads(out)
+    assert code == 0 and poem["form"] in ("五言绝句", "七言绝句") and poem["mode"] == "start"
+    assert len(poem["lines"]) == 4 and poem["text"].startswith("春风")
+    assert poem["checks"]["rhyme_ok"] and poem["checks"]["tone_rate"] == 1.0
+    code, out, _ = cli(capsys, "--model", str(model_dir), "--form", "free", "--json")
+    assert code == 0 and json.loads(out)[0]["form"] is None and json.loads(out)[0]["mode"] == "free"
+
+
 def test_cli_prints_one_line_per_row_and_a_blank_row_between_poems(model_dir, capsys):
     code, out, _ = cli(capsys, "--model", str(model_dir), "--start", "春风", "--form", "七言绝句",
                        "--n", "2", "--seed", "1")  # fmt: skip
@@ -227,6 +424,14 @@ def test_cli_json(model_dir, capsys):
         (["--start", "abc"], "not Han characters"),
         (["--temperature", "-1"], "temperature"),
         (["--theme", ""], "the theme is empty"),
+        (["--start", ""], "the start is empty"),
+        (["--start", "，。！"], "the start has no Han characters"),
+        (["--start", "，床前"], "the start begins with ，"),
+        (["--start", "床前。。。"], "the start has two marks in a row"),
+        (["--temperature", "inf"], "temperature must be a finite number above 0, got inf"),
+        (["--temperature", "nan"], "temperature must be a finite number above 0, got nan"),
+        (["--n", "2.5"], "argument --n: invalid int value: '2.5'"),
+        (["--form", "sonnet"], "argument --form: invalid choice: 'sonnet'"),
     ],
 )
 def test_cli_errors_are_one_line_and_exit_2(model_dir, capsys, argv, message):

@@ -8,11 +8,11 @@ import zipfile
 
 import pytest
 
-from poetry_rnn import checkpoint
+from poetry_rnn import __version__, checkpoint
 from poetry_rnn.checkpoint import CONFIG, SHIPPED_MODEL, VOCAB, WEIGHTS
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.prosody import FORMS, check_format, check_rhyme
+from poetry_rnn.prosody import FORMS, check_format, check_poem, check_rhyme
 from poetry_rnn.text import split_lines
 
 MAX_MEGABYTES = 25
@@ -45,15 +45,31 @@ def test_the_shipped_model_writes_every_form_in_every_mode(generator, form):
     assert [line[0] for line in split_lines(poems[4].text)] == list(heads)
 
 
-def test_the_shipped_model_continues_chuang_qian_from_the_command_line():
+@pytest.mark.parametrize("argv", [["--start", "床前"], []])
+def test_the_headline_command_writes_a_rhymed_tonal_quatrain(argv):
     done = subprocess.run(
-        [sys.executable, "-m", "poetry_rnn.generate", "--start", "床前", "--seed", "1"],
+        [sys.executable, "-m", "poetry_rnn.generate", *argv, "--seed", "1"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("床前") and done.stdout.strip().endswith("。")
+    rows = done.stdout.split()
+    assert len(rows) == 4 and len({len(row) for row in rows}) == 1 and len(rows[0]) in (6, 8)
+    assert rows[0].startswith("床前" if argv else "")
+    form = {6: "五言绝句", 8: "七言绝句"}[len(rows[0])]
+    checks = check_poem("".join(rows), FORMS[form])
+    assert checks.format_ok and checks.rhyme_ok and checks.tone_satisfied == checks.tone_checked
+
+
+@pytest.mark.parametrize(("start", "form"), [("明月", "五言绝句"), ("青山", "七言绝句")])
+def test_without_a_form_the_model_chooses_the_line_length_after_the_start(generator, start, form):
+    """The model all but ends a line after 明月 + three characters (p = 0.99), and carries on
+    after 青山 + three (p = 0.03); every seed gets the same choice."""
+    poems = [poem for seed in range(4) for poem in generator.generate(start, seed=seed)]
+    assert {poem.form for poem in poems} == {form}
+    assert all(poem.checks.format_ok and poem.checks.rhyme_ok for poem in poems)
+    assert generator.generate(start, form="free", seed=0)[0].form is None
 
 
 def test_a_missing_default_model_is_a_clear_error(monkeypatch, tmp_path):
@@ -73,8 +89,12 @@ def test_the_wheel_carries_the_model_and_writes_a_poem_offline_with_no_corpus(tm
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = wheels.glob("poetry_rnn-*.whl")
+    assert wheel.name.startswith(f"poetry_rnn-{__version__}-")  # the version from __init__.py
     shipped = {f"poetry_rnn/pretrained/{name}" for name in (CONFIG, VOCAB, WEIGHTS)}
-    assert shipped <= set(zipfile.ZipFile(wheel).namelist())
+    files = zipfile.ZipFile(wheel)
+    assert shipped <= set(files.namelist())
+    entry_points = files.read(f"poetry_rnn-{__version__}.dist-info/entry_points.txt").decode()
+    assert "poetry-rnn = poetry_rnn.cli:main" in entry_points.splitlines()
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", "--target", target, wheel],
         check=True, capture_output=True,
