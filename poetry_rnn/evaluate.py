@@ -1,5 +1,5 @@
-"""Evaluation (docs/metrics.md): perplexity on a corpus, the metrics of generated poems, and the same
-metrics on real poems, so that every figure of the model stands beside the poets' figure.
+"""Evaluation (docs/metrics.md): perplexity on a corpus, the metrics of generated poems, and
+the same metrics on real poems, so that every figure of the model stands beside the poets'.
 
 ``python -m poetry_rnn.evaluate perplexity|generation|corpus``; every metric is reported with
 its sample size.
