@@ -179,9 +179,12 @@ class _Poems:
         for char in [*plan.context, *fixed]:
             self.counts[:, vocab.index.get(char, vocab.unk_id)] += 1
         self.repeat_ok = torch.tensor([t in plan.repeat_ok for t in vocab.tokens])
-        # The rhyme groups each poem may still rhyme in: all, narrowed by every rhyme character.
-        groups = tables.rhymes(plan.rhyme_book).shape[1]
-        self.rhymes = torch.ones(n, groups, dtype=torch.bool)
+        # The rhyme groups each poem may still rhyme in, narrowed by every rhyme character: at
+        # first those with a level-toned character for every rhyme position (where any has).
+        rhymes = tables.rhymes(plan.rhyme_book)
+        needed = len(rhyme_positions(plan.form)) if plan.form is not None else 0
+        enough = (rhymes & tables.level[:, None]).sum(0) >= needed
+        self.rhymes = (enough if enough.any() else torch.ones_like(enough)).repeat(n, 1)
         self.used_rhymes = torch.zeros(n, len(vocab), dtype=torch.bool)
         self.tones: list[list[list[str | None]]] = [[] for _ in range(n)]
         last = vocab.index.get(plan.context[-1], vocab.unk_id) if plan.context else vocab.start_id

@@ -12,6 +12,7 @@ import torch
 from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.decoding import FINAL_MARKS, Decoder, Plan, Sampling, form_plan
 from poetry_rnn.errors import PoetryError
+from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import (
     FORMS,
     RHYME_BOOKS,
@@ -24,6 +25,7 @@ from poetry_rnn.prosody import (
     unattested_doubles,
 )
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines
+from poetry_rnn.vocab import SPECIALS, Vocab
 
 N = 32
 SAMPLING = Sampling()  # the product's defaults: temperature 0.8, top-p 0.9
@@ -75,6 +77,18 @@ def test_every_rhyme_shares_a_group_with_all_before_it(decoder):
     texts = decoder.decode(form_plan(form, fixed), N, SAMPLING, seed=3)
     assert all(text.split("，", 1)[1].startswith("故人何日还。") for text in texts)
     assert all(check_rhyme(text, form) for text in texts)
+
+
+def test_the_first_rhyme_takes_a_group_that_can_fill_every_rhyme():
+    # In this vocabulary 交 is the only character of 下平三肴, and 七阳 has four (光 霜 乡 阳).
+    # Pushed to 交, a 律诗 still rhymes in 七阳: 交 would leave its later rhymes only 交 again.
+    vocab = Vocab([*SPECIALS, "，", "。", *"交光霜乡阳天山风月白日云花春秋"])
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1))
+    plan = form_plan(FORMS["五言律诗"], {}, bias={line: {"交": 20.0} for line in range(8)})
+    for text in Decoder(model, vocab).decode(plan, N, SAMPLING, seed=10):
+        rhymes = _rhymes(text, "五言律诗")
+        assert "交" in text and sorted(rhymes) == sorted("光霜乡阳"), text
 
 
 def test_an_unknown_rhyme_book_is_refused_before_decoding():
