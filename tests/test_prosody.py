@@ -604,10 +604,14 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
     assert stats["pingshui: groups"] == 106 and stats["pingshui: characters"] == 9
 
 
-def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path):
-    build_tables.build_tables(tiny_corpus, tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["doubles.json", "tones.json"]
-    assert _read(tmp_path / "out" / "doubles.json")["chars"] == ""  # none in 40 poems
+def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), "--out-dir", str(out)]) == 0
+    assert sorted(path.name for path in out.iterdir()) == ["doubles.json", "tones.json"]
+    assert _read(out / "doubles.json")["chars"] == ""  # none in 40 poems
+    report = capsys.readouterr().out
+    assert report.endswith("pingshui: not rebuilt (give --pingshui WHEEL)\n")
+    assert "pingshui: groups" not in report
 
 
 def test_count_doubles_counts_poems_with_a_doubled_word():
