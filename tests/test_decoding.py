@@ -1,7 +1,7 @@
-"""The decoding rules, pinned on the shipped model: each test breaks if its rule is dropped.
+"""The decoding rules, pinned: each test breaks if its rule is dropped from the decoder.
 
-Every test decodes batches of seeded poems (n=32) and checks each poem against the rule, read
-independently of the decoder from the prosody tables.
+The tests decode batches of seeded poems (n=32) with the shipped model and check every poem
+against the rule as the prosody tables state it, independently of the decoder.
 """
 
 import itertools
