@@ -79,16 +79,33 @@ def test_every_rhyme_shares_a_group_with_all_before_it(decoder):
     assert all(check_rhyme(text, form) for text in texts)
 
 
+def _untrained(chars: str) -> Decoder:
+    """A decoder over a vocabulary of ``chars``, with an untrained model: the plan's bonuses
+    and the rules alone decide."""
+    vocab = Vocab([*SPECIALS, "，", "。", *chars])
+    torch.manual_seed(0)
+    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1)
+    return Decoder(CharRNN(config), vocab)
+
+
 def test_the_first_rhyme_takes_a_group_that_can_fill_every_rhyme():
     # In this vocabulary 交 is the only character of 下平三肴, and 七阳 has four (光 霜 乡 阳).
     # Pushed to 交, a 律诗 still rhymes in 七阳: 交 would leave its later rhymes only 交 again.
-    vocab = Vocab([*SPECIALS, "，", "。", *"交光霜乡阳天山风月白日云花春秋"])
-    torch.manual_seed(0)
-    model = CharRNN(ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1))
+    decoder = _untrained("交光霜乡阳天山风月白日云花春秋")
     plan = form_plan(FORMS["五言律诗"], {}, bias={line: {"交": 20.0} for line in range(8)})
-    for text in Decoder(model, vocab).decode(plan, N, SAMPLING, seed=10):
+    for text in decoder.decode(plan, N, SAMPLING, seed=10):
         rhymes = _rhymes(text, "五言律诗")
         assert "交" in text and sorted(rhymes) == sorted("光霜乡阳"), text
+
+
+def test_a_pingshui_rhyme_is_shared_in_a_level_group():
+    # 为 (上平四支, 去声四寘) and 柴 (上平九佳, 去声四寘), both level-toned, share only an
+    # oblique group: pushed to 柴, the rhyme after 为 takes 师 or 迟 (四支) instead.
+    decoder = _untrained("为柴师迟天山风月白日云花春秋")
+    fixed = {(1, p): c for p, c in enumerate("天山风月为", start=1)}
+    plan = form_plan(FORMS["五言绝句"], fixed, bias={3: {"柴": 20.0}})
+    for text in decoder.decode(plan, N, SAMPLING, seed=11):
+        assert "柴" in text and _rhymes(text, "五言绝句")[1] in "师迟", text
 
 
 def test_an_unknown_rhyme_book_is_refused_before_decoding():
