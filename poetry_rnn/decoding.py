@@ -4,11 +4,17 @@ A :class:`Plan` says what every step may emit. With a form, each step is a slot:
 line i at position p (fixed, such as a start or acrostic character, or chosen), the line's
 punctuation, or the end. Without a form the model writes freely until it ends the poem.
 
-Chosen characters obey, from most to least important: Han characters of the vocabulary only;
-the rhyme (rhyme positions in the group the first rhyme sets, level-toned, no rhyme character
-twice); no character more than twice in a poem (unless the user's text has it); the tone rules
-at even positions. Where they leave no candidate, the least important are dropped in reverse
-order — tone first, then repetition, then the rhyme — so decoding never fails.
+Chosen characters of a form obey, from most to least important: Han characters of the
+vocabulary only; the rhyme (a rhyme character shares a group of the plan's rhyme book, one that
+may rhyme, with every rhyme character before it; it is level-toned, and no rhyme character comes
+twice); repetition (no doubled character the poets do not attest as a word, no character more
+than twice in a poem unless the user's text has it); the tone rules at even positions. Where
+they leave no candidate, the least important are dropped in reverse order — tone first, then
+repetition, then the rhyme — so decoding never fails.
+
+Free writing keeps every line whole: punctuation only after a Han character, the end only after
+a mark that may end a poem (。？！) or at the length limit; the repetition rules apply too. The
+user's own text (the context, fixed characters) is printed as given.
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ import torch
 
 from poetry_rnn.model import CharRNN, State
 from poetry_rnn.prosody import (
+    DEFAULT_RHYME_BOOK,
     LEVEL,
     OBLIQUE,
     Form,
+    attested_doubles,
+    book_groups,
     required_tone,
-    rhyme_group,
+    rhyme_groups,
     rhyme_positions,
+    rhyming_groups,
     tone_of,
 )
 from poetry_rnn.text import PUNCTUATION, is_han
@@ -32,6 +42,8 @@ from poetry_rnn.vocab import Vocab
 
 MAX_FREE_CHARS = 120
 MAX_REPEATS = 2
+#: The marks a poem may end with: cleaned training poems end with one of them.
+FINAL_MARKS = "。？！"
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,10 @@ class Plan:
     style: str = ""  # primes the state before <s> without being printed
     bias: dict[int, dict[str, float]] = field(default_factory=dict)  # line (-1 free) → bonuses
     repeat_ok: frozenset[str] = frozenset()  # characters the user's text repeats
+    rhyme_book: str = DEFAULT_RHYME_BOOK
+
+    def __post_init__(self) -> None:
+        book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
 
 
 def form_plan(form: Form, fixed: dict[tuple[int, int], str], **options: object) -> Plan:
@@ -82,17 +98,28 @@ class VocabTables:
     """Per-token facts the constraints read, as tensors over the vocabulary."""
 
     def __init__(self, vocab: Vocab) -> None:
-        tokens = vocab.tokens
-        self.han = torch.tensor([is_han(t) for t in tokens])
-        tones = [tone_of(t) if is_han(t) else None for t in tokens]
+        self.tokens = vocab.tokens
+        self.han = torch.tensor([is_han(t) for t in self.tokens])
+        tones = [tone_of(t) if is_han(t) else None for t in self.tokens]
         self.level = torch.tensor([tone == LEVEL for tone in tones])
         self.oblique = torch.tensor([tone == OBLIQUE for tone in tones])
-        groups = [rhyme_group(t) if is_han(t) else None for t in tokens]
-        names = sorted({g for g in groups if g is not None})
-        self.group = torch.tensor([names.index(g) if g is not None else -1 for g in groups])
-        self.free = torch.ones(len(tokens), dtype=torch.bool)
-        self.free[[vocab.pad_id, vocab.start_id, vocab.unk_id]] = False
-        self.punctuation = torch.tensor([t in PUNCTUATION for t in tokens])
+        self.punctuation = torch.tensor([t in PUNCTUATION for t in self.tokens])
+        self.final = torch.tensor([t in FINAL_MARKS for t in self.tokens])
+        self.end = torch.zeros(len(self.tokens), dtype=torch.bool)
+        self.end[vocab.end_id] = True
+        doubles = attested_doubles()
+        self.doubles_ok = torch.tensor([t in doubles for t in self.tokens])
+        self._rhymes: dict[str, torch.Tensor] = {}
+
+    def rhymes(self, book: str) -> torch.Tensor:
+        """(vocabulary, groups) membership of each token in the groups of ``book`` that may
+        rhyme (the level groups of 平水韵); made once per book."""
+        if book not in self._rhymes:
+            groups = rhyming_groups(book)
+            self._rhymes[book] = torch.tensor(
+                [[group in rhyme_groups(t, book) for group in groups] for t in self.tokens]
+            )
+        return self._rhymes[book]
 
 
 def draw(
@@ -144,7 +171,7 @@ def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
 class _Poems:
     """What the constraints need to know about the poems decoded so far."""
 
-    def __init__(self, plan: Plan, vocab: Vocab, n: int) -> None:
+    def __init__(self, plan: Plan, vocab: Vocab, tables: VocabTables, n: int) -> None:
         # Characters the plan will print anyway count from the start, so a chosen character
         # cannot take the place of a later acrostic head or start character.
         self.counts = torch.zeros(n, len(vocab), dtype=torch.int16)
@@ -152,9 +179,16 @@ class _Poems:
         for char in [*plan.context, *fixed]:
             self.counts[:, vocab.index.get(char, vocab.unk_id)] += 1
         self.repeat_ok = torch.tensor([t in plan.repeat_ok for t in vocab.tokens])
-        self.rhyme_group = torch.full((n,), -1)
+        # The rhyme groups each poem may still rhyme in, narrowed by every rhyme character: at
+        # first those with a level-toned character for every rhyme position (where any has).
+        rhymes = tables.rhymes(plan.rhyme_book)
+        needed = len(rhyme_positions(plan.form)) if plan.form is not None else 0
+        enough = (rhymes & tables.level[:, None]).sum(0) >= needed
+        self.rhymes = (enough if enough.any() else torch.ones_like(enough)).repeat(n, 1)
         self.used_rhymes = torch.zeros(n, len(vocab), dtype=torch.bool)
         self.tones: list[list[list[str | None]]] = [[] for _ in range(n)]
+        last = vocab.index.get(plan.context[-1], vocab.unk_id) if plan.context else vocab.start_id
+        self.previous = torch.full((n,), last)  # the token before this step
 
 
 class Decoder:
@@ -194,7 +228,7 @@ class Decoder:
         generator = torch.Generator().manual_seed(seed)
         vocab = self.vocab
         logits, state = self._prime(plan, n)
-        poems = _Poems(plan, vocab, n)
+        poems = _Poems(plan, vocab, self.tables, n)
         steps = plan.slots or (None,) * (MAX_FREE_CHARS + 1)
         chosen, finished = [], torch.zeros(n, dtype=torch.bool)
         for number, slot in enumerate(steps):
@@ -219,19 +253,25 @@ class Decoder:
     def _allowed(self, plan: Plan, slot: Slot | None, poems: _Poems, last: bool) -> torch.Tensor:
         """The tokens each row may take at this step, constraints applied by importance."""
         tables, n = self.tables, len(poems.tones)
+        # A character may follow itself only where the poets attest the doubling (悠悠).
+        not_doubled = torch.ones(n, len(tables.tokens), dtype=torch.bool)
+        not_doubled[torch.arange(n), poems.previous] = tables.doubles_ok[poems.previous]
         not_overused = (poems.counts < MAX_REPEATS) | poems.repeat_ok
-        if slot is None:  # free writing: no special tokens; the end by the length limit
-            allowed = tables.free.expand(n, -1).clone()
+        if slot is None:  # free writing: whole lines; the end by the length limit
             if last:
-                allowed[:] = False
-                allowed[:, self.vocab.end_id] = True
+                return tables.end.expand(n, -1)
+            after_han = tables.han[poems.previous][:, None]
+            after_final = tables.final[poems.previous][:, None]
+            allowed = tables.han | (tables.punctuation & after_han) | (tables.end & after_final)
+            allowed = _narrow(allowed, not_doubled)
             return _narrow(allowed, not_overused | tables.punctuation)
         allowed = tables.han.expand(n, -1).clone()
         if is_rhyme_slot(plan, slot):
-            group_set = (poems.rhyme_group >= 0)[:, None]
-            in_group = tables.group[None, :] == poems.rhyme_group[:, None]
-            allowed = _narrow(allowed, torch.where(group_set, in_group, tables.group >= 0))
+            rhymes = tables.rhymes(plan.rhyme_book).float()
+            shares_group = poems.rhymes.float() @ rhymes.T > 0
+            allowed = _narrow(allowed, shares_group)
             allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
+        allowed = _narrow(allowed, not_doubled)
         allowed = _narrow(allowed, not_overused)
         if plan.tone and plan.form is not None and slot.position % 2 == 0:
             wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
@@ -251,8 +291,9 @@ class Decoder:
         return logits
 
     def _record(self, plan: Plan, slot: Slot | None, token: torch.Tensor, poems: _Poems) -> None:
-        """Count the chosen tokens; note their tones and, at a rhyme, the rhyme group."""
+        """Count the chosen tokens; note their tones and, at a rhyme, narrow the groups."""
         rows = torch.arange(len(token))
+        poems.previous = token
         if slot is None or slot.fixed is None:
             poems.counts[rows, token] += 1
         if slot is None or slot.position == 0:
@@ -262,6 +303,7 @@ class Decoder:
                 tones.append([])
             tones[-1].append(tone_of(self.vocab.tokens[token[row]]))
         if is_rhyme_slot(plan, slot):
-            unset = poems.rhyme_group < 0
-            poems.rhyme_group[unset] = self.tables.group[token][unset]
+            # A fixed rhyme character outside every group that may rhyme cannot narrow them.
+            narrowed = poems.rhymes & self.tables.rhymes(plan.rhyme_book)[token]
+            poems.rhymes = torch.where(narrowed.any(1, keepdim=True), narrowed, poems.rhymes)
             poems.used_rhymes[rows, token] = True

@@ -1,17 +1,41 @@
-"""Prosody (GUIDE §4–§5): forms, rhyme groups, tones and the checkers that score a poem.
+"""Prosody: forms, rhyme books, tones, reduplication and the checkers that score a poem.
 
-The one place that knows the rules. Top to bottom: the four forms; the 14 rhyme groups of
-中华新韵; the tone (平/仄) of a character; the tone rules at the even positions; the checkers
-(format, rhyme, tone conformance) that score generated and real poems alike.
+The one place that knows the rules; the decoder and the checkers both read them from here.
+Characters are simplified: every table is keyed by simplified characters.
+
+Rhyme books. The last characters of lines 2, 4 (6, 8) rhyme when they belong to one group of a
+rhyme book; line 1 may join. Two books:
+
+- ``pingshui`` (平水韵), the default: the classical book Tang poets rhymed by, 106 groups. The
+  30 groups of the level tone (上平 一东 … 十五删, 下平 一先 … 十五咸) are its *level groups*;
+  the 76 of the rising, departing and entering tones (上声, 去声, 入声) are oblique. The rhyme
+  characters of regulated verse are level, so under 平水韵 the rhyme must be shared in a level
+  group. A character with several readings (多音字) belongs to every group of each reading:
+  还 to 上平十五删 (huán) and 下平一先 (xuán), 行 to four groups. A simplified character also
+  belongs to every group of each traditional character it stands for.
+- ``xinyun`` (中华新韵): the 14 modern groups, keyed by the final of the character's default
+  Mandarin reading (pypinyin); a character has at most one group, and any group may rhyme.
+
+A poem rhymes when its rhyme characters share at least one group that may rhyme.
+
+Tones. 平 (level) or 仄 (oblique) in the Tang sense, from a table derived from the Tang corpus;
+a character it labels both ways is "either" (None).
+
+Reduplication (叠字). Two identical characters side by side read as one word (悠悠, 依依) only
+where poets wrote that word; an attested list, derived from the Tang and Song collections,
+says which doublings are real.
+
+The tables ship in the package and are built by ``python -m poetry_rnn.build_tables``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 from pypinyin import Style, pinyin
 
@@ -59,69 +83,41 @@ def form_of(text: str) -> Form | None:
 
 
 def join_lines(lines: Sequence[str]) -> str:
-    """A poem's canonical text (GUIDE §3): ``，`` after odd lines, ``。`` after even lines."""
+    """A poem's canonical text: ``，`` after odd lines, ``。`` after even lines."""
     return "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(lines))
 
 
-# --- rhyme groups (中华新韵) ---------------------------------------------------------------
+# --- the shipped tables --------------------------------------------------------------------
 
-#: The pinyin finals of each group, as pypinyin writes them with ``strict=True`` (ü as v,
-#: iu as iou, ui as uei, un as uen). The bare ``i`` is split by the initial, see below.
-_GROUP_FINALS: dict[str, tuple[str, ...]] = {
-    "一麻": ("a", "ia", "ua"),
-    "二波": ("o", "e", "uo"),
-    "三皆": ("ie", "ve"),
-    "四开": ("ai", "uai"),
-    "五微": ("ei", "uei"),
-    "六豪": ("ao", "iao"),
-    "七尤": ("ou", "iou"),
-    "八寒": ("an", "ian", "uan", "van"),
-    "九文": ("en", "in", "uen", "vn"),
-    "十唐": ("ang", "iang", "uang"),
-    "十一庚": ("eng", "ing", "ong", "iong", "ueng"),
-    "十二齐": ("i", "er", "v"),
-    "十三支": (),  # the -i of zhi chi shi ri zi ci si
-    "十四姑": ("u",),
-}
-RHYME_GROUPS: tuple[str, ...] = tuple(_GROUP_FINALS)
-_GROUP_OF_FINAL = {final: group for group, finals in _GROUP_FINALS.items() for final in finals}
-_APICAL_INITIALS = frozenset({"zh", "ch", "sh", "r", "z", "c", "s"})
+#: 平, 仄 and "either": simplified characters under each label.
+TONE_TABLE = "tones.json"
+#: 平水韵: under 平 and 仄, each group's simplified characters, in the book's order.
+PINGSHUI_TABLE = "pingshui.json"
+#: The attested doublings: ``chars`` holds each character whose doubling poets wrote.
+DOUBLES_TABLE = "doubles.json"
 
 
-@functools.cache
-def rhyme_group(char: str) -> str | None:
-    """The 中华新韵 group of a character's default reading, or None (not Han, no reading)."""
-    if not is_han(char):
-        return None
-    finals = pinyin(char, style=Style.FINALS, strict=True, errors="ignore")
-    initials = pinyin(char, style=Style.INITIALS, strict=True, errors="ignore")
-    if not finals or not initials:
-        return None
-    final, initial = finals[0][0], initials[0][0]
-    if final == "i" and initial in _APICAL_INITIALS:
-        return "十三支"
-    return _GROUP_OF_FINAL.get(final)
+def _read_table(name: str, *keys: str) -> tuple:
+    """The entries under ``keys`` of a shipped table (its users read it once)."""
+    try:
+        data = json.loads(resources.files("poetry_rnn").joinpath(name).read_text("utf-8"))
+        return tuple(data[key] for key in keys)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise PoetryError(f"cannot read the table {name}: {error!r}") from error
 
 
 # --- tones (平仄) --------------------------------------------------------------------------
 
 LEVEL, OBLIQUE = "平", "仄"
-#: The shipped table (built by ``python -m poetry_rnn.build_tones``): simplified characters
-#: under "平", "仄", and "either" for those the Tang corpus labels both ways.
-TONE_TABLE = "tones.json"
 EITHER = "either"
 
 
 @functools.cache
 def _tone_table() -> dict[str, str | None]:
-    """Character → 平, 仄 or None (either), read once from the package's tone table."""
-    try:
-        text = resources.files("poetry_rnn").joinpath(TONE_TABLE).read_text(encoding="utf-8")
-        data = json.loads(text)
-        groups = {LEVEL: data[LEVEL], OBLIQUE: data[OBLIQUE], None: data[EITHER]}
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise PoetryError(f"cannot read the tone table {TONE_TABLE}: {error}") from error
-    return {char: tone for tone, chars in groups.items() for char in chars}
+    """Character → 平, 仄 or None (either)."""
+    level, oblique, either = _read_table(TONE_TABLE, LEVEL, OBLIQUE, EITHER)
+    labels = {LEVEL: level, OBLIQUE: oblique, None: either}
+    return {char: tone for tone, chars in labels.items() for char in chars}
 
 
 @functools.cache
@@ -148,6 +144,125 @@ def _modern_tone(char: str) -> str | None:
 def is_level(char: str) -> bool:
     """True for a level-toned (平) character: what the rhyme of regulated verse needs."""
     return tone_of(char) == LEVEL
+
+
+# --- rhyme books ---------------------------------------------------------------------------
+
+RHYME_BOOKS: tuple[str, ...] = ("pingshui", "xinyun")
+DEFAULT_RHYME_BOOK = "pingshui"
+
+
+class _Pingshui(NamedTuple):
+    groups_of: dict[str, frozenset[str]]  # character → its groups
+    level: tuple[str, ...]  # the level groups, in the book's order
+    every: tuple[str, ...]  # every group, in the book's order
+
+
+@functools.cache
+def _pingshui() -> _Pingshui:
+    level, oblique = _read_table(PINGSHUI_TABLE, LEVEL, OBLIQUE)
+    members: dict[str, set[str]] = {}
+    for groups in (level, oblique):
+        for group, chars in groups.items():
+            for char in chars:
+                members.setdefault(char, set()).add(group)
+    groups_of = {char: frozenset(groups) for char, groups in members.items()}
+    return _Pingshui(groups_of, tuple(level), (*level, *oblique))
+
+
+#: 中华新韵: the pinyin finals of each group, as pypinyin writes them with ``strict=True`` (ü
+#: as v, iu as iou, ui as uei, un as uen). The bare ``i`` is split by the initial, see below.
+_XINYUN_FINALS: dict[str, tuple[str, ...]] = {
+    "一麻": ("a", "ia", "ua"),
+    "二波": ("o", "e", "uo"),
+    "三皆": ("ie", "ve"),
+    "四开": ("ai", "uai"),
+    "五微": ("ei", "uei"),
+    "六豪": ("ao", "iao"),
+    "七尤": ("ou", "iou"),
+    "八寒": ("an", "ian", "uan", "van"),
+    "九文": ("en", "in", "uen", "vn"),
+    "十唐": ("ang", "iang", "uang"),
+    "十一庚": ("eng", "ing", "ong", "iong", "ueng"),
+    "十二齐": ("i", "er", "v"),
+    "十三支": (),  # the -i of zhi chi shi ri zi ci si
+    "十四姑": ("u",),
+}
+XINYUN_GROUPS: tuple[str, ...] = tuple(_XINYUN_FINALS)
+_XINYUN_GROUP_OF_FINAL = {final: group for group, fs in _XINYUN_FINALS.items() for final in fs}
+_APICAL_INITIALS = frozenset({"zh", "ch", "sh", "r", "z", "c", "s"})
+
+
+def _xinyun_group(char: str) -> str | None:
+    """The 中华新韵 group of a character's default reading, or None (not Han, no reading)."""
+    finals = pinyin(char, style=Style.FINALS, strict=True, errors="ignore")
+    initials = pinyin(char, style=Style.INITIALS, strict=True, errors="ignore")
+    if not finals or not initials:
+        return None
+    final, initial = finals[0][0], initials[0][0]
+    if final == "i" and initial in _APICAL_INITIALS:
+        return "十三支"
+    return _XINYUN_GROUP_OF_FINAL.get(final)
+
+
+def book_groups(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
+    """Every group of ``book``, in its order: 106 for 平水韵, 14 for 中华新韵.
+
+    An unknown book is a :class:`PoetryError`.
+    """
+    if book == "pingshui":
+        return _pingshui().every
+    if book == "xinyun":
+        return XINYUN_GROUPS
+    raise PoetryError(f"unknown rhyme book {book!r}; choose one of {', '.join(RHYME_BOOKS)}")
+
+
+def rhyming_groups(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
+    """The groups of ``book`` a rhyme may be shared in, in its order: the 30 level groups of
+    平水韵, all 14 of 中华新韵."""
+    return _pingshui().level if book == "pingshui" else book_groups(book)
+
+
+@functools.cache
+def rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
+    """Every group of ``char`` in ``book`` (level and oblique); empty for a character the book
+    lacks or a non-Han one. Under 中华新韵 at most one group."""
+    book_groups(book)  # rejects an unknown book
+    if not is_han(char):
+        return frozenset()
+    if book == "pingshui":
+        return _pingshui().groups_of.get(char, frozenset())
+    group = _xinyun_group(char)
+    return frozenset() if group is None else frozenset({group})
+
+
+def shared_rhymes(chars: Iterable[str], book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
+    """The groups that may rhyme in which every one of ``chars`` stands: they rhyme iff any."""
+    shared = frozenset(rhyming_groups(book))
+    for char in chars:
+        shared &= rhyme_groups(char, book)
+    return shared
+
+
+# --- reduplication (叠字) ------------------------------------------------------------------
+
+
+@functools.cache
+def attested_doubles() -> frozenset[str]:
+    """The characters whose doubling (悠悠) poets attest as a word."""
+    (chars,) = _read_table(DOUBLES_TABLE, "chars")
+    return frozenset(chars)
+
+
+def unattested_doubles(text: str) -> list[str]:
+    """The doubled characters inside the lines of ``text`` that no poet attests (岸岸 → 岸)."""
+    doubles = attested_doubles()
+    return [
+        line[i]
+        for line in split_lines(text)
+        for i in range(1, len(line))
+        if line[i] == line[i - 1] and is_han(line[i]) and line[i] not in doubles
+    ]
 
 
 # --- tone rules ----------------------------------------------------------------------------
@@ -215,7 +330,7 @@ def required_tone(tones: Sequence[Sequence[str | None]], line: int, position: in
 
 
 def check_format(text: str, form: Form) -> bool:
-    """GUIDE §5 format: exactly the form's lines of Han characters, ，/。 alternating, no more."""
+    """Exactly the form's lines of Han characters, ，/。 alternating, nothing else."""
     lines = split_lines(text)
     return (
         len(lines) == form.lines
@@ -233,17 +348,14 @@ def rhyme_positions(form: Form) -> list[int]:
     return list(range(1, form.lines, 2))
 
 
-def check_rhyme(text: str, form: Form) -> bool:
-    """True when the required rhyme characters share one group (line 1 may join, need not).
-
-    A missing rhyme line, or a rhyme character without a group, fails.
-    """
+def check_rhyme(text: str, form: Form, book: str = DEFAULT_RHYME_BOOK) -> bool:
+    """True when the required rhyme characters share a group of ``book`` that may rhyme (a
+    level group of 平水韵); line 1 may join, need not. A missing rhyme line fails."""
     lines = split_lines(text)
     positions = rhyme_positions(form)
     if len(lines) <= positions[-1]:
         return False
-    groups = {rhyme_group(lines[i][-1]) for i in positions}
-    return len(groups) == 1 and None not in groups
+    return bool(shared_rhymes((lines[i][-1] for i in positions), book))
 
 
 def tone_conformance(text: str, form: Form) -> tuple[int, int]:
@@ -282,14 +394,15 @@ class PoemChecks:
         return self.tone_satisfied / self.tone_checked if self.tone_checked else 0.0
 
 
-def check_poem(text: str, form: Form) -> PoemChecks:
-    """All checks of ``text`` against ``form``.
+def check_poem(text: str, form: Form, rhyme_book: str = DEFAULT_RHYME_BOOK) -> PoemChecks:
+    """All checks of ``text`` against ``form``, the rhyme by ``rhyme_book``.
 
     When the format fails the others still run on the lines there are: the rhyme fails if a
     rhyme line is missing, the tone rules cover the leading complete lines only.
     """
     satisfied, checked = tone_conformance(text, form)
-    return PoemChecks(check_format(text, form), check_rhyme(text, form), satisfied, checked)
+    rhyme_ok = check_rhyme(text, form, rhyme_book)
+    return PoemChecks(check_format(text, form), rhyme_ok, satisfied, checked)
 
 
 @dataclass(frozen=True)
@@ -302,21 +415,30 @@ class Mark:
     rhyme: str | None = None
 
 
-def annotate(text: str) -> list[list[Mark]]:
+def annotate(text: str, rhyme_book: str = DEFAULT_RHYME_BOOK) -> list[list[Mark]]:
     """The marks of each line of ``text`` (punctuation left out), for showing a poem's prosody.
 
-    The last characters of the even lines carry their rhyme group, and the first line's last
-    character too where it joins the group of the second line's (首句入韵).
+    The last characters of the even lines carry their group in ``rhyme_book``: the group they
+    share (the first in the book's order where they share several), which the first line's
+    last character joins where it belongs to it too (首句入韵); where they share none, each
+    shows its own groups, joined by "/".
     """
     lines = split_lines(text)
     simplified = [[to_simplified(char) for char in line] for line in lines]
-    groups = [rhyme_group(line[-1]) if line else None for line in simplified]
-    rhyming = set(range(1, len(lines), 2))
-    if len(lines) > 1 and groups[0] is not None and groups[0] == groups[1]:
-        rhyming.add(0)
+    ends = [rhyme_groups(line[-1], rhyme_book) for line in simplified]
+    rhyming = list(range(1, len(lines), 2))
+    shared = shared_rhymes((simplified[n][-1] for n in rhyming), rhyme_book) if rhyming else None
+    if shared and shared & ends[0]:
+        shared &= ends[0]
+        rhyming.insert(0, 0)
+    order = book_groups(rhyme_book).index
+    labels = {
+        n: min(shared, key=order) if shared else "/".join(sorted(ends[n], key=order)) or None
+        for n in rhyming
+    }
     return [
         [
-            Mark(char, tone_of(plain), groups[n] if n in rhyming and i == len(line) - 1 else None)
+            Mark(char, tone_of(plain), labels.get(n) if i == len(line) - 1 else None)
             for i, (char, plain) in enumerate(zip(line, simplified[n], strict=True))
         ]
         for n, line in enumerate(lines)

