@@ -28,7 +28,7 @@ import torch
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import FREE, MAX_INPUT_CHARS, Controls, Poem, PoetryGenerator
-from poetry_rnn.prosody import FORMS, LEVEL, OBLIQUE, annotate
+from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, FORMS, LEVEL, OBLIQUE, annotate
 from poetry_rnn.text import PUNCTUATION
 
 log = logging.getLogger("poetry_rnn.demo")  # also when run as __main__
@@ -44,6 +44,7 @@ PROMPT_LABELS = {
 #: form by its heads).
 FORM_LABELS = {"自动": None, **{name: name for name in FORMS}, "不限字数": FREE}
 SCRIPT_LABELS = {"简体": "simplified", "繁體": "traditional"}
+RHYME_BOOK_LABELS = {"平水韵": "pingshui", "中华新韵": "xinyun"}
 MAX_POEMS = 4
 MAX_CONCURRENCY = 64
 QUEUE_SIZE = 200  # requests waiting beyond this are turned away
@@ -84,10 +85,10 @@ CSS = """
 # --- what the page shows --------------------------------------------------------------------
 
 
-def render_poem(poem: Poem) -> str:
+def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
     """One poem, one line per row, each character over its tone sign; rhyme characters
-    underlined with their group beside the line."""
-    marks = annotate(poem.text)
+    underlined with their group in ``rhyme_book`` beside the line."""
+    marks = annotate(poem.text, rhyme_book)
     rows = []
     for row, (_, punctuation) in zip(marks, _LINE.findall(poem.text), strict=True):
         cells = [
@@ -109,9 +110,10 @@ def render_poem(poem: Poem) -> str:
     )
 
 
-def render_poems(poems: Sequence[Poem]) -> str:
-    legend = "○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（中华新韵）"
-    body = "".join(render_poem(poem) for poem in poems)
+def render_poems(poems: Sequence[Poem], rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
+    book = next(label for label, name in RHYME_BOOK_LABELS.items() if name == rhyme_book)
+    legend = f"○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（{book}）"
+    body = "".join(render_poem(poem, rhyme_book) for poem in poems)
     return f'<div class="poems">{body}</div><p class="legend">{legend}</p>'
 
 
@@ -125,6 +127,7 @@ def render_error(message: str) -> str:
 def answer(
     generator: PoetryGenerator, mode: object, text: object, form: object, rhyme: object,
     tone: object, temperature: object, top_p: object, seed: object, n: object, script: object,
+    rhyme_book: object,
 ) -> str:  # fmt: skip
     """The page's answer to one request, from the values as the client sent them: the poems,
     or a one-line message. Nothing a client sends gives an error page or a traceback."""
@@ -132,6 +135,7 @@ def answer(
         controls = Controls(
             form=_chosen(FORM_LABELS, form), rhyme=rhyme, tone=tone, temperature=temperature,
             top_p=top_p, seed=seed, n=n, script=_chosen(SCRIPT_LABELS, script),
+            rhyme_book=_chosen(RHYME_BOOK_LABELS, rhyme_book),
         )  # fmt: skip
         if controls.n > MAX_POEMS:
             raise PoetryError(f"n must be at most {MAX_POEMS} here, got {controls.n}")
@@ -141,7 +145,7 @@ def answer(
     except Exception:
         log.exception("writing a poem failed")
         return render_error(UNEXPECTED)
-    return render_poems(poems)
+    return render_poems(poems, controls.rhyme_book)
 
 
 def _chosen(labels: dict[str, object], value: object) -> object:
@@ -169,6 +173,9 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
                     script = gr.Radio(
                         list(SCRIPT_LABELS), value="简体", label="字体", elem_id="script"
                     )
+                    rhyme_book = gr.Radio(
+                        list(RHYME_BOOK_LABELS), value="平水韵", label="韵书", elem_id="rhyme-book"
+                    )
                 with gr.Accordion("采样", open=False, elem_id="sampling"):
                     temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.05, label="温度")
                     top_p = gr.Slider(0.1, 1.0, value=0.9, step=0.05, label="top-p")
@@ -182,7 +189,7 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
         gr.Examples(EXAMPLES, inputs=[mode, text, form], label="例子")
 
         mode.change(lambda chosen: gr.update(label=PROMPT_LABELS[chosen]), mode, text)
-        inputs = [mode, text, form, rhyme, tone, temperature, top_p, seed, n, script]
+        inputs = [mode, text, form, rhyme, tone, temperature, top_p, seed, n, script, rhyme_book]
         write = functools.partial(answer, generator)
         # The values reach `answer` as sent (no preprocess): the library checks them, so bad
         # ones get a message in the page rather than Gradio's generic error.

@@ -25,7 +25,15 @@ from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.decoding import Decoder, Plan, Sampling, form_plan
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.model import native_bf16
-from poetry_rnn.prosody import FORMS, Form, PoemChecks, check_poem, get_form
+from poetry_rnn.prosody import (
+    DEFAULT_RHYME_BOOK,
+    FORMS,
+    RHYME_BOOKS,
+    Form,
+    PoemChecks,
+    check_poem,
+    get_form,
+)
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.vocab import Vocab
 
@@ -49,11 +57,13 @@ class Controls:
     ``form``: None lets the generator choose a regulated form (an acrostic's by its number of
     heads; otherwise 4 lines, 5 or 7 characters as the start's punctuation or the model sets
     them), ``"free"`` writes free length, or a name of ``FORMS``. ``seed`` None draws one.
-    ``style`` primes the mood without being printed.
+    ``style`` primes the mood without being printed. ``rhyme_book``: the book the rhyme follows
+    and is checked by, 平水韵 ("pingshui", the classical book) or 中华新韵 ("xinyun").
     """
 
     form: str | None = None
     rhyme: bool = True
+    rhyme_book: str = DEFAULT_RHYME_BOOK
     tone: bool = True
     temperature: float = 0.8
     top_k: int = 0
@@ -71,6 +81,9 @@ class Controls:
         for name in ("rhyme", "tone"):
             if not isinstance(getattr(self, name), bool):
                 raise PoetryError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.rhyme_book not in RHYME_BOOKS:
+            books = ", ".join(RHYME_BOOKS)
+            raise PoetryError(f"unknown rhyme book {self.rhyme_book!r}; choose one of {books}")
         temperature = self.temperature
         if not _is_real(temperature) or not (math.isfinite(temperature) and temperature > 0):
             raise PoetryError(f"temperature must be a finite number above 0, got {temperature!r}")
@@ -328,7 +341,10 @@ class PoetryGenerator:
         return 7 if (1 - after_five) * (1 - after_six) * after_seven > after_five else 5
 
     def _form_plan(self, form: Form, controls: Controls, fixed: dict, **options: object) -> Plan:
-        return form_plan(form, fixed, rhyme=controls.rhyme, tone=controls.tone, **options)
+        return form_plan(
+            form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
+            **options,
+        )  # fmt: skip
 
     def _user_text(
         self,
@@ -366,7 +382,7 @@ class PoetryGenerator:
         texts = self.decoder.decode(plan, controls.n, controls.sampling, seed)
         poems = []
         for text in texts:
-            checks = check_poem(text, plan.form) if plan.form is not None else None
+            checks = None if plan.form is None else check_poem(text, plan.form, controls.rhyme_book)
             if controls.script == "traditional":
                 text = to_traditional(text)
             poems.append(
@@ -486,6 +502,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top-p", type=float, default=0.9)
     parser.add_argument("--seed", type=int, help="the same seed writes the same poems")
     parser.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
+    parser.add_argument(
+        "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
+        help="平水韵 (pingshui, the classical book; default) or 中华新韵 (xinyun)",
+    )  # fmt: skip
     parser.add_argument("--no-tone", action="store_true", help="do not force the tones")
     parser.add_argument("--traditional", action="store_true", help="print traditional characters")
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
@@ -493,8 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     controls = Controls(
-        form=args.form, rhyme=not args.no_rhyme, tone=not args.no_tone,
-        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+        form=args.form, rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book,
+        tone=not args.no_tone, temperature=args.temperature, top_k=args.top_k,
+        top_p=args.top_p, seed=args.seed,
         n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
     )  # fmt: skip
     mode = next((m for m in ("start", "acrostic", "theme") if getattr(args, m) is not None), "free")

@@ -244,10 +244,10 @@ def ask(server, *values) -> str:
 def test_the_api_takes_the_same_input_limit_as_the_library(server):
     """The text box stops at the library's limit; a client that bypasses it is refused."""
     longest = ask(server, "主题", "秋" * MAX_INPUT_CHARS, "七言绝句", True, True, 0.8, 0.9, 1, 1,
-                  "简体")  # fmt: skip
+                  "简体", "平水韵")  # fmt: skip
     assert 'class="poem"' in longest
     page = ask(server, "主题", "秋" * (MAX_INPUT_CHARS + 1), "七言绝句", True, True, 0.8, 0.9, 1,
-               1, "简体")  # fmt: skip
+               1, "简体", "平水韵")  # fmt: skip
     assert 'role="alert"' in page and f"at most {MAX_INPUT_CHARS} characters" in page
 
 
@@ -266,7 +266,7 @@ def test_the_api_takes_the_same_input_limit_as_the_library(server):
     ],
 )
 def test_the_api_given_bad_numbers_answers_with_a_message_not_a_traceback(demo, values, message):
-    page = ask(demo.url, "续写", "床前", "五言绝句", True, True, *values, "简体")
+    page = ask(demo.url, "续写", "床前", "五言绝句", True, True, *values, "简体", "平水韵")
     assert page.startswith('<div class="poem-error" role="alert">') and message in page
     assert "Traceback" not in demo.log.read_text()
 
@@ -299,7 +299,7 @@ class FakeGenerator:
         return [Poem(JINGYESI, lines, "五言绝句", mode, controls.seed or 0, None)]
 
 
-VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体")
+VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体", "平水韵")
 
 
 def test_an_unexpected_error_is_logged_once_and_the_page_says_so(caplog, monkeypatch):
@@ -362,3 +362,18 @@ def test_the_launcher_in_demo_starts_the_packaged_demo():
     )
     assert done.returncode == 2
     assert done.stderr == "error: argument --port: must be an integer from 1 to 65535, got '0'\n"
+
+
+def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
+    from poetry_rnn.demo import answer
+    from poetry_rnn.generate import PoetryGenerator
+    from poetry_rnn.prosody import book_groups
+
+    generator = PoetryGenerator.from_pretrained()
+    values = ("续写", "床前", "七言律诗", True, True, 0.8, 0.9, 5, 1, "简体")
+    pingshui = answer(generator, *values, "平水韵")
+    xinyun = answer(generator, *values, "中华新韵")
+    assert "（平水韵）" in pingshui and "（中华新韵）" in xinyun
+    assert any(f">{group}<" in pingshui for group in book_groups("pingshui"))
+    assert any(f">{group}<" in xinyun for group in book_groups("xinyun"))
+    assert "unknown rhyme book" in answer(generator, *values, "广韵")

@@ -442,3 +442,21 @@ def test_cli_errors_are_one_line_and_exit_2(model_dir, capsys, argv, message):
 def test_cli_without_a_model_says_so(capsys, tmp_path):
     code, _, err = cli(capsys, "--model", str(tmp_path / "none"))
     assert code == 2 and "model directory not found" in err
+
+
+@pytest.mark.parametrize("book", ["pingshui", "xinyun"])
+def test_the_rhyme_follows_the_chosen_book(book):
+    shipped = PoetryGenerator.from_pretrained()
+    other = "xinyun" if book == "pingshui" else "pingshui"
+    poems = shipped.write("start", "床前", Controls(form="七言律诗", rhyme_book=book, n=24, seed=2))
+    assert all(check_rhyme(poem.text, FORMS["七言律诗"], book) for poem in poems)
+    assert all(poem.checks.rhyme_ok for poem in poems)  # checked by the same book
+    # The two books disagree on enough characters that some poems rhyme in one book only.
+    assert not all(check_rhyme(poem.text, FORMS["七言律诗"], other) for poem in poems)
+
+
+def test_an_unknown_rhyme_book_is_refused(capsys):
+    with pytest.raises(PoetryError, match="unknown rhyme book 'guangyun'"):
+        Controls(rhyme_book="guangyun")
+    assert run_cli(main, ["--start", "床前", "--rhyme-book", "guangyun"]) == 2
+    assert "--rhyme-book" in capsys.readouterr().err
