@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from poetry_rnn.data import TEXTBOOK_MAXLEN, EncodedCorpus
+from poetry_rnn.batching import TEXTBOOK_MAXLEN
+from poetry_rnn.data import EncodedCorpus
 from poetry_rnn.model import CharRNN, masked_loss, total_nll
 from poetry_rnn.vocab import Vocab
 

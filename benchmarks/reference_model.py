@@ -43,8 +43,10 @@ from poetry_rnn.errors import PoetryError, run_cli, setup_logging
 from poetry_rnn.evaluate import STARTS, corpus_lines, generation_metrics
 from poetry_rnn.model import CharRNN, preset_config
 from poetry_rnn.prosody import FORMS
+from poetry_rnn.runs import write_metrics
+from poetry_rnn.runtime import Runtime, start_runtime
 from poetry_rnn.text import two_columns
-from poetry_rnn.train import Runtime, start_runtime, validation_loss, write_metrics
+from poetry_rnn.train import validation_loss
 
 log = logging.getLogger("poetry_rnn.reference_model")
 EPOCHS = 20  # the textbook's

@@ -27,7 +27,9 @@ from reference import (
 
 from poetry_rnn.data import CorpusOptions, load_corpus, prepare_corpus
 from poetry_rnn.model import CharRNN, native_bf16, preset_config
-from poetry_rnn.train import Runtime, TrainConfig, Trainer, device_batches
+from poetry_rnn.runs import TrainConfig
+from poetry_rnn.runtime import Runtime
+from poetry_rnn.train import Trainer, device_batches
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = ROOT.parent / "shared/corpora/chinese-poetry"

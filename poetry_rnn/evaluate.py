@@ -21,10 +21,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from poetry_rnn.batching import padded_rows
 from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.cleaning import clean_texts
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, read_corpus
-from poetry_rnn.data import encode_poems, padded_rows
+from poetry_rnn.data import encode_poems
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import MODES, STEERS, Controls, Poem, PoetryGenerator
 from poetry_rnn.model import CharRNN, total_nll

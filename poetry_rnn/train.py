@@ -3,23 +3,20 @@
 One code path: on CUDA it adds bf16 autocast, TF32 and pinned-memory copies; under ``torchrun``
 it wraps the model in DistributedDataParallel (nccl on CUDA, gloo on CPU). A run directory
 holds the best model (``model/``), the training state to resume from, ``metrics.csv``,
-``curves.png`` and ``train.log``; every file is written atomically.
+``curves.png`` and ``train.log`` (poetry_rnn/runs.py); every file is written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import json
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -28,253 +25,48 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from poetry_rnn.batching import LengthBucketedBatches
 from poetry_rnn.checkpoint import (
     TrainingState,
-    load_training_state,
     save_pretrained,
-    save_training_state,
 )
 from poetry_rnn.data import (
     EncodedCorpus,
-    LengthBucketedBatches,
     add_corpus_arguments,
     corpus_from_arguments,
     load_corpus,
 )
 from poetry_rnn.decoding import Decoder, Plan, Sampling
 from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
-from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import (
     DIRECTIONS,
     PRESETS,
     CharRNN,
     masked_loss,
-    native_bf16,
     preset_config,
     total_nll,
 )
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.runs import (
+    Resumed,
+    RunState,
+    TrainConfig,
+    learning_rate,
+    read_run_state,
+    write_metrics,
+    write_run_state,
+)
+from poetry_rnn.runtime import Runtime, agree, start_runtime
 
 log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
 
 STATE_FILE = "training_state.safetensors"
 MODEL_DIR = "model"
 LOG_EVERY = 50  # steps between loss read-backs (each one waits for the device)
-MAX_EPOCHS = 10_000
-MAX_BATCH_SIZE = 65_536
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The hyper-parameters of a run, saved with its state."""
-
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 2e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 200
-    min_lr_ratio: float = 0.05
-    clip: float = 1.0
-    seed: int = 0
-    patience: int = 0
-    save_every: int = 500
-    samples: int = 3
-
-    def __post_init__(self) -> None:
-        for option in fields(self):
-            value = getattr(self, option.name)
-            number = int if option.type == "int" else int | float
-            if isinstance(value, bool) or not isinstance(value, number):
-                raise PoetryError(f"training option {option.name} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise PoetryError(f"training option {option.name} must be finite, got {value}")
-        checks = {
-            "epochs": 1 <= self.epochs <= MAX_EPOCHS,
-            "batch_size": 1 <= self.batch_size <= MAX_BATCH_SIZE,
-            "lr": 0 < self.lr <= 1,
-            "weight_decay": self.weight_decay >= 0,
-            "warmup_steps": self.warmup_steps >= 0,
-            "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
-            "clip": self.clip > 0,
-            "patience": self.patience >= 0,
-            "save_every": self.save_every >= 1,
-            "samples": 0 <= self.samples <= 64,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise PoetryError(f"training option {name} is out of range: {getattr(self, name)}")
-
-
-def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    decayed = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
-    floor = config.lr * config.min_lr_ratio
-    return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * decayed))
 
 
 def predicted_tokens(corpus: EncodedCorpus, rows: np.ndarray) -> int:
     """How many tokens a batch predicts: each row's tokens but the start."""
     return int(corpus.lengths[rows].sum()) - len(rows)
-
-
-# --- the run's context: device, processes -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """Where this process trains: its device, and its rank among ``world_size`` processes."""
-
-    device: torch.device
-    bf16: bool = False
-    rank: int = 0
-    world_size: int = 1
-
-    def autocast(self) -> torch.autocast:
-        """bf16 mixed precision where the hardware runs it natively; else a no-op."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def cuda(self) -> bool:
-        return self.device.type == "cuda"
-
-
-def start_runtime(device: str, precision: str = "auto") -> Runtime:
-    """Pick the device and precision; join the process group when started by torchrun."""
-    if device == "cuda" and not torch.cuda.is_available():
-        raise PoetryError("--device cuda was asked for, but no CUDA device is available")
-    if device not in ("auto", "cpu", "cuda"):
-        raise PoetryError(f"--device must be auto, cpu or cuda, got {device!r}")
-    if precision not in ("auto", "bf16", "fp32"):
-        raise PoetryError(f"--precision must be auto, bf16 or fp32, got {precision!r}")
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    if use_cuda:
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local_rank)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        chosen = torch.device("cuda", local_rank)
-    else:
-        chosen = torch.device("cpu")
-    bf16 = precision == "bf16" or (precision == "auto" and native_bf16(chosen))
-    if world_size > 1:
-        dist.init_process_group("nccl" if use_cuda else "gloo")
-    return Runtime(chosen, bf16, rank, world_size)
-
-
-def agree(runtime: Runtime, value: object) -> object:
-    """Rank 0's ``value``, on every rank."""
-    if runtime.world_size == 1:
-        return value
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-# --- state: everything a resumed run needs ------------------------------------------------
-
-
-@dataclass
-class RunState:
-    """Where a run stands; saved in the training state."""
-
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    step: int = 0
-    best_val_ppl: float = math.inf
-    epochs_without_improvement: int = 0
-    epoch_loss_sum: float = 0.0
-    epoch_tokens: int = 0
-    epoch_seconds: float = 0.0
-    history: list[dict] = field(default_factory=list)
-    finished: bool = False
-
-    def next_epoch(self) -> None:
-        """Move to the start of the next epoch."""
-        self.epoch += 1
-        self.batch_in_epoch = 0
-        self.epoch_loss_sum = 0.0
-        self.epoch_tokens = 0
-        self.epoch_seconds = 0.0
-
-
-def write_run_state(path: Path, trainer: Trainer) -> None:
-    """Write everything a resumed run needs as one atomic training-state file."""
-    metadata = {
-        "train_config": json.dumps(asdict(trainer.config)),
-        "run_state": json.dumps(asdict(trainer.run_state)),
-        "vocab": trainer.corpus.vocab.to_json(),
-        "data": trainer.data_path,
-    }
-    save_training_state(path, trainer.model, trainer.optimizer, metadata)
-
-
-@dataclass
-class Resumed:
-    """A run read back from its training state."""
-
-    state: TrainingState
-    vocab: Vocab
-    train_config: TrainConfig
-    run_state: RunState
-    data_path: str  # the prepared corpus it trained on
-
-
-def read_run_state(path: Path) -> Resumed:
-    """Read a training state written by :func:`write_run_state`."""
-    if not path.is_file():
-        raise PoetryError(f"no training state to resume from: {path} is missing")
-    state = load_training_state(path)
-    try:
-        train_config = TrainConfig(**json.loads(state.metadata["train_config"]))
-        run_state = RunState(**json.loads(state.metadata["run_state"]))
-        vocab = Vocab.from_json(state.metadata["vocab"])
-        data_path = state.metadata["data"]
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
-        raise PoetryError(f"damaged training state {path}: {error}") from error
-    return Resumed(state, vocab, train_config, run_state, data_path)
-
-
-# --- records: metrics.csv, curves.png -----------------------------------------------------
-
-
-def write_metrics(out: Path, history: list[dict]) -> None:
-    """metrics.csv and curves.png from the epoch history, both atomically."""
-    if not history:
-        return
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(history[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_text_atomic(out / "metrics.csv", text.getvalue())
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    figure, (loss_axes, ppl_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_axes.plot(epochs, [row["train_loss"] for row in history], marker="o", label="train")
-    loss_axes.plot(epochs, [row["val_loss"] for row in history], marker="o", label="validation")
-    loss_axes.set(xlabel="epoch", ylabel="loss (nats per token)", title="Loss")
-    loss_axes.legend()
-    ppl_axes.plot(epochs, [row["val_ppl"] for row in history], marker="o", color="C1")
-    ppl_axes.set(xlabel="epoch", ylabel="perplexity", title="Validation perplexity")
-    for axes in (loss_axes, ppl_axes):
-        axes.grid(alpha=0.3)
-    figure.tight_layout()
-    image = io.BytesIO()
-    figure.savefig(image, format="png", dpi=100)
-    plt.close(figure)
-    write_bytes_atomic(out / "curves.png", image.getvalue())
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -503,7 +295,10 @@ class Trainer:
     def checkpoint(self) -> None:
         """Save the training state (on the main process), then wait for every process."""
         if self.runtime.main:
-            write_run_state(self.out / STATE_FILE, self)
+            write_run_state(
+                self.out / STATE_FILE, self.model, self.optimizer, self.config, self.run_state,
+                self.corpus.vocab, self.data_path,
+            )  # fmt: skip
         if self.runtime.world_size > 1:
             dist.barrier()
 

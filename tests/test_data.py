@@ -11,20 +11,22 @@ import numpy as np
 import pytest
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn.batching import (
+    LengthBucketedBatches,
+    padded_rows,
+    padding_share,
+    textbook_padding_share,
+)
 from poetry_rnn.corpus import find_poem_files, read_corpus
 from poetry_rnn.data import (
     CorpusOptions,
     EncodedCorpus,
-    LengthBucketedBatches,
     build_corpus,
     encode_poems,
     load_corpus,
     main,
-    padded_rows,
-    padding_share,
     prepare_corpus,
     split_of,
-    textbook_padding_share,
 )
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.vocab import Vocab

@@ -20,7 +20,8 @@ from conftest import FIXTURE_CORPUS
 from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_state
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.train import STATE_FILE, TrainConfig, learning_rate, main
+from poetry_rnn.runs import TrainConfig, learning_rate
+from poetry_rnn.train import STATE_FILE, main
 
 TINY = ["--preset", "reference", "--embedding-dim", "32", "--hidden-size", "64"]
 
