@@ -27,7 +27,6 @@ level (上平, 下平) and oblique (上声, 去声, 入声), each traditional ch
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -39,7 +38,7 @@ from pathlib import Path
 
 from poetry_rnn.cleaning import clean_texts
 from poetry_rnn.corpus import POEM_FOLDER, read_corpus
-from poetry_rnn.errors import PoetryError, run_cli, setup_logging
+from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_text_atomic
 from poetry_rnn.prosody import (
     DOUBLES_TABLE,
@@ -319,7 +318,7 @@ def _doubles_table(corpus: Path, min_poems: int, stats: Counter) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m poetry_rnn.build_tables",
         description="Build the tables the package ships: tones, doublings, 平水韵 groups.",
     )

@@ -10,7 +10,6 @@ vocabulary's digest, so a damaged, altered, swapped or reordered file is refused
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.vocab import Vocab
@@ -337,7 +336,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m poetry_rnn.checkpoint",
         description="Copy a model directory, in another precision or in shards (e.g. to ship it).",
     )

@@ -39,7 +39,7 @@ from poetry_rnn.corpus import (
     find_poem_files,
     read_corpus,
 )
-from poetry_rnn.errors import PoetryError, run_cli, setup_logging
+from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import atomic_writer
 from poetry_rnn.prosody import FORMS, form_of
 from poetry_rnn.text import han_count, to_simplified, two_columns
@@ -483,7 +483,7 @@ def corpus_from_arguments(args: argparse.Namespace, progress: bool = True) -> En
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m poetry_rnn.data",
         description="Prepare a chinese-poetry corpus: clean, simplify, encode, cache.",
     )

@@ -37,7 +37,7 @@ from poetry_rnn.data import (
     load_corpus,
 )
 from poetry_rnn.decoding import Decoder, Plan, Sampling
-from poetry_rnn.errors import LOG_FORMAT, PoetryError, run_cli, setup_logging
+from poetry_rnn.errors import LOG_FORMAT, ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.model import (
     DIRECTIONS,
     PRESETS,
@@ -314,7 +314,7 @@ class Trainer:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m poetry_rnn.train",
         description="Train a CharRNN on a poem corpus (under torchrun: on many processes).",
     )
