@@ -1,0 +1,82 @@
+"""The docs say what the code does: the card's sample poems, the documented flags, the help."""
+
+import importlib
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from poetry_rnn.errors import run_cli
+from poetry_rnn.model import native_bf16
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / name for name in ("README.md", "MODEL_CARD.md", "data/README.md", "demo/README.md")]
+sys.path.insert(0, str(ROOT / "docs"))
+samples = importlib.import_module("samples")
+
+#: Every command of the docs and the module whose --help lists its flags.
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+COMMAND = re.compile(r"(?:python -m poetry_rnn\.|poetry-rnn )(generate|data|train|evaluate|demo"
+                     r"|checkpoint|build_tables|check)\b([^\n`|]*)")  # fmt: skip
+
+
+@pytest.mark.skipif(
+    not native_bf16(torch.device("cpu")),
+    reason="the card's samples were written where bf16 runs natively, as the card says",
+)
+def test_the_model_card_samples_are_what_the_commands_print():
+    shown = samples.samples(samples.CARD.read_text(encoding="utf-8"))
+    assert len(shown) >= 10
+    for arguments, poem in shown:
+        assert samples.printed(arguments) == poem, f"python -m poetry_rnn.generate {arguments}"
+
+
+def _help(module: str, capsys) -> str:
+    main = importlib.import_module(f"poetry_rnn.{module}").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"] if module != "evaluate" else ["report", "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_every_documented_flag_exists(capsys):
+    documented: dict[str, set[str]] = {}
+    for path in DOCS:
+        for module, rest in COMMAND.findall(path.read_text(encoding="utf-8")):
+            documented.setdefault(module, set()).update(
+                re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest)
+            )
+    assert {"generate", "data", "train", "evaluate", "demo"} <= set(documented)
+    for module, flags in documented.items():
+        if module == "evaluate":
+            continue  # subcommands: checked below
+        if importlib.util.find_spec(f"poetry_rnn.{module}") is None:
+            continue
+        known = _help(module, capsys)
+        missing = sorted(flag for flag in flags if flag not in known)
+        assert not missing, f"{module}: documented but unknown {missing}"
+
+
+def test_the_evaluate_subcommands_know_their_documented_flags(capsys):
+    from poetry_rnn.evaluate import main
+
+    text = "\n".join(path.read_text(encoding="utf-8") for path in DOCS)
+    for command, rest in re.findall(
+        r"(?:python -m poetry_rnn\.|poetry-rnn )evaluate ([a-z][\w-]*)([^\n`|]*)", text
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        known = capsys.readouterr().out
+        missing = [
+            flag for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest) if flag not in known
+        ]
+        assert not missing, f"evaluate {command}: documented but unknown {missing}"
+
+
+def test_the_documented_error_of_an_empty_start(capsys):
+    from poetry_rnn.generate import main
+
+    assert run_cli(main, ["--start", ""]) == 2
+    assert capsys.readouterr().err.strip() == "error: the start is empty"
