@@ -331,6 +331,26 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     card.add_argument("--n", type=int, default=DEFAULT_N, help="poems a form and mode (200)")
     add_sampling(card)
+
+    kit = commands.add_parser(
+        "blind", help="a blind reading kit: real and generated poems, shuffled (docs/metrics.md)"
+    )
+    kit.add_argument("--out", type=Path, required=True, help="the kit's directory")
+    kit.add_argument("--n", type=int, default=48, help="poems in all, 4 to 400 (default 48)")
+    kit.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    kit.add_argument("--corpus", required=True, help="the corpus whose test split gives poems")
+    kit.add_argument("--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE))
+    add_sampling(kit)
+    kit.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
+    kit.add_argument("--no-tone", action="store_true", help="do not force the tones")
+    kit.add_argument(
+        "--variants", nargs="+", default=[], metavar="NAME=JSON",
+        help='named control sets compared on the same prompts, e.g. sample=\'{"top_p": 1}\'',
+    )  # fmt: skip
+
+    score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")
+    score.add_argument("kit", type=Path, help="a kit's directory with readers' ratings-*.json")
+    score.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -350,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     progress = sys.stderr.isatty()
     started = time.perf_counter()
+    if args.command == "blind":
+        print(run_blind(args, progress))
+        return 0
+    if args.command == "blind-score":
+        print(run_blind_score(args))
+        return 0
     if args.command == "perplexity":
         result = run_perplexity(args, progress)
     elif args.command == "generation":
@@ -417,6 +443,37 @@ def run_generation(args: argparse.Namespace, progress: bool) -> dict:
         "generation_seconds": round(seconds, 2),
         "texts": texts,
     }
+
+
+def run_blind(args: argparse.Namespace, progress: bool) -> str:
+    """Write a blind reading kit; say where it is and what to hand readers."""
+    from poetry_rnn import reading  # it builds on this module, so it is imported when used
+
+    base = Controls(
+        rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book, tone=not args.no_tone,
+        temperature=args.temperature, top_p=args.top_p,
+    )  # fmt: skip
+    variants = reading.parse_variants(args.variants, base)
+    generator = PoetryGenerator.from_pretrained(args.model)
+    started = time.perf_counter()
+    key = reading.write_kit(
+        args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
+        about={"model": model_name(args.model)}, progress=progress,
+    )  # fmt: skip
+    return (
+        f"{key['n']} poems ({', '.join(key['variants'])}) in {args.out} in "
+        f"{time.perf_counter() - started:.1f} s: give readers {reading.POEMS_FILE} and "
+        f"{reading.RUBRIC_FILE}, keep {reading.KEY_FILE}; then python -m poetry_rnn.evaluate "
+        f"blind-score {args.out}"
+    )
+
+
+def run_blind_score(args: argparse.Namespace) -> str:
+    """The scores of a kit's ratings, as Markdown or JSON."""
+    from poetry_rnn import reading  # it builds on this module, so it is imported when used
+
+    scores = reading.score_kit(args.kit)
+    return json.dumps(scores, ensure_ascii=False) if args.json else reading.format_scores(scores)
 
 
 def fluency_and_theme(
