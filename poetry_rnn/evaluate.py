@@ -1,8 +1,9 @@
 """Evaluation (docs/metrics.md): perplexity on a corpus, the metrics of generated poems, and
 the same metrics on real poems, so that every figure of the model stands beside the poets'.
 
-``python -m poetry_rnn.evaluate perplexity|generation|corpus``; every metric is reported with
-its sample size.
+``python -m poetry_rnn.evaluate perplexity|generation|corpus|report``; every metric is
+reported with its sample size. ``blind`` and ``blind-score`` run the blind reading kit
+(:mod:`poetry_rnn.reading`).
 """
 
 from __future__ import annotations
