@@ -1,8 +1,9 @@
 """Evaluation (docs/metrics.md): perplexity on a corpus, the metrics of generated poems, and
 the same metrics on real poems, so that every figure of the model stands beside the poets'.
 
-``python -m poetry_rnn.evaluate perplexity|generation|corpus``; every metric is reported with
-its sample size.
+``python -m poetry_rnn.evaluate perplexity|generation|corpus|report``; every metric is
+reported with its sample size. ``blind`` and ``blind-score`` run the blind reading kit
+(:mod:`poetry_rnn.reading`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,19 @@ from poetry_rnn.data import encode_poems
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import MODES, STEERS, Controls, Poem, PoetryGenerator
 from poetry_rnn.model import CharRNN, total_nll
-from poetry_rnn.prosody import FORMS, Form, check_poem, form_of, get_form
+from poetry_rnn.prosody import (
+    DEFAULT_RHYME_BOOK,
+    FORMS,
+    RHYME_BOOKS,
+    Form,
+    book_groups,
+    check_format,
+    check_rhyme,
+    form_of,
+    get_form,
+    tone_conformance,
+    unattested_doubles,
+)
 from poetry_rnn.text import HAN_RANGES, split_lines, two_columns
 from poetry_rnn.vocab import Vocab
 
@@ -155,30 +168,43 @@ def corpus_lines(texts: Iterable[str]) -> set[str]:
 
 
 def generation_metrics(
-    texts: Sequence[str], form: str | Form, corpus_lines: Collection[str] | None = None
+    texts: Sequence[str],
+    form: str | Form,
+    corpus_lines: Collection[str] | None = None,
+    rhyme_book: str = DEFAULT_RHYME_BOOK,
 ) -> dict:
     """The metrics (docs/metrics.md) of poem ``texts`` written in (or meant for) ``form``.
 
-    ``format_accuracy``, ``rhyme_rate``: shares of the poems; ``tone_conformance``: satisfied
-    over checked even positions, all poems pooled; ``copy_rate``: share of the poems' lines
-    found verbatim in ``corpus_lines`` (None without them); ``distinct_{1,2}_{poem,batch}``.
+    ``format_accuracy``: share of the poems; ``rhyme_rate``: share rhyming under
+    ``rhyme_book`` (the book they were written under), ``rhyme_rate_by_book`` under each book;
+    ``tone_conformance``: satisfied over checked even positions, all poems pooled;
+    ``copy_rate``: share of the poems' lines found verbatim in ``corpus_lines`` (None without
+    them); ``unattested_double_rate``: share of the poems doubling a character no poet
+    doubles; ``distinct_{1,2}_{poem,batch}``.
     """
     form = get_form(form) if isinstance(form, str) else form
+    book_groups(rhyme_book)  # rejects an unknown book
     if not texts:
         raise PoetryError("no poems to score")
-    checks = [check_poem(text, form) for text in texts]
-    satisfied = sum(check.tone_satisfied for check in checks)
-    checked = sum(check.tone_checked for check in checks)
+    rhymed = {book: sum(check_rhyme(text, form, book) for text in texts) for book in RHYME_BOOKS}
+    tones = [tone_conformance(text, form) for text in texts]
+    satisfied = sum(poem_satisfied for poem_satisfied, _ in tones)
+    checked = sum(poem_checked for _, poem_checked in tones)
+    doubling = sum(bool(unattested_doubles(text)) for text in texts)
     lines = [line for text in texts for line in split_lines(text)]
     copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
     metrics = {
         "form": form.name,
         "n": len(texts),
-        "format_accuracy": sum(check.format_ok for check in checks) / len(texts),
-        "rhyme_rate": sum(check.rhyme_ok for check in checks) / len(texts),
+        "format_accuracy": sum(check_format(text, form) for text in texts) / len(texts),
+        "rhyme_book": rhyme_book,
+        "rhyme_rate": rhymed[rhyme_book] / len(texts),
+        "rhyme_rate_by_book": {book: count / len(texts) for book, count in rhymed.items()},
         "tone_conformance": satisfied / checked if checked else None,
         "tone_satisfied": satisfied,
         "tone_checked": checked,
+        "unattested_doubles": doubling,
+        "unattested_double_rate": doubling / len(texts),
         "lines": len(lines),
         "copied_lines": copied,
         "copy_rate": copied / len(lines) if copied is not None and lines else None,
@@ -307,14 +333,38 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     card.add_argument("--n", type=int, default=DEFAULT_N, help="poems a form and mode (200)")
     add_sampling(card)
+
+    kit = commands.add_parser(
+        "blind", help="a blind reading kit: real and generated poems, shuffled (docs/metrics.md)"
+    )
+    kit.add_argument("--out", type=Path, required=True, help="the kit's directory")
+    kit.add_argument("--n", type=int, default=48, help="poems in all, 4 to 400 (default 48)")
+    kit.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    kit.add_argument("--corpus", required=True, help="the corpus whose test split gives poems")
+    kit.add_argument("--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE))
+    add_sampling(kit)
+    kit.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
+    kit.add_argument("--no-tone", action="store_true", help="do not force the tones")
+    kit.add_argument(
+        "--variants", nargs="+", default=[], metavar="NAME=JSON",
+        help='named control sets compared on the same prompts, e.g. sample=\'{"top_p": 1}\'',
+    )  # fmt: skip
+
+    score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")
+    score.add_argument("kit", type=Path, help="a kit's directory with readers' ratings-*.json")
+    score.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
 def add_sampling(command: argparse.ArgumentParser) -> None:
-    """The seed and sampling options of the commands that write poems."""
+    """The seed, sampling and rhyme book options of the commands that write poems."""
     command.add_argument("--seed", type=int, default=0, help="seed of the first batch")
     command.add_argument("--temperature", type=float, default=Controls.temperature)
     command.add_argument("--top-p", type=float, default=Controls.top_p)
+    command.add_argument(
+        "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
+        help="the book the rhyme follows: 平水韵 (pingshui, the default) or 中华新韵 (xinyun)",
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -322,6 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     progress = sys.stderr.isatty()
     started = time.perf_counter()
+    if args.command == "blind":
+        print(run_blind(args, progress))
+        return 0
+    if args.command == "blind-score":
+        print(run_blind_score(args))
+        return 0
     if args.command == "perplexity":
         result = run_perplexity(args, progress)
     elif args.command == "generation":
@@ -357,15 +413,15 @@ def model_name(path: Path | None) -> str:
 def settings(controls: Controls) -> dict:
     """The controls a report's poems were written with."""
     return {
-        "rhyme": controls.rhyme, "tone": controls.tone,
+        "rhyme": controls.rhyme, "rhyme_book": controls.rhyme_book, "tone": controls.tone,
         "temperature": controls.temperature, "top_p": controls.top_p,
     }  # fmt: skip
 
 
 def run_generation(args: argparse.Namespace, progress: bool) -> dict:
     controls = Controls(
-        form=args.form, rhyme=not args.no_rhyme, tone=not args.no_tone,
-        temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+        form=args.form, rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book,
+        tone=not args.no_tone, temperature=args.temperature, top_p=args.top_p, seed=args.seed,
     )  # fmt: skip
     form = get_form(args.form)
     generator = PoetryGenerator.from_pretrained(args.model)
@@ -384,11 +440,42 @@ def run_generation(args: argparse.Namespace, progress: bool) -> dict:
         **settings(controls),
         **({"steer": args.steer} if args.mode == "theme" else {}),
         "corpus": args.corpus,
-        **generation_metrics(texts, form, lines),
+        **generation_metrics(texts, form, lines, controls.rhyme_book),
         **fluency_and_theme(generator, from_pretrained(args.model)[0], args.mode, form, texts),
         "generation_seconds": round(seconds, 2),
         "texts": texts,
     }
+
+
+def run_blind(args: argparse.Namespace, progress: bool) -> str:
+    """Write a blind reading kit; say where it is and what to hand readers."""
+    from poetry_rnn import reading  # it builds on this module, so it is imported when used
+
+    base = Controls(
+        rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book, tone=not args.no_tone,
+        temperature=args.temperature, top_p=args.top_p,
+    )  # fmt: skip
+    variants = reading.parse_variants(args.variants, base)
+    generator = PoetryGenerator.from_pretrained(args.model)
+    started = time.perf_counter()
+    key = reading.write_kit(
+        args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
+        about={"model": model_name(args.model)}, progress=progress,
+    )  # fmt: skip
+    return (
+        f"{key['n']} poems ({', '.join(key['variants'])}) in {args.out} in "
+        f"{time.perf_counter() - started:.1f} s: give readers {reading.POEMS_FILE} and "
+        f"{reading.RUBRIC_FILE}, keep {reading.KEY_FILE}; then python -m poetry_rnn.evaluate "
+        f"blind-score {args.out}"
+    )
+
+
+def run_blind_score(args: argparse.Namespace) -> str:
+    """The scores of a kit's ratings, as Markdown or JSON."""
+    from poetry_rnn import reading  # it builds on this module, so it is imported when used
+
+    scores = reading.score_kit(args.kit)
+    return json.dumps(scores, ensure_ascii=False) if args.json else reading.format_scores(scores)
 
 
 def fluency_and_theme(
@@ -417,7 +504,9 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
     """Every form × mode with the constraints on, beside the poets."""
     if args.n < 1:
         raise PoetryError(f"--n must be at least 1, got {args.n}")
-    controls = Controls(temperature=args.temperature, top_p=args.top_p, seed=args.seed)
+    controls = Controls(
+        rhyme_book=args.rhyme_book, temperature=args.temperature, top_p=args.top_p, seed=args.seed
+    )
     generator = PoetryGenerator.from_pretrained(args.model)
     scorer, _ = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
@@ -430,7 +519,7 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
             poem_texts = [poem.text for poem in poems]
             written.append(
                 {"mode": mode, "first_poem": poem_texts[0]}
-                | generation_metrics(poem_texts, form, lines)
+                | generation_metrics(poem_texts, form, lines, controls.rhyme_book)
                 | fluency_and_theme(generator, scorer, mode, form, poem_texts)
             )
     return {
@@ -446,29 +535,32 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
 def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
-        "| form | written by | n | format | rhyme | tone | copy | distinct-2 (all) | model ppl "
-        "| theme coverage |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| form | written by | n | format | {_BOOK_COLUMNS} | tone | 叠字 | copy "
+        "| distinct-2 (all) | model ppl | theme coverage |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
             rows.append(
                 f"| {name} | Tang poets | {poets['n']} | {_share(poets['format_accuracy'])} "
-                f"| {_share(poets['rhyme_rate'])} | {_share(poets['tone_conformance'])} "
+                f"| {_rhyme_cells(poets)} | {_share(poets['tone_conformance'])} "
+                f"| {_share(poets['unattested_double_rate'])} "
                 f"| | {_share(poets['distinct_2_batch'])} | | |"
             )
         for row in (row for row in result["generated"] if row["form"] == name):
             rows.append(
                 f"| {name} | model, {row['mode']} | {row['n']} "
-                f"| {_share(row['format_accuracy'])} | {_share(row['rhyme_rate'])} "
-                f"| {_share(row['tone_conformance'])} | {_share(row['copy_rate'])} "
-                f"| {_share(row['distinct_2_batch'])} | {row['model_perplexity']:.1f} "
+                f"| {_share(row['format_accuracy'])} | {_rhyme_cells(row)} "
+                f"| {_share(row['tone_conformance'])} | {_share(row['unattested_double_rate'])} "
+                f"| {_share(row['copy_rate'])} | {_share(row['distinct_2_batch'])} "
+                f"| {row['model_perplexity']:.1f} "
                 f"| {_share(row['theme_coverage']) if 'theme_coverage' in row else ''} |"
             )
     notes = [
-        f"model {result['model']}; seed {result['seed']}; {_sampling(result)}; copy rate "
-        f"against the lines of {result['corpus']}; theme coverage: the share of lines with a "
-        f"keyword character; {result['seconds']} s",
+        f"model {result['model']}; seed {result['seed']}; {_sampling(result)}; rhyme rates "
+        f"under each book; 叠字: the share of poems doubling a character no poet doubles; copy "
+        f"rate against the lines of {result['corpus']}; theme coverage: the share of lines with "
+        f"a keyword character; {result['seconds']} s",
     ]
     return "\n".join([*rows, "", *notes])
 
@@ -477,10 +569,21 @@ def _share(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+#: How the tables name the rhyme books.
+BOOK_NAMES = {"pingshui": "平水韵", "xinyun": "中华新韵"}
+_BOOK_COLUMNS = " | ".join(f"rhyme {BOOK_NAMES[book]}" for book in RHYME_BOOKS)
+
+
+def _rhyme_cells(metrics: dict) -> str:
+    """The rhyme rate under each book, one table cell each."""
+    return " | ".join(_share(metrics["rhyme_rate_by_book"][book]) for book in RHYME_BOOKS)
+
+
 def _sampling(result: dict) -> str:
     rules = [name for name in ("rhyme", "tone") if result[name]]
     forced = f"{' and '.join(rules)} forced" if rules else "no rules forced"
-    return f"{forced}, temperature {result['temperature']}, top-p {result['top_p']}"
+    book = f"rhyme book {BOOK_NAMES[result['rhyme_book']]}"
+    return f"{forced}, {book}, temperature {result['temperature']}, top-p {result['top_p']}"
 
 
 def _perplexity_rows(result: dict) -> list[tuple[str, object]]:
@@ -507,9 +610,12 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("poems (n)", result["n"]),
         ("sampling", _sampling(result)),
         ("format accuracy", _share(result["format_accuracy"])),
-        ("rhyme rate", _share(result["rhyme_rate"])),
+        ("rhyme rate", ", ".join(f"{_share(result['rhyme_rate_by_book'][book])} "
+                                 f"{BOOK_NAMES[book]}" for book in RHYME_BOOKS)),
         ("tone conformance", f"{_share(result['tone_conformance'])} "
                              f"({result['tone_satisfied']}/{result['tone_checked']} positions)"),
+        ("unattested 叠字", f"{_share(result['unattested_double_rate'])} "
+                          f"({result['unattested_doubles']}/{result['n']} poems)"),
         ("copy rate", copy),
         ("distinct-1", f"{_share(result['distinct_1_poem'])} in a poem, "
                        f"{_share(result['distinct_1_batch'])} across the poems"),
@@ -528,18 +634,19 @@ REPORTS = {"perplexity": _perplexity_rows, "generation": _generation_rows}
 def format_corpus(result: dict) -> str:
     """The poets' figures as a Markdown table, one row per form."""
     header = [
-        "| form | n | format accuracy | rhyme rate | tone conformance "
+        f"| form | n | format accuracy | {_BOOK_COLUMNS} | tone conformance | unattested 叠字 "
         "| distinct-1 poem / all | distinct-2 poem / all |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     rows = []
     for name, metrics in result["forms"].items():
         if not metrics["n"]:
-            rows.append(f"| {name} | 0 | | | | | |")
+            rows.append(f"| {name} | 0 | | | | | | | |")
             continue
         rows.append(
             f"| {name} | {metrics['n']} | {_share(metrics['format_accuracy'])} "
-            f"| {_share(metrics['rhyme_rate'])} | {_share(metrics['tone_conformance'])} "
+            f"| {_rhyme_cells(metrics)} | {_share(metrics['tone_conformance'])} "
+            f"| {_share(metrics['unattested_double_rate'])} "
             f"| {_share(metrics['distinct_1_poem'])} / {_share(metrics['distinct_1_batch'])} "
             f"| {_share(metrics['distinct_2_poem'])} / {_share(metrics['distinct_2_batch'])} |"
         )
@@ -547,6 +654,7 @@ def format_corpus(result: dict) -> str:
         f"corpus {result['corpus']}: {result['poems']} poems after cleaning; a form's poems are "
         "those whose lines have its shape.",
         "format accuracy < 1 only where a line ends in ？！； rather than ，/。 alternating; "
+        "unattested 叠字: the share of poems doubling a character no poet doubles; "
         f"{result['seconds']} s",
     ]
     return "\n".join([*header, *rows, "", *notes])

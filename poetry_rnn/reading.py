@@ -1,0 +1,437 @@
+"""The blind reading kit (docs/metrics.md#blind-reading): real poems of the corpus's test split
+and the model's poems in the same forms, shuffled and numbered for readers who do not know who
+wrote which; then the scores of their ratings.
+
+``python -m poetry_rnn.evaluate blind --out DIR`` writes the kit, ``python -m
+poetry_rnn.evaluate blind-score DIR`` scores the ``ratings-*.json`` readers put beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import statistics
+from collections import Counter
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
+from poetry_rnn.data import SPLITS, split_of
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.evaluate import prompts
+from poetry_rnn.files import write_text_atomic
+from poetry_rnn.generate import MODES, Controls, PoetryGenerator
+from poetry_rnn.prosody import FORMS, form_of, join_lines
+from poetry_rnn.text import PUNCTUATION, split_lines, to_simplified
+
+MIN_POEMS, MAX_POEMS = 4, 400
+DEFAULT_POEMS = 48
+DEFAULT_VARIANT = "default"
+#: Controls the kit sets itself for every poem, so a variant may not.
+KIT_CONTROLS = frozenset({"form", "n", "seed", "script"})
+POEMS_FILE, KEY_FILE, RUBRIC_FILE = "poems.md", "key.json", "RUBRIC.md"
+RATINGS_GLOB = "ratings-*.json"
+#: Each score, what it asks, and the anchors of 1, 3 and 5.
+SCALE = (
+    ("fluency", "is it natural classical Chinese?", "cannot be parsed", "readable, with slips",
+     "reads as a poet wrote it"),
+    ("coherence", "one scene, feeling or argument?", "unrelated lines", "partly connected",
+     "one whole"),
+    ("poeticness", "imagery, diction, craft", "none", "some", "striking"),
+)  # fmt: skip
+SCORES = tuple(row[0] for row in SCALE)
+MAX_FILE_BYTES = 1 << 20  # a key or a ratings file of 400 poems is far smaller
+Z_95 = 1.96
+_VARIANT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_PRINTED_LINE = re.compile(f"[^{PUNCTUATION}]+[{PUNCTUATION}]")
+
+
+# --- the kit --------------------------------------------------------------------------------
+
+
+def parse_variants(specs: list[str], base: Controls) -> dict[str, Controls]:
+    """Named control sets from ``NAME=JSON`` specs (``lines={"search": "lines"}``), each the
+    ``base`` controls with the object's fields changed; none given: ``base`` alone, named
+    "default". Any field of :class:`Controls` passes through, except those the kit sets."""
+    if not specs:
+        return {DEFAULT_VARIANT: base}
+    names = {field.name for field in fields(Controls)} - KIT_CONTROLS
+    variants: dict[str, Controls] = {}
+    for spec in specs:
+        name, _, given = spec.partition("=")
+        if not _VARIANT_NAME.fullmatch(name) or not given:
+            raise PoetryError(
+                f"a variant is NAME=JSON (NAME of letters, digits, _.-), got {spec!r}"
+            )
+        if name in variants:
+            raise PoetryError(f"variant {name} is given twice")
+        try:
+            changes = json.loads(given)
+        except json.JSONDecodeError as error:
+            raise PoetryError(f"variant {name}: its controls are not JSON ({error.msg})") from None
+        if not isinstance(changes, dict):
+            raise PoetryError(f"variant {name}: its controls must be a JSON object")
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise PoetryError(
+                f"variant {name}: {', '.join(unknown)} cannot be set; controls: "
+                f"{', '.join(sorted(names))}"
+            )
+        try:
+            variants[name] = replace(base, **changes)
+        except PoetryError as error:
+            raise PoetryError(f"variant {name}: {error}") from None
+    return variants
+
+
+def draw_real_poems(
+    corpus: str | Path,
+    count: int,
+    rng: random.Random,
+    include: tuple[str, ...] = DEFAULT_INCLUDE,
+    progress: bool = False,
+) -> list[dict]:
+    """``count`` regulated poems of the corpus's test split (cleaned as for training), drawn
+    at random and the forms taken in turn, so that every form has its share while it lasts."""
+    poems, _, _ = read_corpus(corpus, include, progress=progress)
+    kept, texts, _ = clean_texts(poem.text for poem in poems)
+    pool: dict[str, list[dict]] = {name: [] for name in FORMS}
+    for index, text in zip(kept, texts, strict=True):
+        form = form_of(text)
+        if form is not None and split_of(text) == SPLITS.index("test"):
+            poem = poems[index]
+            pool[form.name].append({
+                "source": "poet", "form": form.name, "author": to_simplified(poem.author),
+                "title": to_simplified(poem.title), "text": join_lines(split_lines(text)),
+            })  # fmt: skip
+    available = sum(len(group) for group in pool.values())
+    if available < count:
+        raise PoetryError(
+            f"the test split of {corpus} holds {available} regulated poems, {count} needed: "
+            "ask for fewer poems or give a larger corpus"
+        )
+    for group in pool.values():
+        rng.shuffle(group)
+    drawn: list[dict] = []
+    while len(drawn) < count:
+        for group in pool.values():
+            if group and len(drawn) < count:
+                drawn.append(group.pop())
+    return drawn
+
+
+def model_jobs(generator: PoetryGenerator, forms: list[str], first_seed: int) -> list[dict]:
+    """What the model writes, one poem for each of ``forms``: within a form the modes in turn,
+    within a form and mode the prompts in turn; the seeds count up from ``first_seed``."""
+    modes, jobs, written = list(MODES), [], Counter()
+    for number, name in enumerate(forms):
+        mode = modes[written[name] % len(modes)]
+        choices = prompts(generator, mode, FORMS[name])
+        prompt = choices[written[name] // len(modes) % len(choices)]
+        written[name] += 1
+        jobs.append({"form": name, "mode": mode, "prompt": prompt, "seed": first_seed + number})
+    return jobs
+
+
+def write_kit(
+    out: str | Path,
+    generator: PoetryGenerator,
+    corpus: str | Path,
+    n: int = DEFAULT_POEMS,
+    variants: dict[str, Controls] | None = None,
+    seed: int = 0,
+    include: tuple[str, ...] = DEFAULT_INCLUDE,
+    about: dict | None = None,
+    progress: bool = False,
+) -> dict:
+    """Write ``poems.md``, ``key.json`` and ``RUBRIC.md`` to ``out``; returns the key.
+
+    ``n`` poems, an equal share for the poets and for each of ``variants`` (named controls;
+    default: the default controls): the real poems first, then for each the model writes one
+    poem of its form in every variant, on the same prompt and seed. All are shuffled by
+    ``seed``. ``about`` (the model's name, say) is recorded in the key.
+    """
+    variants = variants or {DEFAULT_VARIANT: Controls()}
+    sources = 1 + len(variants)
+    if not MIN_POEMS <= n <= MAX_POEMS:
+        raise PoetryError(f"a kit holds {MIN_POEMS} to {MAX_POEMS} poems, got {n}")
+    if n % sources:
+        raise PoetryError(
+            f"{n} poems do not divide among {sources} sources (the poets and "
+            f"{len(variants)} variants): give a multiple of {sources}"
+        )
+    out = Path(out)
+    if (out / KEY_FILE).exists():
+        raise PoetryError(f"{out} already holds a kit; choose another directory")
+    rng = random.Random(seed)
+    entries = draw_real_poems(corpus, n // sources, rng, include, progress)
+    jobs = model_jobs(generator, [entry["form"] for entry in entries], seed)
+    for job in tqdm(jobs, desc="writing", disable=not progress):
+        for name, controls in variants.items():
+            poem_controls = replace(controls, form=job["form"], n=1, seed=job["seed"])
+            (poem,) = generator.write(job["mode"], job["prompt"], poem_controls)
+            text = join_lines(split_lines(poem.text))
+            entries.append({"source": "model", "variant": name, **job, "text": text})
+    rng.shuffle(entries)
+    key = {
+        "n": n,
+        "seed": seed,
+        "corpus": str(corpus),
+        **(about or {}),
+        "variants": {name: _recorded(controls) for name, controls in variants.items()},
+        "poems": {str(number): entry for number, entry in enumerate(entries, 1)},
+    }
+    write_text_atomic(out / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
+    write_text_atomic(out / POEMS_FILE, poems_markdown([entry["text"] for entry in entries]))
+    write_text_atomic(out / RUBRIC_FILE, rubric(n))
+    return key
+
+
+def _recorded(controls: Controls) -> dict:
+    """The controls of a variant, but for those the kit sets for each poem."""
+    return {name: value for name, value in asdict(controls).items() if name not in KIT_CONTROLS}
+
+
+def poems_markdown(texts: list[str]) -> str:
+    """The poems as readers see them: a number and the lines, one a row, nothing else."""
+    parts = [f"# {len(texts)} poems\n\nRate them as {RUBRIC_FILE} asks.\n"]
+    parts += [f"## {number}\n\n" + "\n".join(printed_lines(text)) + "\n" for number, text in
+              enumerate(texts, 1)]  # fmt: skip
+    return "\n".join(parts)
+
+
+def printed_lines(text: str) -> list[str]:
+    """The lines of a canonical poem, each with the mark that ends it."""
+    return _PRINTED_LINE.findall(text)
+
+
+def rubric(n: int) -> str:
+    """The instructions to a reader, with the exact shape of the ratings file."""
+    example = {
+        "reader": "your-name",
+        "ratings": {
+            "1": {"fluency": 4, "coherence": 3, "poeticness": 3, "human": True, "note": "..."},
+            "2": {"fluency": 2, "coherence": 2, "poeticness": 1, "human": False},
+        },
+    }
+    shape = json.dumps(example, ensure_ascii=False, indent=2)
+    scale = "\n".join(
+        ["| score | asks | 1 | 3 | 5 |", "| --- | --- | --- | --- | --- |"]
+        + [f"| {' | '.join(row)} |" for row in SCALE]
+    )
+    return f"""# Reading the poems
+
+{POEMS_FILE} holds {n} classical Chinese poems, numbered 1 to {n}. Some were written by Tang
+poets, some by a machine; you are not told how many of each. Read each poem once, on its own,
+without looking anything up, and give it three scores from 1 to 5 and one guess:
+
+{scale}
+
+and **human**: true if you think a poet wrote it, false if a machine did.
+
+Scores are whole numbers 1 to 5 (2 and 4 lie between the anchors). Skip a poem you cannot
+judge by leaving its number out. A note is optional.
+
+## Your answers
+
+Save them as `ratings-<name>.json` (your name or initials, letters and digits), UTF-8 JSON of
+exactly this shape: `reader` your name; `ratings` maps a poem's number (as text) to its
+`fluency`, `coherence` and `poeticness` (1 to 5), `human` (true or false) and optionally
+`note` (text). Nothing else.
+
+```json
+{shape}
+```
+"""
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def read_key(kit: str | Path) -> dict[str, dict]:
+    """The kit's poems by number, from its key."""
+    path = Path(kit) / KEY_FILE
+    key = _read_json(path, str(path))
+    if not isinstance(key, dict) or not isinstance(key.get("poems"), dict):
+        raise PoetryError(f"{path} is not a blind reading kit's key: it has no poems")
+    return key["poems"]
+
+
+def read_ratings(path: str | Path, numbers: set[str]) -> tuple[str, dict[str, dict]]:
+    """(reader, ratings by poem number) of one ratings file, checked against the kit's poem
+    ``numbers``; every problem is one line naming the file."""
+    path = Path(path)
+    ratings = _read_json(path, path.name)
+    if not isinstance(ratings, dict) or set(ratings) != {"reader", "ratings"}:
+        raise PoetryError(f"{path.name}: expected an object with reader and ratings, nothing else")
+    reader, by_poem = ratings["reader"], ratings["ratings"]
+    if not isinstance(reader, str) or not reader.strip():
+        raise PoetryError(f"{path.name}: reader must be a name")
+    if not isinstance(by_poem, dict):
+        raise PoetryError(f"{path.name}: ratings must map poem numbers to ratings")
+    for number, rating in by_poem.items():
+        where = f"{path.name}: poem {number}"
+        if number not in numbers:
+            raise PoetryError(f"{path.name}: no poem {number} in the kit (1 to {len(numbers)})")
+        if not isinstance(rating, dict):
+            raise PoetryError(f"{where}: a rating must be an object")
+        unknown = sorted(set(rating) - {*SCORES, "human", "note"})
+        missing = [name for name in (*SCORES, "human") if name not in rating]
+        if unknown or missing:
+            problem = f"unknown field {unknown[0]}" if unknown else f"missing {missing[0]}"
+            raise PoetryError(f"{where}: {problem}")
+        for name in SCORES:
+            value = rating[name]
+            if type(value) is not int or not 1 <= value <= 5:
+                raise PoetryError(f"{where}: {name} must be a whole number 1 to 5, got {value!r}")
+        if not isinstance(rating["human"], bool):
+            raise PoetryError(f"{where}: human must be true or false, got {rating['human']!r}")
+        if not isinstance(rating.get("note", ""), str):
+            raise PoetryError(f"{where}: note must be text")
+    return reader, by_poem
+
+
+def _read_json(path: Path, name: str) -> object:
+    """A small JSON file; a poem rated twice (a repeated key) is an error, not the last one."""
+    if not path.is_file():
+        raise PoetryError(f"{name}: not found")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise PoetryError(f"{name}: larger than {MAX_FILE_BYTES >> 20} MiB")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+    except UnicodeDecodeError:
+        raise PoetryError(f"{name}: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise PoetryError(f"{name}: not JSON ({error.msg}, line {error.lineno})") from None
+    except _RepeatedKey as repeated:
+        raise PoetryError(f'{name}: "{repeated}" appears twice') from None
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _RepeatedKey(key)
+        result[key] = value
+    return result
+
+
+def source_of(entry: dict) -> str:
+    """How the scores name a poem's source: the poets, or the model and its variant."""
+    return "poets" if entry["source"] == "poet" else f"model ({entry['variant']})"
+
+
+def interval(values: list[float]) -> dict:
+    """Mean and 95 % half-width (1.96 · sd / √n, sd over ``values``; None below 2) of
+    ``values``, with n."""
+    n = len(values)
+    half = Z_95 * statistics.stdev(values) / math.sqrt(n) if n > 1 else None
+    return {"mean": statistics.fmean(values) if values else None, "half_width": half, "n": n}
+
+
+def score_kit(kit: str | Path) -> dict:
+    """The scores of every ``ratings-*.json`` in the kit, per source (docs/metrics.md#blind-
+    reading): each poem's ratings averaged over its readers, then the mean over the poems with
+    its 95 % interval; the share judged human likewise; and each reader's own means."""
+    kit = Path(kit)
+    poems = read_key(kit)
+    files = sorted(kit.glob(RATINGS_GLOB))
+    if not files:
+        raise PoetryError(f"no {RATINGS_GLOB} in {kit}")
+    readers: dict[str, dict[str, dict]] = {}
+    for path in files:
+        reader, ratings = read_ratings(path, set(poems))
+        if reader in readers:
+            raise PoetryError(f"{path.name}: reader {reader} has another ratings file")
+        readers[reader] = ratings
+    sources = sorted({source_of(entry) for entry in poems.values()}, key=_poets_first)
+    result: dict = {"kit": str(kit), "poems": len(poems), "readers": list(readers), "sources": {}}
+    for source in sources:
+        numbers = [number for number, entry in poems.items() if source_of(entry) == source]
+        rated = {
+            number: [ratings[number] for ratings in readers.values() if number in ratings]
+            for number in numbers
+        }
+        rated = {number: given for number, given in rated.items() if given}
+        given = sum(len(ratings) for ratings in rated.values())
+        result["sources"][source] = {
+            "poems": len(numbers),
+            "rated_poems": len(rated),
+            "ratings": given,
+            "skipped": len(numbers) * len(readers) - given,
+            "readers": sum(any(n in ratings for n in numbers) for ratings in readers.values()),
+            **{name: interval([_mean(r, name) for r in rated.values()]) for name in SCORES},
+            "human": interval([_mean(r, "human") for r in rated.values()]),
+            "by_reader": {
+                reader: _reader_means([ratings[n] for n in numbers if n in ratings])
+                for reader, ratings in readers.items()
+            },
+        }
+    return result
+
+
+def _poets_first(source: str) -> tuple[bool, str]:
+    return source != "poets", source
+
+
+def _mean(ratings: list[dict], name: str) -> float:
+    return statistics.fmean(float(rating[name]) for rating in ratings)
+
+
+def _reader_means(ratings: list[dict]) -> dict:
+    means = {name: _mean(ratings, name) if ratings else None for name in (*SCORES, "human")}
+    return {"poems": len(ratings), **means}
+
+
+def format_scores(result: dict) -> str:
+    """The scores as Markdown: one row per source, then each reader's own means."""
+    rows = [
+        f"blind reading {result['kit']}: {result['poems']} poems, {len(result['readers'])} "
+        f"readers ({', '.join(result['readers'])})",
+        "",
+        "| source | poems rated / in kit | ratings | skipped | readers | fluency | coherence "
+        "| poeticness | judged human |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for source, scores in result["sources"].items():
+        cells = " | ".join(_interval(scores[name]) for name in (*SCORES, "human"))
+        rows.append(
+            f"| {source} | {scores['rated_poems']} / {scores['poems']} | {scores['ratings']} "
+            f"| {scores['skipped']} | {scores['readers']} | {cells} |"
+        )
+    rows += [
+        "",
+        "± is the 95 % interval over the poems: mean ± 1.96·sd/√n, n = the source's rated poems, "
+        "each poem's ratings first averaged over its readers; judged human: the share of a "
+        "poem's readers who guessed a poet, averaged likewise.",
+        "",
+        "Each reader's own means (a reader's bias shows here):",
+        "",
+        "| reader | source | poems rated | fluency | coherence | poeticness | judged human |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for reader in result["readers"]:
+        for source, scores in result["sources"].items():
+            own = scores["by_reader"][reader]
+            cells = " | ".join(_number(own[name]) for name in (*SCORES, "human"))
+            rows.append(f"| {reader} | {source} | {own['poems']} | {cells} |")
+    return "\n".join(rows)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _interval(stats: dict) -> str:
+    if stats["half_width"] is None:
+        return _number(stats["mean"])
+    return f"{stats['mean']:.2f} ± {stats['half_width']:.2f}"

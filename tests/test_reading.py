@@ -1,0 +1,335 @@
+"""The blind reading kit: the poems, the hidden key, the rubric, and the scores of ratings."""
+
+import itertools
+import json
+import random
+import re
+
+import pytest
+from conftest import FIXTURE_CORPUS
+
+from poetry_rnn.data import split_of
+from poetry_rnn.errors import run_cli
+from poetry_rnn.evaluate import HEADS, STARTS, THEMES, main
+from poetry_rnn.generate import Controls, PoetryGenerator
+from poetry_rnn.reading import draw_real_poems, model_jobs
+from poetry_rnn.text import split_lines
+
+INCLUDE = ["--include", "tang", "song", "tang300"]
+SEED = 12345  # seeds this long cannot be mistaken for a poem's number
+#: The fixture's only regulated poems in the test split, as the pipeline splits it.
+LIANGZHOU = "黄河远上白云间，一片孤城万仞山。羌笛何须怨杨柳，春风不度玉门关。"
+DIAO_BAI = (
+    "缀玉联珠六十年，谁教冥路作诗仙。浮云不系名居易，造化无为字乐天。"
+    "童子解吟长恨曲，胡儿能唱琵琶篇。文章已满行人耳，一度思卿一怆然。"
+)
+
+
+def cli(capsys, *argv):
+    code = run_cli(main, [str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return PoetryGenerator.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    """A kit of 6 poems on the fixture corpus: its 2 test-split poems and 2 of each variant."""
+    out = tmp_path_factory.mktemp("kit") / "round1"
+    variants = ['cool={"temperature": 0.5}', 'greedy={"top_k": 1, "rhyme_book": "xinyun"}']
+    argv = ["blind", "--out", out, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", 6]
+    assert (
+        run_cli(main, [str(arg) for arg in [*argv, "--seed", SEED, "--variants", *variants]]) == 0
+    )
+    return out, json.loads((out / "key.json").read_text(encoding="utf-8"))
+
+
+def shown_poems(poems_md: str) -> dict[str, str]:
+    """Poem number → the poem's text as poems.md shows it (its rows joined)."""
+    sections = re.split(r"^## (\d+)\n", poems_md, flags=re.M)[1:]
+    return {
+        number: "".join(body.split())
+        for number, body in zip(sections[::2], sections[1::2], strict=True)
+    }
+
+
+def test_the_kit_holds_the_test_split_poems_and_the_models_in_their_forms(kit):
+    out, key = kit
+    poems = key["poems"]
+    assert sorted(poems, key=int) == [str(number) for number in range(1, 7)]
+    poets = sorted((p["author"], p["title"], p["form"], p["text"]) for p in poems.values()
+                   if p["source"] == "poet")  # fmt: skip
+    assert poets == [
+        ("李忱", "吊白居易", "七言律诗", DIAO_BAI),
+        ("王之涣", "凉州词", "七言绝句", LIANGZHOU),
+    ]
+    written = sorted(
+        (p["variant"], p["form"], p["mode"], p["prompt"], p["seed"])
+        for p in poems.values()
+        if p["source"] == "model"
+    )
+    # One poem per real poem in its form, the first mode (free) of each form, the same prompt
+    # and seed in every variant: the poets' poems are drawn 七言绝句 first (forms in turn).
+    assert written == [
+        ("cool", "七言律诗", "free", "", SEED + 1), ("cool", "七言绝句", "free", "", SEED),
+        ("greedy", "七言律诗", "free", "", SEED + 1), ("greedy", "七言绝句", "free", "", SEED),
+    ]  # fmt: skip
+    assert key["variants"]["cool"]["temperature"] == 0.5
+    assert key["variants"]["greedy"]["top_k"] == 1
+    assert key["variants"]["greedy"]["rhyme_book"] == "xinyun"
+    shown = shown_poems((out / "poems.md").read_text(encoding="utf-8"))
+    assert shown == {number: poem["text"] for number, poem in poems.items()}
+
+
+def test_the_key_reproduces_every_generated_poem(kit, generator):
+    _, key = kit
+    for poem in (poem for poem in key["poems"].values() if poem["source"] == "model"):
+        controls = Controls(
+            **key["variants"][poem["variant"]], form=poem["form"], seed=poem["seed"]
+        )
+        (again,) = generator.write(poem["mode"], poem["prompt"], controls)
+        assert again.text == poem["text"]
+
+
+def test_poems_md_shows_only_numbers_and_lines(kit):
+    out, key = kit
+    poems_md = (out / "poems.md").read_text(encoding="utf-8")
+    lines = {
+        line
+        for poem in key["poems"].values()
+        for line in re.findall(r"[^，。]+[，。]", poem["text"])
+    }
+    rows = poems_md.splitlines()
+    assert rows[:3] == ["# 6 poems", "", "Rate them as RUBRIC.md asks."]
+    rest = [
+        row for row in rows[3:] if row and row not in lines and not re.fullmatch(r"## \d+", row)
+    ]
+    assert rest == []
+    # The numbers and lines aside, nothing of the key is left to find.
+    bare = "\n".join(row for row in rows if row not in lines and not re.fullmatch(r"## \d+", row))
+    hidden = {"poet", "model", "cool", "greedy", "free", "start", "acrostic", "theme"}
+    for poem in key["poems"].values():
+        hidden |= {
+            str(poem[field]) for field in ("author", "title", "prompt", "seed") if field in poem
+        }
+    assert not [word for word in hidden - {""} if word in bare]
+
+
+def test_the_numbering_is_a_shuffle_recorded_by_the_seed(tmp_path, capsys, kit):
+    _, key = kit
+    order = [key["poems"][str(number)]["source"] for number in range(1, 7)]
+    assert sorted(order) == ["model"] * 4 + ["poet"] * 2
+    assert order not in (["poet"] * 2 + ["model"] * 4, ["model"] * 4 + ["poet"] * 2)
+    argv = ["blind", "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", 4]
+    orders = set()
+    for seed in range(4):
+        assert cli(capsys, *argv, "--out", tmp_path / str(seed), "--seed", seed)[0] == 0
+        poems = json.loads((tmp_path / str(seed) / "key.json").read_text(encoding="utf-8"))["poems"]
+        orders.add(tuple((poems[str(n)]["source"], poems[str(n)]["form"]) for n in range(1, 5)))
+    assert len(orders) > 1  # the same four kinds of poem, numbered differently by each seed
+    assert cli(capsys, *argv, "--out", tmp_path / "again", "--seed", 0)[0] == 0
+    assert (tmp_path / "again" / "poems.md").read_bytes() == (
+        tmp_path / "0" / "poems.md"
+    ).read_bytes()
+
+
+def test_the_rubric_shows_the_scales_and_the_ratings_shape_it_accepts(kit, tmp_path, capsys):
+    out, _ = kit
+    rubric = (out / "RUBRIC.md").read_text(encoding="utf-8")
+    assert "numbered 1 to 6" in rubric and "ratings-<name>.json" in rubric
+    assert "| fluency | is it natural classical Chinese? | cannot be parsed |" in rubric
+    example = re.search(r"```json\n(.*?)```", rubric, flags=re.S).group(1)
+    assert json.loads(example)["ratings"]["1"] == {
+        "fluency": 4, "coherence": 3, "poeticness": 3, "human": True, "note": "...",
+    }  # fmt: skip
+    kit_copy = tmp_path / "kit"
+    kit_copy.mkdir()
+    (kit_copy / "key.json").write_bytes((out / "key.json").read_bytes())
+    (kit_copy / "ratings-your-name.json").write_text(example, encoding="utf-8")
+    code, out_text, _ = cli(capsys, "blind-score", kit_copy, "--json")
+    scores = json.loads(out_text)
+    assert code == 0 and scores["readers"] == ["your-name"]
+    assert sum(source["ratings"] for source in scores["sources"].values()) == 2
+
+
+def test_forms_are_taken_in_turn_while_they_last(tmp_path):
+    # A corpus whose test split holds three 五言绝句 and one 七言绝句, made from fixture lines.
+    five = ["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼", "床前明月光", "疑是地上霜"]
+    quatrains = (
+        "，".join(lines[:2]) + "。" + "，".join(lines[2:]) + "。"
+        for lines in itertools.permutations(five, 4)
+    )
+    tests = [text for text in quatrains if split_of(text) == 2][:3]
+    seven = (
+        "，".join(lines[:2]) + "。" + "，".join(lines[2:]) + "。"
+        for lines in itertools.permutations(
+            split_lines(LIANGZHOU + "秦时明月汉时关，万里长征人未还。"), 4
+        )
+    )
+    tests.append(next(text for text in seven if split_of(text) == 2))
+    path = tmp_path / "poems.json"
+    poems = [{"author": "某", "title": f"题{i}", "paragraphs": [t]} for i, t in enumerate(tests)]
+    path.write_text(json.dumps(poems, ensure_ascii=False), encoding="utf-8")
+    drawn = draw_real_poems(path, 4, random.Random(0))
+    assert [poem["form"] for poem in drawn] == ["五言绝句", "七言绝句", "五言绝句", "五言绝句"]
+    assert sorted(poem["text"] for poem in drawn) == sorted(tests)
+
+
+def test_modes_and_prompts_are_taken_in_turn_within_a_form(generator):
+    jobs = model_jobs(generator, ["五言绝句"] * 5 + ["七言律诗"] * 3, first_seed=7)
+    assert [(job["form"], job["mode"], job["prompt"], job["seed"]) for job in jobs] == [
+        ("五言绝句", "free", "", 7), ("五言绝句", "start", STARTS[0], 8),
+        ("五言绝句", "acrostic", HEADS[4][0], 9), ("五言绝句", "theme", THEMES[0], 10),
+        ("五言绝句", "free", "", 11), ("七言律诗", "free", "", 12),
+        ("七言律诗", "start", STARTS[0], 13), ("七言律诗", "acrostic", HEADS[8][0], 14),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--n", 6], "the test split of CORPUS holds 2 regulated poems, 3 needed"),
+        (["--n", 3], "a kit holds 4 to 400 poems, got 3"),
+        (["--n", 402], "a kit holds 4 to 400 poems, got 402"),
+        (["--n", 5], "5 poems do not divide among 2 sources"),
+        (["--variants", "x"], "a variant is NAME=JSON"),
+        (["--variants", "x={"], "variant x: its controls are not JSON"),
+        (["--variants", "x=[1]"], "variant x: its controls must be a JSON object"),
+        (["--variants", 'x={"serch": "lines"}'], "variant x: serch cannot be set"),
+        (["--variants", 'x={"seed": 1}'], "variant x: seed cannot be set"),
+        (["--variants", 'x={"temperature": 0}'], "variant x: temperature must be a finite"),
+        (["--variants", "x={}", "x={}"], "variant x is given twice"),
+        (["--rhyme-book", "guangyun"], "argument --rhyme-book: invalid choice"),
+    ],
+)  # fmt: skip
+def test_bad_kit_requests_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    argv = ["blind", "--out", tmp_path / "kit", "--corpus", FIXTURE_CORPUS, *INCLUDE, *argv]
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert message.replace("CORPUS", str(FIXTURE_CORPUS)) in err
+    assert not (tmp_path / "kit").exists()
+
+
+def test_a_kit_is_never_overwritten(kit, capsys):
+    out, _ = kit
+    before = (out / "key.json").read_bytes()
+    code, _, err = cli(
+        capsys, "blind", "--out", out, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", 4
+    )
+    assert code == 2 and f"{out} already holds a kit" in err
+    assert (out / "key.json").read_bytes() == before
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+#: Poems 1-3 by poets, 4-6 by the model; two readers, bo skipped poem 2.
+KEY = {
+    "poems": {
+        **{str(n): {"source": "poet", "form": "五言绝句", "text": "..."} for n in (1, 2, 3)},
+        **{
+            str(n): {"source": "model", "variant": "default", "form": "五言绝句"} for n in (4, 5, 6)
+        },
+    }
+}
+ANN = {"1": (5, 4, 4, True), "2": (4, 4, 3, True), "3": (3, 2, 2, False),
+       "4": (2, 2, 1, False), "5": (3, 3, 2, True), "6": (1, 1, 1, False)}  # fmt: skip
+BO = {"1": (5, 5, 5, True), "3": (5, 4, 4, True),
+      "4": (2, 1, 1, False), "5": (1, 1, 1, False), "6": (3, 2, 2, False)}  # fmt: skip
+
+
+def ratings(reader: str, given: dict) -> dict:
+    fields = ("fluency", "coherence", "poeticness", "human")
+    return {
+        "reader": reader,
+        "ratings": {n: dict(zip(fields, r, strict=True)) for n, r in given.items()},
+    }
+
+
+@pytest.fixture
+def rated(tmp_path):
+    (tmp_path / "key.json").write_text(json.dumps(KEY), encoding="utf-8")
+    for reader, given in (("ann", ANN), ("bo", BO)):
+        path = tmp_path / f"ratings-{reader}.json"
+        path.write_text(json.dumps(ratings(reader, given)), encoding="utf-8")
+    return tmp_path
+
+
+def test_scores_average_each_poem_over_its_readers_then_over_the_poems(rated, capsys):
+    code, out, _ = cli(capsys, "blind-score", rated, "--json")
+    scores = json.loads(out)
+    assert code == 0 and scores["readers"] == ["ann", "bo"] and scores["poems"] == 6
+    poets, model = scores["sources"]["poets"], scores["sources"]["model (default)"]
+    assert (poets["rated_poems"], poets["ratings"], poets["skipped"], poets["readers"]) == (
+        3,
+        5,
+        1,
+        2,
+    )
+    assert (model["rated_poems"], model["ratings"], model["skipped"]) == (3, 6, 0)
+    # Poets' fluency by poem: 5 (5, 5), 4 (ann only), 4 (3, 5): mean 13/3, sd √(1/3).
+    assert poets["fluency"]["mean"] == pytest.approx(13 / 3)
+    assert poets["fluency"]["half_width"] == pytest.approx(1.96 * (1 / 3) ** 0.5 / 3**0.5)
+    assert poets["fluency"]["n"] == 3
+    # Judged human, by poem: 1, 1, 1/2 for the poets; 0, 1/2, 0 for the model. sd √(1/12).
+    assert poets["human"]["mean"] == pytest.approx(5 / 6)
+    assert model["human"]["mean"] == pytest.approx(1 / 6)
+    assert model["human"]["half_width"] == pytest.approx(1.96 * (1 / 12) ** 0.5 / 3**0.5)
+    assert model["fluency"] == {"mean": 2.0, "half_width": 0.0, "n": 3}  # 2, 2, 2
+    assert poets["by_reader"]["ann"] == {
+        "poems": 3, "fluency": 4.0, "coherence": 10 / 3, "poeticness": 3.0, "human": 2 / 3,
+    }  # fmt: skip
+    assert poets["by_reader"]["bo"]["poems"] == 2 and poets["by_reader"]["bo"]["fluency"] == 5.0
+
+    code, out, _ = cli(capsys, "blind-score", rated)
+    assert code == 0 and "6 poems, 2 readers (ann, bo)" in out
+    assert "| poets | 3 / 3 | 5 | 1 | 2 | 4.33 ± 0.65 |" in out
+    assert "| model (default) | 3 / 3 | 6 | 0 | 2 | 2.00 ± 0.00 |" in out
+    assert "| bo | poets | 2 | 5.00 | 4.50 | 4.50 | 1.00 |" in out
+
+
+def write_ratings(kit, name: str, content: str) -> None:
+    (kit / f"ratings-{name}.json").write_text(content, encoding="utf-8")
+
+
+def one(**changes) -> str:
+    rating = {"fluency": 3, "coherence": 3, "poeticness": 3, "human": False} | changes
+    return json.dumps({"reader": "cy", "ratings": {"2": rating}})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"reader": "cy", "ratings": {"2": {', "ratings-cy.json: not JSON ("),
+        (one(fluency=6), "ratings-cy.json: poem 2: fluency must be a whole number 1 to 5, got 6"),
+        (one(coherence=0), "poem 2: coherence must be a whole number 1 to 5, got 0"),
+        (one(poeticness=3.5), "poem 2: poeticness must be a whole number 1 to 5, got 3.5"),
+        (one(fluency=True), "poem 2: fluency must be a whole number 1 to 5, got True"),
+        (one(human="yes"), "poem 2: human must be true or false, got 'yes'"),
+        (one(mood=3), "ratings-cy.json: poem 2: unknown field mood"),
+        (json.dumps({"reader": "cy", "ratings": {"2": {"fluency": 3, "coherence": 3,
+                                                       "poeticness": 3}}}),
+         "ratings-cy.json: poem 2: missing human"),
+        (one().replace('"2"', '"7"'), "ratings-cy.json: no poem 7 in the kit (1 to 6)"),
+        ('{"ratings": {}}', "ratings-cy.json: expected an object with reader and ratings"),
+        ('{"reader": "", "ratings": {}}', "ratings-cy.json: reader must be a name"),
+        ('{"reader": "ann", "ratings": {}}', "ratings-cy.json: reader ann has another"),
+        ('{"reader": "cy", "ratings": {"1": 3}}', "poem 1: a rating must be an object"),
+        (one()[:-2] + ', "2": {}}}', 'ratings-cy.json: "2" appears twice'),
+    ],
+)  # fmt: skip
+def test_malformed_ratings_are_one_line_and_exit_2(rated, capsys, content, message):
+    write_ratings(rated, "cy", content)
+    code, out, err = cli(capsys, "blind-score", rated)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_scoring_needs_a_key_and_ratings(tmp_path, capsys):
+    code, _, err = cli(capsys, "blind-score", tmp_path)
+    assert code == 2 and f"{tmp_path / 'key.json'}: not found" in err
+    (tmp_path / "key.json").write_text(json.dumps(KEY), encoding="utf-8")
+    code, _, err = cli(capsys, "blind-score", tmp_path)
+    assert code == 2 and f"no ratings-*.json in {tmp_path}" in err
