@@ -40,7 +40,8 @@ from tqdm import tqdm
 from poetry_rnn.checkpoint import SHIPPED_MODEL, from_pretrained, save_pretrained
 from poetry_rnn.data import load_corpus
 from poetry_rnn.errors import PoetryError, run_cli, setup_logging
-from poetry_rnn.evaluate import STARTS, corpus_lines, generation_metrics
+from poetry_rnn.evaluate import STARTS
+from poetry_rnn.metrics import corpus_lines, generation_metrics
 from poetry_rnn.model import CharRNN, preset_config
 from poetry_rnn.prosody import FORMS
 from poetry_rnn.runs import write_metrics

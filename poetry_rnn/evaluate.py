@@ -11,40 +11,34 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
-import re
 import sys
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import torch
 from tqdm import tqdm
 
-from poetry_rnn.batching import padded_rows
 from poetry_rnn.checkpoint import from_pretrained
-from poetry_rnn.cleaning import clean_texts
-from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE, read_corpus
-from poetry_rnn.data import encode_poems
+from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import MODES, STEERS, Controls, Poem, PoetryGenerator
-from poetry_rnn.model import CharRNN, total_nll
+from poetry_rnn.metrics import (
+    corpus_lines,
+    corpus_metrics,
+    generation_metrics,
+    perplexity,
+    read_cleaned,
+)
+from poetry_rnn.model import CharRNN
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     FORMS,
     RHYME_BOOKS,
     Form,
-    book_groups,
-    check_format,
-    check_rhyme,
-    form_of,
     get_form,
-    tone_conformance,
-    unattested_doubles,
 )
-from poetry_rnn.text import HAN_RANGES, split_lines, two_columns
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.text import split_lines, two_columns
 
 log = logging.getLogger("poetry_rnn.evaluate")  # also when run as __main__
 
@@ -58,160 +52,6 @@ HEADS = {
 THEMES = ("秋夜思乡", "春日登山", "边塞征战", "送别友人")
 DEFAULT_N = 200
 GENERATION_BATCH = 50  # poems per decoding batch
-SCORING_TOKENS = 4096  # rows × width of one perplexity batch (bounds the logits' memory)
-OOV_WARNING = 0.01  # share of unknown characters above which a perplexity is warned about
-_HAN_RUN = re.compile(f"[{HAN_RANGES}]+")
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def read_cleaned(
-    corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLUDE, progress: bool = False
-) -> list[str]:
-    """The cleaned poem texts of ``corpus``, read and cleaned exactly as for training (no
-    filters)."""
-    poems, _, _ = read_corpus(corpus, include, progress=progress)
-    _, texts, _ = clean_texts(poem.text for poem in poems)
-    if not texts:
-        raise PoetryError(f"no poems left after cleaning {corpus} ({len(poems)} read)")
-    return texts
-
-
-# --- perplexity ---------------------------------------------------------------------------
-
-
-def _scoring_batches(lengths: Sequence[int], budget: int = SCORING_TOKENS) -> list[list[int]]:
-    """Indices grouped by length, each group at most ``budget`` tokens once padded (a longer
-    poem goes alone)."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        if current and (len(current) + 1) * (lengths[index] + 2) > budget:
-            batches.append(current)
-            current = []
-        current.append(index)
-    return [*batches, current] if current else batches
-
-
-def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: bool = False) -> dict:
-    """Perplexity of ``model`` on cleaned poem ``texts`` (docs/metrics.md#perplexity).
-
-    Every poem is scored whole as ``<s>`` + characters + ``</s>`` (read in the model's own
-    direction): the characters and the end token are predicted, the start token and padding
-    are not. Characters outside ``vocab`` are scored as ``<unk>`` and counted (``oov``,
-    ``oov_rate`` of the characters); a high rate is warned about, since the unknown token is
-    easy to predict and flatters the figure.
-    """
-    if not texts:
-        raise PoetryError("no poems to score")
-    device = next(model.parameters()).device
-    chars, offsets = encode_poems(texts, vocab)
-    widest = max(len(text) for text in texts) + 2  # nothing is cut
-    batches = (
-        torch.from_numpy(
-            padded_rows(chars, offsets, rows, vocab, widest, model.config.direction)
-        ).to(device)
-        for rows in tqdm(
-            _scoring_batches([len(t) for t in texts]), desc="scoring", disable=not progress
-        )
-    )
-    with torch.inference_mode():
-        total, predicted = total_nll(model, batches, ignore=[vocab.pad_id])
-    characters = sum(len(text) for text in texts)
-    oov = int((chars == vocab.unk_id).sum())
-    if oov / characters > OOV_WARNING:
-        log.warning(
-            "%.1f%% of the characters are not in the model's vocabulary: the perplexity "
-            "flatters the model", 100 * oov / characters,
-        )  # fmt: skip
-    return {
-        "poems": len(texts),
-        "characters": characters,
-        "tokens": predicted,
-        "oov": oov,
-        "oov_rate": oov / characters,
-        "nll": total / predicted,
-        "perplexity": math.exp(total / predicted),
-    }
-
-
-# --- metrics of a set of poems ------------------------------------------------------------
-
-
-def ngrams(text: str, n: int) -> list[str]:
-    """The ``n``-grams of consecutive Han characters in ``text``; none spans a line end."""
-    return [run[i : i + n] for run in _HAN_RUN.findall(text) for i in range(len(run) - n + 1)]
-
-
-def distinct(texts: Iterable[str], n: int) -> tuple[float | None, float | None]:
-    """distinct-n: unique / all ``n``-grams, (inside a poem averaged over poems, across all).
-
-    Poems without an ``n``-gram are left out of the average; None where there is none at all.
-    """
-    shares, seen, total = [], set(), 0
-    for text in texts:
-        grams = ngrams(text, n)
-        if grams:
-            shares.append(len(set(grams)) / len(grams))
-            seen.update(grams)
-            total += len(grams)
-    if not total:
-        return None, None
-    return sum(shares) / len(shares), len(seen) / total
-
-
-def corpus_lines(texts: Iterable[str]) -> set[str]:
-    """Every line (without its punctuation) of the cleaned poem ``texts``."""
-    return {line for text in texts for line in split_lines(text)}
-
-
-def generation_metrics(
-    texts: Sequence[str],
-    form: str | Form,
-    corpus_lines: Collection[str] | None = None,
-    rhyme_book: str = DEFAULT_RHYME_BOOK,
-) -> dict:
-    """The metrics (docs/metrics.md) of poem ``texts`` written in (or meant for) ``form``.
-
-    ``format_accuracy``: share of the poems; ``rhyme_rate``: share rhyming under
-    ``rhyme_book`` (the book they were written under), ``rhyme_rate_by_book`` under each book;
-    ``tone_conformance``: satisfied over checked even positions, all poems pooled;
-    ``copy_rate``: share of the poems' lines found verbatim in ``corpus_lines`` (None without
-    them); ``unattested_double_rate``: share of the poems doubling a character no poet
-    doubles; ``distinct_{1,2}_{poem,batch}``.
-    """
-    form = get_form(form) if isinstance(form, str) else form
-    book_groups(rhyme_book)  # rejects an unknown book
-    if not texts:
-        raise PoetryError("no poems to score")
-    rhymed = {book: sum(check_rhyme(text, form, book) for text in texts) for book in RHYME_BOOKS}
-    tones = [tone_conformance(text, form) for text in texts]
-    satisfied = sum(poem_satisfied for poem_satisfied, _ in tones)
-    checked = sum(poem_checked for _, poem_checked in tones)
-    doubling = sum(bool(unattested_doubles(text)) for text in texts)
-    lines = [line for text in texts for line in split_lines(text)]
-    copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
-    metrics = {
-        "form": form.name,
-        "n": len(texts),
-        "format_accuracy": sum(check_format(text, form) for text in texts) / len(texts),
-        "rhyme_book": rhyme_book,
-        "rhyme_rate": rhymed[rhyme_book] / len(texts),
-        "rhyme_rate_by_book": {book: count / len(texts) for book, count in rhymed.items()},
-        "tone_conformance": satisfied / checked if checked else None,
-        "tone_satisfied": satisfied,
-        "tone_checked": checked,
-        "unattested_doubles": doubling,
-        "unattested_double_rate": doubling / len(texts),
-        "lines": len(lines),
-        "copied_lines": copied,
-        "copy_rate": copied / len(lines) if copied is not None and lines else None,
-    }
-    for n in (1, 2):
-        metrics[f"distinct_{n}_poem"], metrics[f"distinct_{n}_batch"] = distinct(texts, n)
-    return metrics
 
 
 # --- generation ---------------------------------------------------------------------------
@@ -265,25 +105,6 @@ def generate_poems(
         batch = replace(controls, n=size, seed=first_seed + number)
         poems += generator.write(mode, prompt, batch, steer)
     return poems
-
-
-# --- real poems ---------------------------------------------------------------------------
-
-
-def corpus_metrics(texts: Iterable[str], forms: Sequence[str] = tuple(FORMS)) -> dict[str, dict]:
-    """The metrics of real poems, per form: the cleaned ``texts`` whose lines have the form's
-    shape (as ``--form`` selects them for training), whatever punctuation ends the lines."""
-    groups: dict[str, list[str]] = {name: [] for name in forms}
-    for text in texts:
-        form = form_of(text)
-        if form is not None and form.name in groups:
-            groups[form.name].append(text)
-    if not any(groups.values()):
-        raise PoetryError(f"no poems of the form {' or '.join(forms)} in the corpus")
-    return {
-        name: generation_metrics(group, name) if group else {"form": name, "n": 0}
-        for name, group in groups.items()
-    }
 
 
 # --- command line -------------------------------------------------------------------------

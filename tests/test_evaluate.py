@@ -10,11 +10,11 @@ from conftest import FIXTURE_CORPUS
 from poetry_rnn.checkpoint import from_pretrained, load_training_state, save_pretrained
 from poetry_rnn.data import CorpusOptions, build_corpus, save_corpus
 from poetry_rnn.errors import run_cli
-from poetry_rnn.evaluate import (
+from poetry_rnn.evaluate import main
+from poetry_rnn.metrics import (
     corpus_lines,
     distinct,
     generation_metrics,
-    main,
     ngrams,
     perplexity,
     read_cleaned,
