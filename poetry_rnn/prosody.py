@@ -110,6 +110,8 @@ def _read_table(name: str, *keys: str) -> tuple:
 
 LEVEL, OBLIQUE = "平", "仄"
 EITHER = "either"
+#: How a tone is shown: ○ 平, ● 仄, ◐ either.
+TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
 
 
 @functools.cache
@@ -159,6 +161,7 @@ def is_level(char: str) -> bool:
 
 RHYME_BOOKS: tuple[str, ...] = ("pingshui", "xinyun")
 DEFAULT_RHYME_BOOK = "pingshui"
+RHYME_BOOK_NAMES = {"pingshui": "平水韵", "xinyun": "中华新韵"}
 
 
 class _Pingshui(NamedTuple):
