@@ -228,10 +228,10 @@ def _tone_checks(lines: list[str], form: Form) -> list[ToneCheck]:
     for i, line in enumerate(lines):
         for p in tone_positions(form):
             reading = modern_reading(line[p - 1])
-            other = _label(_flipped(tones[i][p - 1]))
+            flipped = _label(_flipped(tones[i][p - 1]))
             breaks = [
                 ToneBreak(rule.name, rule.line + 1, rule.position,
-                          lines[rule.line][rule.position - 1], wants=other)
+                          lines[rule.line][rule.position - 1], wants=flipped)
                 for rule in broken_rules(tones, form, i, p)
             ]  # fmt: skip
             checks.append(
