@@ -382,8 +382,9 @@ def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: V
     wanted = _wanted(tones, form, line, position)
     book = report.rhyme_book
     rhyme_lines = {r.line - 1 for r in report.rhyme} if position == form.chars else set()
-    others = [r.char for r in report.rhyme if r.required and r.line - 1 != line]
-    target = _rhyme_target(others, book)
+    others = [r for r in report.rhyme if r.line - 1 != line]
+    target = _rhyme_target([r.char for r in others if r.required], book)
+    rhyme_chars = {r.char for r in others}
     neighbours = {lines[line][p - 1] for p in (position - 1, position + 1) if 1 <= p <= form.chars}
     used = report.text.count
     doubles = attested_doubles()
@@ -394,7 +395,7 @@ def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: V
         and char != current
         and (wanted is None or tone_of(char) in (wanted, None))
         and (line not in rhyme_lines
-             or (is_level(char) and char not in others and target & rhyme_groups(char, book)))
+             or (is_level(char) and char not in rhyme_chars and target & rhyme_groups(char, book)))
         and (char not in neighbours or char in doubles)
         and used(char) < 2
     ]  # fmt: skip
@@ -465,14 +466,14 @@ def format_report(report: CheckReport) -> str:
     rows = [f"{report.form}, {book}"]
     broken = {(t.line, t.position) for t in report.tones if not t.ok}
     marks = annotate(report.text, report.rhyme_book)
-    mark_ends = "，。"
     for n, (line, line_marks) in enumerate(zip(report.lines, marks, strict=True), start=1):
         group = line_marks[-1].rhyme
-        rows.append(f"{line}{mark_ends[(n - 1) % 2]}" + (f"  {group}" if group else ""))
+        rows.append(line + ("，" if n % 2 else "。") + (f"  {group}" if group else ""))
         rows.append(" ".join(TONE_SIGNS[mark.tone] for mark in line_marks))
-        if any((n, p) in broken for p in range(1, len(line) + 1)):
-            under = " ".join("^" if (n, p) in broken else " " for p in range(1, len(line) + 1))
+        under = " ".join("^" if (n, p) in broken else " " for p in range(1, len(line) + 1))
+        if under.strip():
             rows.append(under.rstrip())
+    rows.append("")
     chars = " ".join(r.char for r in report.rhyme)
     groups = "/".join(report.rhyme_groups)
     if report.rhymes:
@@ -480,13 +481,11 @@ def format_report(report: CheckReport) -> str:
     else:
         rows.append(f"rhyme: {chars} do not rhyme in {book}")
     rows.append(f"tones: {report.tone_satisfied} of {report.tone_checked} positions conform")
+    wanted = groups or ("a level group" if report.rhyme_book == "pingshui" else "a group")
     for r in report.rhyme:
         if not r.ok:
-            own = "/".join(r.groups) or "in no group"
-            why = f"not {groups}" if groups else "no group shared with the other rhyme characters"
-            rows.append(
-                f"line {r.line}, character {len(report.lines[0])} ({r.char}): {own}, {why} — rhyme"
-            )
+            own = "/".join(r.groups) or f"in no group of {book}"
+            rows.append(f"line {r.line}, last character ({r.char}): {own}, not in {wanted} — rhyme")
     for t in report.tones:
         for b in t.breaks:
             against = f"character {b.position}" if b.rule == "二四六分明" else f"line {b.line}"
@@ -494,14 +493,12 @@ def format_report(report: CheckReport) -> str:
                 f"line {t.line}, character {t.position} ({t.char}): wants {b.wants}, is {t.tone}"
                 f" — {b.rule} (against {against}, {b.char})"
             )
-    for char in report.unattested_doubles:
-        rows.append(f"{char}{char}: a doubling no poet attests")
+    rows += [f"{char}{char}: a doubling no poet attests" for char in report.unattested_doubles]
     for t in report.tones:
         if t.source == "modern":
-            reading = t.reading or "no reading"
             rows.append(
                 f"line {t.line}, character {t.position} ({t.char}): not in the Tang tone table; "
-                f"its modern reading {reading} makes it {t.tone}"
+                f"its modern reading {t.reading or '(none)'} makes it {t.tone}"
             )
     return "\n".join(rows)
 
@@ -547,6 +544,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     suggestions = None
     if args.suggest is not None:
         line, position = _line_position(args.suggest)
+        # Scoring is a chain of small matrix products: a second thread gains little, and on a
+        # busy machine threads waiting for each other cost several times more (measured).
+        torch.set_num_threads(1)
         scorer = Scorer.from_pretrained(args.model)
         suggestions = suggest(
             args.text, line, position, args.k, args.form, args.rhyme_book, model=scorer
