@@ -143,8 +143,8 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
     chosen = _fitting_form(lines, form)
     required = [lines[i][-1] for i in rhyme_positions(chosen)]
     rhymes = bool(shared_rhymes(required, rhyme_book))
-    target = _rhyme_target(required, rhyme_book)
     first = lines[0][-1]
+    target = _rhyme_target(required, first, rhyme_book)
     joins = rhymes and bool(target & rhyme_groups(first, rhyme_book))
     if joins:
         target &= rhyme_groups(first, rhyme_book)
@@ -204,18 +204,21 @@ def _ordered(groups: frozenset[str], book: str) -> list[str]:
     return sorted(groups, key=book_groups(book).index)
 
 
-def _rhyme_target(chars: Sequence[str], book: str) -> frozenset[str]:
-    """The groups a rhyme is judged by: those all of ``chars`` share, or where they share none,
-    the one most of them stand in (the first in the book's order on a tie; none where not one
-    character stands in a group that may rhyme). A character outside it breaks the rhyme."""
+def _rhyme_target(chars: Sequence[str], first: str | None, book: str) -> frozenset[str]:
+    """The groups a rhyme is judged by: those all of ``chars`` (the required rhyme characters)
+    share, or where they share none, the one most of them stand in; on a tie the one ``first``
+    (line 1's last character) stands in, then the first in the book's order. Empty where not
+    one of them stands in a group that may rhyme. A character outside it breaks the rhyme."""
     shared = shared_rhymes(chars, book)
     if shared:
         return shared
-    counts = {
-        group: sum(group in rhyme_groups(c, book) for c in chars) for group in rhyming_groups(book)
-    }
-    best = max(counts, key=counts.__getitem__)
-    return frozenset({best}) if counts[best] else frozenset()
+    votes = {
+        group: (sum(group in rhyme_groups(c, book) for c in chars),
+                first is not None and group in rhyme_groups(first, book))
+        for group in rhyming_groups(book)
+    }  # fmt: skip
+    best = max(votes, key=votes.__getitem__)
+    return frozenset({best}) if votes[best][0] else frozenset()
 
 
 def _label(tone: str | None) -> str:
@@ -383,7 +386,8 @@ def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: V
     book = report.rhyme_book
     rhyme_lines = {r.line - 1 for r in report.rhyme} if position == form.chars else set()
     others = [r for r in report.rhyme if r.line - 1 != line]
-    target = _rhyme_target([r.char for r in others if r.required], book)
+    first = lines[0][-1] if line > 0 else None
+    target = _rhyme_target([r.char for r in others if r.required], first, book)
     rhyme_chars = {r.char for r in others}
     neighbours = {lines[line][p - 1] for p in (position - 1, position + 1) if 1 <= p <= form.chars}
     used = report.text.count
