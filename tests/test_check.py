@@ -20,10 +20,11 @@ from poetry_rnn.check import (
     Suggestion,
     check,
     format_report,
+    main,
     suggest,
 )
 from poetry_rnn.checkpoint import from_pretrained, save_pretrained
-from poetry_rnn.errors import PoetryError
+from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluate import perplexity
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import FORMS, check_rhyme, rhyme_groups, tone_conformance, tone_of
@@ -309,9 +310,25 @@ def test_a_position_out_of_range_names_the_valid_range(scorer, where, message):
 
 
 def run(*argv):
+    """A fresh interpreter running ``argv`` from the checkout."""
     return subprocess.run(
         [sys.executable, *argv], capture_output=True, text=True, env=ENV, check=False
     )
+
+
+@pytest.fixture
+def cli(capsys):
+    """``python -m poetry_rnn.check ARGV`` in this process: (status, stdout, stderr). The torch
+    threads the command sets are given back afterwards."""
+    threads = torch.get_num_threads()
+
+    def call(*argv):
+        status = run_cli(main, list(argv))
+        out = capsys.readouterr()
+        return status, out.out, out.err
+
+    yield call
+    torch.set_num_threads(threads)
 
 
 JING_YE_SI_PRINTED = """\
@@ -345,29 +362,38 @@ def test_the_cli_prints_the_report():
     assert done.stdout == JING_YE_SI_PRINTED
 
 
-def test_the_cli_prints_json():
-    done = run("-m", "poetry_rnn.check", JING_YE_SI, "--json")
+def test_poetry_rnn_check_is_the_same_command(cli):
+    done = run("-m", "poetry_rnn.cli", "check", JING_YE_SI, "--rhyme-book", "xinyun")
     assert done.returncode == 0, done.stderr
+    assert (0, done.stdout, "") == cli(JING_YE_SI, "--rhyme-book", "xinyun")
+    assert "rhyme: 光 霜 乡 in 十唐" in done.stdout
+
+
+def test_the_cli_prints_json(cli):
+    status, out, _ = cli(JING_YE_SI, "--json")
     expected = json.loads(json.dumps(check(JING_YE_SI).to_dict()))
-    assert json.loads(done.stdout) == expected and "suggestions" not in expected
+    assert status == 0 and json.loads(out) == expected and "suggestions" not in expected
 
 
-def test_the_cli_suggests(scorer):
-    done = run("-m", "poetry_rnn.check", BROKEN, "--suggest", "3:4", "--k", "5")
-    assert done.returncode == 0, done.stderr
-    report, rows = done.stdout.split("suggestions for line 3, character 4 (山):\n")
+def test_the_cli_suggests(cli, scorer):
+    suggestions = suggest(BROKEN, 3, 4, k=5, model=scorer)
+    status, out, _ = cli(BROKEN, "--suggest", "3:4", "--k", "5")
+    assert status == 0
+    report, rows = out.split("suggestions for line 3, character 4 (山):\n")
     assert report == format_report(check(BROKEN)) + "\n"
     printed = [row.split() for row in rows.splitlines()]
-    suggestions = suggest(BROKEN, 3, 4, k=5, model=scorer)
     assert [(char, sign) for char, sign, _ in printed] == [(s.char, "●") for s in suggestions]
     assert [float(score) for *_, score in printed] == pytest.approx(
         [s.score for s in suggestions], abs=0.1
     )
     assert printed[0][0] == "里"
 
-    as_json = json.loads(run("-m", "poetry_rnn.check", BROKEN, "--json", "--suggest", "3:4").stdout)
-    assert [Suggestion(**s).char for s in as_json["suggestions"]][:1] == ["里"]
-    assert len(as_json["suggestions"]) == 10 and as_json["tone_satisfied"] == 5
+    status, out, _ = cli(BROKEN, "--json", "--suggest", "3:4")
+    result = json.loads(out)
+    assert status == 0 and result["tone_satisfied"] == 5
+    assert [Suggestion(**s).char for s in result["suggestions"]][:5] == [
+        s.char for s in suggestions
+    ]
 
 
 @pytest.mark.parametrize(
@@ -380,17 +406,11 @@ def test_the_cli_suggests(scorer):
         ([JING_YE_SI, "--suggest", "9:1"], "error: line 9 is out of range: a 五言绝句 has"),
         ([JING_YE_SI, "--suggest", "three"], "error: --suggest wants LINE:POS, e.g. 3:4"),
         ([JING_YE_SI, "--form", "六言"], "error: argument --form: invalid choice: '六言'"),
+        ([JING_YE_SI, "--suggest", "1:2", "--model", "/nowhere"],
+         "error: model directory not found: /nowhere"),
     ],
 )  # fmt: skip
-def test_the_cli_turns_bad_input_into_one_line(argv, message):
-    done = run("-m", "poetry_rnn.check", *argv)
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(message) and len(done.stderr.strip().splitlines()) == 1
-
-
-def test_poetry_rnn_check_is_the_same_command():
-    through_script = run("-m", "poetry_rnn.cli", "check", JING_YE_SI, "--rhyme-book", "xinyun")
-    direct = run("-m", "poetry_rnn.check", JING_YE_SI, "--rhyme-book", "xinyun")
-    assert through_script.returncode == direct.returncode == 0, through_script.stderr
-    assert through_script.stdout == direct.stdout
-    assert "rhyme: 光 霜 乡 in 十唐" in direct.stdout
+def test_the_cli_turns_bad_input_into_one_line(cli, argv, message):
+    status, out, err = cli(*argv)
+    assert status == 2 and out == ""
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1
