@@ -137,13 +137,13 @@ def tone_of(char: str) -> str | None:
 
 
 def modern_reading(char: str) -> str | None:
-    """The default Mandarin reading :func:`tone_of` assumes for a character the Tang table
-    lacks, in pinyin with its tone number ("ming2"; none for the neutral tone). None for a
-    character the table labels, a non-Han one, or one pypinyin cannot read."""
+    """The default Mandarin reading :func:`tone_of` assumes for a Han character the Tang table
+    lacks, in pinyin with its tone number ("ta1"; none for the neutral tone), "" where pypinyin
+    knows none. None for a character the table labels, and for a non-Han one."""
     if not is_han(char) or char in _tone_table():
         return None
     readings = pinyin(char, style=Style.TONE3, errors="ignore")
-    return readings[0][0] if readings else None
+    return readings[0][0] if readings else ""
 
 
 def _modern_tone(char: str) -> str | None:
