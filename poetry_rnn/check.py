@@ -7,6 +7,9 @@ rhyme, the tone of every position the tone rules look at and the rule each broke
 (in words: 二四六分明, 对, 粘), and the doublings no poet attests. :func:`suggest` finds the
 characters that satisfy the rules at one position, ranked by the model reading the whole poem
 with each in place. The rules themselves live in :mod:`poetry_rnn.prosody`.
+
+Checking needs no model: torch is imported only where suggestions are scored, so that
+``python -m poetry_rnn.check`` answers without loading it.
 """
 
 from __future__ import annotations
@@ -18,15 +21,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor
-
-from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
-from poetry_rnn.model import CharRNN, State, native_bf16
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     EITHER,
@@ -56,6 +53,11 @@ from poetry_rnn.prosody import (
 )
 from poetry_rnn.text import PUNCTUATION, is_han, to_simplified
 from poetry_rnn.vocab import Vocab
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from poetry_rnn.model import CharRNN, State
 
 #: The most characters a poem to check may have, marks and line breaks included: a 七言律诗
 #: with its marks is 64.
@@ -312,6 +314,11 @@ class Scorer:
     ) -> Scorer:
         """The models of the directories ``path`` (default: the shipped model) and
         ``backward``, in bf16 where the CPU runs it natively."""
+        import torch
+
+        from poetry_rnn.checkpoint import from_pretrained
+        from poetry_rnn.model import native_bf16
+
         forward, vocab = from_pretrained(path)
         backward_model = None
         if backward is not None:
@@ -415,6 +422,8 @@ class _Head(NamedTuple):
 
 
 def _head(model: CharRNN, vocab: Vocab, text: str, index: int) -> _Head:
+    import torch
+
     if model.config.direction == "backward":
         text, index = text[::-1], len(text) - 1 - index
     device = next(model.parameters()).device
@@ -427,6 +436,9 @@ def _head(model: CharRNN, vocab: Vocab, text: str, index: int) -> _Head:
 
 def _whole(model: CharRNN, head: _Head, candidates: Tensor) -> Tensor:
     """log P of the poem with each candidate at the head's position, in one batch."""
+    import torch
+    import torch.nn.functional as F
+
     n = len(candidates)
     inputs = torch.cat([candidates[:, None], head.tail[None, :-1].expand(n, -1)], 1)
     state = tuple(s.expand(-1, n, -1).contiguous() for s in head.state)
@@ -444,6 +456,8 @@ def _rank(
     Only the candidates the models like best at the position itself are scored whole, as many
     as ``SCORED_TOKENS`` allows (at least ``k``).
     """
+    import torch
+
     models = [m for m in (scorer.forward, scorer.backward) if m is not None]
     device = next(scorer.forward.parameters()).device
     ids = torch.tensor([scorer.vocab.index[char] for char in chars], device=device)
@@ -550,6 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         line, position = _line_position(args.suggest)
         # Scoring is a chain of small matrix products: a second thread gains little, and on a
         # busy machine threads waiting for each other cost several times more (measured).
+        import torch
+
         torch.set_num_threads(1)
         scorer = Scorer.from_pretrained(args.model)
         suggestions = suggest(
