@@ -353,7 +353,9 @@ def suggest(
     shares the rhyme group of the other rhyme characters and is none of them; no unattested
     doubling with a neighbour; no character a third time. Ranked by log P(poem with the
     character in place) under ``model``'s forward model (default: the shipped model), plus
-    the backward model's log-likelihood of the poem read from its end where there is one.
+    the backward model's log-likelihood of the poem read from its end where there is one. On
+    a CPU it runs fastest on one torch thread (``torch.set_num_threads(1)``, as the command
+    line sets it).
     """
     report = check(text, form, rhyme_book)
     chosen = FORMS[report.form]

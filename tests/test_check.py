@@ -364,6 +364,16 @@ def test_the_cli_prints_the_report():
     assert done.stdout == JING_YE_SI_PRINTED
 
 
+def test_checking_alone_loads_no_model_and_no_torch():
+    code = (
+        "import sys; from poetry_rnn.check import main; main([sys.argv[1]]); "
+        "print('torch' in sys.modules)"
+    )
+    done = run("-c", code, JING_YE_SI)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == JING_YE_SI_PRINTED + "False\n"
+
+
 def test_poetry_rnn_check_is_the_same_command(cli):
     done = run("-m", "poetry_rnn.cli", "check", JING_YE_SI, "--rhyme-book", "xinyun")
     assert done.returncode == 0, done.stderr
