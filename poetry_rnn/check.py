@@ -65,7 +65,7 @@ MAX_INPUT_CHARS = 200
 MAX_SUGGESTIONS = 100
 #: How many tokens whole-poem scoring reads at most: candidates × the tokens around them. The
 #: candidates the models like best at the position itself are scored, so that a suggestion for
-#: a 七言律诗 takes about a second on a 2-core CPU.
+#: a 七言律诗 takes under a second on one thread of a busy 2-core CPU.
 SCORED_TOKENS = 2048
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 _SEPARATORS = re.compile(f"[{PUNCTUATION}\\s]+")
@@ -370,7 +370,7 @@ def suggest(
             f"character {position} is out of range: a line of {chosen.name} has characters "
             f"1–{chosen.chars}"
         )
-    scorer = model or _shipped_scorer()
+    scorer = model if model is not None else _shipped_scorer()
     chars = _allowed(report, chosen, line - 1, position, scorer.vocab)
     if not chars:
         return []
