@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("poetry_rnn.train", "train a model"),
     "evaluate": ("poetry_rnn.evaluate", "perplexity, metrics of written and of real poems"),
     "demo": ("poetry_rnn.demo", "serve the web demo"),
+    "check": ("poetry_rnn.check", "check a poem's form, rhyme and tones; suggest characters"),
 }
 
 

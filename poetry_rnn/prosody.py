@@ -110,6 +110,8 @@ def _read_table(name: str, *keys: str) -> tuple:
 
 LEVEL, OBLIQUE = "平", "仄"
 EITHER = "either"
+#: How a tone is shown: ○ 平, ● 仄, ◐ either.
+TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
 
 
 @functools.cache
@@ -134,10 +136,19 @@ def tone_of(char: str) -> str | None:
     return _modern_tone(char)
 
 
+def modern_reading(char: str) -> str | None:
+    """The default Mandarin reading :func:`tone_of` assumes for a Han character the Tang table
+    lacks, in pinyin with its tone number ("ta1"; none for the neutral tone), "" where pypinyin
+    knows none. None for a character the table labels, and for a non-Han one."""
+    if not is_han(char) or char in _tone_table():
+        return None
+    readings = pinyin(char, style=Style.TONE3, errors="ignore")
+    return readings[0][0] if readings else ""
+
+
 def _modern_tone(char: str) -> str | None:
     """The tone of the default Mandarin reading: 1, 2 → 平; 3, 4 → 仄; neutral → None."""
-    readings = pinyin(char, style=Style.TONE3, errors="ignore")
-    tone = readings[0][0][-1:] if readings else ""
+    tone = (modern_reading(char) or "")[-1:]
     return LEVEL if tone in ("1", "2") else OBLIQUE if tone in ("3", "4") else None
 
 
@@ -150,6 +161,7 @@ def is_level(char: str) -> bool:
 
 RHYME_BOOKS: tuple[str, ...] = ("pingshui", "xinyun")
 DEFAULT_RHYME_BOOK = "pingshui"
+RHYME_BOOK_NAMES = {"pingshui": "平水韵", "xinyun": "中华新韵"}
 
 
 class _Pingshui(NamedTuple):
@@ -280,16 +292,39 @@ def tone_positions(form: Form) -> list[int]:
     return list(range(2, form.chars, 2))
 
 
-def _rules(line: int, position: int, positions: Sequence[int]) -> list[tuple[int, int, bool]]:
-    """The rules checked at (line, position): (other line, other position, tones equal)."""
+class ToneRule(NamedTuple):
+    """A tone rule checked at a position, against the position ``line`` (0-based),
+    ``position`` (1-based): the two tones must be ``equal`` (粘) or differ."""
+
+    name: str  # 二四六分明, 对 or 粘
+    line: int
+    position: int
+    equal: bool
+
+
+def tone_rules(line: int, position: int, form: Form) -> list[ToneRule]:
+    """The rules checked at ``position`` (1-based, even) of ``line`` (0-based)."""
     rules = []
-    if position + 2 in positions:
-        rules.append((line, position + 2, False))  # 二四六分明
+    if position + 2 < form.chars:
+        rules.append(ToneRule("二四六分明", line, position + 2, False))
     if line % 2 == 1:
-        rules.append((line - 1, position, False))  # 对
+        rules.append(ToneRule("对", line - 1, position, False))
     elif line >= 2:
-        rules.append((line - 1, position, True))  # 粘
+        rules.append(ToneRule("粘", line - 1, position, True))
     return rules
+
+
+def broken_rules(
+    tones: Sequence[Sequence[str | None]], form: Form, line: int, position: int
+) -> list[ToneRule]:
+    """The rules checked at (``line``, ``position``) that ``tones`` (each line's tones, None
+    for "either") break; a rule involving an "either" character holds."""
+    tone = tones[line][position - 1]
+    return [
+        rule
+        for rule in tone_rules(line, position, form)
+        if not _holds(tone, tones[rule.line][rule.position - 1], rule.equal)
+    ]
 
 
 def _holds(tone: str | None, other: str | None, equal: bool) -> bool:
@@ -369,13 +404,11 @@ def tone_conformance(text: str, form: Form) -> tuple[int, int]:
         if not _is_full_line(line, form):
             break
         lines.append([tone_of(char) for char in line])
-    positions = tone_positions(form)
     satisfied = checked = 0
-    for i, tones in enumerate(lines):
-        for p in positions:
+    for i in range(len(lines)):
+        for p in tone_positions(form):
             checked += 1
-            rules = _rules(i, p, positions)
-            satisfied += all(_holds(tones[p - 1], lines[j][q - 1], eq) for j, q, eq in rules)
+            satisfied += not broken_rules(lines, form, i, p)
     return satisfied, checked
 
 
