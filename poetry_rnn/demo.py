@@ -28,7 +28,15 @@ import torch
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import FREE, MAX_INPUT_CHARS, Controls, Poem, PoetryGenerator
-from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, FORMS, LEVEL, OBLIQUE, annotate
+from poetry_rnn.prosody import (
+    DEFAULT_RHYME_BOOK,
+    FORMS,
+    LEVEL,
+    OBLIQUE,
+    RHYME_BOOK_NAMES,
+    TONE_SIGNS,
+    annotate,
+)
 from poetry_rnn.text import PUNCTUATION
 
 log = logging.getLogger("poetry_rnn.demo")  # also when run as __main__
@@ -44,7 +52,7 @@ PROMPT_LABELS = {
 #: form by its heads).
 FORM_LABELS = {"自动": None, **{name: name for name in FORMS}, "不限字数": FREE}
 SCRIPT_LABELS = {"简体": "simplified", "繁體": "traditional"}
-RHYME_BOOK_LABELS = {"平水韵": "pingshui", "中华新韵": "xinyun"}
+RHYME_BOOK_LABELS = {name: book for book, name in RHYME_BOOK_NAMES.items()}
 MAX_POEMS = 4
 MAX_CONCURRENCY = 64
 QUEUE_SIZE = 200  # requests waiting beyond this are turned away
@@ -55,7 +63,6 @@ EXAMPLES = [
     ["主题", "秋夜思乡", "七言律诗"],
     ["自由", "", "五言律诗"],
 ]
-TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
 TONE_CLASSES = {LEVEL: "level", OBLIQUE: "oblique", None: "either"}
 _LINE = re.compile(f"([^{PUNCTUATION}]+)([{PUNCTUATION}]?)")  # a line and its mark
 
@@ -111,8 +118,7 @@ def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
 
 
 def render_poems(poems: Sequence[Poem], rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
-    book = next(label for label, name in RHYME_BOOK_LABELS.items() if name == rhyme_book)
-    legend = f"○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（{book}）"
+    legend = f"○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（{RHYME_BOOK_NAMES[rhyme_book]}）"
     body = "".join(render_poem(poem, rhyme_book) for poem in poems)
     return f'<div class="poems">{body}</div><p class="legend">{legend}</p>'
 

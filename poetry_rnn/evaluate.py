@@ -34,6 +34,7 @@ from poetry_rnn.model import CharRNN
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     FORMS,
+    RHYME_BOOK_NAMES,
     RHYME_BOOKS,
     Form,
     get_form,
@@ -391,8 +392,7 @@ def _share(value: float | None, digits: int = 3) -> str:
 
 
 #: How the tables name the rhyme books.
-BOOK_NAMES = {"pingshui": "平水韵", "xinyun": "中华新韵"}
-_BOOK_COLUMNS = " | ".join(f"rhyme {BOOK_NAMES[book]}" for book in RHYME_BOOKS)
+_BOOK_COLUMNS = " | ".join(f"rhyme {RHYME_BOOK_NAMES[book]}" for book in RHYME_BOOKS)
 
 
 def _rhyme_cells(metrics: dict) -> str:
@@ -403,7 +403,7 @@ def _rhyme_cells(metrics: dict) -> str:
 def _sampling(result: dict) -> str:
     rules = [name for name in ("rhyme", "tone") if result[name]]
     forced = f"{' and '.join(rules)} forced" if rules else "no rules forced"
-    book = f"rhyme book {BOOK_NAMES[result['rhyme_book']]}"
+    book = f"rhyme book {RHYME_BOOK_NAMES[result['rhyme_book']]}"
     return f"{forced}, {book}, temperature {result['temperature']}, top-p {result['top_p']}"
 
 
@@ -432,7 +432,7 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("sampling", _sampling(result)),
         ("format accuracy", _share(result["format_accuracy"])),
         ("rhyme rate", ", ".join(f"{_share(result['rhyme_rate_by_book'][book])} "
-                                 f"{BOOK_NAMES[book]}" for book in RHYME_BOOKS)),
+                                 f"{RHYME_BOOK_NAMES[book]}" for book in RHYME_BOOKS)),
         ("tone conformance", f"{_share(result['tone_conformance'])} "
                              f"({result['tone_satisfied']}/{result['tone_checked']} positions)"),
         ("unattested 叠字", f"{_share(result['unattested_double_rate'])} "

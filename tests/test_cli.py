@@ -32,7 +32,7 @@ def test_help_lists_every_subcommand():
     assert done.returncode == 0
     listing = done.stdout.split("commands:\n")[1].split("\n\n")[0]
     listed = [line.split()[0] for line in listing.splitlines()]
-    assert listed == list(COMMANDS) == ["generate", "data", "train", "evaluate", "demo"]
+    assert listed == list(COMMANDS) == ["generate", "data", "train", "evaluate", "demo", "check"]
 
 
 def test_a_subcommand_runs_its_modules_cli_with_the_same_arguments():
