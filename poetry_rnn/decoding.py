@@ -546,7 +546,7 @@ class Decoder:
         )
         if not bonus and not facing:
             return logits
-        logits = logits.float()  # a copy, in fp32
+        logits = logits.to(torch.float32, copy=True)
         for char, value in (bonus or {}).items():
             logits[:, self.vocab.index[char]] += value
         if facing:
