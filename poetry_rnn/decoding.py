@@ -12,6 +12,18 @@ than twice in a poem unless the user's text has it); the tone rules at even posi
 they leave no candidate, the least important are dropped in reverse order — tone first, then
 repetition, then the rhyme — so decoding never fails.
 
+Two ways to decode a form (the plan's ``search``). Token sampling draws each step's token and
+moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` partial poems: for
+each line it samples ``candidates`` lines from every kept poem under the same constraints, all
+rows in one batch, scores each poem so far — the forward model's log-likelihood of its tokens
+at temperature 1, recorded while sampling, plus the backward model's log-likelihood of it read
+from its end (where the decoder has one), plus the 对仗 of its finished middle couplets — and
+keeps the best ``beams`` distinct ones, each row's constraint and LSTM state with it. Free
+writing always samples.
+
+对仗: while writing the second line of a 律诗's middle couplet (``parallel``), each character
+gets a logit bonus for pairing with the first line's character at its position, in both ways.
+
 Free writing keeps every line whole: punctuation only after a Han character, the end only after
 a mark that may end a poem (。？！) or at the length limit; the repetition rules apply too. The
 user's own text (the context, fixed characters) is printed as given.
@@ -19,10 +31,13 @@ user's own text (the context, fixed characters) is printed as given.
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
@@ -31,19 +46,37 @@ from poetry_rnn.prosody import (
     Form,
     attested_doubles,
     book_groups,
+    parallel_couplets,
+    parallel_pairs,
+    parallelism,
     required_tone,
     rhyme_groups,
     rhyme_positions,
     rhyming_groups,
     tone_of,
 )
-from poetry_rnn.text import PUNCTUATION, is_han
+from poetry_rnn.text import PUNCTUATION, is_han, split_lines
 from poetry_rnn.vocab import Vocab
 
 MAX_FREE_CHARS = 120
 MAX_REPEATS = 2
 #: The marks a poem may end with: cleaned training poems end with one of them.
 FINAL_MARKS = "。？！"
+
+SEARCHES = ("lines", "sample")  # whole-line search, token sampling
+DEFAULT_BEAMS = 4
+DEFAULT_CANDIDATES = 8
+MAX_BEAMS = MAX_CANDIDATES = 64
+#: The most rows (beams × candidates) one search decodes at once: bounds its memory, about
+#: 100 KB a row with the shipped model's vocabulary.
+MAX_SEARCH_ROWS = 2048
+#: w_parallel: the logit bonus for a character per unit of its pair score with the character
+#: facing it; whole-line search adds the same weight times the couplet's summed pair scores.
+PARALLEL_WEIGHT = 1.0
+#: w_backward: the weight of the backward model's log-likelihood in a poem's score.
+BACKWARD_WEIGHT = 1.0
+#: The most tokens (rows × length) the backward model scores in one pass: bounds its logits.
+BACKWARD_TOKENS = 4096
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,35 @@ class Sampling:
     temperature: float = 0.8
     top_k: int = 0
     top_p: float = 0.9
+
+
+@dataclass(frozen=True)
+class Search:
+    """Whole-line search: keep the best ``beams`` partial poems, sampling ``candidates`` lines
+    from each of them for every line. A value out of range is a :class:`PoetryError`."""
+
+    beams: int = DEFAULT_BEAMS
+    candidates: int = DEFAULT_CANDIDATES
+
+    def __post_init__(self) -> None:
+        for name, most in (("beams", MAX_BEAMS), ("candidates", MAX_CANDIDATES)):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise PoetryError(f"{name} must be an integer from 1 to {most}, got {value!r}")
+            if not 1 <= value <= most:
+                raise PoetryError(f"{name} must be an integer from 1 to {most}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        self.beams_for(1)
+
+    def beams_for(self, n: int) -> int:
+        """The beams that give ``n`` poems: at least ``n``, within :data:`MAX_SEARCH_ROWS`."""
+        beams = max(self.beams, n)
+        if beams * self.candidates > MAX_SEARCH_ROWS:
+            raise PoetryError(
+                f"beams × candidates (the beams at least n) must be at most {MAX_SEARCH_ROWS}, "
+                f"got {beams} × {self.candidates}"
+            )
+        return beams
 
 
 @dataclass(frozen=True)
@@ -78,6 +140,8 @@ class Plan:
     bias: dict[int, dict[str, float]] = field(default_factory=dict)  # line (-1 free) → bonuses
     repeat_ok: frozenset[str] = frozenset()  # characters the user's text repeats
     rhyme_book: str = DEFAULT_RHYME_BOOK
+    search: Search | None = Search()  # None: token sampling (a free plan always samples)
+    parallel: bool = True  # favour 对仗 in a 律诗's middle couplets
 
     def __post_init__(self) -> None:
         book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
@@ -92,6 +156,22 @@ def form_plan(form: Form, fixed: dict[tuple[int, int], str], **options: object) 
         slots.append(Slot(line, 0, "，" if line % 2 == 0 else "。"))
     slots.append(Slot(-1, 0, None))
     return Plan(slots=tuple(slots), form=form, **options)  # type: ignore[arg-type]
+
+
+def step_of(form: Form, line: int, position: int) -> int:
+    """The step of :func:`form_plan`'s slots that writes ``position`` (1-based) of ``line``."""
+    return line * (form.chars + 1) + position - 1
+
+
+def _lines(slots: Sequence[Slot]) -> list[list[Slot]]:
+    """A form plan's slots line by line, each with its punctuation; the end joins the last."""
+    lines: list[list[Slot]] = [[]]
+    for slot in slots:
+        lines[-1].append(slot)
+        if slot.position == 0 and slot.line != -1:
+            lines.append([])
+    lines[-2].extend(lines.pop())
+    return lines
 
 
 class VocabTables:
@@ -110,6 +190,18 @@ class VocabTables:
         doubles = attested_doubles()
         self.doubles_ok = torch.tensor([t in doubles for t in self.tokens])
         self._rhymes: dict[str, torch.Tensor] = {}
+        # 对仗 pairs, both ways round, sorted by the first token: token a's partners are
+        # partners[starts[a]:starts[a + 1]], with their scores.
+        pairs = sorted(
+            (vocab.index[a], vocab.index[b], score)
+            for pair, score in parallel_pairs().items()
+            if pair[0] in vocab and pair[1] in vocab
+            for a, b in (pair, pair[::-1])
+        )
+        firsts = torch.tensor([a for a, _, _ in pairs], dtype=torch.long)
+        self.partners = torch.tensor([b for _, b, _ in pairs], dtype=torch.long)
+        self.pair_scores = torch.tensor([score for _, _, score in pairs])
+        self.starts = torch.searchsorted(firsts, torch.arange(len(self.tokens) + 1))
 
     def rhymes(self, book: str) -> torch.Tensor:
         """(vocabulary, groups) membership of each token in the groups of ``book`` that may
@@ -121,34 +213,63 @@ class VocabTables:
             )
         return self._rhymes[book]
 
+    def pair_bonus(self, firsts: torch.Tensor) -> torch.Tensor:
+        """(rows, vocabulary): each token's pair score with the row's token in ``firsts``."""
+        begin = self.starts[firsts]
+        counts = self.starts[firsts + 1] - begin
+        rows = torch.repeat_interleave(torch.arange(len(firsts)), counts)
+        offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(
+            counts.cumsum(0) - counts, counts
+        )
+        entries = torch.repeat_interleave(begin, counts) + offsets
+        bonus = torch.zeros(len(firsts), len(self.tokens))
+        bonus[rows, self.partners[entries]] = self.pair_scores[entries]
+        return bonus
+
 
 def draw(
     logits: torch.Tensor, allowed: torch.Tensor, sampling: Sampling, generator: torch.Generator
 ) -> torch.Tensor:
     """One token per row from ``logits`` within ``allowed``: temperature, top-k, top-p."""
     logits = (logits.float() / sampling.temperature).masked_fill(~allowed, float("-inf"))
-    if sampling.top_k:
-        kth = logits.topk(min(sampling.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if sampling.top_p < 1:
-        logits = _nucleus(logits, sampling.top_p)
-    return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)
-
-
-def _nucleus(logits: torch.Tensor, top_p: float, head: int = 256) -> torch.Tensor:
-    """Keep each row's smallest set of most likely tokens whose probability reaches ``top_p``.
-
-    Sorting the whole vocabulary every step is the slow part; the ``head`` most likely tokens
-    almost always hold ``top_p`` already, so only they are sorted unless a row needs more.
-    """
     probabilities = logits.softmax(-1)
-    k = min(head, logits.shape[-1])
-    top, order = probabilities.topk(k, dim=-1)
-    if k < logits.shape[-1] and bool((top.sum(-1) < top_p).any()):
-        top, order = probabilities.sort(dim=-1, descending=True)
-    outside = top.cumsum(-1) - top > top_p
-    drop = torch.ones_like(logits, dtype=torch.bool).scatter(1, order, outside)
-    return logits.masked_fill(drop, float("-inf"))
+    if sampling.top_k:
+        top, order = probabilities.topk(min(sampling.top_k, logits.shape[-1]), dim=-1)
+        top = top / top.sum(-1, keepdim=True)
+    elif sampling.top_p < 1:
+        top, order = _head(probabilities, sampling.top_p)
+    else:
+        return _sample(probabilities, generator)
+    if sampling.top_p < 1:  # the nucleus: the fewest most likely tokens that hold top_p
+        top = top.masked_fill(top.cumsum(-1) - top > sampling.top_p, 0.0)
+    return order.gather(1, _sample(top, generator)[:, None]).squeeze(1)
+
+
+def _sample(weights: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One column per row, drawn in proportion to ``weights`` (a row's zeros never): by the
+    inverse of the cumulative weights, far faster than ``torch.multinomial`` on a CPU."""
+    cumulative = weights.cumsum(-1)
+    uniform = torch.rand(len(weights), 1, generator=generator) * cumulative[:, -1:]
+    column = torch.searchsorted(cumulative, uniform, right=True).clamp_(max=weights.shape[-1] - 1)
+    # Rounding may land on a zero weight at the very end: take the row's likeliest instead.
+    zero = weights.gather(1, column) == 0
+    return torch.where(zero, weights.argmax(-1, keepdim=True), column).squeeze(1)
+
+
+def _head(
+    probabilities: torch.Tensor, top_p: float, width: int = 256
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's most likely tokens, most likely first, enough to hold ``top_p`` in every row.
+
+    Sorting the whole vocabulary every step is the slow part; the ``width`` most likely tokens
+    almost always hold ``top_p`` already, and four times as many where a row needs more.
+    """
+    size = probabilities.shape[-1]
+    while True:
+        top, order = probabilities.topk(min(width, size), dim=-1)
+        if width >= size or not bool((top.sum(-1) < top_p).any()):
+            return top, order
+        width *= 4
 
 
 def _narrow(allowed: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:
@@ -168,36 +289,101 @@ def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
     )
 
 
+@dataclass
 class _Poems:
-    """What the constraints need to know about the poems decoded so far."""
+    """A batch of partial poems, one a row: what the constraints need to know about them, the
+    model's state and next logits, the tokens chosen and their log-likelihood."""
 
-    def __init__(self, plan: Plan, vocab: Vocab, tables: VocabTables, n: int) -> None:
+    counts: torch.Tensor  # (rows, vocabulary) int16: how often each token is in the poem
+    repeat_ok: torch.Tensor  # (vocabulary,): the tokens that may come more often
+    rhymes: torch.Tensor  # (rows, groups): the rhyme groups each poem may still rhyme in
+    used_rhymes: torch.Tensor  # (rows, vocabulary): the rhyme characters used
+    tones: list[list[list[str | None]]]  # each poem's tones, line by line
+    previous: torch.Tensor  # (rows,): the token before this step
+    logits: torch.Tensor  # (rows, vocabulary): the model's logits for this step, on the CPU
+    state: State
+    tokens: torch.Tensor  # (rows, steps): the tokens chosen so far
+    loglik: torch.Tensor  # (rows,): their log-probability under the model at temperature 1
+    finished: torch.Tensor  # (rows,): the poems that have ended
+
+    @classmethod
+    def start(
+        cls, plan: Plan, vocab: Vocab, tables: VocabTables, logits: torch.Tensor, state: State
+    ) -> _Poems:
+        """Poems about to take their first step, one a row of ``logits`` and ``state``."""
+        n = len(logits)
         # Characters the plan will print anyway count from the start, so a chosen character
         # cannot take the place of a later acrostic head or start character.
-        self.counts = torch.zeros(n, len(vocab), dtype=torch.int16)
+        counts = torch.zeros(n, len(vocab), dtype=torch.int16)
         fixed = [slot.fixed for slot in plan.slots or () if slot.fixed and slot.position]
         for char in [*plan.context, *fixed]:
-            self.counts[:, vocab.index.get(char, vocab.unk_id)] += 1
-        self.repeat_ok = torch.tensor([t in plan.repeat_ok for t in vocab.tokens])
+            counts[:, vocab.index.get(char, vocab.unk_id)] += 1
         # The rhyme groups each poem may still rhyme in, narrowed by every rhyme character: at
         # first those with a level-toned character for every rhyme position (where any has).
         rhymes = tables.rhymes(plan.rhyme_book)
         needed = len(rhyme_positions(plan.form)) if plan.form is not None else 0
         enough = (rhymes & tables.level[:, None]).sum(0) >= needed
-        self.rhymes = (enough if enough.any() else torch.ones_like(enough)).repeat(n, 1)
-        self.used_rhymes = torch.zeros(n, len(vocab), dtype=torch.bool)
-        self.tones: list[list[list[str | None]]] = [[] for _ in range(n)]
         last = vocab.index.get(plan.context[-1], vocab.unk_id) if plan.context else vocab.start_id
-        self.previous = torch.full((n,), last)  # the token before this step
+        return cls(
+            counts=counts,
+            repeat_ok=torch.tensor([t in plan.repeat_ok for t in vocab.tokens]),
+            rhymes=(enough if enough.any() else torch.ones_like(enough)).repeat(n, 1),
+            used_rhymes=torch.zeros(n, len(vocab), dtype=torch.bool),
+            tones=[[] for _ in range(n)],
+            previous=torch.full((n,), last),
+            logits=logits,
+            state=state,
+            tokens=torch.zeros(n, 0, dtype=torch.long),
+            loglik=torch.zeros(n),
+            finished=torch.zeros(n, dtype=torch.bool),
+        )
+
+    def take(self, rows: torch.Tensor) -> _Poems:
+        """The poems of ``rows`` (indices, repeats allowed), each row's state with it."""
+        state_rows = rows.to(self.state[0].device)
+        return _Poems(
+            counts=self.counts[rows],
+            repeat_ok=self.repeat_ok,
+            rhymes=self.rhymes[rows],
+            used_rhymes=self.used_rhymes[rows],
+            tones=[[list(line) for line in self.tones[row]] for row in rows.tolist()],
+            previous=self.previous[rows],
+            logits=self.logits[rows],
+            state=(self.state[0][:, state_rows], self.state[1][:, state_rows]),
+            tokens=self.tokens[rows],
+            loglik=self.loglik[rows],
+            finished=self.finished[rows],
+        )
 
 
 class Decoder:
-    """Decodes plans with one model; reusable across calls."""
+    """Decodes plans with one model; reusable across calls.
 
-    def __init__(self, model: CharRNN, vocab: Vocab) -> None:
+    ``backward``: a CharRNN trained with ``--direction backward`` on the same vocabulary;
+    whole-line search then adds ``backward_weight`` times its log-likelihood of each poem so
+    far, read from its end, to the poem's score.
+    """
+
+    def __init__(
+        self,
+        model: CharRNN,
+        vocab: Vocab,
+        backward: CharRNN | None = None,
+        backward_weight: float = BACKWARD_WEIGHT,
+    ) -> None:
+        if backward is not None:
+            if backward.config.direction != "backward":
+                raise PoetryError(f"the backward model reads {backward.config.direction}")
+            if backward.config.vocab_size != len(vocab):
+                raise PoetryError(
+                    f"the backward model has {backward.config.vocab_size} tokens, but the "
+                    f"vocabulary has {len(vocab)}"
+                )
         self.model = model
         self.vocab = vocab
         self.tables = VocabTables(vocab)
+        self.backward = backward
+        self.backward_weight = backward_weight
 
     @property
     def device(self) -> torch.device:
@@ -216,39 +402,104 @@ class Decoder:
 
     def decode(self, plan: Plan, n: int, sampling: Sampling, seed: int) -> list[str]:
         """``n`` poem texts for ``plan`` (the context included, special tokens left out)."""
-        was_training = self.model.training
-        self.model.eval()
+        models = [model for model in (self.model, self.backward) if model is not None]
+        was_training = [model.training for model in models]
+        for model in models:
+            model.eval()
         try:
-            return self._decode(plan, n, sampling, seed)
+            with torch.inference_mode():
+                generator = torch.Generator().manual_seed(seed)
+                if plan.search is None or plan.slots is None:
+                    poems = self._poems(plan, n)
+                    self._advance(plan, poems, plan.slots or (None,) * (MAX_FREE_CHARS + 1),
+                                  sampling, generator)  # fmt: skip
+                    return self._texts(plan, poems)
+                return self._search(plan, n, sampling, generator)
         finally:
-            self.model.train(was_training)
+            for model, training in zip(models, was_training, strict=True):
+                model.train(training)
 
-    @torch.inference_mode()
-    def _decode(self, plan: Plan, n: int, sampling: Sampling, seed: int) -> list[str]:
-        generator = torch.Generator().manual_seed(seed)
+    def _poems(self, plan: Plan, n: int) -> _Poems:
+        return _Poems.start(plan, self.vocab, self.tables, *self._prime(plan, n))
+
+    def _texts(self, plan: Plan, poems: _Poems) -> list[str]:
+        return [plan.context + self.vocab.decode(row) for row in poems.tokens.tolist()]
+
+    def _advance(
+        self,
+        plan: Plan,
+        poems: _Poems,
+        steps: Sequence[Slot | None],
+        sampling: Sampling,
+        generator: torch.Generator,
+    ) -> None:
+        """Take ``steps`` (slots, or None for free writing) in every row of ``poems``."""
         vocab = self.vocab
-        logits, state = self._prime(plan, n)
-        poems = _Poems(plan, vocab, self.tables, n)
-        steps = plan.slots or (None,) * (MAX_FREE_CHARS + 1)
-        chosen, finished = [], torch.zeros(n, dtype=torch.bool)
         for number, slot in enumerate(steps):
             if slot is not None and (slot.fixed is not None or slot.line == -1):
                 fixed = vocab.end_id if slot.line == -1 else vocab.index[slot.fixed]
-                token = torch.full((n,), fixed)
+                token = torch.full((len(poems.tokens),), fixed)
             else:
                 last = number == len(steps) - 1
                 allowed = self._allowed(plan, slot, poems, last)
-                token = draw(self._biased(logits, plan, slot), allowed, sampling, generator)
-            token = token.masked_fill(finished, vocab.pad_id)
-            chosen.append(token)
+                logits = self._biased(poems.logits, plan, slot, poems)
+                token = draw(logits, allowed, sampling, generator)
+            token = token.masked_fill(poems.finished, vocab.pad_id)
+            chosen = poems.logits.float().log_softmax(-1).gather(1, token[:, None]).squeeze(1)
+            poems.loglik += chosen.masked_fill(poems.finished, 0.0)
             self._record(plan, slot, token, poems)
-            finished |= token == vocab.end_id
-            if finished.all():
+            poems.finished |= token == vocab.end_id
+            if poems.finished.all():
                 break
-            logits, state = self.model.step(token.to(self.device), state)
-            logits = logits.cpu()
-        rows = torch.stack(chosen, dim=1).tolist()
-        return [plan.context + vocab.decode(row) for row in rows]
+            logits, poems.state = self.model.step(token.to(self.device), poems.state)
+            poems.logits = logits.cpu()
+
+    def _search(
+        self, plan: Plan, n: int, sampling: Sampling, generator: torch.Generator
+    ) -> list[str]:
+        """The best ``n`` distinct poems of a whole-line search (repeated where fewer exist)."""
+        assert plan.search is not None and plan.slots is not None
+        beams = plan.search.beams_for(n)
+        rows = torch.arange(beams * plan.search.candidates)
+        poems, kept = self._poems(plan, 1), [0]
+        for line in _lines(plan.slots):
+            # Row r continues kept poem r mod k: every kept poem gets its share of candidates.
+            poems = poems.take(torch.tensor(kept)[rows % len(kept)])
+            self._advance(plan, poems, line, sampling, generator)
+            texts = self._texts(plan, poems)
+            score = self._score(plan, poems, texts).tolist()
+            best = sorted(range(len(texts)), key=lambda row: -score[row])  # stable: ties by row
+            kept = list({texts[row]: row for row in reversed(best)}.values())[::-1][:beams]
+        chosen = [texts[row] for row in kept]
+        return [chosen[i % len(chosen)] for i in range(n)]
+
+    def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
+        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗."""
+        score = poems.loglik.clone()
+        if self.backward is not None:
+            score += self.backward_weight * self._backward_loglik(texts)
+        if plan.parallel and plan.form is not None:
+            # The objective the logit bonus samples from: each finished couplet's pair scores.
+            for first in parallel_couplets(plan.form):
+                couplets = [split_lines(text)[first : first + 2] for text in texts]
+                done = [parallelism(*pair) if len(pair) == 2 else 0.0 for pair in couplets]
+                score += PARALLEL_WEIGHT * plan.form.chars * torch.tensor(done)
+        return score
+
+    def _backward_loglik(self, texts: list[str]) -> torch.Tensor:
+        """The backward model's log-likelihood of each text (all of one length) read from its
+        end: ``<s>``, the tokens last to first, ``</s>``."""
+        assert self.backward is not None
+        vocab, device = self.vocab, next(self.backward.parameters()).device
+        ids = torch.tensor([vocab.encode(text[::-1], wrap=True) for text in texts])
+        total = torch.zeros(len(texts))
+        chunk = max(1, BACKWARD_TOKENS // ids.shape[1])
+        for begin in range(0, len(ids), chunk):
+            rows = ids[begin : begin + chunk].to(device)
+            logits, _ = self.backward(rows[:, :-1])
+            chosen = logits.float().log_softmax(-1).gather(2, rows[:, 1:, None])
+            total[begin : begin + chunk] = chosen.sum((1, 2)).cpu()
+        return total
 
     def _allowed(self, plan: Plan, slot: Slot | None, poems: _Poems, last: bool) -> torch.Tensor:
         """The tokens each row may take at this step, constraints applied by importance."""
@@ -280,19 +531,33 @@ class Decoder:
             allowed = _narrow(allowed, torch.stack([masks[want] for want in wanted]))
         return allowed
 
-    def _biased(self, logits: torch.Tensor, plan: Plan, slot: Slot | None) -> torch.Tensor:
-        """The logits with the plan's bonus for this line's theme characters."""
+    def _biased(
+        self, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: _Poems
+    ) -> torch.Tensor:
+        """The logits with the plan's bonus for this line's theme characters and, in the second
+        line of a middle couplet, for the characters that pair with the one they face."""
         bonus = plan.bias.get(slot.line if slot is not None else -1)
-        if not bonus:
+        facing = (
+            slot is not None
+            and plan.parallel
+            and plan.form is not None
+            and slot.position > 0
+            and slot.line - 1 in parallel_couplets(plan.form)
+        )
+        if not bonus and not facing:
             return logits
-        logits = logits.clone()
-        for char, value in bonus.items():
+        logits = logits.to(torch.float32, copy=True)
+        for char, value in (bonus or {}).items():
             logits[:, self.vocab.index[char]] += value
+        if facing:
+            firsts = poems.tokens[:, step_of(plan.form, slot.line - 1, slot.position)]
+            logits += PARALLEL_WEIGHT * self.tables.pair_bonus(firsts)
         return logits
 
     def _record(self, plan: Plan, slot: Slot | None, token: torch.Tensor, poems: _Poems) -> None:
         """Count the chosen tokens; note their tones and, at a rhyme, narrow the groups."""
         rows = torch.arange(len(token))
+        poems.tokens = torch.cat([poems.tokens, token[:, None]], dim=1)
         poems.previous = token
         if slot is None or slot.fixed is None:
             poems.counts[rows, token] += 1

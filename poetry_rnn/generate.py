@@ -22,7 +22,16 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.checkpoint import from_pretrained
-from poetry_rnn.decoding import Decoder, Plan, Sampling, form_plan
+from poetry_rnn.decoding import (
+    DEFAULT_BEAMS,
+    DEFAULT_CANDIDATES,
+    SEARCHES,
+    Decoder,
+    Plan,
+    Sampling,
+    Search,
+    form_plan,
+)
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.model import native_bf16
 from poetry_rnn.prosody import (
@@ -59,6 +68,9 @@ class Controls:
     them), ``"free"`` writes free length, or a name of ``FORMS``. ``seed`` None draws one.
     ``style`` primes the mood without being printed. ``rhyme_book``: the book the rhyme follows
     and is checked by, 平水韵 ("pingshui", the classical book) or 中华新韵 ("xinyun").
+    ``search``: how a form is decoded, "lines" (whole-line search: ``beams`` partial poems kept,
+    ``candidates`` lines sampled from each, the likeliest kept) or "sample" (token by token);
+    free length always samples. ``parallel``: favour 对仗 in a 律诗's middle couplets.
     """
 
     form: str | None = None
@@ -72,13 +84,17 @@ class Controls:
     n: int = 1
     style: str = ""
     script: str = "simplified"
+    search: str = "lines"
+    beams: int = DEFAULT_BEAMS
+    candidates: int = DEFAULT_CANDIDATES
+    parallel: bool = True
 
     def __post_init__(self) -> None:
         if self.form is not None and self.form != FREE:
             if not isinstance(self.form, str):
                 raise PoetryError(f"form must be a form's name, got {self.form!r}")
             get_form(self.form)
-        for name in ("rhyme", "tone"):
+        for name in ("rhyme", "tone", "parallel"):
             if not isinstance(getattr(self, name), bool):
                 raise PoetryError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.rhyme_book not in RHYME_BOOKS:
@@ -101,15 +117,27 @@ class Controls:
             raise PoetryError(f"the style is too long: at most {MAX_INPUT_CHARS} characters")
         if not isinstance(self.script, str) or self.script not in SCRIPTS:
             raise PoetryError(f"script must be simplified or traditional, got {self.script!r}")
+        if not isinstance(self.search, str) or self.search not in SEARCHES:
+            raise PoetryError(f"search must be lines or sample, got {self.search!r}")
+        search = Search(self.beams, self.candidates)  # a value out of range is a PoetryError
+        if self.search == "lines" and self.form != FREE:
+            search.beams_for(self.n)  # so are too many rows for n poems
         # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
-        for name, kind in (("temperature", float), ("top_p", float), ("top_k", int), ("n", int)):
-            object.__setattr__(self, name, kind(getattr(self, name)))
+        for name in ("temperature", "top_p"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+        for name in ("top_k", "n", "beams", "candidates"):
+            object.__setattr__(self, name, int(getattr(self, name)))
         if self.seed is not None:
             object.__setattr__(self, "seed", int(self.seed))
 
     @property
     def sampling(self) -> Sampling:
         return Sampling(self.temperature, self.top_k, self.top_p)
+
+    @property
+    def line_search(self) -> Search | None:
+        """The whole-line search a form is decoded with; None for token sampling."""
+        return Search(self.beams, self.candidates) if self.search == "lines" else None
 
 
 def _is_int(value: object) -> bool:
@@ -343,7 +371,7 @@ class PoetryGenerator:
     def _form_plan(self, form: Form, controls: Controls, fixed: dict, **options: object) -> Plan:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
-            **options,
+            search=controls.line_search, parallel=controls.parallel, **options,
         )  # fmt: skip
 
     def _user_text(
@@ -507,6 +535,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="平水韵 (pingshui, the classical book; default) or 中华新韵 (xinyun)",
     )  # fmt: skip
     parser.add_argument("--no-tone", action="store_true", help="do not force the tones")
+    parser.add_argument(
+        "--search", choices=SEARCHES, default="lines",
+        help="a form's decoding: whole-line search (default) or token sampling",
+    )  # fmt: skip
+    parser.add_argument("--beams", type=int, default=DEFAULT_BEAMS, help="partial poems kept")
+    parser.add_argument(
+        "--candidates", type=int, default=DEFAULT_CANDIDATES,
+        help="lines sampled from each kept poem",
+    )  # fmt: skip
+    parser.add_argument("--no-parallel", action="store_true", help="do not favour 对仗")
     parser.add_argument("--traditional", action="store_true", help="print traditional characters")
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print a JSON list of poems")
@@ -517,6 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tone=not args.no_tone, temperature=args.temperature, top_k=args.top_k,
         top_p=args.top_p, seed=args.seed,
         n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
+        search=args.search, beams=args.beams, candidates=args.candidates,
+        parallel=not args.no_parallel,
     )  # fmt: skip
     mode = next((m for m in ("start", "acrostic", "theme") if getattr(args, m) is not None), "free")
     text = getattr(args, mode, None) or ""

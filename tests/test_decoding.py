@@ -1,24 +1,38 @@
 """The decoding rules, pinned: each test breaks if its rule is dropped from the decoder.
 
-The tests decode batches of seeded poems (n=32) with the shipped model and check every poem
-against the rule as the prosody tables state it, independently of the decoder.
+The tests decode batches of seeded poems (n=32 sampled token by token, fewer by whole-line
+search) with the shipped model and check every poem against the rule as the prosody tables
+state it, independently of the decoder.
 """
 
+import functools
 import itertools
 
 import pytest
 import torch
 
 from poetry_rnn.checkpoint import from_pretrained
-from poetry_rnn.decoding import FINAL_MARKS, Decoder, Plan, Sampling, form_plan
-from poetry_rnn.errors import PoetryError
+from poetry_rnn.decoding import (
+    FINAL_MARKS,
+    MAX_SEARCH_ROWS,
+    Decoder,
+    Plan,
+    Sampling,
+    Search,
+    form_plan,
+)
+from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.evaluate import perplexity
+from poetry_rnn.generate import Controls, PoetryGenerator, main
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import (
     FORMS,
     RHYME_BOOKS,
     attested_doubles,
     check_format,
+    check_poem,
     check_rhyme,
+    parallelism,
     rhyme_positions,
     tone_conformance,
     tone_of,
@@ -29,6 +43,8 @@ from poetry_rnn.vocab import SPECIALS, Vocab
 
 N = 32
 SAMPLING = Sampling()  # the product's defaults: temperature 0.8, top-p 0.9
+#: A form plan decoded token by token (the rules' tests; whole-line search has its own below).
+sampled_plan = functools.partial(form_plan, search=None)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +64,7 @@ def _rhymes(text: str, form_name: str) -> list[str]:
 @pytest.mark.parametrize("book", RHYME_BOOKS)
 @pytest.mark.parametrize("form", ["五言律诗", "七言律诗"])
 def test_rhyme_characters_share_a_group_are_level_and_never_repeat(decoder, form, book):
-    plan = form_plan(FORMS[form], {}, rhyme_book=book)
+    plan = sampled_plan(FORMS[form], {}, rhyme_book=book)
     for text in decoder.decode(plan, N, SAMPLING, seed=1):
         rhymes = _rhymes(text, form)
         assert check_format(text, FORMS[form]), text
@@ -60,8 +76,8 @@ def test_rhyme_characters_share_a_group_are_level_and_never_repeat(decoder, form
 def test_pingshui_is_the_default_and_the_book_decides_the_rhyme(decoder):
     form = FORMS["七言律诗"]
     assert form_plan(form, {}).rhyme_book == "pingshui" == Plan().rhyme_book
-    pingshui = decoder.decode(form_plan(form, {}), N, SAMPLING, seed=2)
-    xinyun = decoder.decode(form_plan(form, {}, rhyme_book="xinyun"), N, SAMPLING, seed=2)
+    pingshui = decoder.decode(sampled_plan(form, {}), N, SAMPLING, seed=2)
+    xinyun = decoder.decode(sampled_plan(form, {}, rhyme_book="xinyun"), N, SAMPLING, seed=2)
     # Each book's poems rhyme by it; the other book often does not hear the rhyme.
     assert all(check_rhyme(text, form) for text in pingshui)
     assert all(check_rhyme(text, form, "xinyun") for text in xinyun)
@@ -74,7 +90,7 @@ def test_every_rhyme_shares_a_group_with_all_before_it(decoder):
     # that 还 and every rhyme before it share.
     form = FORMS["五言律诗"]
     fixed = {(1, p): c for p, c in enumerate("故人何日还", start=1)}
-    texts = decoder.decode(form_plan(form, fixed), N, SAMPLING, seed=3)
+    texts = decoder.decode(sampled_plan(form, fixed), N, SAMPLING, seed=3)
     assert all(text.split("，", 1)[1].startswith("故人何日还。") for text in texts)
     assert all(check_rhyme(text, form) for text in texts)
 
@@ -115,8 +131,8 @@ def test_an_unknown_rhyme_book_is_refused_before_decoding():
 
 @pytest.mark.parametrize("form", ["五言律诗", "七言律诗"])
 def test_the_tone_rules_hold_when_asked_and_only_then(decoder, form):
-    on = decoder.decode(form_plan(FORMS[form], {}), N, SAMPLING, seed=4)
-    off = decoder.decode(form_plan(FORMS[form], {}, tone=False), N, SAMPLING, seed=4)
+    on = decoder.decode(sampled_plan(FORMS[form], {}), N, SAMPLING, seed=4)
+    off = decoder.decode(sampled_plan(FORMS[form], {}, tone=False), N, SAMPLING, seed=4)
     scores = [tone_conformance(text, FORMS[form]) for text in on]
     assert all(satisfied == checked > 0 for satisfied, checked in scores), on
     scores = [tone_conformance(text, FORMS[form]) for text in off]
@@ -129,7 +145,7 @@ def test_the_tone_rules_hold_when_asked_and_only_then(decoder, form):
 
 @pytest.mark.parametrize("form", [None, "七言绝句", "七言律诗"])
 def test_no_unattested_doubling_while_attested_ones_come(decoder, form):
-    plan = Plan() if form is None else form_plan(FORMS[form], {})
+    plan = Plan() if form is None else sampled_plan(FORMS[form], {})
     texts = [t for seed in (5, 6) for t in decoder.decode(plan, N, SAMPLING, seed=seed)]
     assert all(unattested_doubles(text) == [] for text in texts), texts
     doubled = {c for t in texts for a, c in itertools.pairwise(t) if a == c and is_han(c)}
@@ -142,7 +158,7 @@ def test_a_character_pushed_to_double_doubles_only_where_attested(decoder, form)
     lines = range(-1, 4)
     for char, allowed in (("水", False), ("悠", True)):
         bias = {line: {char: 6.0} for line in lines}
-        plan = Plan(bias=bias) if form is None else form_plan(FORMS[form], {}, bias=bias)
+        plan = Plan(bias=bias) if form is None else sampled_plan(FORMS[form], {}, bias=bias)
         texts = decoder.decode(plan, N, SAMPLING, seed=7)
         assert sum(char in text for text in texts) > N / 2
         assert any(char * 2 in text for text in texts) == allowed, texts
@@ -153,7 +169,7 @@ def test_a_character_pushed_to_double_doubles_only_where_attested(decoder, form)
 def test_the_users_own_doubling_stays(decoder):
     # 岸岸 is not attested, but the user wrote it: a start is printed as given.
     fixed = {(0, 1): "岸", (0, 2): "岸"}
-    for plan in (Plan(context="岸岸"), form_plan(FORMS["五言绝句"], fixed)):
+    for plan in (Plan(context="岸岸"), sampled_plan(FORMS["五言绝句"], fixed)):
         texts = decoder.decode(plan, N, SAMPLING, seed=8)
         assert all(text.startswith("岸岸") and text[2] != "岸" for text in texts), texts
 
@@ -172,3 +188,154 @@ def test_free_poems_have_no_bare_punctuation_lines(decoder, context):
         assert not any(a in PUNCTUATION and b in PUNCTUATION for a, b in pairs), text
         assert text[-1] in FINAL_MARKS, text  # never ends on ，； or mid-line
         assert all(any(is_han(c) for c in line) for line in split_lines(text)), text
+
+
+# --- whole-line search ---------------------------------------------------------------------
+
+PROMPTS = {"free": "", "start": "床前", "theme": "秋夜思乡"}
+HEADS = {4: "春夏秋冬", 8: "春风秋月江山万里"}
+
+
+@pytest.fixture(scope="module")
+def generator():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield PoetryGenerator.from_pretrained()  # as users get it: bf16 where the CPU has it
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("mode", ["free", "start", "acrostic", "theme"])
+@pytest.mark.parametrize("form", list(FORMS))
+def test_search_writes_the_form_rhyme_and_tones_in_every_mode(generator, form, mode):
+    text = HEADS[FORMS[form].lines] if mode == "acrostic" else PROMPTS[mode]
+    controls = Controls(form=form, n=4, seed=20)
+    assert controls.search == "lines"  # the default
+    poems = generator.write(mode, text, controls)
+    assert len({poem.text for poem in poems}) == 4  # n distinct poems
+    for poem in poems:
+        checks = check_poem(poem.text, FORMS[form], "pingshui")
+        assert checks.format_ok and checks.rhyme_ok, poem.text
+        assert checks.tone_satisfied == checks.tone_checked > 0, poem.text
+        if mode == "start":
+            assert poem.text.startswith("床前"), poem.text
+        if mode == "acrostic":
+            assert "".join(line[0] for line in poem.lines) == text, poem.text
+
+
+def test_search_is_deterministic_for_a_seed_and_keeps_fixed_characters(decoder):
+    form = FORMS["七言绝句"]
+    fixed = {(0, 1): "明", (0, 2): "月", (2, 1): "孤"}
+    plan = form_plan(form, fixed, search=Search(2, 4))
+    first = decoder.decode(plan, 3, SAMPLING, seed=21)
+    assert decoder.decode(plan, 3, SAMPLING, seed=21) == first
+    assert decoder.decode(plan, 3, SAMPLING, seed=22) != first
+    for text in first:
+        assert text.startswith("明月") and split_lines(text)[2][0] == "孤", text
+
+
+def test_one_beam_of_one_candidate_is_token_sampling(decoder):
+    form = FORMS["五言律诗"]
+    sampled = decoder.decode(sampled_plan(form, {}), 1, SAMPLING, seed=23)
+    searched = decoder.decode(form_plan(form, {}, search=Search(1, 1)), 1, SAMPLING, seed=23)
+    assert searched == sampled
+
+
+def test_a_poem_fixed_whole_is_returned_n_times(decoder):
+    form = FORMS["五言绝句"]
+    lines = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
+    fixed = {(i, p): c for i, line in enumerate(lines) for p, c in enumerate(line, start=1)}
+    texts = decoder.decode(form_plan(form, fixed), 3, SAMPLING, seed=24)
+    assert texts == ["床前明月光，疑是地上霜。举头望明月，低头思故乡。"] * 3
+
+
+def test_search_writes_likelier_poems_than_sampling(generator, decoder):
+    # The fp32 model scores both sets whole: the search keeps the likeliest lines.
+    form, fast = FORMS["五言绝句"], generator.decoder
+    sampled = fast.decode(sampled_plan(form, {}), N, SAMPLING, seed=25)
+    searched = fast.decode(form_plan(form, {}, search=Search(1, 4)), N, SAMPLING, seed=25)
+    model, vocab = decoder.model, decoder.vocab
+    gain = perplexity(model, vocab, sampled)["nll"] - perplexity(model, vocab, searched)["nll"]
+    assert gain > 0.5  # nats a token; 0.94 measured
+
+
+def _favouring(vocab: Vocab, char: str) -> CharRNN:
+    """A tiny backward model that gives ``char`` far more probability than any other token."""
+    torch.manual_seed(0)
+    config = ModelConfig(len(vocab), 8, 8, 1, dropout=0.0, tie_weights=False, direction="backward")
+    model = CharRNN(config)
+    with torch.no_grad():
+        model.decoder.weight.zero_()
+        model.decoder.bias.zero_()
+        model.decoder.bias[vocab.index[char]] = 8.0
+    return model.eval()
+
+
+def test_the_backward_model_changes_the_choice(decoder):
+    model, vocab = decoder.model, decoder.vocab
+    backed = Decoder(model, vocab, backward=_favouring(vocab, "山"))
+    plan = form_plan(FORMS["五言绝句"], {}, search=Search(2, 8))
+    plain = decoder.decode(plan, 8, SAMPLING, seed=26)
+    texts = backed.decode(plan, 8, SAMPLING, seed=26)
+    assert sum(t.count("山") for t in texts) >= sum(t.count("山") for t in plain) + 8
+    assert all(check_format(t, plan.form) and check_rhyme(t, plan.form) for t in texts)
+
+
+def test_a_backward_model_must_read_backward_on_the_same_vocabulary(decoder):
+    model, vocab = decoder.model, decoder.vocab
+    with pytest.raises(PoetryError, match="the backward model reads forward"):
+        Decoder(model, vocab, backward=model)
+    other = CharRNN(ModelConfig(10, 8, 8, 1, direction="backward"))
+    with pytest.raises(PoetryError, match="has 10 tokens, but the vocabulary has"):
+        Decoder(model, vocab, backward=other)
+
+
+def _middle_parallelism(texts: list[str]) -> float:
+    couplets = [split_lines(text)[i : i + 2] for text in texts for i in (2, 4)]
+    return sum(parallelism(*couplet) for couplet in couplets) / len(couplets)
+
+
+@pytest.mark.parametrize("search", [None, Search(2, 4)])
+def test_the_parallel_bonus_raises_the_middle_couplets_parallelism(generator, search):
+    n, form, decoder = N if search is None else 8, FORMS["七言律诗"], generator.decoder
+    on = decoder.decode(form_plan(form, {}, search=search), n, SAMPLING, seed=27)
+    off = decoder.decode(form_plan(form, {}, search=search, parallel=False), n, SAMPLING, 27)
+    # Measured 0.54 against 0.22 sampled, 0.65 against 0.20 searched.
+    assert _middle_parallelism(on) > _middle_parallelism(off) + 0.15, (on, off)
+    assert all(check_poem(text, form).rhyme_ok for text in on)
+
+
+@pytest.mark.parametrize("search", [None, Search(2, 4)])
+def test_the_parallel_bonus_leaves_quatrains_alone(generator, search):
+    form, decoder = FORMS["七言绝句"], generator.decoder
+    on = decoder.decode(form_plan(form, {}, search=search), 8, SAMPLING, seed=28)
+    off = decoder.decode(form_plan(form, {}, search=search, parallel=False), 8, SAMPLING, 28)
+    assert on == off
+
+
+@pytest.mark.parametrize(
+    ("beams", "candidates", "message"),
+    [
+        (0, 4, "beams must be an integer from 1 to 64, got 0"),
+        (65, 4, "beams must be an integer from 1 to 64, got 65"),
+        (4, 0, "candidates must be an integer from 1 to 64, got 0"),
+        (4, 2.5, "candidates must be an integer from 1 to 64, got 2.5"),
+        (True, 4, "beams must be an integer from 1 to 64, got True"),
+        (64, 64, f"must be at most {MAX_SEARCH_ROWS}, got 64 × 64"),
+    ],
+)
+def test_search_out_of_range_is_refused(beams, candidates, message):
+    with pytest.raises(PoetryError, match=message):
+        Search(beams, candidates)
+    with pytest.raises(PoetryError, match=message):
+        Controls(beams=beams, candidates=candidates)
+
+
+def test_too_many_rows_for_n_poems_are_refused(decoder, capsys):
+    # n poems need n beams: 256 poems of 16 candidates each would be 4,096 rows.
+    with pytest.raises(PoetryError, match="got 256 × 16"):
+        Controls(form="五言绝句", n=256, candidates=16)
+    with pytest.raises(PoetryError, match="got 256 × 16"):
+        decoder.decode(form_plan(FORMS["五言绝句"], {}, search=Search(4, 16)), 256, SAMPLING, 0)
+    assert Controls(form="free", n=256, candidates=16).n == 256  # free length samples
+    assert run_cli(main, ["--form", "五言绝句", "--beams", "0"]) == 2
+    assert capsys.readouterr().err.strip().endswith("beams must be an integer from 1 to 64, got 0")
