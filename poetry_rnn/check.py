@@ -43,6 +43,7 @@ from poetry_rnn.prosody import (
     is_level,
     join_lines,
     modern_reading,
+    parallelism,
     rhyme_groups,
     rhyme_positions,
     rhyming_groups,
@@ -128,7 +129,7 @@ class CheckReport:
     tone_checked: int
     tones: list[ToneCheck]
     unattested_doubles: list[str]
-    parallelism: list[float] | None  # the 对仗 score of each couplet, where prosody scores it
+    parallelism: list[float]  # the 对仗 score of each couplet
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -278,10 +279,9 @@ def _wanted(tones: list[list[str | None]], form: Form, line: int, position: int)
     return max(conforming, key=conforming.__getitem__)
 
 
-def _parallelism(lines: list[str], form: Form) -> list[float] | None:
-    """The 对仗 score of each couplet. The hook for prosody's 对仗 scoring: None until prosody
-    scores 对仗."""
-    return None
+def _parallelism(lines: list[str], form: Form) -> list[float]:
+    """The 对仗 score of each couplet (prosody.parallelism); a 律诗 wants it in the middle two."""
+    return [parallelism(lines[i], lines[i + 1]) for i in range(0, form.lines, 2)]
 
 
 # --- suggestions -----------------------------------------------------------------------------
@@ -501,6 +501,8 @@ def format_report(report: CheckReport) -> str:
     else:
         rows.append(f"rhyme: {chars} do not rhyme in {book}")
     rows.append(f"tones: {report.tone_satisfied} of {report.tone_checked} positions conform")
+    scores = " ".join(f"{score:.2f}" for score in report.parallelism)
+    rows.append(f"对仗 of each couplet: {scores}")
     wanted = groups or ("a level group" if report.rhyme_book == "pingshui" else "a group")
     for r in report.rhyme:
         if not r.ok:

@@ -349,6 +349,7 @@ JING_YE_SI_PRINTED = """\
 
 rhyme: 光 霜 乡 in 下平七阳
 tones: 3 of 8 positions conform
+对仗 of each couplet: 0.00 0.32
 line 2, character 2 (是): wants 平, is 仄 — 二四六分明 (against character 4, 上)
 line 2, character 4 (上): wants 平, is 仄 — 对 (against line 1, 月)
 line 3, character 2 (头): wants 仄, is 平 — 二四六分明 (against character 4, 明)
@@ -426,3 +427,14 @@ def test_the_cli_turns_bad_input_into_one_line(cli, argv, message):
     status, out, err = cli(*argv)
     assert status == 2 and out == ""
     assert err.startswith(message) and len(err.strip().splitlines()) == 1
+
+
+def test_the_report_scores_the_parallelism_of_each_couplet():
+    from poetry_rnn.prosody import parallelism
+
+    report = check(POEMS["登高"][0])
+    lines = report.lines
+    assert report.parallelism == [parallelism(lines[i], lines[i + 1]) for i in range(0, 8, 2)]
+    # 无边落木萧萧下 / 不尽长江滚滚来 and 万里悲秋常作客 / 百年多病独登台 are parallel; the
+    # scores of the middle couplets stand well above zero.
+    assert min(report.parallelism[1:3]) > 0.3
