@@ -74,7 +74,7 @@ def measure_loading(model: Path | None, runs: int) -> dict:
 
 def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[dict]:
     """Latency rows for one form: every mode, with and without the rules, and a batch."""
-    model, vocab = generator.decoder.model, generator.vocab
+    model, vocab = generator.composer.model, generator.vocab
     form = FORMS[form_name]
     tokens = form.lines * (form.chars + 1) + 2  # characters, punctuation, start, end
     sample = torch.randint(4, len(vocab), (1, tokens))
@@ -116,7 +116,7 @@ def main() -> None:
         f"loading the model: {loading['load_s']:.2f} s; the whole first command "
         f"(python -m poetry_rnn.generate --start 床前): {loading['first_command_s']:.2f} s"
     )
-    print(f"model weights: {next(generator.decoder.model.parameters()).dtype}")
+    print(f"model weights: {next(generator.composer.model.parameters()).dtype}")
     header = "form     mode      p50 ms  p95 ms  free-of-rules ms  n=64 s  floor ms  greedy ms"
     print(header + "  vs floor  rules cost  vs greedy")
     for r in rows:

@@ -30,7 +30,9 @@ from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.vocab import Vocab
 
 FORMAT = "poetry-rnn/2"
-LEGACY_FORMAT = "poetry-rnn/1"  # the first shipped model: its digest covers the tensors only
+#: The first shipped model: its digest covers the tensors only, and config.json names the
+#: vocabulary's digest.
+LEGACY_FORMAT = "poetry-rnn/1"
 CONFIG, VOCAB, WEIGHTS, METRICS = "config.json", "vocab.json", "model.safetensors", "metrics.json"
 INDEX = "model.safetensors.index.json"
 _DIGEST_KEY = "sha256"
@@ -163,8 +165,8 @@ def load_model_config(directory: str | os.PathLike[str]) -> ModelConfig:
     return _read_config(Path(directory))[0]
 
 
-def _read_config(directory: Path) -> tuple[ModelConfig, str]:
-    """The model config of a model directory and its format."""
+def _read_config(directory: Path) -> tuple[ModelConfig, dict]:
+    """The model config of a model directory, and the whole of its config.json."""
     path = directory / CONFIG
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -176,7 +178,7 @@ def _read_config(directory: Path) -> tuple[ModelConfig, str]:
         raise PoetryError(f"{path} is not a {FORMAT} model config")
     if "model" not in config:
         raise PoetryError(f"damaged {path}: it has no model section")
-    return ModelConfig.from_dict(config["model"]), config["format"]
+    return ModelConfig.from_dict(config["model"]), config
 
 
 def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: str) -> CharRNN:
@@ -210,7 +212,7 @@ def from_pretrained(
     directory = Path(directory)
     if not directory.is_dir():
         raise PoetryError(f"model directory not found: {directory}")
-    config, layout = _read_config(directory)
+    config, raw_config = _read_config(directory)
     if config.direction != direction:
         raise PoetryError(
             f"{directory} holds a {config.direction} model, but a {direction} one is needed"
@@ -221,7 +223,10 @@ def from_pretrained(
             f"{directory}: vocab.json has {len(vocab)} tokens but the model expects "
             f"{config.vocab_size}"
         )
-    tensors = _read_weights(directory, config, vocab, layout == LEGACY_FORMAT)
+    legacy = raw_config["format"] == LEGACY_FORMAT
+    if legacy and raw_config.get("vocab_sha256") != vocab.digest():
+        raise PoetryError(f"{directory}: vocab.json is not the vocabulary the model was saved with")
+    tensors = _read_weights(directory, config, vocab, legacy)
     model = model_from_tensors(config, tensors, str(directory))
     return model.to(_device(device)).eval(), vocab
 

@@ -17,7 +17,7 @@ moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` parti
 each line it samples ``candidates`` lines from every kept poem under the same constraints, all
 rows in one batch, scores each poem so far — the forward model's log-likelihood of its tokens
 at temperature 1, recorded while sampling, plus the backward model's log-likelihood of it read
-from its end (where the decoder has one), plus the 对仗 of its finished middle couplets — and
+from its end (where the composer has one), plus the 对仗 of its finished middle couplets — and
 keeps the best ``beams`` distinct ones, each row's constraint and LSTM state with it. Free
 writing always samples.
 
@@ -356,8 +356,9 @@ class _Poems:
         )
 
 
-class Decoder:
-    """Decodes plans with one model; reusable across calls.
+class Composer:
+    """Composes poems: decodes plans with one model (and, optionally, a backward one);
+    reusable across calls.
 
     ``backward``: a CharRNN trained with ``--direction backward`` on the same vocabulary;
     whole-line search then adds ``backward_weight`` times its log-likelihood of each poem so

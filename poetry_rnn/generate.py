@@ -26,7 +26,7 @@ from poetry_rnn.decoding import (
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
-    Decoder,
+    Composer,
     Plan,
     Sampling,
     Search,
@@ -179,7 +179,7 @@ class PoetryGenerator:
 
     def __init__(self, model: torch.nn.Module, vocab: Vocab) -> None:
         self.vocab = vocab
-        self.decoder = Decoder(model, vocab)
+        self.composer = Composer(model, vocab)
 
     @classmethod
     def from_pretrained(
@@ -347,8 +347,8 @@ class PoetryGenerator:
         a mark after the 5th character with the chance of none after the 5th and 6th and one
         after the 7th. A prefix pass and seven steps of the model, one row.
         """
-        model, vocab, tables = self.decoder.model, self.vocab, self.decoder.tables
-        device = self.decoder.device
+        model, vocab, tables = self.composer.model, self.vocab, self.composer.tables
+        device = self.composer.device
         prefix = [*(vocab.encode(style, wrap=True) if style else []), vocab.start_id]
         was_training = model.training
         model.eval()
@@ -407,7 +407,7 @@ class PoetryGenerator:
 
     def _decode(self, plan: Plan, controls: Controls, mode: str) -> list[Poem]:
         seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
-        texts = self.decoder.decode(plan, controls.n, controls.sampling, seed)
+        texts = self.composer.decode(plan, controls.n, controls.sampling, seed)
         poems = []
         for text in texts:
             checks = None if plan.form is None else check_poem(text, plan.form, controls.rhyme_book)

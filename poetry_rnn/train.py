@@ -36,7 +36,7 @@ from poetry_rnn.data import (
     corpus_from_arguments,
     load_corpus,
 )
-from poetry_rnn.decoding import Decoder, Plan, Sampling
+from poetry_rnn.decoding import Composer, Plan, Sampling
 from poetry_rnn.errors import LOG_FORMAT, ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.model import (
     DIRECTIONS,
@@ -150,7 +150,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
         )
-        self.decoder: Decoder | None = None  # made on first use: it reads the prosody tables
+        self.composer: Composer | None = None  # made on first use: it reads the prosody tables
 
     @property
     def total_steps(self) -> int:
@@ -286,10 +286,10 @@ class Trainer:
     def log_samples(self) -> None:
         if not self.config.samples:
             return
-        if self.decoder is None:
-            self.decoder = Decoder(self.model, self.corpus.vocab)
+        if self.composer is None:
+            self.composer = Composer(self.model, self.corpus.vocab)
         plan, sampling = Plan(), Sampling()
-        for poem in self.decoder.decode(plan, self.config.samples, sampling, self.run_state.epoch):
+        for poem in self.composer.decode(plan, self.config.samples, sampling, self.run_state.epoch):
             log.info("sample: %s", poem if self.direction == "forward" else poem[::-1])
 
     def checkpoint(self) -> None:

@@ -1,8 +1,8 @@
-"""The decoding rules, pinned: each test breaks if its rule is dropped from the decoder.
+"""The decoding rules, pinned: each test breaks if its rule is dropped from the decoding loop.
 
 The tests decode batches of seeded poems (n=32 sampled token by token, fewer by whole-line
 search) with the shipped model and check every poem against the rule as the prosody tables
-state it, independently of the decoder.
+state it, independently of the decoding loop.
 """
 
 import functools
@@ -15,7 +15,7 @@ from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.decoding import (
     FINAL_MARKS,
     MAX_SEARCH_ROWS,
-    Decoder,
+    Composer,
     Plan,
     Sampling,
     Search,
@@ -48,11 +48,11 @@ sampled_plan = functools.partial(form_plan, search=None)
 
 
 @pytest.fixture(scope="module")
-def decoder():
+def composer():
     # One thread decodes batches this small fastest, and far faster on a busy machine.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield Decoder(*from_pretrained())
+    yield Composer(*from_pretrained())
     torch.set_num_threads(threads)
 
 
@@ -63,9 +63,9 @@ def _rhymes(text: str, form_name: str) -> list[str]:
 
 @pytest.mark.parametrize("book", RHYME_BOOKS)
 @pytest.mark.parametrize("form", ["五言律诗", "七言律诗"])
-def test_rhyme_characters_share_a_group_are_level_and_never_repeat(decoder, form, book):
+def test_rhyme_characters_share_a_group_are_level_and_never_repeat(composer, form, book):
     plan = sampled_plan(FORMS[form], {}, rhyme_book=book)
-    for text in decoder.decode(plan, N, SAMPLING, seed=1):
+    for text in composer.decode(plan, N, SAMPLING, seed=1):
         rhymes = _rhymes(text, form)
         assert check_format(text, FORMS[form]), text
         assert check_rhyme(text, FORMS[form], book), text
@@ -73,11 +73,11 @@ def test_rhyme_characters_share_a_group_are_level_and_never_repeat(decoder, form
         assert len(set(rhymes)) == len(rhymes), text
 
 
-def test_pingshui_is_the_default_and_the_book_decides_the_rhyme(decoder):
+def test_pingshui_is_the_default_and_the_book_decides_the_rhyme(composer):
     form = FORMS["七言律诗"]
     assert form_plan(form, {}).rhyme_book == "pingshui" == Plan().rhyme_book
-    pingshui = decoder.decode(sampled_plan(form, {}), N, SAMPLING, seed=2)
-    xinyun = decoder.decode(sampled_plan(form, {}, rhyme_book="xinyun"), N, SAMPLING, seed=2)
+    pingshui = composer.decode(sampled_plan(form, {}), N, SAMPLING, seed=2)
+    xinyun = composer.decode(sampled_plan(form, {}, rhyme_book="xinyun"), N, SAMPLING, seed=2)
     # Each book's poems rhyme by it; the other book often does not hear the rhyme.
     assert all(check_rhyme(text, form) for text in pingshui)
     assert all(check_rhyme(text, form, "xinyun") for text in xinyun)
@@ -85,31 +85,31 @@ def test_pingshui_is_the_default_and_the_book_decides_the_rhyme(decoder):
     assert not all(check_rhyme(text, form) for text in xinyun)
 
 
-def test_every_rhyme_shares_a_group_with_all_before_it(decoder):
+def test_every_rhyme_shares_a_group_with_all_before_it(composer):
     # 还 has two level groups (上平十五删, 下平一先): each later rhyme must keep to one group
     # that 还 and every rhyme before it share.
     form = FORMS["五言律诗"]
     fixed = {(1, p): c for p, c in enumerate("故人何日还", start=1)}
-    texts = decoder.decode(sampled_plan(form, fixed), N, SAMPLING, seed=3)
+    texts = composer.decode(sampled_plan(form, fixed), N, SAMPLING, seed=3)
     assert all(text.split("，", 1)[1].startswith("故人何日还。") for text in texts)
     assert all(check_rhyme(text, form) for text in texts)
 
 
-def _untrained(chars: str) -> Decoder:
-    """A decoder over a vocabulary of ``chars``, with an untrained model: the plan's bonuses
+def _untrained(chars: str) -> Composer:
+    """A composer over a vocabulary of ``chars``, with an untrained model: the plan's bonuses
     and the rules alone decide."""
     vocab = Vocab([*SPECIALS, "，", "。", *chars])
     torch.manual_seed(0)
     config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1)
-    return Decoder(CharRNN(config), vocab)
+    return Composer(CharRNN(config), vocab)
 
 
 def test_the_first_rhyme_takes_a_group_that_can_fill_every_rhyme():
     # In this vocabulary 交 is the only character of 下平三肴, and 七阳 has four (光 霜 乡 阳).
     # Pushed to 交, a 律诗 still rhymes in 七阳: 交 would leave its later rhymes only 交 again.
-    decoder = _untrained("交光霜乡阳天山风月白日云花春秋")
+    composer = _untrained("交光霜乡阳天山风月白日云花春秋")
     plan = form_plan(FORMS["五言律诗"], {}, bias={line: {"交": 20.0} for line in range(8)})
-    for text in decoder.decode(plan, N, SAMPLING, seed=10):
+    for text in composer.decode(plan, N, SAMPLING, seed=10):
         rhymes = _rhymes(text, "五言律诗")
         assert "交" in text and sorted(rhymes) == sorted("光霜乡阳"), text
 
@@ -117,10 +117,10 @@ def test_the_first_rhyme_takes_a_group_that_can_fill_every_rhyme():
 def test_a_pingshui_rhyme_is_shared_in_a_level_group():
     # 为 (上平四支, 去声四寘) and 柴 (上平九佳, 去声四寘), both level-toned, share only an
     # oblique group: pushed to 柴, the rhyme after 为 takes 师 or 迟 (四支) instead.
-    decoder = _untrained("为柴师迟天山风月白日云花春秋")
+    composer = _untrained("为柴师迟天山风月白日云花春秋")
     fixed = {(1, p): c for p, c in enumerate("天山风月为", start=1)}
     plan = form_plan(FORMS["五言绝句"], fixed, bias={3: {"柴": 20.0}})
-    for text in decoder.decode(plan, N, SAMPLING, seed=11):
+    for text in composer.decode(plan, N, SAMPLING, seed=11):
         assert "柴" in text and _rhymes(text, "五言绝句")[1] in "师迟", text
 
 
@@ -130,9 +130,9 @@ def test_an_unknown_rhyme_book_is_refused_before_decoding():
 
 
 @pytest.mark.parametrize("form", ["五言律诗", "七言律诗"])
-def test_the_tone_rules_hold_when_asked_and_only_then(decoder, form):
-    on = decoder.decode(sampled_plan(FORMS[form], {}), N, SAMPLING, seed=4)
-    off = decoder.decode(sampled_plan(FORMS[form], {}, tone=False), N, SAMPLING, seed=4)
+def test_the_tone_rules_hold_when_asked_and_only_then(composer, form):
+    on = composer.decode(sampled_plan(FORMS[form], {}), N, SAMPLING, seed=4)
+    off = composer.decode(sampled_plan(FORMS[form], {}, tone=False), N, SAMPLING, seed=4)
     scores = [tone_conformance(text, FORMS[form]) for text in on]
     assert all(satisfied == checked > 0 for satisfied, checked in scores), on
     scores = [tone_conformance(text, FORMS[form]) for text in off]
@@ -144,33 +144,33 @@ def test_the_tone_rules_hold_when_asked_and_only_then(decoder, form):
 
 
 @pytest.mark.parametrize("form", [None, "七言绝句", "七言律诗"])
-def test_no_unattested_doubling_while_attested_ones_come(decoder, form):
+def test_no_unattested_doubling_while_attested_ones_come(composer, form):
     plan = Plan() if form is None else sampled_plan(FORMS[form], {})
-    texts = [t for seed in (5, 6) for t in decoder.decode(plan, N, SAMPLING, seed=seed)]
+    texts = [t for seed in (5, 6) for t in composer.decode(plan, N, SAMPLING, seed=seed)]
     assert all(unattested_doubles(text) == [] for text in texts), texts
     doubled = {c for t in texts for a, c in itertools.pairwise(t) if a == c and is_han(c)}
     assert doubled and doubled <= attested_doubles()  # 萧萧, 悠悠 … as the poets wrote them
 
 
 @pytest.mark.parametrize("form", [None, "五言绝句"])
-def test_a_character_pushed_to_double_doubles_only_where_attested(decoder, form):
+def test_a_character_pushed_to_double_doubles_only_where_attested(composer, form):
     # A large bonus makes the model write 水 (or 悠) wherever it may: 水水 is barred, 悠悠 not.
     lines = range(-1, 4)
     for char, allowed in (("水", False), ("悠", True)):
         bias = {line: {char: 6.0} for line in lines}
         plan = Plan(bias=bias) if form is None else sampled_plan(FORMS[form], {}, bias=bias)
-        texts = decoder.decode(plan, N, SAMPLING, seed=7)
+        texts = composer.decode(plan, N, SAMPLING, seed=7)
         assert sum(char in text for text in texts) > N / 2
         assert any(char * 2 in text for text in texts) == allowed, texts
         if form is not None:
             assert all(check_format(t, FORMS[form]) and check_rhyme(t, FORMS[form]) for t in texts)
 
 
-def test_the_users_own_doubling_stays(decoder):
+def test_the_users_own_doubling_stays(composer):
     # 岸岸 is not attested, but the user wrote it: a start is printed as given.
     fixed = {(0, 1): "岸", (0, 2): "岸"}
     for plan in (Plan(context="岸岸"), sampled_plan(FORMS["五言绝句"], fixed)):
-        texts = decoder.decode(plan, N, SAMPLING, seed=8)
+        texts = composer.decode(plan, N, SAMPLING, seed=8)
         assert all(text.startswith("岸岸") and text[2] != "岸" for text in texts), texts
 
 
@@ -178,11 +178,11 @@ def test_the_users_own_doubling_stays(decoder):
 
 
 @pytest.mark.parametrize("context", ["", "床前", "床前明月光，", "春风？", "孤"])
-def test_free_poems_have_no_bare_punctuation_lines(decoder, context):
+def test_free_poems_have_no_bare_punctuation_lines(composer, context):
     # Hostile: large bonuses for every mark and for the end, so the model wants them at once.
     marks = {char: 5.0 for char in PUNCTUATION} | {"</s>": 5.0}
     plan = Plan(context=context, bias={-1: marks})
-    for text in decoder.decode(plan, N, SAMPLING, seed=9):
+    for text in composer.decode(plan, N, SAMPLING, seed=9):
         assert text.startswith(context) and text[0] not in PUNCTUATION, text
         pairs = itertools.pairwise(text)
         assert not any(a in PUNCTUATION and b in PUNCTUATION for a, b in pairs), text
@@ -222,38 +222,38 @@ def test_search_writes_the_form_rhyme_and_tones_in_every_mode(generator, form, m
             assert "".join(line[0] for line in poem.lines) == text, poem.text
 
 
-def test_search_is_deterministic_for_a_seed_and_keeps_fixed_characters(decoder):
+def test_search_is_deterministic_for_a_seed_and_keeps_fixed_characters(composer):
     form = FORMS["七言绝句"]
     fixed = {(0, 1): "明", (0, 2): "月", (2, 1): "孤"}
     plan = form_plan(form, fixed, search=Search(2, 4))
-    first = decoder.decode(plan, 3, SAMPLING, seed=21)
-    assert decoder.decode(plan, 3, SAMPLING, seed=21) == first
-    assert decoder.decode(plan, 3, SAMPLING, seed=22) != first
+    first = composer.decode(plan, 3, SAMPLING, seed=21)
+    assert composer.decode(plan, 3, SAMPLING, seed=21) == first
+    assert composer.decode(plan, 3, SAMPLING, seed=22) != first
     for text in first:
         assert text.startswith("明月") and split_lines(text)[2][0] == "孤", text
 
 
-def test_one_beam_of_one_candidate_is_token_sampling(decoder):
+def test_one_beam_of_one_candidate_is_token_sampling(composer):
     form = FORMS["五言律诗"]
-    sampled = decoder.decode(sampled_plan(form, {}), 1, SAMPLING, seed=23)
-    searched = decoder.decode(form_plan(form, {}, search=Search(1, 1)), 1, SAMPLING, seed=23)
+    sampled = composer.decode(sampled_plan(form, {}), 1, SAMPLING, seed=23)
+    searched = composer.decode(form_plan(form, {}, search=Search(1, 1)), 1, SAMPLING, seed=23)
     assert searched == sampled
 
 
-def test_a_poem_fixed_whole_is_returned_n_times(decoder):
+def test_a_poem_fixed_whole_is_returned_n_times(composer):
     form = FORMS["五言绝句"]
     lines = ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
     fixed = {(i, p): c for i, line in enumerate(lines) for p, c in enumerate(line, start=1)}
-    texts = decoder.decode(form_plan(form, fixed), 3, SAMPLING, seed=24)
+    texts = composer.decode(form_plan(form, fixed), 3, SAMPLING, seed=24)
     assert texts == ["床前明月光，疑是地上霜。举头望明月，低头思故乡。"] * 3
 
 
-def test_search_writes_likelier_poems_than_sampling(generator, decoder):
+def test_search_writes_likelier_poems_than_sampling(generator, composer):
     # The fp32 model scores both sets whole: the search keeps the likeliest lines.
-    form, fast = FORMS["五言绝句"], generator.decoder
+    form, fast = FORMS["五言绝句"], generator.composer
     sampled = fast.decode(sampled_plan(form, {}), N, SAMPLING, seed=25)
     searched = fast.decode(form_plan(form, {}, search=Search(1, 4)), N, SAMPLING, seed=25)
-    model, vocab = decoder.model, decoder.vocab
+    model, vocab = composer.model, composer.vocab
     gain = perplexity(model, vocab, sampled)["nll"] - perplexity(model, vocab, searched)["nll"]
     assert gain > 0.5  # nats a token; 0.94 measured
 
@@ -270,23 +270,23 @@ def _favouring(vocab: Vocab, char: str) -> CharRNN:
     return model.eval()
 
 
-def test_the_backward_model_changes_the_choice(decoder):
-    model, vocab = decoder.model, decoder.vocab
-    backed = Decoder(model, vocab, backward=_favouring(vocab, "山"))
+def test_the_backward_model_changes_the_choice(composer):
+    model, vocab = composer.model, composer.vocab
+    backed = Composer(model, vocab, backward=_favouring(vocab, "山"))
     plan = form_plan(FORMS["五言绝句"], {}, search=Search(2, 8))
-    plain = decoder.decode(plan, 8, SAMPLING, seed=26)
+    plain = composer.decode(plan, 8, SAMPLING, seed=26)
     texts = backed.decode(plan, 8, SAMPLING, seed=26)
     assert sum(t.count("山") for t in texts) >= sum(t.count("山") for t in plain) + 8
     assert all(check_format(t, plan.form) and check_rhyme(t, plan.form) for t in texts)
 
 
-def test_a_backward_model_must_read_backward_on_the_same_vocabulary(decoder):
-    model, vocab = decoder.model, decoder.vocab
+def test_a_backward_model_must_read_backward_on_the_same_vocabulary(composer):
+    model, vocab = composer.model, composer.vocab
     with pytest.raises(PoetryError, match="the backward model reads forward"):
-        Decoder(model, vocab, backward=model)
+        Composer(model, vocab, backward=model)
     other = CharRNN(ModelConfig(10, 8, 8, 1, direction="backward"))
     with pytest.raises(PoetryError, match="has 10 tokens, but the vocabulary has"):
-        Decoder(model, vocab, backward=other)
+        Composer(model, vocab, backward=other)
 
 
 def _middle_parallelism(texts: list[str]) -> float:
@@ -296,9 +296,9 @@ def _middle_parallelism(texts: list[str]) -> float:
 
 @pytest.mark.parametrize("search", [None, Search(2, 4)])
 def test_the_parallel_bonus_raises_the_middle_couplets_parallelism(generator, search):
-    n, form, decoder = N if search is None else 8, FORMS["七言律诗"], generator.decoder
-    on = decoder.decode(form_plan(form, {}, search=search), n, SAMPLING, seed=27)
-    off = decoder.decode(form_plan(form, {}, search=search, parallel=False), n, SAMPLING, 27)
+    n, form, composer = N if search is None else 8, FORMS["七言律诗"], generator.composer
+    on = composer.decode(form_plan(form, {}, search=search), n, SAMPLING, seed=27)
+    off = composer.decode(form_plan(form, {}, search=search, parallel=False), n, SAMPLING, 27)
     # Measured 0.54 against 0.22 sampled, 0.65 against 0.20 searched.
     assert _middle_parallelism(on) > _middle_parallelism(off) + 0.15, (on, off)
     assert all(check_poem(text, form).rhyme_ok for text in on)
@@ -306,9 +306,9 @@ def test_the_parallel_bonus_raises_the_middle_couplets_parallelism(generator, se
 
 @pytest.mark.parametrize("search", [None, Search(2, 4)])
 def test_the_parallel_bonus_leaves_quatrains_alone(generator, search):
-    form, decoder = FORMS["七言绝句"], generator.decoder
-    on = decoder.decode(form_plan(form, {}, search=search), 8, SAMPLING, seed=28)
-    off = decoder.decode(form_plan(form, {}, search=search, parallel=False), 8, SAMPLING, 28)
+    form, composer = FORMS["七言绝句"], generator.composer
+    on = composer.decode(form_plan(form, {}, search=search), 8, SAMPLING, seed=28)
+    off = composer.decode(form_plan(form, {}, search=search, parallel=False), 8, SAMPLING, 28)
     assert on == off
 
 
@@ -330,12 +330,12 @@ def test_search_out_of_range_is_refused(beams, candidates, message):
         Controls(beams=beams, candidates=candidates)
 
 
-def test_too_many_rows_for_n_poems_are_refused(decoder, capsys):
+def test_too_many_rows_for_n_poems_are_refused(composer, capsys):
     # n poems need n beams: 256 poems of 16 candidates each would be 4,096 rows.
     with pytest.raises(PoetryError, match="got 256 × 16"):
         Controls(form="五言绝句", n=256, candidates=16)
     with pytest.raises(PoetryError, match="got 256 × 16"):
-        decoder.decode(form_plan(FORMS["五言绝句"], {}, search=Search(4, 16)), 256, SAMPLING, 0)
+        composer.decode(form_plan(FORMS["五言绝句"], {}, search=Search(4, 16)), 256, SAMPLING, 0)
     assert Controls(form="free", n=256, candidates=16).n == 256  # free length samples
     assert run_cli(main, ["--form", "五言绝句", "--beams", "0"]) == 2
     assert capsys.readouterr().err.strip().endswith("beams must be an integer from 1 to 64, got 0")

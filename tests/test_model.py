@@ -1,6 +1,7 @@
 """The CharRNN, its config and the one loss, and model directories (sharded or not)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,36 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
     assert run_cli(main, [str(tmp_path / "nowhere"), str(tmp_path / "x")]) == 2
     assert run_cli(main, [*argv, "--max-shard-mb", "0"]) == 2
     assert "shard size must be positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("reorder the vocabulary", "not the vocabulary the model was saved with"),
+        ("hidden size 1e9", "hidden_size must be between 1 and 8,192"),
+        ("a million layers", "num_layers must be between 1 and 16"),
+        ("a float hidden size", "hidden_size must be an integer"),
+        ("a float vocab size", "vocab_size must be an integer"),
+    ],
+)
+def test_an_edited_copy_of_the_shipped_model_is_refused(edit, message, tmp_path):
+    from poetry_rnn.checkpoint import SHIPPED_MODEL
+
+    directory = Path(shutil.copytree(SHIPPED_MODEL, tmp_path / "m"))
+    config = json.loads((directory / "config.json").read_text())
+    if edit == "reorder the vocabulary":
+        vocab = Vocab.load(directory / "vocab.json")
+        Vocab(vocab.tokens[:4] + vocab.tokens[5:] + vocab.tokens[4:5]).save(
+            directory / "vocab.json"
+        )
+    else:
+        key, value = {
+            "hidden size 1e9": ("hidden_size", 10**9),
+            "a million layers": ("num_layers", 10**6),
+            "a float hidden size": ("hidden_size", 512.0),
+            "a float vocab size": ("vocab_size", 7098.5),
+        }[edit]
+        config["model"][key] = value
+        (directory / "config.json").write_text(json.dumps(config))
+    with pytest.raises(PoetryError, match=message):
+        from_pretrained(directory)
