@@ -24,8 +24,9 @@ from pathlib import Path
 import torch
 from reference import greedy_poem
 
+from poetry_rnn.controls import Controls
 from poetry_rnn.evaluate import prompts
-from poetry_rnn.generate import MODES, Controls, PoetryGenerator
+from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.prosody import FORMS
 
 

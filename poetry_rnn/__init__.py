@@ -19,7 +19,7 @@ _LAZY = {
     "prepare_corpus": "poetry_rnn.data",
     "CharRNN": "poetry_rnn.model",
     "ModelConfig": "poetry_rnn.model",
-    "Controls": "poetry_rnn.generate",
+    "Controls": "poetry_rnn.controls",
     "Poem": "poetry_rnn.generate",
     "PoetryGenerator": "poetry_rnn.generate",
     "FORMS": "poetry_rnn.prosody",

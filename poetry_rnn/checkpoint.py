@@ -228,7 +228,7 @@ def from_pretrained(
         raise PoetryError(f"{directory}: vocab.json is not the vocabulary the model was saved with")
     tensors = _read_weights(directory, config, vocab, legacy)
     model = model_from_tensors(config, tensors, str(directory))
-    return model.to(_device(device)).eval(), vocab
+    return model.to(device_named(device)).eval(), vocab
 
 
 def _read_weights(
@@ -266,17 +266,23 @@ def _read_weights(
     return tensors
 
 
-def _device(device: str | torch.device) -> torch.device:
-    """``device`` checked: a CUDA device on a build or machine without CUDA is a user error."""
+def device_named(name: str | torch.device) -> torch.device:
+    """The torch device called ``name`` ("cpu", "cuda", "cuda:N"), which this machine must
+    have: anything else is a :class:`PoetryError`."""
     try:
-        chosen = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise PoetryError(f"unknown device {device!r}") from error
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise PoetryError(f"device {device!r} was asked for, but no CUDA device is available")
-    if chosen.type not in ("cpu", "cuda"):
-        raise PoetryError(f"device must be cpu or cuda, got {device!r}")
-    return chosen
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise PoetryError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise PoetryError(f"device {name!r} was asked for, but no CUDA device is available")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise PoetryError(
+                f"no CUDA device {device.index} (this machine has {torch.cuda.device_count()})"
+            )
+    elif device.type != "cpu":
+        raise PoetryError(f"device must be cpu, cuda or cuda:N, got {name!r}")
+    return device
 
 
 @dataclass

@@ -26,8 +26,9 @@ from pathlib import Path
 import gradio as gr
 import torch
 
+from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.generate import FREE, MAX_INPUT_CHARS, Controls, Poem, PoetryGenerator
+from poetry_rnn.generate import Poem, PoetryGenerator
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     FORMS,

@@ -20,9 +20,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.generate import MODES, STEERS, Controls, Poem, PoetryGenerator
+from poetry_rnn.generate import MODES, STEERS, Poem, PoetryGenerator
 from poetry_rnn.metrics import (
     corpus_lines,
     corpus_metrics,

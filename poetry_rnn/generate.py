@@ -11,25 +11,28 @@ import itertools
 import json
 import logging
 import math
-import numbers
 import secrets
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
-from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.checkpoint import device_named, from_pretrained
+from poetry_rnn.controls import (
+    FREE,
+    MAX_INPUT_CHARS,
+    Controls,
+    controls_with,
+)
 from poetry_rnn.decoding import (
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
     Composer,
     Plan,
-    Sampling,
-    Search,
     form_plan,
 )
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
@@ -46,114 +49,11 @@ from poetry_rnn.prosody import (
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.vocab import Vocab
 
-MAX_POEMS = 256
-#: The most characters a user's text may have, in every mode and in the demo: a whole 七言律诗
-#: start with its marks is 64, and a theme of a sentence or two fits.
-MAX_INPUT_CHARS = 100
-FREE = "free"  # the form that means free length
-SCRIPTS = ("simplified", "traditional")
 STEERS = ("plan", "prime", "both")
 THEME_KEYWORDS = 8
 THEME_BONUS = 3.0  # logit bonus for a line's planned theme character
 ACROSTIC_FORMS = {4: "七言绝句", 8: "七言律诗"}
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
-
-
-@dataclass(frozen=True)
-class Controls:
-    """What every mode shares, checked when made: a bad value is a :class:`PoetryError`.
-
-    ``form``: None lets the generator choose a regulated form (an acrostic's by its number of
-    heads; otherwise 4 lines, 5 or 7 characters as the start's punctuation or the model sets
-    them), ``"free"`` writes free length, or a name of ``FORMS``. ``seed`` None draws one.
-    ``style`` primes the mood without being printed. ``rhyme_book``: the book the rhyme follows
-    and is checked by, 平水韵 ("pingshui", the classical book) or 中华新韵 ("xinyun").
-    ``search``: how a form is decoded, "lines" (whole-line search: ``beams`` partial poems kept,
-    ``candidates`` lines sampled from each, the likeliest kept) or "sample" (token by token);
-    free length always samples. ``parallel``: favour 对仗 in a 律诗's middle couplets.
-    """
-
-    form: str | None = None
-    rhyme: bool = True
-    rhyme_book: str = DEFAULT_RHYME_BOOK
-    tone: bool = True
-    temperature: float = 0.8
-    top_k: int = 0
-    top_p: float = 0.9
-    seed: int | None = None
-    n: int = 1
-    style: str = ""
-    script: str = "simplified"
-    search: str = "lines"
-    beams: int = DEFAULT_BEAMS
-    candidates: int = DEFAULT_CANDIDATES
-    parallel: bool = True
-
-    def __post_init__(self) -> None:
-        if self.form is not None and self.form != FREE:
-            if not isinstance(self.form, str):
-                raise PoetryError(f"form must be a form's name, got {self.form!r}")
-            get_form(self.form)
-        for name in ("rhyme", "tone", "parallel"):
-            if not isinstance(getattr(self, name), bool):
-                raise PoetryError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.rhyme_book not in RHYME_BOOKS:
-            books = ", ".join(RHYME_BOOKS)
-            raise PoetryError(f"unknown rhyme book {self.rhyme_book!r}; choose one of {books}")
-        temperature = self.temperature
-        if not _is_real(temperature) or not (math.isfinite(temperature) and temperature > 0):
-            raise PoetryError(f"temperature must be a finite number above 0, got {temperature!r}")
-        if not _is_int(self.top_k) or self.top_k < 0:
-            raise PoetryError(f"top_k must be 0 (off) or a positive integer, got {self.top_k!r}")
-        if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
-            raise PoetryError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
-        if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed < 2**63):
-            raise PoetryError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
-        if not _is_int(self.n) or not 1 <= self.n <= MAX_POEMS:
-            raise PoetryError(f"n must be an integer between 1 and {MAX_POEMS}, got {self.n!r}")
-        if not isinstance(self.style, str):
-            raise PoetryError(f"the style must be text, got {type(self.style).__name__}")
-        if len(self.style) > MAX_INPUT_CHARS:
-            raise PoetryError(f"the style is too long: at most {MAX_INPUT_CHARS} characters")
-        if not isinstance(self.script, str) or self.script not in SCRIPTS:
-            raise PoetryError(f"script must be simplified or traditional, got {self.script!r}")
-        if not isinstance(self.search, str) or self.search not in SEARCHES:
-            raise PoetryError(f"search must be lines or sample, got {self.search!r}")
-        search = Search(self.beams, self.candidates)  # a value out of range is a PoetryError
-        if self.search == "lines" and self.form != FREE:
-            search.beams_for(self.n)  # so are too many rows for n poems
-        # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
-        for name in ("temperature", "top_p"):
-            object.__setattr__(self, name, float(getattr(self, name)))
-        for name in ("top_k", "n", "beams", "candidates"):
-            object.__setattr__(self, name, int(getattr(self, name)))
-        if self.seed is not None:
-            object.__setattr__(self, "seed", int(self.seed))
-
-    @property
-    def sampling(self) -> Sampling:
-        return Sampling(self.temperature, self.top_k, self.top_p)
-
-    @property
-    def line_search(self) -> Search | None:
-        """The whole-line search a form is decoded with; None for token sampling."""
-        return Search(self.beams, self.candidates) if self.search == "lines" else None
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _controls(controls: Controls | None, options: dict[str, object]) -> Controls:
-    """``controls`` (default: the defaults) with ``options`` (fields of Controls) changed."""
-    unknown = sorted(set(options) - {field.name for field in fields(Controls)})
-    if unknown:
-        raise PoetryError(f"unknown controls: {', '.join(unknown)}")
-    return replace(controls or Controls(), **options)
 
 
 @dataclass(frozen=True)
@@ -193,7 +93,7 @@ class PoetryGenerator:
         """
         if precision not in ("auto", "bf16", "fp32"):
             raise PoetryError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        chosen = _device(device)
+        chosen = device_named(device)
         model, vocab = from_pretrained(path, chosen)
         if precision == "bf16" or (precision == "auto" and native_bf16(chosen)):
             model = model.to(torch.bfloat16)
@@ -218,7 +118,7 @@ class PoetryGenerator:
     ) -> list[Poem]:
         """Poems continuing ``start`` (续写; it may span lines, with punctuation ending them), or
         free poems without one. ``options`` are fields of :class:`Controls`."""
-        controls = _controls(controls, options)
+        controls = controls_with(controls, options)
         start = self._start_text(start)
         style = self._style(controls)
         mode = "start" if start else "free"
@@ -234,7 +134,7 @@ class PoetryGenerator:
         self, heads: str, controls: Controls | None = None, **options: object
     ) -> list[Poem]:
         """Poems whose lines begin with the characters of ``heads`` (藏头诗)."""
-        controls = _controls(controls, options)
+        controls = controls_with(controls, options)
         heads = self._user_text(heads, "acrostic", required=True)
         if controls.form == FREE:
             raise PoetryError("an acrostic needs a regulated form, not free length")
@@ -273,7 +173,7 @@ class PoetryGenerator:
         """
         if steer not in STEERS:
             raise PoetryError(f"steer must be plan, prime or both, got {steer!r}")
-        controls = _controls(controls, options)
+        controls = controls_with(controls, options)
         text = self._user_text(text, "theme", required=True, check_vocab=False, punctuation=True)
         chars = self.theme_characters(text)
         style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
@@ -441,24 +341,6 @@ MODES: dict[str, Callable[[PoetryGenerator, str, Controls, str], list[Poem]]] = 
     "acrostic": lambda g, text, controls, _: g.acrostic(text, controls),
     "theme": lambda g, text, controls, steer: g.themed(text, steer, controls),
 }
-
-
-def _device(name: str) -> torch.device:
-    """The torch device called ``name``, which this machine must have."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise PoetryError(f"device must be cpu, cuda or cuda:N, got {name!r}") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise PoetryError("device cuda was asked for, but no CUDA device is available")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise PoetryError(
-                f"no CUDA device {device.index} (this machine has {torch.cuda.device_count()})"
-            )
-    elif device.type != "cpu":
-        raise PoetryError(f"device must be cpu, cuda or cuda:N, got {name!r}")
-    return device
 
 
 def _repeated(text: str) -> frozenset[str]:

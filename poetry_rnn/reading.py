@@ -20,12 +20,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.evaluate import prompts
 from poetry_rnn.files import write_text_atomic
-from poetry_rnn.generate import MODES, Controls, PoetryGenerator
+from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.prosody import FORMS, form_of, join_lines
 from poetry_rnn.text import PUNCTUATION, split_lines, to_simplified
 

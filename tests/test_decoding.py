@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.controls import Controls
 from poetry_rnn.decoding import (
     FINAL_MARKS,
     MAX_SEARCH_ROWS,
@@ -23,7 +24,7 @@ from poetry_rnn.decoding import (
 )
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluate import perplexity
-from poetry_rnn.generate import Controls, PoetryGenerator, main
+from poetry_rnn.generate import PoetryGenerator, main
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import (
     FORMS,

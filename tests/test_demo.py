@@ -15,8 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from poetry_rnn.controls import MAX_INPUT_CHARS
 from poetry_rnn.errors import run_cli
-from poetry_rnn.generate import MAX_INPUT_CHARS, Poem
+from poetry_rnn.generate import Poem
 from poetry_rnn.prosody import FORMS, LEVEL, OBLIQUE, check_format, check_poem, tone_of
 from poetry_rnn.text import split_lines, to_simplified
 

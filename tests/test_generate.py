@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poetry_rnn.checkpoint import WEIGHTS, save_pretrained
+from poetry_rnn.controls import MAX_INPUT_CHARS, Controls
 from poetry_rnn.data import CorpusOptions, build_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import MAX_INPUT_CHARS, MODES, Controls, PoetryGenerator, main
+from poetry_rnn.generate import MODES, PoetryGenerator, main
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import FORMS, check_format, check_poem, check_rhyme, tone_conformance
 from poetry_rnn.text import split_lines
@@ -271,7 +272,7 @@ def test_a_theme_may_mix_other_text_with_known_han_characters(generator):
 
 def test_a_device_this_machine_lacks_is_the_package_error(model_dir, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(PoetryError, match="device cuda was asked for, but no CUDA device"):
+    with pytest.raises(PoetryError, match="device 'cuda' was asked for, but no CUDA device"):
         PoetryGenerator.from_pretrained(model_dir, device="cuda")
     with pytest.raises(PoetryError, match="device must be cpu, cuda or cuda:N, got 'gpu'"):
         PoetryGenerator.from_pretrained(model_dir, device="gpu")

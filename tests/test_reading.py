@@ -8,10 +8,11 @@ import re
 import pytest
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn.controls import Controls
 from poetry_rnn.data import split_of
 from poetry_rnn.errors import run_cli
 from poetry_rnn.evaluate import HEADS, STARTS, THEMES, main
-from poetry_rnn.generate import Controls, PoetryGenerator
+from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.reading import draw_real_poems, model_jobs
 from poetry_rnn.text import split_lines
 
