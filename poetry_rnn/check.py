@@ -8,20 +8,18 @@ rhyme, the tone of every position the tone rules look at and the rule each broke
 characters that satisfy the rules at one position, ranked by the model reading the whole poem
 with each in place. The rules themselves live in :mod:`poetry_rnn.prosody`.
 
-Checking needs no model: torch is imported only where suggestions are scored, so that
-``python -m poetry_rnn.check`` answers without loading it.
+Checking needs no model: the suggestions (:mod:`poetry_rnn.suggest`, which needs torch) are
+imported only when asked for, so that ``python -m poetry_rnn.check`` answers without torch.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.prosody import (
@@ -35,12 +33,10 @@ from poetry_rnn.prosody import (
     TONE_SIGNS,
     Form,
     annotate,
-    attested_doubles,
     book_groups,
     broken_rules,
     form_of,
     get_form,
-    is_level,
     join_lines,
     modern_reading,
     parallelism,
@@ -53,21 +49,10 @@ from poetry_rnn.prosody import (
     unattested_doubles,
 )
 from poetry_rnn.text import PUNCTUATION, is_han, to_simplified
-from poetry_rnn.vocab import Vocab
-
-if TYPE_CHECKING:
-    from torch import Tensor
-
-    from poetry_rnn.model import CharRNN, State
 
 #: The most characters a poem to check may have, marks and line breaks included: a 七言律诗
 #: with its marks is 64.
 MAX_INPUT_CHARS = 200
-MAX_SUGGESTIONS = 100
-#: How many tokens whole-poem scoring reads at most: candidates × the tokens around them. The
-#: candidates the models like best at the position itself are scored, so that a suggestion for
-#: a 七言律诗 takes under a second on one thread of a busy 2-core CPU.
-SCORED_TOKENS = 2048
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 _SEPARATORS = re.compile(f"[{PUNCTUATION}\\s]+")
 
@@ -147,7 +132,7 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
     required = [lines[i][-1] for i in rhyme_positions(chosen)]
     rhymes = bool(shared_rhymes(required, rhyme_book))
     first = lines[0][-1]
-    target = _rhyme_target(required, first, rhyme_book)
+    target = rhyme_target(required, first, rhyme_book)
     joins = rhymes and bool(target & rhyme_groups(first, rhyme_book))
     if joins:
         target &= rhyme_groups(first, rhyme_book)
@@ -207,7 +192,7 @@ def _ordered(groups: frozenset[str], book: str) -> list[str]:
     return sorted(groups, key=book_groups(book).index)
 
 
-def _rhyme_target(chars: Sequence[str], first: str | None, book: str) -> frozenset[str]:
+def rhyme_target(chars: Sequence[str], first: str | None, book: str) -> frozenset[str]:
     """The groups a rhyme is judged by: those all of ``chars`` (the required rhyme characters)
     share, or where they share none, the one most of them stand in; on a tie the one ``first``
     (line 1's last character) stands in, then the first in the book's order. Empty where not
@@ -224,7 +209,7 @@ def _rhyme_target(chars: Sequence[str], first: str | None, book: str) -> frozens
     return frozenset({best}) if votes[best][0] else frozenset()
 
 
-def _label(tone: str | None) -> str:
+def tone_label(tone: str | None) -> str:
     return EITHER if tone is None else tone
 
 
@@ -234,7 +219,7 @@ def _tone_checks(lines: list[str], form: Form) -> list[ToneCheck]:
     for i, line in enumerate(lines):
         for p in tone_positions(form):
             reading = modern_reading(line[p - 1])
-            flipped = _label(_flipped(tones[i][p - 1]))
+            flipped = tone_label(_flipped(tones[i][p - 1]))
             breaks = [
                 ToneBreak(rule.name, rule.line + 1, rule.position,
                           lines[rule.line][rule.position - 1], wants=flipped)
@@ -245,10 +230,10 @@ def _tone_checks(lines: list[str], form: Form) -> list[ToneCheck]:
                     line=i + 1,
                     position=p,
                     char=line[p - 1],
-                    tone=_label(tones[i][p - 1]),
+                    tone=tone_label(tones[i][p - 1]),
                     source="corpus" if reading is None else "modern",
                     reading=reading,
-                    wants=_label(_wanted(tones, form, i, p)),
+                    wants=tone_label(wanted_tone(tones, form, i, p)),
                     breaks=breaks,
                 )
             )
@@ -260,7 +245,7 @@ def _flipped(tone: str | None) -> str | None:
     return {LEVEL: OBLIQUE, OBLIQUE: LEVEL}.get(tone)
 
 
-def _wanted(tones: list[list[str | None]], form: Form, line: int, position: int) -> str | None:
+def wanted_tone(tones: list[list[str | None]], form: Form, line: int, position: int) -> str | None:
     """The tone at ``position`` of ``line`` (0-based) under which most of the poem's tone
     positions conform; None where both tones do as well, and at the free odd positions."""
     if position % 2:
@@ -282,198 +267,6 @@ def _wanted(tones: list[list[str | None]], form: Form, line: int, position: int)
 def _parallelism(lines: list[str], form: Form) -> list[float]:
     """The 对仗 score of each couplet (prosody.parallelism); a 律诗 wants it in the middle two."""
     return [parallelism(lines[i], lines[i + 1]) for i in range(0, form.lines, 2)]
-
-
-# --- suggestions -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A character for a position: its tone, and the log-likelihood of the poem with it."""
-
-    char: str
-    score: float
-    tone: str  # 平, 仄 or "either"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Scorer:
-    """The models that rank suggestions: a forward CharRNN and its vocabulary, and optionally a
-    backward CharRNN of the same vocabulary (``poetry_rnn.train --direction backward``)."""
-
-    forward: CharRNN
-    vocab: Vocab
-    backward: CharRNN | None = None
-
-    @classmethod
-    def from_pretrained(
-        cls, path: str | Path | None = None, backward: str | Path | None = None
-    ) -> Scorer:
-        """The models of the directories ``path`` (default: the shipped model) and
-        ``backward``, in bf16 where the CPU runs it natively."""
-        import torch
-
-        from poetry_rnn.checkpoint import from_pretrained
-        from poetry_rnn.model import native_bf16
-
-        forward, vocab = from_pretrained(path)
-        backward_model = None
-        if backward is not None:
-            backward_model, backward_vocab = from_pretrained(backward, direction="backward")
-            if backward_vocab != vocab:
-                raise PoetryError(f"{backward} has another vocabulary than the forward model")
-        fast = native_bf16(torch.device("cpu"))
-        models = [
-            m.to(torch.bfloat16) if fast and m is not None else m for m in (forward, backward_model)
-        ]
-        return cls(models[0], vocab, models[1])
-
-
-@functools.cache
-def _shipped_scorer() -> Scorer:
-    return Scorer.from_pretrained()
-
-
-def suggest(
-    text: str,
-    line: int,
-    position: int,
-    k: int = 10,
-    form: str | None = None,
-    rhyme_book: str = DEFAULT_RHYME_BOOK,
-    model: Scorer | None = None,
-) -> list[Suggestion]:
-    """Up to ``k`` characters for ``position`` of ``line`` (both 1-based) of ``text`` that
-    satisfy the rules there, best first.
-
-    The rules: the tone the tone rules want there; at a rhyme position a level character that
-    shares the rhyme group of the other rhyme characters and is none of them; no unattested
-    doubling with a neighbour; no character a third time. Ranked by log P(poem with the
-    character in place) under ``model``'s forward model (default: the shipped model), plus
-    the backward model's log-likelihood of the poem read from its end where there is one. On
-    a CPU it runs fastest on one torch thread (``torch.set_num_threads(1)``, as the command
-    line sets it).
-    """
-    report = check(text, form, rhyme_book)
-    chosen = FORMS[report.form]
-    if not _is_int(k) or not 1 <= k <= MAX_SUGGESTIONS:
-        raise PoetryError(f"k must be between 1 and {MAX_SUGGESTIONS}, got {k!r}")
-    if not _is_int(line) or not 1 <= line <= chosen.lines:
-        raise PoetryError(
-            f"line {line} is out of range: a {chosen.name} has lines 1–{chosen.lines}"
-        )
-    if not _is_int(position) or not 1 <= position <= chosen.chars:
-        raise PoetryError(
-            f"character {position} is out of range: a line of {chosen.name} has characters "
-            f"1–{chosen.chars}"
-        )
-    scorer = model if model is not None else _shipped_scorer()
-    chars = _allowed(report, chosen, line - 1, position, scorer.vocab)
-    if not chars:
-        return []
-    index = (line - 1) * (chosen.chars + 1) + position - 1  # in the canonical text
-    return [
-        Suggestion(char, score, _label(tone_of(char)))
-        for char, score in _rank(scorer, report.text, index, chars, k)
-    ]
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: Vocab) -> list[str]:
-    """The characters of ``vocab`` that satisfy the rules at ``position`` of ``line`` (0-based),
-    the one there now left out."""
-    lines = report.lines
-    current = lines[line][position - 1]
-    tones = [[tone_of(char) for char in text] for text in lines]
-    wanted = _wanted(tones, form, line, position)
-    book = report.rhyme_book
-    rhyme_lines = {r.line - 1 for r in report.rhyme} if position == form.chars else set()
-    others = [r for r in report.rhyme if r.line - 1 != line]
-    first = lines[0][-1] if line > 0 else None
-    target = _rhyme_target([r.char for r in others if r.required], first, book)
-    rhyme_chars = {r.char for r in others}
-    neighbours = {lines[line][p - 1] for p in (position - 1, position + 1) if 1 <= p <= form.chars}
-    used = report.text.count
-    doubles = attested_doubles()
-    return [
-        char
-        for char in vocab.tokens
-        if is_han(char)
-        and char != current
-        and (wanted is None or tone_of(char) in (wanted, None))
-        and (line not in rhyme_lines
-             or (is_level(char) and char not in rhyme_chars and target & rhyme_groups(char, book)))
-        and (char not in neighbours or char in doubles)
-        and used(char) < 2
-    ]  # fmt: skip
-
-
-class _Head(NamedTuple):
-    """A model's reading of a poem up to a position, in the model's direction."""
-
-    score: Tensor  # log P of the tokens before the position
-    next: Tensor  # log P of each token of the vocabulary at the position
-    state: State
-    tail: Tensor  # the tokens after the position, the end token included
-
-
-def _head(model: CharRNN, vocab: Vocab, text: str, index: int) -> _Head:
-    import torch
-
-    if model.config.direction == "backward":
-        text, index = text[::-1], len(text) - 1 - index
-    device = next(model.parameters()).device
-    ids = torch.tensor(vocab.encode(text, wrap=True), device=device)
-    logits, state = model(ids[None, : index + 1])  # the start token, then text[:index]
-    log_probs = torch.log_softmax(logits[0].float(), -1)
-    score = log_probs[:-1].gather(1, ids[1 : index + 1, None]).sum()
-    return _Head(score, log_probs[-1], state, ids[index + 2 :])
-
-
-def _whole(model: CharRNN, head: _Head, candidates: Tensor) -> Tensor:
-    """log P of the poem with each candidate at the head's position, in one batch."""
-    import torch
-    import torch.nn.functional as F
-
-    n = len(candidates)
-    inputs = torch.cat([candidates[:, None], head.tail[None, :-1].expand(n, -1)], 1)
-    state = tuple(s.expand(-1, n, -1).contiguous() for s in head.state)
-    logits, _ = model(inputs, state)
-    targets = head.tail[None].expand(n, -1)
-    tail = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none").sum(1)
-    return head.score + head.next[candidates] - tail
-
-
-def _rank(
-    scorer: Scorer, text: str, index: int, chars: list[str], k: int
-) -> list[tuple[str, float]]:
-    """The ``k`` of ``chars`` under which the models like the poem best, with their scores.
-
-    Only the candidates the models like best at the position itself are scored whole, as many
-    as ``SCORED_TOKENS`` allows (at least ``k``).
-    """
-    import torch
-
-    models = [m for m in (scorer.forward, scorer.backward) if m is not None]
-    device = next(scorer.forward.parameters()).device
-    ids = torch.tensor([scorer.vocab.index[char] for char in chars], device=device)
-    with torch.inference_mode():
-        heads = [_head(m, scorer.vocab, text, index) for m in models]
-        near = sum(head.next[ids] for head in heads)
-        shortlist = max(k, SCORED_TOKENS // sum(len(head.tail) for head in heads))
-        ids = ids[near.topk(min(shortlist, len(ids))).indices]
-        scores = sum(_whole(m, head, ids) for m, head in zip(models, heads, strict=True))
-        best = scores.topk(min(k, len(ids)))
-    return [
-        (scorer.vocab.tokens[ids[i]], float(score))
-        for score, i in zip(best.values.tolist(), best.indices.tolist(), strict=True)
-    ]
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -525,15 +318,6 @@ def format_report(report: CheckReport) -> str:
     return "\n".join(rows)
 
 
-def format_suggestions(line: int, position: int, char: str, suggestions: list[Suggestion]) -> str:
-    rows = [f"suggestions for line {line}, character {position} ({char}):"]
-    rows += [f"  {s.char} {TONE_SIGNS[tone_of(s.char)]} {s.score:.2f}"
-             for s in suggestions]  # fmt: skip
-    if not suggestions:
-        rows.append("  none: no character of the vocabulary satisfies the rules there")
-    return "\n".join(rows)
-
-
 def _line_position(value: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d+):(\d+)", value.strip())
     if match is None:
@@ -569,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Scoring is a chain of small matrix products: a second thread gains little, and on a
         # busy machine threads waiting for each other cost several times more (measured).
         import torch
+
+        from poetry_rnn.suggest import Scorer, format_suggestions, suggest
 
         torch.set_num_threads(1)
         scorer = Scorer.from_pretrained(args.model)

@@ -70,13 +70,13 @@ class Controls:
         temperature = self.temperature
         if not _is_real(temperature) or not (math.isfinite(temperature) and temperature > 0):
             raise PoetryError(f"temperature must be a finite number above 0, got {temperature!r}")
-        if not _is_int(self.top_k) or self.top_k < 0:
+        if not is_integer(self.top_k) or self.top_k < 0:
             raise PoetryError(f"top_k must be 0 (off) or a positive integer, got {self.top_k!r}")
         if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
             raise PoetryError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
-        if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed < 2**63):
+        if self.seed is not None and (not is_integer(self.seed) or not 0 <= self.seed < 2**63):
             raise PoetryError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
-        if not _is_int(self.n) or not 1 <= self.n <= MAX_POEMS:
+        if not is_integer(self.n) or not 1 <= self.n <= MAX_POEMS:
             raise PoetryError(f"n must be an integer between 1 and {MAX_POEMS}, got {self.n!r}")
         if not isinstance(self.style, str):
             raise PoetryError(f"the style must be text, got {type(self.style).__name__}")
@@ -107,7 +107,7 @@ class Controls:
         return Search(self.beams, self.candidates) if self.search == "lines" else None
 
 
-def _is_int(value: object) -> bool:
+def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

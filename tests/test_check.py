@@ -14,19 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from poetry_rnn.check import (
-    MAX_INPUT_CHARS,
-    Scorer,
-    Suggestion,
-    check,
-    format_report,
-    main,
-    suggest,
-)
+from poetry_rnn.check import MAX_INPUT_CHARS, check, format_report, main
 from poetry_rnn.checkpoint import from_pretrained, save_pretrained
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import CharRNN, ModelConfig, masked_loss
 from poetry_rnn.prosody import FORMS, check_rhyme, rhyme_groups, tone_conformance, tone_of
+from poetry_rnn.suggest import Scorer, Suggestion, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
