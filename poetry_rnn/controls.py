@@ -12,11 +12,11 @@ from poetry_rnn.decoding import (
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
-    Sampling,
     Search,
 )
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS, get_form
+from poetry_rnn.sampling import Sampling
 
 MAX_POEMS = 256
 #: The most characters a user's text may have, in every mode and in the demo: a whole 七言律诗

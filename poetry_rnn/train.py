@@ -36,7 +36,7 @@ from poetry_rnn.data import (
     corpus_from_arguments,
     load_corpus,
 )
-from poetry_rnn.decoding import Composer, Plan, Sampling
+from poetry_rnn.decoding import Composer, Plan
 from poetry_rnn.errors import LOG_FORMAT, ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.model import (
     DIRECTIONS,
@@ -56,6 +56,7 @@ from poetry_rnn.runs import (
     write_run_state,
 )
 from poetry_rnn.runtime import Runtime, agree, start_runtime
+from poetry_rnn.sampling import Sampling
 
 log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
 

@@ -18,7 +18,6 @@ from poetry_rnn.decoding import (
     MAX_SEARCH_ROWS,
     Composer,
     Plan,
-    Sampling,
     Search,
     form_plan,
 )
@@ -39,6 +38,7 @@ from poetry_rnn.prosody import (
     tone_of,
     unattested_doubles,
 )
+from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines
 from poetry_rnn.vocab import SPECIALS, Vocab
 
