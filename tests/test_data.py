@@ -239,7 +239,10 @@ def test_bad_options_are_refused(options, message):
 def test_split_depends_on_the_text_alone():
     texts = [f"第{i}首诗，山水月光{i}。" for i in range(2000)]
     parts = [split_of(t) for t in texts]
-    assert parts == [split_of(t) for t in reversed(texts)][::-1]
+    # Pinned: a poem's split is a hash of its text, the same in every run and release (a new
+    # hash or new thresholds would move poems between splits, and so change every figure).
+    assert [i for i, part in enumerate(parts) if part == 1][:5] == [12, 20, 21, 135, 172]
+    assert [i for i, part in enumerate(parts) if part == 2][:5] == [69, 155, 197, 202, 207]
     shares = np.bincount(parts, minlength=3) / len(parts)
     assert shares[0] > 0.93 and 0.005 < shares[1] < 0.04 and 0.005 < shares[2] < 0.04
 

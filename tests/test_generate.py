@@ -461,3 +461,16 @@ def test_an_unknown_rhyme_book_is_refused(capsys):
         Controls(rhyme_book="guangyun")
     assert run_cli(main, ["--start", "床前", "--rhyme-book", "guangyun"]) == 2
     assert "--rhyme-book" in capsys.readouterr().err
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_start_of_known_characters_is_accepted_and_kept(generator, data):
+    """Valid input is never refused: a start of up to 5 Han characters the model knows always
+    gives a 五言绝句 that begins with it."""
+    known = sorted(c for c in generator.vocab.tokens if len(c) == 1 and "\u4e00" <= c <= "\u9fff")
+    start = "".join(data.draw(st.lists(st.sampled_from(known), min_size=1, max_size=5)))
+    (poem,) = generator.generate(start, form="五言绝句", seed=0)
+    assert poem.text.startswith(start) and poem.checks.format_ok
