@@ -96,9 +96,21 @@ def setup_logging(verbose: bool = False) -> None:
     """The package logs to stderr, INFO by default, DEBUG with ``verbose``."""
     package = logging.getLogger("poetry_rnn")
     package.setLevel(logging.DEBUG if verbose else logging.INFO)
-    if not any(getattr(handler, "poetry_rnn", False) for handler in package.handlers):
-        handler = logging.StreamHandler()
+    if not any(isinstance(handler, _StderrHandler) for handler in package.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(LOG_FORMAT)
-        handler.poetry_rnn = True  # type: ignore[attr-defined]
         package.addHandler(handler)
         package.propagate = False
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes each record to ``sys.stderr`` as it is when the record comes, not as it was when
+    logging was set up: ``run_cli`` and test harnesses put other streams in its place."""
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr

@@ -303,14 +303,19 @@ class FakeGenerator:
 VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体", "平水韵")
 
 
-def test_an_unexpected_error_is_logged_once_and_the_page_says_so(caplog, monkeypatch):
+def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
     from poetry_rnn.demo import UNEXPECTED, answer, render_error
 
-    # setup_logging, once run in this process, stops the package's records at its own handler
-    monkeypatch.setattr(logging.getLogger("poetry_rnn"), "propagate", True)
-    page = answer(FakeGenerator(failure=RuntimeError("boom")), *VALUES)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("poetry_rnn.demo")
+    logger.addHandler(handler)
+    try:
+        page = answer(FakeGenerator(failure=RuntimeError("boom")), *VALUES)
+    finally:
+        logger.removeHandler(handler)
     assert page == render_error(UNEXPECTED) and 'role="alert"' in page
-    records = [r for r in caplog.records if r.name == "poetry_rnn.demo"]
     assert len(records) == 1 and records[0].levelname == "ERROR"
     assert records[0].exc_info[0] is RuntimeError
 

