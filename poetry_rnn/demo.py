@@ -237,7 +237,7 @@ def _answer(
     try:
         controls = Controls(
             form=_chosen(FORM_LABELS, form), rhyme=rhyme, tone=tone, temperature=temperature,
-            top_p=top_p, seed=seed, n=n, script=_chosen(SCRIPT_LABELS, script),
+            top_p=top_p, seed=_seed(seed), n=n, script=_chosen(SCRIPT_LABELS, script),
             rhyme_book=_chosen(RHYME_BOOK_LABELS, rhyme_book),
         )  # fmt: skip
         if controls.n > MAX_POEMS:
@@ -277,6 +277,14 @@ def _report(render: Callable[[str], str], rhyme_book: object) -> str:
     except Exception:
         log.exception("checking a poem failed")
         return render_error(UNEXPECTED)
+
+
+def _seed(value: object) -> object:
+    """The seed typed in the page: none where empty, a number where digits; anything else as
+    sent, for the library to check."""
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value)
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
 def _chosen(labels: dict[str, object], value: object) -> object:
@@ -338,10 +346,9 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
                     with gr.Accordion("采样", open=False, elem_id="sampling"):
                         temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.05, label="温度")
                         top_p = gr.Slider(0.1, 1.0, value=0.9, step=0.05, label="top-p")
-                        seed = gr.Number(
-                            value=None, precision=0, minimum=0, label="种子（空：随机）",
-                            elem_id="seed",
-                        )  # fmt: skip
+                        # Text, not a number box: Gradio's number box shows and sends 0
+                        # for empty, which would fix every poem's seed.
+                        seed = gr.Textbox(value="", label="种子（空：随机）", elem_id="seed")
                         n = gr.Slider(
                             1, MAX_POEMS, value=1, step=1, precision=0, label="首数（候选）",
                             elem_id="n",

@@ -197,7 +197,7 @@ def test_switching_rhyme_and_tone_off_writes_without_them(page):
     write(page, "续写", "床前", "七言律诗")
     first = shown_text(page)
     page.locator("#sampling").get_by_text("采样").click()
-    page.locator("#seed input").fill("3")
+    page.locator("#seed textarea").fill("3")
     ruled = rewrite(page, first)
     page.locator("#rhyme input").uncheck()
     page.locator("#tone input").uncheck()
@@ -346,7 +346,8 @@ def test_the_api_takes_the_same_input_limit_as_the_library(server):
         (("0.8", 0.9, 1, 1), "temperature must be a finite number above 0, got &#x27;0.8&#x27;"),
         ((0.8, None, 1, 1), "top_p must be a number in (0, 1], got None"),
         ((0.8, "0.9", 1, 1), "top_p must be a number in (0, 1], got &#x27;0.9&#x27;"),
-        ((0.8, 0.9, "7", 1), "seed must be an integer from 0 to 2**63 - 1, got &#x27;7&#x27;"),
+        ((0.8, 0.9, "7a", 1), "seed must be an integer from 0 to 2**63 - 1, got &#x27;7a&#x27;"),
+        ((0.8, 0.9, -1, 1), "seed must be an integer from 0 to 2**63 - 1, got -1"),
         ((0.8, 0.9, 1.5, 1), "seed must be an integer"),
         ((0.8, 0.9, 1, None), "n must be an integer between 1 and 256, got None"),
         ((0.8, 0.9, 1, "2"), "n must be an integer between 1 and 256, got &#x27;2&#x27;"),
@@ -372,9 +373,11 @@ class FakeGenerator:
     def __init__(self, seconds: float = 0.0, failure: Exception | None = None) -> None:
         self.seconds, self.failure = seconds, failure
         self.running = self.most = 0
+        self.seeds: list[int | None] = []
         self.lock = threading.Lock()
 
     def write(self, mode, text, controls, steer="plan"):
+        self.seeds.append(controls.seed)
         if self.failure is not None:
             raise self.failure
         with self.lock:
@@ -405,6 +408,15 @@ def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
     assert page == render_error(UNEXPECTED) and 'role="alert"' in page
     assert len(records) == 1 and records[0].levelname == "ERROR"
     assert records[0].exc_info[0] is RuntimeError
+
+
+def test_an_empty_seed_box_leaves_the_seed_to_chance_and_digits_fix_it():
+    from poetry_rnn.demo import answer
+
+    generator = FakeGenerator()
+    for typed in ("", "  ", None, "12"):
+        answer(generator, *VALUES[:7], typed, *VALUES[8:])
+    assert generator.seeds == [None, None, None, 12]
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
