@@ -1,5 +1,5 @@
 """Generation latency on CPU: loading the model, one poem per form and mode, a batch of 64,
-and their floors.
+and their floors; revising, checking and mending a 七言律诗.
 
     python benchmarks/generate_latency.py [--model DIR] [--runs 20] [--json]
 
@@ -7,7 +7,8 @@ Beside each figure: the floor — one plain forward pass of the same model (same
 as many tokens as the poem has — and the reference recipe's greedy loop (textbook decoding, no
 constraints) over as many characters. The model is the shipped one unless --model says. Loading
 is timed in fresh processes: ``from_pretrained`` alone, and the whole command
-``python -m poetry_rnn.generate --start 床前`` a user types first.
+``python -m poetry_rnn.generate --start 床前`` a user types first. Writing with the poet: 杜甫's
+登高 revised around its lines 1 and 4, checked, and mended at one position (suggestions).
 """
 
 from __future__ import annotations
@@ -24,10 +25,17 @@ from pathlib import Path
 import torch
 from reference import greedy_poem
 
+from poetry_rnn.check import check
 from poetry_rnn.controls import Controls
 from poetry_rnn.evaluate import prompts
 from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.prosody import FORMS
+from poetry_rnn.suggest import Scorer, suggest
+
+DENG_GAO = (
+    "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
+    "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -99,6 +107,22 @@ def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[
     return rows
 
 
+def measure_with_the_poet(generator: PoetryGenerator, runs: int) -> list[dict]:
+    """Latency rows for a 七言律诗 a user brings: revise (lines 1 and 4 kept), check, suggest."""
+    scorer = Scorer(generator.composer.model, generator.vocab)
+    calls = {
+        "revise": lambda run: generator.revise(DENG_GAO, [1, 4], seed=abs(run)),
+        "check": lambda _: check(DENG_GAO),
+        "suggest": lambda _: suggest(DENG_GAO, 6, 6, model=scorer),
+    }
+    rows = []
+    for name, call in calls.items():
+        seconds = timed(call, runs)
+        rows.append({"form": "七言律诗", "call": name, "p50_s": statistics.median(seconds),
+                     "p95_s": percentile(seconds, 0.95)})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
@@ -110,8 +134,10 @@ def main() -> None:
     loading = measure_loading(args.model, runs=5)
     generator = PoetryGenerator.from_pretrained(args.model, precision=args.precision)
     rows = [row for form_name in FORMS for row in measure_form(generator, form_name, args.runs)]
+    poet = measure_with_the_poet(generator, args.runs)
     if args.json:
-        print(json.dumps({"loading": loading, "poems": rows}, indent=2, ensure_ascii=False))
+        result = {"loading": loading, "poems": rows, "with_the_poet": poet}
+        print(json.dumps(result, indent=2, ensure_ascii=False))
         return
     print(
         f"loading the model: {loading['load_s']:.2f} s; the whole first command "
@@ -127,6 +153,9 @@ def main() -> None:
             f" {r['floor_s'] * 1e3:9.1f} {r['greedy_s'] * 1e3:10.1f} {r['vs_floor']:8.1f}x"
             f" {r['constraint_overhead']:+10.0%} {r['vs_greedy']:9.2f}x"
         )
+    print("with the poet    p50 ms  p95 ms")
+    for r in poet:
+        print(f"{r['form']}  {r['call']:<8} {r['p50_s'] * 1e3:7.1f} {r['p95_s'] * 1e3:7.1f}")
 
 
 if __name__ == "__main__":

@@ -127,8 +127,7 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
     Text that is not a poem of a fixed form is a :class:`PoetryError`.
     """
     book_groups(rhyme_book)  # rejects an unknown book
-    lines = _poem_lines(text)
-    chosen = _fitting_form(lines, form)
+    lines, chosen = read_poem(text, form)
     required = [lines[i][-1] for i in rhyme_positions(chosen)]
     rhymes = bool(shared_rhymes(required, rhyme_book))
     first = lines[0][-1]
@@ -156,6 +155,13 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
         unattested_doubles=unattested_doubles(join_lines(lines)),
         parallelism=_parallelism(lines, chosen),
     )
+
+
+def read_poem(text: str, form: str | None = None) -> tuple[list[str], Form]:
+    """A user's poem as :func:`check` reads it: its lines (simplified, marks left out) and
+    ``form`` (by default the form its shape has). Not a poem of that form: a PoetryError."""
+    lines = _poem_lines(text)
+    return lines, _fitting_form(lines, form)
 
 
 def _poem_lines(text: str) -> list[str]:
@@ -296,6 +302,15 @@ def format_report(report: CheckReport) -> str:
     rows.append(f"tones: {report.tone_satisfied} of {report.tone_checked} positions conform")
     scores = " ".join(f"{score:.2f}" for score in report.parallelism)
     rows.append(f"对仗 of each couplet: {scores}")
+    return "\n".join(rows + findings(report))
+
+
+def findings(report: CheckReport) -> list[str]:
+    """What the report finds broken, in words, one a line: rhyme characters outside the
+    group, broken tone rules, unattested doublings; then the tones taken from modern readings."""
+    rows = []
+    book = RHYME_BOOK_NAMES[report.rhyme_book]
+    groups = "/".join(report.rhyme_groups)
     wanted = groups or ("a level group" if report.rhyme_book == "pingshui" else "a group")
     for r in report.rhyme:
         if not r.ok:
@@ -315,7 +330,7 @@ def format_report(report: CheckReport) -> str:
                 f"line {t.line}, character {t.position} ({t.char}): not in the Tang tone table; "
                 f"its modern reading {t.reading or '(none)'} makes it {t.tone}"
             )
-    return "\n".join(rows)
+    return rows
 
 
 def _line_position(value: str) -> tuple[int, int]:

@@ -10,7 +10,10 @@ may rhyme, with every rhyme character before it; it is level-toned, and no rhyme
 twice); repetition (no doubled character the poets do not attest as a word, no character more
 than twice in a poem unless the user's text has it); the tone rules at even positions. Where
 they leave no candidate, the least important are dropped in reverse order — tone first, then
-repetition, then the rhyme — so decoding never fails.
+repetition, then the rhyme — so decoding never fails. Fixed characters (a start, acrostic
+heads, the kept characters of a revised poem) count from the first step wherever they stand: a
+fixed rhyme character narrows the rhyme groups and is used already, and the first fixed
+character of known tone at an even position sets the tone pattern.
 
 Two ways to decode a form (the plan's ``search``). Token sampling draws each step's token and
 moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` partial poems: for
@@ -236,6 +239,29 @@ def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
     )
 
 
+def _pattern_tone(first: str, line: int, position: int) -> str | None:
+    """The tone at an even ``position`` (1-based) of ``line`` (0-based) in the tone pattern
+    whose first even position, (0, 2), has the tone ``first``."""
+    return first if (line, position) == (0, 2) else required_tone([[None, first]], line, position)
+
+
+def _fixed_pattern(plan: Plan) -> str | None:
+    """The tone at (0, 2) of the pattern the plan's fixed characters set: the first of them at
+    an even position with a known tone, in reading order; None where none has one.
+
+    The tone rules read the tones before a position, so a fixed character later in the poem (a
+    kept line after rewritten ones) would otherwise meet a pattern the characters chosen before
+    it set. Fixed characters that all come first (a start) set the same pattern either way.
+    """
+    for slot in plan.slots or ():
+        if slot.fixed is not None and slot.position and slot.position % 2 == 0:
+            tone = tone_of(slot.fixed)
+            if tone is not None:
+                level_there = _pattern_tone(LEVEL, slot.line, slot.position)
+                return LEVEL if level_there == tone else OBLIQUE
+    return None
+
+
 @dataclass
 class _Poems:
     """A batch of partial poems, one a row: what the constraints need to know about them, the
@@ -267,15 +293,25 @@ class _Poems:
             counts[:, vocab.index.get(char, vocab.unk_id)] += 1
         # The rhyme groups each poem may still rhyme in, narrowed by every rhyme character: at
         # first those with a level-toned character for every rhyme position (where any has).
+        # A fixed rhyme character (a kept line's, say) narrows them from the start, so that a
+        # rhyme written before it rhymes with it, and is used already.
         rhymes = tables.rhymes(plan.rhyme_book)
         needed = len(rhyme_positions(plan.form)) if plan.form is not None else 0
         enough = (rhymes & tables.level[:, None]).sum(0) >= needed
+        groups = enough if enough.any() else torch.ones_like(enough)
+        used_rhymes = torch.zeros(len(vocab), dtype=torch.bool)
+        for slot in plan.slots or ():
+            if slot.fixed is not None and is_rhyme_slot(plan, slot):
+                token = vocab.index[slot.fixed]
+                narrowed = groups & rhymes[token]
+                groups = narrowed if narrowed.any() else groups
+                used_rhymes[token] = True
         last = vocab.index.get(plan.context[-1], vocab.unk_id) if plan.context else vocab.start_id
         return cls(
             counts=counts,
             repeat_ok=torch.tensor([t in plan.repeat_ok for t in vocab.tokens]),
-            rhymes=(enough if enough.any() else torch.ones_like(enough)).repeat(n, 1),
-            used_rhymes=torch.zeros(n, len(vocab), dtype=torch.bool),
+            rhymes=groups.repeat(n, 1),
+            used_rhymes=used_rhymes.repeat(n, 1),
             tones=[[] for _ in range(n)],
             previous=torch.full((n,), last),
             logits=logits,
@@ -350,6 +386,15 @@ class Composer:
 
     def decode(self, plan: Plan, n: int, sampling: Sampling, seed: int) -> list[str]:
         """``n`` poem texts for ``plan`` (the context included, special tokens left out)."""
+        return [text for text, _ in self.decode_scored(plan, n, sampling, seed)]
+
+    def decode_scored(
+        self, plan: Plan, n: int, sampling: Sampling, seed: int
+    ) -> list[tuple[str, float]]:
+        """``n`` poem texts for ``plan``, each with its score per token: the score whole-line
+        search ranks poems by (:meth:`_score`; for a free poem its log-likelihood) divided by
+        the tokens it was scored over (the poem's characters, marks and end). Higher is better;
+        within one call it orders the poems as the search does."""
         models = [model for model in (self.model, self.backward) if model is not None]
         was_training = [model.training for model in models]
         for model in models:
@@ -361,7 +406,10 @@ class Composer:
                     poems = self._poems(plan, n)
                     self._advance(plan, poems, plan.slots or (None,) * (MAX_FREE_CHARS + 1),
                                   sampling, generator)  # fmt: skip
-                    return self._texts(plan, poems)
+                    texts = self._texts(plan, poems)
+                    score = poems.loglik if plan.slots is None else self._score(plan, poems, texts)
+                    tokens = (poems.tokens != self.vocab.pad_id).sum(1)
+                    return list(zip(texts, (score / tokens).tolist(), strict=True))
                 return self._search(plan, n, sampling, generator)
         finally:
             for model, training in zip(models, was_training, strict=True):
@@ -404,8 +452,9 @@ class Composer:
 
     def _search(
         self, plan: Plan, n: int, sampling: Sampling, generator: torch.Generator
-    ) -> list[str]:
-        """The best ``n`` distinct poems of a whole-line search (repeated where fewer exist)."""
+    ) -> list[tuple[str, float]]:
+        """The best ``n`` distinct poems of a whole-line search (repeated where fewer exist),
+        each with its score per token."""
         assert plan.search is not None and plan.slots is not None
         beams = plan.search.beams_for(n)
         rows = torch.arange(beams * plan.search.candidates)
@@ -418,7 +467,7 @@ class Composer:
             score = self._score(plan, poems, texts).tolist()
             best = sorted(range(len(texts)), key=lambda row: -score[row])  # stable: ties by row
             kept = list({texts[row]: row for row in reversed(best)}.values())[::-1][:beams]
-        chosen = [texts[row] for row in kept]
+        chosen = [(texts[row], score[row] / poems.tokens.shape[1]) for row in kept]
         return [chosen[i % len(chosen)] for i in range(n)]
 
     def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
@@ -473,7 +522,11 @@ class Composer:
         allowed = _narrow(allowed, not_doubled)
         allowed = _narrow(allowed, not_overused)
         if plan.tone and plan.form is not None and slot.position % 2 == 0:
-            wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
+            first = _fixed_pattern(plan)
+            if first is not None:  # the fixed characters set the pattern, wherever they stand
+                wanted = [_pattern_tone(first, slot.line, slot.position)] * n
+            else:
+                wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
             any_tone = torch.ones_like(tables.han)
             masks = {LEVEL: ~tables.oblique, OBLIQUE: ~tables.level, None: any_tone}
             allowed = _narrow(allowed, torch.stack([masks[want] for want in wanted]))

@@ -2,10 +2,15 @@
 
     python -m poetry_rnn.demo [--host 127.0.0.1] [--port 7860] [--model DIR] [--concurrency N]
 
-Everything poetic comes from the library: the poems from ``PoetryGenerator.write``, the checks
-of what is asked from ``Controls``, the marks beside the poems from ``prosody.annotate``. This
-module only lays them out. The page is offline: no analytics, no fonts or scripts from
-elsewhere.
+Two tabs. 写诗 writes poems — up to four candidates, each with its score — and rewrites one of
+them around the lines the reader locks (重写). 检查 checks a pasted poem and suggests characters
+for a position.
+
+Everything poetic comes from the library: the poems from ``PoetryGenerator.write`` and
+``revise``, the checks of what is asked from ``Controls``, the marks beside the poems from
+``prosody.annotate``, the report from ``check.check`` and the characters from
+``suggest.suggest``. This module only lays them out. The page is offline: no analytics, no
+fonts or scripts from elsewhere.
 """
 
 from __future__ import annotations
@@ -22,15 +27,19 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 import torch
 
+from poetry_rnn.check import MAX_INPUT_CHARS as MAX_POEM_CHARS
+from poetry_rnn.check import CheckReport, check, findings
 from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import Poem, PoetryGenerator
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
+    EITHER,
     FORMS,
     LEVEL,
     OBLIQUE,
@@ -38,6 +47,7 @@ from poetry_rnn.prosody import (
     TONE_SIGNS,
     annotate,
 )
+from poetry_rnn.suggest import Scorer, Suggestion, suggest
 from poetry_rnn.text import PUNCTUATION
 
 log = logging.getLogger("poetry_rnn.demo")  # also when run as __main__
@@ -65,6 +75,8 @@ EXAMPLES = [
     ["自由", "", "五言律诗"],
 ]
 TONE_CLASSES = {LEVEL: "level", OBLIQUE: "oblique", None: "either"}
+SUGGESTIONS = 10
+NOTHING_TO_REVISE = "先写一首诗，再锁定要保留的句子重写（nothing to revise yet）"
 _LINE = re.compile(f"([^{PUNCTUATION}]+)([{PUNCTUATION}]?)")  # a line and its mark
 
 CSS = """
@@ -84,6 +96,9 @@ CSS = """
 .group { font-size: 0.75rem; color: #d97706; align-self: center; margin-left: 0.4rem;
          white-space: nowrap; }
 .legend { font-size: 0.8rem; color: var(--body-text-color-subdued); }
+.broken .ch { background: #fee2e2; border-radius: 0.25rem; }
+.findings, .suggestions { font-size: 0.9rem; padding-left: 1.25rem; overflow-wrap: anywhere; }
+.suggestions .ch { font-size: 1.3rem; }
 .poem-error { padding: 0.75rem 1rem; border-radius: 0.5rem; background: #fef2f2;
               color: #991b1b; border: 1px solid #fecaca; }
 @media (max-width: 480px) { .cell { width: 1.7rem; } .ch { font-size: 1.35rem; } }
@@ -93,17 +108,21 @@ CSS = """
 # --- what the page shows --------------------------------------------------------------------
 
 
-def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
-    """One poem, one line per row, each character over its tone sign; rhyme characters
-    underlined with their group in ``rhyme_book`` beside the line."""
-    marks = annotate(poem.text, rhyme_book)
+def render_lines(text: str, rhyme_book: str, broken: frozenset[tuple[int, int]]) -> str:
+    """A poem's lines, one a row, each character over its tone sign; rhyme characters
+    underlined with their group in ``rhyme_book`` beside the line; the (line, position) pairs
+    of ``broken`` (both 1-based) marked."""
     rows = []
-    for row, (_, punctuation) in zip(marks, _LINE.findall(poem.text), strict=True):
+    lines = _LINE.findall(text)
+    for n, (row, (_, punctuation)) in enumerate(
+        zip(annotate(text, rhyme_book), lines, strict=True), start=1
+    ):
         cells = [
-            f'<span class="cell {TONE_CLASSES[m.tone]}{" rhyme" if m.rhyme else ""}">'
+            f'<span class="cell {TONE_CLASSES[m.tone]}{" rhyme" if m.rhyme else ""}'
+            f'{" broken" if (n, p) in broken else ""}">'
             f'<span class="ch">{html.escape(m.char)}</span>'
             f'<span class="tone">{TONE_SIGNS[m.tone]}</span></span>'
-            for m in row
+            for p, m in enumerate(row, start=1)
         ]
         if punctuation:
             cells.append(f'<span class="cell punct"><span class="ch">{punctuation}</span></span>')
@@ -111,48 +130,161 @@ def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
         if rhyme:
             cells.append(f'<span class="group">{html.escape(rhyme)}</span>')
         rows.append(f'<div class="poem-line">{"".join(cells)}</div>')
-    meta = f"{poem.form or '不限字数'} · 种子 {poem.seed}"
+    return "".join(rows)
+
+
+def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK, number: int = 1) -> str:
+    """One poem as a numbered candidate, with its form, seed and score."""
+    score = "" if poem.score is None else f" · 得分 {poem.score:.2f}"
+    meta = f"候选 {number} · {poem.form or '不限字数'} · 种子 {poem.seed}{score}"
     return (
         f'<article class="poem" data-text="{html.escape(poem.text)}">'
-        f'<div class="poem-meta">{meta}</div>{"".join(rows)}</article>'
+        f'<div class="poem-meta">{meta}</div>'
+        f"{render_lines(poem.text, rhyme_book, frozenset())}</article>"
     )
 
 
 def render_poems(poems: Sequence[Poem], rhyme_book: str = DEFAULT_RHYME_BOOK) -> str:
-    legend = f"○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（{RHYME_BOOK_NAMES[rhyme_book]}）"
-    body = "".join(render_poem(poem, rhyme_book) for poem in poems)
+    legend = (
+        f"○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（{RHYME_BOOK_NAMES[rhyme_book]}）"
+        "　得分：每字平均对数似然，越高越好"
+    )
+    body = "".join(render_poem(poem, rhyme_book, n) for n, poem in enumerate(poems, start=1))
     return f'<div class="poems">{body}</div><p class="legend">{legend}</p>'
+
+
+def render_report(report: CheckReport) -> str:
+    """A checked poem: its form and rhyme, its marks with the broken positions marked, and
+    what is broken in words."""
+    rhyme = "、".join(report.rhyme_groups) if report.rhymes else "不押韵"
+    meta = (
+        f"{report.form} · {RHYME_BOOK_NAMES[report.rhyme_book]} · 韵：{rhyme} · "
+        f"平仄 {report.tone_satisfied}/{report.tone_checked} 合律"
+    )
+    broken = frozenset((t.line, t.position) for t in report.tones if not t.ok)
+    said = findings(report) or ["合律：没有出律之处 (nothing is broken)"]
+    items = "".join(f"<li>{html.escape(row)}</li>" for row in said)
+    return (
+        f'<article class="poem report" data-form="{report.form}">'
+        f'<div class="poem-meta">{html.escape(meta)}</div>'
+        f"{render_lines(report.text, report.rhyme_book, broken)}"
+        f'<ul class="findings">{items}</ul></article>'
+    )
+
+
+def render_suggestions(suggestions: Sequence[Suggestion]) -> str:
+    if not suggestions:
+        return render_error("这里没有合律的字 (no character of the vocabulary satisfies the rules)")
+    signs = {LEVEL: TONE_SIGNS[LEVEL], OBLIQUE: TONE_SIGNS[OBLIQUE], EITHER: TONE_SIGNS[None]}
+    items = "".join(
+        f'<li><span class="ch">{html.escape(s.char)}</span> {signs[s.tone]} {s.score:.2f}</li>'
+        for s in suggestions
+    )
+    return f'<ol class="suggestions">{items}</ol>'
 
 
 def render_error(message: str) -> str:
     return f'<div class="poem-error" role="alert">{html.escape(message)}</div>'
 
 
-# --- the page -------------------------------------------------------------------------------
+# --- answers to requests --------------------------------------------------------------------
+
+
+class Answer(NamedTuple):
+    """The page for a request, and the lines of each poem on it (None where it failed)."""
+
+    page: str
+    poems: list[list[str]] | None
 
 
 def answer(
     generator: PoetryGenerator, mode: object, text: object, form: object, rhyme: object,
     tone: object, temperature: object, top_p: object, seed: object, n: object, script: object,
     rhyme_book: object,
-) -> str:  # fmt: skip
+) -> Answer:  # fmt: skip
     """The page's answer to one request, from the values as the client sent them: the poems,
     or a one-line message. Nothing a client sends gives an error page or a traceback."""
+
+    def write(controls: Controls) -> list[Poem]:
+        return generator.write(_chosen(MODE_LABELS, mode), "" if text is None else text, controls)
+
+    return _answer(write, form, rhyme, tone, temperature, top_p, seed, n, script, rhyme_book)
+
+
+def answer_revision(
+    generator: PoetryGenerator, poems: object, chosen: object, locked: object, rhyme: object,
+    tone: object, temperature: object, top_p: object, seed: object, n: object, script: object,
+    rhyme_book: object,
+) -> Answer:  # fmt: skip
+    """Candidate ``chosen`` (1-based) of ``poems`` (each a list of lines), rewritten but for
+    its ``locked`` lines (1-based), in its own form."""
+
+    def revise(controls: Controls) -> list[Poem]:
+        if not poems:
+            raise PoetryError(NOTHING_TO_REVISE)
+        if not isinstance(chosen, int) or not 1 <= chosen <= len(poems):
+            raise PoetryError(f"choose a candidate from 1 to {len(poems)}, got {chosen!r}")
+        return generator.revise("".join(poems[chosen - 1]), locked or [], controls)
+
+    return _answer(revise, None, rhyme, tone, temperature, top_p, seed, n, script, rhyme_book)
+
+
+def _answer(
+    write: Callable[[Controls], list[Poem]], form: object, rhyme: object, tone: object,
+    temperature: object, top_p: object, seed: object, n: object, script: object,
+    rhyme_book: object,
+) -> Answer:  # fmt: skip
     try:
         controls = Controls(
             form=_chosen(FORM_LABELS, form), rhyme=rhyme, tone=tone, temperature=temperature,
-            top_p=top_p, seed=seed, n=n, script=_chosen(SCRIPT_LABELS, script),
+            top_p=top_p, seed=_seed(seed), n=n, script=_chosen(SCRIPT_LABELS, script),
             rhyme_book=_chosen(RHYME_BOOK_LABELS, rhyme_book),
         )  # fmt: skip
         if controls.n > MAX_POEMS:
             raise PoetryError(f"n must be at most {MAX_POEMS} here, got {controls.n}")
-        poems = generator.write(_chosen(MODE_LABELS, mode), "" if text is None else text, controls)
+        poems = write(controls)
+    except PoetryError as error:
+        return Answer(render_error(str(error)), None)
+    except Exception:
+        log.exception("writing a poem failed")
+        return Answer(render_error(UNEXPECTED), None)
+    return Answer(render_poems(poems, controls.rhyme_book), [poem.lines for poem in poems])
+
+
+def answer_check(text: object, rhyme_book: object) -> str:
+    """The report on a pasted poem, or a one-line message."""
+    return _report(lambda book: render_report(check(text, rhyme_book=book)), rhyme_book)
+
+
+def answer_suggestions(
+    generator: PoetryGenerator, text: object, line: object, position: object, rhyme_book: object
+) -> str:
+    """The characters that mend ``position`` of ``line`` (both 1-based), or a message."""
+    scorer = Scorer(generator.composer.model, generator.vocab)
+
+    def ranked(book: str) -> str:
+        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=scorer)
+        return render_suggestions(found)
+
+    return _report(ranked, rhyme_book)
+
+
+def _report(render: Callable[[str], str], rhyme_book: object) -> str:
+    try:
+        return render(_chosen(RHYME_BOOK_LABELS, rhyme_book))
     except PoetryError as error:
         return render_error(str(error))
     except Exception:
-        log.exception("writing a poem failed")
+        log.exception("checking a poem failed")
         return render_error(UNEXPECTED)
-    return render_poems(poems, controls.rhyme_book)
+
+
+def _seed(value: object) -> object:
+    """The seed typed in the page: none where empty, a number where digits; anything else as
+    sent, for the library to check."""
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value)
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
 def _chosen(labels: dict[str, object], value: object) -> object:
@@ -161,47 +293,126 @@ def _chosen(labels: dict[str, object], value: object) -> object:
     return labels.get(value, value) if isinstance(value, str) else value
 
 
+def _shown(shown: Answer, locked: object = ()) -> tuple:
+    """What the writing tab shows for an answer: the page, the poems kept for revising, the
+    candidates to choose from and the first one's lines to lock (``locked`` stay locked)."""
+    if shown.poems is None:  # a message: the poems before it stay for revising
+        return shown.page, gr.skip(), gr.skip(), gr.skip()
+    candidates = [(f"候选 {n}", n) for n in range(1, len(shown.poems) + 1)]
+    return (
+        shown.page,
+        shown.poems,
+        gr.update(choices=candidates, value=1),
+        _lock_choices(shown.poems[0], locked),
+    )
+
+
+def _candidate_lines(poems: list[list[str]], chosen: object) -> dict:
+    """The lines of the chosen candidate, to lock."""
+    if isinstance(chosen, int) and 1 <= chosen <= len(poems):
+        return _lock_choices(poems[chosen - 1])
+    return gr.skip()
+
+
+def _lock_choices(lines: list[str], locked: object = ()) -> dict:
+    kept = [n for n in locked or () if isinstance(n, int) and n <= len(lines)]
+    return gr.update(choices=[(line, n) for n, line in enumerate(lines, start=1)], value=kept)
+
+
 def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
     """The demo page over ``generator``; its queue runs ``concurrency`` requests at a time."""
     with gr.Blocks(title="诗 · poetry-rnn", analytics_enabled=False) as app:
-        gr.Markdown("# 诗 · poetry-rnn\n字级 LSTM 写唐诗：续写、藏头、主题，格律可控。")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=2, min_width=300):
-                mode = gr.Radio(list(MODE_LABELS), value="续写", label="模式", elem_id="mode")
-                text = gr.Textbox(
-                    label=PROMPT_LABELS["续写"], max_length=MAX_INPUT_CHARS, elem_id="prompt"
+        gr.Markdown("# 诗 · poetry-rnn\n字级 LSTM 写唐诗：续写、藏头、主题，格律可控；重写、检查。")
+        with gr.Tab("写诗", elem_id="writing"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=300):
+                    mode = gr.Radio(list(MODE_LABELS), value="续写", label="模式", elem_id="mode")
+                    text = gr.Textbox(
+                        label=PROMPT_LABELS["续写"], max_length=MAX_INPUT_CHARS, elem_id="prompt"
+                    )
+                    form = gr.Dropdown(
+                        list(FORM_LABELS), value="五言绝句", label="体裁", elem_id="form"
+                    )
+                    with gr.Row():
+                        rhyme = gr.Checkbox(value=True, label="押韵", elem_id="rhyme")
+                        tone = gr.Checkbox(value=True, label="合平仄", elem_id="tone")
+                        script = gr.Radio(
+                            list(SCRIPT_LABELS), value="简体", label="字体", elem_id="script"
+                        )
+                        rhyme_book = gr.Radio(
+                            list(RHYME_BOOK_LABELS), value="平水韵", label="韵书",
+                            elem_id="rhyme-book",
+                        )  # fmt: skip
+                    with gr.Accordion("采样", open=False, elem_id="sampling"):
+                        temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.05, label="温度")
+                        top_p = gr.Slider(0.1, 1.0, value=0.9, step=0.05, label="top-p")
+                        # Text, not a number box: Gradio's number box shows and sends 0
+                        # for empty, which would fix every poem's seed.
+                        seed = gr.Textbox(value="", label="种子（空：随机）", elem_id="seed")
+                        n = gr.Slider(
+                            1, MAX_POEMS, value=1, step=1, precision=0, label="首数（候选）",
+                            elem_id="n",
+                        )  # fmt: skip
+                    button = gr.Button("写诗", variant="primary", elem_id="write")
+                with gr.Column(scale=3, min_width=300):
+                    output = gr.HTML(elem_id="poems")
+                    candidate = gr.Radio(
+                        [], label="重写哪一首", elem_id="candidate", interactive=True
+                    )
+                    locks = gr.CheckboxGroup(
+                        [], label="锁定（重写时保留这些句子）", elem_id="locks", interactive=True
+                    )
+                    again = gr.Button("重写", elem_id="revise")
+            gr.Examples(EXAMPLES, inputs=[mode, text, form], label="例子")
+        with gr.Tab("检查", elem_id="checking"):
+            pasted = gr.Textbox(
+                label="一首诗（绝句或律诗，句末标点或换行分句）", lines=4,
+                max_length=MAX_POEM_CHARS, elem_id="check-text",
+            )  # fmt: skip
+            check_book = gr.Radio(
+                list(RHYME_BOOK_LABELS), value="平水韵", label="韵书", elem_id="check-book"
+            )
+            check_button = gr.Button("检查", variant="primary", elem_id="check")
+            report = gr.HTML(elem_id="report")
+            with gr.Row():
+                line = gr.Number(value=1, precision=0, minimum=1, label="第几句", elem_id="line")
+                position = gr.Number(
+                    value=1, precision=0, minimum=1, label="第几字", elem_id="position"
                 )
-                form = gr.Dropdown(
-                    list(FORM_LABELS), value="五言绝句", label="体裁", elem_id="form"
-                )
-                with gr.Row():
-                    rhyme = gr.Checkbox(value=True, label="押韵", elem_id="rhyme")
-                    tone = gr.Checkbox(value=True, label="合平仄", elem_id="tone")
-                    script = gr.Radio(
-                        list(SCRIPT_LABELS), value="简体", label="字体", elem_id="script"
-                    )
-                    rhyme_book = gr.Radio(
-                        list(RHYME_BOOK_LABELS), value="平水韵", label="韵书", elem_id="rhyme-book"
-                    )
-                with gr.Accordion("采样", open=False, elem_id="sampling"):
-                    temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.05, label="温度")
-                    top_p = gr.Slider(0.1, 1.0, value=0.9, step=0.05, label="top-p")
-                    seed = gr.Number(
-                        value=None, precision=0, minimum=0, label="种子（空：随机）", elem_id="seed"
-                    )
-                    n = gr.Slider(1, MAX_POEMS, value=1, step=1, precision=0, label="首数")
-                button = gr.Button("写诗", variant="primary", elem_id="write")
-            with gr.Column(scale=3, min_width=300):
-                output = gr.HTML(elem_id="poems")
-        gr.Examples(EXAMPLES, inputs=[mode, text, form], label="例子")
+            suggest_button = gr.Button("建议用字", elem_id="suggest")
+            suggestions = gr.HTML(elem_id="suggestions")
 
+        poems = gr.State([])
         mode.change(lambda chosen: gr.update(label=PROMPT_LABELS[chosen]), mode, text)
-        inputs = [mode, text, form, rhyme, tone, temperature, top_p, seed, n, script, rhyme_book]
-        write = functools.partial(answer, generator)
-        # The values reach `answer` as sent (no preprocess): the library checks them, so bad
-        # ones get a message in the page rather than Gradio's generic error.
-        button.click(write, inputs, output, api_name="write", preprocess=False)
-        text.submit(write, inputs, output, api_name=False, preprocess=False)
+        shared = [rhyme, tone, temperature, top_p, seed, n, script, rhyme_book]
+        shown = [output, poems, candidate, locks]
+        # The values reach the handlers as sent (no preprocess): the library checks them, so
+        # bad ones get a message in the page rather than Gradio's generic error.
+        inputs = [mode, text, form, *shared]
+        button.click(
+            lambda *values: _shown(answer(generator, *values)), inputs, shown,
+            api_name="write", preprocess=False,
+        )  # fmt: skip
+        text.submit(
+            lambda *values: _shown(answer(generator, *values)), inputs, shown,
+            api_name=False, preprocess=False,
+        )  # fmt: skip
+        again.click(
+            lambda kept, chosen, locked, *values: _shown(
+                answer_revision(generator, kept, chosen, locked, *values), locked
+            ),
+            [poems, candidate, locks, *shared], shown, api_name="revise", preprocess=False,
+        )  # fmt: skip
+        candidate.input(_candidate_lines, [poems, candidate], locks, api_name=False,
+                        preprocess=False)  # fmt: skip
+        check_button.click(
+            answer_check, [pasted, check_book], report, api_name="check", preprocess=False
+        )
+        suggest_button.click(
+            functools.partial(answer_suggestions, generator),
+            [pasted, line, position, check_book], suggestions, api_name="suggest",
+            preprocess=False,
+        )  # fmt: skip
     return app.queue(default_concurrency_limit=concurrency, max_size=QUEUE_SIZE)
 
 

@@ -3,6 +3,8 @@
 Every mode — free, 续写 from a start, acrostic (藏头) and theme — builds a :class:`Plan` and
 hands it to the one decoding loop in :mod:`poetry_rnn.decoding`. :meth:`PoetryGenerator.write`
 is the one way in by mode name, for the CLI, the demo, evaluation and the benchmarks.
+:meth:`PoetryGenerator.revise` rewrites a poem around the parts a user keeps, through the same
+plan and loop.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ import math
 import secrets
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
+from poetry_rnn.check import read_poem
 from poetry_rnn.checkpoint import device_named, from_pretrained
 from poetry_rnn.controls import (
     FREE,
     MAX_INPUT_CHARS,
     Controls,
     controls_with,
+    is_integer,
 )
 from poetry_rnn.decoding import (
     DEFAULT_BEAMS,
@@ -58,7 +62,14 @@ _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 
 @dataclass(frozen=True)
 class Poem:
-    """A generated poem and how it fares against its form."""
+    """A generated poem and how it fares against its form.
+
+    ``score``: the decoder's score of the poem per token (its characters, marks and end): for
+    a form, the score whole-line search ranks poems by — the model's log-likelihood at
+    temperature 1, plus a backward model's where there is one, plus the 对仗 of the middle
+    couplets — and for free length the log-likelihood. Higher is better; the poems of one
+    call are ordered by it under whole-line search.
+    """
 
     text: str
     lines: list[str]
@@ -66,6 +77,7 @@ class Poem:
     mode: str
     seed: int
     checks: PoemChecks | None
+    score: float | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -187,6 +199,36 @@ class PoetryGenerator:
         plan = self._form_plan(form, controls, {}, style=style, bias=bias)
         return self._decode(plan, controls, "theme")
 
+    def revise(
+        self,
+        poem: str,
+        keep: Sequence[int] | Mapping[tuple[int, int], str],
+        controls: Controls | None = None,
+        **options: object,
+    ) -> list[Poem]:
+        """Poems that keep what ``keep`` names of ``poem`` and rewrite the rest in the poem's
+        own form, under the controls' rhyme, rhyme book, tones and search.
+
+        ``poem``: a poem of one of the four forms, as :func:`poetry_rnn.check.check` reads it
+        (simplified or traditional; lines ended by marks or line breaks). ``keep``: the lines
+        to keep (1-based), or ``{(line, position): char}`` (both 1-based), each ``char`` the
+        poem's own there. Kept characters take part from the first step: a kept rhyme sets the
+        rhyme group, and the kept tones set the tone pattern of the lines written around them.
+        """
+        controls = controls_with(controls, options)
+        if controls.form == FREE:
+            raise PoetryError("revising keeps the poem's own form, not free length")
+        lines, form = read_poem(poem, controls.form)
+        fixed = _kept(lines, form, keep)
+        kept = "".join(fixed.values())
+        unknown = self.vocab.unknown_chars(kept)
+        if unknown:
+            raise PoetryError(f"the kept characters include ones the model does not know: "
+                              f"{' '.join(unknown)}")  # fmt: skip
+        style = self._style(controls)
+        plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(kept))
+        return self._decode(plan, controls, "revise")
+
     def theme_characters(self, text: str) -> list[str]:
         """The characters of ``text``'s jieba keywords that the vocabulary knows, in order; where
         no keyword has one (jieba passes over single characters amid other text), the known
@@ -307,9 +349,9 @@ class PoetryGenerator:
 
     def _decode(self, plan: Plan, controls: Controls, mode: str) -> list[Poem]:
         seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
-        texts = self.composer.decode(plan, controls.n, controls.sampling, seed)
+        scored = self.composer.decode_scored(plan, controls.n, controls.sampling, seed)
         poems = []
-        for text in texts:
+        for text, score in scored:
             checks = None if plan.form is None else check_poem(text, plan.form, controls.rhyme_book)
             if controls.script == "traditional":
                 text = to_traditional(text)
@@ -321,6 +363,7 @@ class PoetryGenerator:
                     mode=mode,
                     seed=seed,
                     checks=checks,
+                    score=score,
                 )
             )
         return poems
@@ -346,6 +389,43 @@ MODES: dict[str, Callable[[PoetryGenerator, str, Controls, str], list[Poem]]] = 
 def _repeated(text: str) -> frozenset[str]:
     """Characters the user's text itself uses more than once: they may recur."""
     return frozenset(c for c, k in Counter(text).items() if k > 1 and c not in PUNCTUATION)
+
+
+def _kept(
+    lines: list[str], form: Form, keep: Sequence[int] | Mapping[tuple[int, int], str]
+) -> dict[tuple[int, int], str]:
+    """The fixed characters of a form plan for what ``keep`` keeps of a poem's ``lines``."""
+    if isinstance(keep, Mapping):
+        wanted = dict(keep)
+    elif isinstance(keep, Sequence) and not isinstance(keep, str):
+        for line in keep:
+            _check_line(line, form)
+        wanted = {(line, p): None for line in keep for p in range(1, form.chars + 1)}
+    else:
+        raise PoetryError(
+            f"keep must be line numbers or {{(line, position): character}}, got {keep!r}"
+        )
+    fixed = {}
+    for where, char in wanted.items():
+        if not (isinstance(where, tuple) and len(where) == 2):
+            raise PoetryError(f"a kept position must be (line, position), got {where!r}")
+        line, position = where
+        _check_line(line, form)
+        if not is_integer(position) or not 1 <= position <= form.chars:
+            raise PoetryError(
+                f"character {position!r} is out of range: a line of {form.name} has characters "
+                f"1–{form.chars}"
+            )
+        own = lines[line - 1][position - 1]
+        if char is not None and (not isinstance(char, str) or to_simplified(char) != own):
+            raise PoetryError(f"line {line}, character {position} is {own}, not {char!r}")
+        fixed[(line - 1, position)] = own
+    return fixed
+
+
+def _check_line(line: object, form: Form) -> None:
+    if not is_integer(line) or not 1 <= line <= form.lines:
+        raise PoetryError(f"line {line!r} is out of range: a {form.name} has lines 1–{form.lines}")
 
 
 def _align_start(start: str, form: Form) -> dict[tuple[int, int], str]:
@@ -387,6 +467,14 @@ def _printed_lines(text: str) -> list[str]:
 # --- command line -------------------------------------------------------------------------
 
 
+def _kept_lines(value: str) -> list[int]:
+    """--keep's line numbers: "1,3" → [1, 3]; "" → none."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not all(item.isdecimal() for item in items):
+        raise PoetryError(f"--keep wants line numbers, e.g. 1,3, got {value!r}")
+    return [int(item) for item in items]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m poetry_rnn.generate", description="Write classical Chinese poems."
@@ -395,6 +483,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     given.add_argument("--start", help="续写: the poem begins with this text")
     given.add_argument("--acrostic", help="藏头: the lines begin with these characters")
     given.add_argument("--theme", help="主题: modern or classical text whose keywords steer")
+    given.add_argument("--revise", help="重写: a poem of one of the forms, rewritten but --keep")
+    parser.add_argument(
+        "--keep", default="", help="with --revise: the lines kept (1-based), e.g. 1,3"
+    )
     parser.add_argument("--style", default="", help="text that primes the mood, not printed")
     parser.add_argument(
         "--steer", choices=STEERS, default="plan",
@@ -440,10 +532,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         search=args.search, beams=args.beams, candidates=args.candidates,
         parallel=not args.no_parallel,
     )  # fmt: skip
+    if args.keep and args.revise is None:
+        raise PoetryError("--keep goes with --revise")
     mode = next((m for m in ("start", "acrostic", "theme") if getattr(args, m) is not None), "free")
     text = getattr(args, mode, None) or ""
     generator = PoetryGenerator.from_pretrained(args.model)
-    poems = generator.write(mode, text, controls, steer=args.steer)
+    if args.revise is not None:
+        poems = generator.revise(args.revise, _kept_lines(args.keep), controls)
+    else:
+        poems = generator.write(mode, text, controls, steer=args.steer)
     if args.json:
         print(json.dumps([poem.to_dict() for poem in poems], ensure_ascii=False, indent=2))
     else:

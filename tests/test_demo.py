@@ -29,6 +29,11 @@ PHONE = {"width": 390, "height": 844}
 CONCURRENCY = 2
 TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+# 杜甫's 登高 with one character changed (上 for 登), so that the report has findings to show.
+DENG_GAO = (
+    "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
+    "万里悲秋常作客，百年多病独上台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
+)
 
 
 def free_port() -> int:
@@ -192,7 +197,7 @@ def test_switching_rhyme_and_tone_off_writes_without_them(page):
     write(page, "续写", "床前", "七言律诗")
     first = shown_text(page)
     page.locator("#sampling").get_by_text("采样").click()
-    page.locator("#seed input").fill("3")
+    page.locator("#seed textarea").fill("3")
     ruled = rewrite(page, first)
     page.locator("#rhyme input").uncheck()
     page.locator("#tone input").uncheck()
@@ -222,6 +227,82 @@ def test_bad_input_shows_a_readable_message(page, mode, text, form, message):
     assert "Traceback" not in page.content()
 
 
+def poem_texts(page) -> list[str]:
+    return [a.get_attribute("data-text") for a in page.locator("#poems article.poem").all()]
+
+
+def test_two_locked_lines_of_the_chosen_candidate_stay_when_the_rest_is_rewritten(page):
+    page.locator("#sampling").get_by_text("采样").click()
+    page.locator("#n input[type=number]").fill("2")
+    page.locator("#n input[type=number]").press("Enter")
+    write(page, "续写", "春风", "七言绝句")
+    shown_poem(page)
+    candidates = poem_texts(page)
+    assert len(candidates) == 2
+    metas = page.locator("#poems .poem-meta").all_inner_texts()
+    assert [meta.split(" · ")[0] for meta in metas] == ["候选 1", "候选 2"]
+    assert all(float(meta.split("得分 ")[1]) < 0 for meta in metas)  # log-likelihoods
+    page.locator("#candidate").get_by_text("候选 2", exact=True).click()
+    second = split_lines(candidates[1])
+    labels = page.locator("#locks label")
+    expect_text(labels.nth(0), second[0])
+    labels.nth(0).click()
+    labels.nth(2).click()
+    page.locator("#revise").click()
+    page.wait_for_function(
+        "shown => document.querySelector('#poems article.poem').dataset.text !== shown",
+        arg=candidates[0],
+        timeout=POEM_MS,
+    )
+    revised = poem_texts(page)
+    assert len(revised) == 2 and candidates[1] not in revised
+    for text in revised:
+        lines = split_lines(text)
+        assert (lines[0], lines[2]) == (second[0], second[2])
+        assert check_poem(text, FORMS["七言绝句"]).rhyme_ok
+    # The locks stay for the next rewrite.
+    assert page.locator("#locks input:checked").count() == 2
+
+
+def expect_text(locator, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(locator).to_contain_text(text, timeout=POEM_MS)
+
+
+def check_poem_on_page(page, text: str) -> None:
+    page.get_by_role("tab", name="检查").click()
+    page.locator("#check-text textarea").fill(text)
+    page.locator("#check").click()
+
+
+def test_pasting_jing_ye_si_shows_its_form_rhyme_and_broken_rules(page):
+    check_poem_on_page(page, JINGYESI)
+    report = page.locator("#report article.report")
+    report.wait_for(timeout=POEM_MS)
+    assert report.get_attribute("data-form") == "五言绝句"
+    meta = report.locator(".poem-meta").inner_text()
+    assert "五言绝句" in meta and "下平七阳" in meta and "平仄 3/8" in meta
+    assert report.locator(".group").all_inner_texts() == ["下平七阳"] * 3  # 光 霜 乡
+    assert report.locator(".broken").count() > 0
+    assert any("二四六分明" in row for row in report.locator(".findings li").all_inner_texts())
+    page.locator("#line input").fill("2")
+    page.locator("#position input").fill("4")
+    page.locator("#suggest").click()
+    chars = page.locator("#suggestions .suggestions .ch")
+    chars.first.wait_for(timeout=POEM_MS)
+    assert 1 <= chars.count() <= 10
+    assert all(tone_of(char) != OBLIQUE for char in chars.all_inner_texts())  # 上 wants 平
+
+
+def test_a_bad_paste_shows_a_message(page):
+    check_poem_on_page(page, "春风又绿江南岸")
+    error = page.locator("#report .poem-error")
+    error.wait_for(timeout=POEM_MS)
+    assert "1 line of 7 characters: not one of 五言绝句" in error.inner_text()
+    assert "Traceback" not in page.content()
+
+
 def test_the_page_fits_a_phone(browser, server, tmp_path):
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     page = context.new_page()
@@ -229,9 +310,14 @@ def test_the_page_fits_a_phone(browser, server, tmp_path):
     write(page, "主题", "秋夜思乡", "七言律诗")
     assert len(shown_poem(page)) == 8
     page.locator("#poems article.poem").first.scroll_into_view_if_needed()
+    assert page.locator("#locks label").count() == 8  # each line can be locked
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     page.screenshot(path=tmp_path / "phone.png", full_page=True)
+    check_poem_on_page(page, DENG_GAO)  # the widest report: a 七言律诗 with its findings
+    page.locator("#report article.report").wait_for(timeout=POEM_MS)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=tmp_path / "phone-check.png", full_page=True)
     context.close()
 
 
@@ -239,7 +325,8 @@ def ask(server, *values) -> str:
     """The page the API gives for the values of the form, in the page's order."""
     from gradio_client import Client
 
-    return Client(server, verbose=False).predict(*values, api_name="/write")
+    page, *_ = Client(server, verbose=False).predict(*values, api_name="/write")
+    return page
 
 
 def test_the_api_takes_the_same_input_limit_as_the_library(server):
@@ -259,7 +346,8 @@ def test_the_api_takes_the_same_input_limit_as_the_library(server):
         (("0.8", 0.9, 1, 1), "temperature must be a finite number above 0, got &#x27;0.8&#x27;"),
         ((0.8, None, 1, 1), "top_p must be a number in (0, 1], got None"),
         ((0.8, "0.9", 1, 1), "top_p must be a number in (0, 1], got &#x27;0.9&#x27;"),
-        ((0.8, 0.9, "7", 1), "seed must be an integer from 0 to 2**63 - 1, got &#x27;7&#x27;"),
+        ((0.8, 0.9, "7a", 1), "seed must be an integer from 0 to 2**63 - 1, got &#x27;7a&#x27;"),
+        ((0.8, 0.9, -1, 1), "seed must be an integer from 0 to 2**63 - 1, got -1"),
         ((0.8, 0.9, 1.5, 1), "seed must be an integer"),
         ((0.8, 0.9, 1, None), "n must be an integer between 1 and 256, got None"),
         ((0.8, 0.9, 1, "2"), "n must be an integer between 1 and 256, got &#x27;2&#x27;"),
@@ -285,9 +373,11 @@ class FakeGenerator:
     def __init__(self, seconds: float = 0.0, failure: Exception | None = None) -> None:
         self.seconds, self.failure = seconds, failure
         self.running = self.most = 0
+        self.seeds: list[int | None] = []
         self.lock = threading.Lock()
 
     def write(self, mode, text, controls, steer="plan"):
+        self.seeds.append(controls.seed)
         if self.failure is not None:
             raise self.failure
         with self.lock:
@@ -312,12 +402,21 @@ def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
     logger = logging.getLogger("poetry_rnn.demo")
     logger.addHandler(handler)
     try:
-        page = answer(FakeGenerator(failure=RuntimeError("boom")), *VALUES)
+        page = answer(FakeGenerator(failure=RuntimeError("boom")), *VALUES).page
     finally:
         logger.removeHandler(handler)
     assert page == render_error(UNEXPECTED) and 'role="alert"' in page
     assert len(records) == 1 and records[0].levelname == "ERROR"
     assert records[0].exc_info[0] is RuntimeError
+
+
+def test_an_empty_seed_box_leaves_the_seed_to_chance_and_digits_fix_it():
+    from poetry_rnn.demo import answer
+
+    generator = FakeGenerator()
+    for typed in ("", "  ", None, "12"):
+        answer(generator, *VALUES[:7], typed, *VALUES[8:])
+    assert generator.seeds == [None, None, None, 12]
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
@@ -334,7 +433,7 @@ def test_the_queue_runs_as_many_requests_at_once_as_asked(concurrency):
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         jobs = [client.submit(*VALUES, api_name="/write") for _ in range(6)]
-        pages = [job.result(timeout=60) for job in jobs]
+        pages = [job.result(timeout=60)[0] for job in jobs]
     finally:
         app.close()
     assert all('data-text="床前明月光' in page for page in pages)
@@ -377,9 +476,9 @@ def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
 
     generator = PoetryGenerator.from_pretrained()
     values = ("续写", "床前", "七言律诗", True, True, 0.8, 0.9, 5, 1, "简体")
-    pingshui = answer(generator, *values, "平水韵")
-    xinyun = answer(generator, *values, "中华新韵")
+    pingshui = answer(generator, *values, "平水韵").page
+    xinyun = answer(generator, *values, "中华新韵").page
     assert "（平水韵）" in pingshui and "（中华新韵）" in xinyun
     assert any(f">{group}<" in pingshui for group in book_groups("pingshui"))
     assert any(f">{group}<" in xinyun for group in book_groups("xinyun"))
-    assert "unknown rhyme book" in answer(generator, *values, "广韵")
+    assert "unknown rhyme book" in answer(generator, *values, "广韵").page

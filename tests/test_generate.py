@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -15,7 +16,18 @@ from poetry_rnn.data import CorpusOptions, build_corpus
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.generate import MODES, PoetryGenerator, main
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import FORMS, check_format, check_poem, check_rhyme, tone_conformance
+from poetry_rnn.prosody import (
+    FORMS,
+    LEVEL,
+    OBLIQUE,
+    check_format,
+    check_poem,
+    check_rhyme,
+    rhyme_groups,
+    shared_rhymes,
+    tone_conformance,
+    tone_of,
+)
 from poetry_rnn.text import split_lines
 
 FORM_NAMES = list(FORMS)
@@ -474,3 +486,121 @@ def test_any_start_of_known_characters_is_accepted_and_kept(generator, data):
     start = "".join(data.draw(st.lists(st.sampled_from(known), min_size=1, max_size=5)))
     (poem,) = generator.generate(start, form="五言绝句", seed=0)
     assert poem.text.startswith(start) and poem.checks.format_ok
+
+
+# --- revise: keep what the poet likes, rewrite the rest -----------------------------------
+
+# The poets' regular poems, one of each form; the fixture vocabulary has all their characters.
+REGULAR = {
+    "五言绝句": "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+    "七言绝句": "月落乌啼霜满天，江枫渔火对愁眠。姑苏城外寒山寺，夜半钟声到客船。",
+    "五言律诗": "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。"
+    "烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+    "七言律诗": "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
+    "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。",
+}
+
+
+@pytest.mark.parametrize("form", FORM_NAMES)
+def test_revise_keeps_the_kept_lines_and_rewrites_the_rest_by_the_rules(generator, form):
+    original = split_lines(REGULAR[form])
+    keep = [2, 3] if FORMS[form].lines == 4 else [1, 4, 7]
+    poems = generator.revise(REGULAR[form], keep, n=8, seed=5)
+    for poem in poems:
+        lines = split_lines(poem.text)
+        assert [lines[i - 1] for i in keep] == [original[i - 1] for i in keep]
+        assert poem.form == form and poem.mode == "revise"
+        assert poem.checks.format_ok and poem.checks.rhyme_ok
+        assert poem.checks.tone_satisfied == poem.checks.tone_checked
+    rewritten = [i for i in range(1, FORMS[form].lines + 1) if i not in keep]
+    assert any(split_lines(p.text)[i - 1] != original[i - 1] for p in poems for i in rewritten)
+
+
+def test_revise_keeps_single_characters_given_in_either_script(generator):
+    keep = {(1, 1): "白", (3, 5): "目", (4, 5): "樓"}  # 樓: 楼 in traditional characters
+    for poem in generator.revise(REGULAR["五言绝句"], keep, n=8, seed=6):
+        lines = split_lines(poem.text)
+        assert (lines[0][0], lines[2][4], lines[3][4]) == ("白", "目", "楼")
+    (traditional,) = generator.revise(REGULAR["五言绝句"], keep, seed=6, script="traditional")
+    assert split_lines(traditional.text)[3][4] == "樓"
+
+
+def test_a_kept_rhyme_line_sets_the_rhyme_group_of_the_lines_before_it(generator):
+    """Only line 8 of 春望 is kept: lines 2, 4 and 6, written first, rhyme in a group of 簪
+    (下平十二侵 or 十三覃), and none of them takes 簪 itself."""
+    assert rhyme_groups("簪") == {"下平十二侵", "下平十三覃"}
+    for seed in (7, 8):
+        for poem in generator.revise(REGULAR["五言律诗"], [8], n=8, seed=seed):
+            ends = [line[-1] for line in split_lines(poem.text)[1::2]]
+            assert ends[-1] == "簪" and "簪" not in ends[:-1]
+            assert shared_rhymes(ends) & rhyme_groups("簪"), ends
+
+
+def test_kept_tones_later_in_the_poem_set_the_pattern_of_the_lines_before(generator):
+    """Only line 4 of 登鹳雀楼 is kept (更上一层楼: 上 仄 at 2, 层 平 at 4). The tone rules read
+    the tones before a position, yet line 1, written first, takes the tones its pattern wants
+    there — 仄 at 2, 平 at 4, as 白日依山尽 has them — and the whole poem conforms."""
+    for seed in (9, 10):
+        for poem in generator.revise(REGULAR["五言绝句"], [4], n=8, seed=seed):
+            lines = split_lines(poem.text)
+            assert lines[3] == "更上一层楼"
+            assert tone_of(lines[0][1]) in (OBLIQUE, None) and tone_of(lines[0][3]) in (LEVEL, None)
+            assert poem.checks.tone_satisfied == poem.checks.tone_checked
+
+
+@pytest.mark.parametrize(
+    ("poem", "keep", "controls", "message"),
+    [
+        ("春风又绿江南岸", [1], {}, "1 line of 7 characters: not one of 五言绝句"),
+        (REGULAR["五言绝句"], [5], {}, "line 5 is out of range: a 五言绝句 has lines 1–4"),
+        (REGULAR["五言绝句"], [0], {}, "line 0 is out of range"),
+        (REGULAR["五言绝句"], ["1"], {}, "line '1' is out of range"),
+        (REGULAR["五言绝句"], {(1, 6): "尽"}, {}, "character 6 is out of range: a line of"),
+        (REGULAR["五言绝句"], {(1, 1): "黑"}, {}, "line 1, character 1 is 白, not '黑'"),
+        (REGULAR["五言绝句"], {1: "白"}, {}, "a kept position must be (line, position), got 1"),
+        (REGULAR["五言绝句"], "1,3", {}, "keep must be line numbers or"),
+        (REGULAR["五言绝句"], [1], {"form": "七言绝句"}, "not 七言绝句 (4 lines of 7)"),
+        (REGULAR["五言绝句"], [1], {"form": "free"}, "keeps the poem's own form, not free"),
+        ("白日依山尽，黄河入海流。欲穷千里目，更上一层龘。", [4], {}, "does not know: 龘"),
+    ],
+)
+def test_revise_refuses_what_it_cannot_keep(generator, poem, keep, controls, message):
+    with pytest.raises(PoetryError, match=re.escape(message)):
+        generator.revise(poem, keep, **controls)
+
+
+def test_the_score_is_the_log_likelihood_per_token_and_ranks_the_search(generator):
+    controls = Controls(form="五言绝句", search="sample", parallel=False, seed=2)
+    (sampled,) = generator.generate("春风", controls)
+    vocab, model = generator.vocab, generator.composer.model
+    ids = torch.tensor([vocab.encode(sampled.text, wrap=True)])
+    with torch.inference_mode():
+        logits, _ = model(ids[:, :-1])
+    loglik = logits.float().log_softmax(-1).gather(2, ids[:, 1:, None]).sum()
+    assert sampled.score == pytest.approx(float(loglik) / (ids.shape[1] - 1), abs=0.02)
+    searched = generator.generate("春风", form="五言绝句", n=4, seed=2)
+    scores = [poem.score for poem in searched]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == 4
+
+
+def test_cli_revises_keeping_the_lines_named(model_dir, capsys):
+    code, out, _ = cli(capsys, "--model", str(model_dir), "--revise", REGULAR["七言绝句"],
+                       "--keep", "1,4", "--seed", "3", "--json")  # fmt: skip
+    (poem,) = json.loads(out)
+    original = split_lines(REGULAR["七言绝句"])
+    assert code == 0 and poem["mode"] == "revise" and poem["form"] == "七言绝句"
+    assert [poem["lines"][0][:7], poem["lines"][3][:7]] == [original[0], original[3]]
+    assert isinstance(poem["score"], float) and poem["score"] < 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--keep", "1"], "--keep goes with --revise"),
+        (["--revise", REGULAR["五言绝句"], "--keep", "1;3"], "--keep wants line numbers"),
+        (["--revise", "春风", "--keep", "1"], "not one of 五言绝句"),
+    ],
+)
+def test_cli_revise_errors_are_one_line(model_dir, capsys, argv, message):
+    code, _, err = cli(capsys, "--model", str(model_dir), *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
