@@ -133,7 +133,8 @@ def clashes(text: str) -> str | None:
     keep apart, as "春/秋" — or None."""
     table = associations()
     for family in FAMILIES:
-        seeds = sorted({s for c in text if (s := table.class_of(c, family)) is not None})
+        marked = {table.class_of(c, family) for c in text}
+        seeds = [seed for seed in FAMILIES[family] if seed in marked]
         for a, b in itertools.combinations(seeds, 2):
             if _clash(table, family, a, b):
                 return f"{a}/{b}"
