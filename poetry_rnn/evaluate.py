@@ -359,8 +359,8 @@ def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
         f"| form | written by | n | format | {_BOOK_COLUMNS} | tone | 叠字 | copy "
-        "| distinct-2 (all) | model ppl | theme coverage |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| distinct-2 (all) | coherence | clash | model ppl | theme coverage |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
@@ -368,7 +368,8 @@ def format_report(result: dict) -> str:
                 f"| {name} | Tang poets | {poets['n']} | {_share(poets['format_accuracy'])} "
                 f"| {_rhyme_cells(poets)} | {_share(poets['tone_conformance'])} "
                 f"| {_share(poets['unattested_double_rate'])} "
-                f"| | {_share(poets['distinct_2_batch'])} | | |"
+                f"| | {_share(poets['distinct_2_batch'])} | {_share(poets['coherence'])} "
+                f"| {_share(poets['clash_rate'])} | | |"
             )
         for row in (row for row in result["generated"] if row["form"] == name):
             rows.append(
@@ -376,6 +377,7 @@ def format_report(result: dict) -> str:
                 f"| {_share(row['format_accuracy'])} | {_rhyme_cells(row)} "
                 f"| {_share(row['tone_conformance'])} | {_share(row['unattested_double_rate'])} "
                 f"| {_share(row['copy_rate'])} | {_share(row['distinct_2_batch'])} "
+                f"| {_share(row['coherence'])} | {_share(row['clash_rate'])} "
                 f"| {row['model_perplexity']:.1f} "
                 f"| {_share(row['theme_coverage']) if 'theme_coverage' in row else ''} |"
             )
@@ -383,7 +385,9 @@ def format_report(result: dict) -> str:
         f"model {result['model']}; seed {result['seed']}; {_sampling(result)}; rhyme rates "
         f"under each book; 叠字: the share of poems doubling a character no poet doubles; copy "
         f"rate against the lines of {result['corpus']}; theme coverage: the share of lines with "
-        f"a keyword character; {result['seconds']} s",
+        "a keyword character; coherence: the mean association of the content characters of "
+        "different lines (docs/coherence.md); clash: the share of poems marking two seasons or "
+        f"two times of day that poets keep apart; {result['seconds']} s",
     ]
     return "\n".join([*rows, "", *notes])
 
@@ -439,6 +443,9 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("unattested 叠字", f"{_share(result['unattested_double_rate'])} "
                           f"({result['unattested_doubles']}/{result['n']} poems)"),
         ("copy rate", copy),
+        ("coherence", f"{result['coherence']:.3f} (mean over the poems)"),
+        ("season/time clashes", f"{_share(result['clash_rate'])} "
+                                f"({result['clashes']}/{result['n']} poems)"),
         ("distinct-1", f"{_share(result['distinct_1_poem'])} in a poem, "
                        f"{_share(result['distinct_1_batch'])} across the poems"),
         ("distinct-2", f"{_share(result['distinct_2_poem'])} in a poem, "

@@ -17,13 +17,14 @@ import secrets
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from poetry_rnn.check import read_poem
 from poetry_rnn.checkpoint import device_named, from_pretrained
+from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
     MAX_INPUT_CHARS,
@@ -55,7 +56,7 @@ from poetry_rnn.vocab import Vocab
 
 STEERS = ("plan", "prime", "both")
 THEME_KEYWORDS = 8
-THEME_BONUS = 3.0  # logit bonus for a line's planned theme character
+PLAN_BONUS = 3.0  # logit bonus for a line's planned keyword
 ACROSTIC_FORMS = {4: "七言绝句", 8: "七言律诗"}
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 
@@ -78,6 +79,8 @@ class Poem:
     seed: int
     checks: PoemChecks | None
     score: float | None = None
+    plan: list[str] = field(default_factory=list)  # one keyword per line, or none
+    plan_source: str = ""  # "theme", "start", "heads" or "first line"; "" without a plan
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -140,6 +143,8 @@ class PoetryGenerator:
             form = get_form(controls.form) if controls.form else self._chosen_form(start, style)
             fixed = _align_start(start, form)
             plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(start))
+            if controls.plan:
+                return self._planned(plan, controls, mode, start, printed=start, source=mode)
         return self._decode(plan, controls, mode)
 
     def acrostic(
@@ -168,6 +173,8 @@ class PoetryGenerator:
         fixed = {(line, 1): char for line, char in enumerate(heads)}
         style = self._style(controls)
         plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(heads))
+        if controls.plan:
+            return self._planned(plan, controls, "acrostic", heads, printed=heads, source="heads")
         return self._decode(plan, controls, "acrostic")
 
     def themed(
@@ -181,7 +188,8 @@ class PoetryGenerator:
 
         ``steer``: "plan" (each line favours one keyword character; the default, measured to
         read better), "prime" (the keywords prime the state as an unprinted prefix, as the
-        textbook's 意境 prefix does), or "both".
+        textbook's 意境 prefix does), or "both". With ``controls.plan`` the keywords grow into
+        one per line (:func:`poetry_rnn.coherence.plan_keywords`); without, they cycle.
         """
         if steer not in STEERS:
             raise PoetryError(f"steer must be plan, prime or both, got {steer!r}")
@@ -190,14 +198,18 @@ class PoetryGenerator:
         chars = self.theme_characters(text)
         style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
         if controls.form == FREE:  # free length: no lines to plan into
-            bias = {-1: dict.fromkeys(chars, THEME_BONUS / 3)} if steer != "prime" else {}
+            bias = {-1: dict.fromkeys(chars, PLAN_BONUS / 3)} if steer != "prime" else {}
             return self._decode(Plan(style=style, bias=bias), controls, "theme")
         form = get_form(controls.form) if controls.form else self._chosen_form("", style)
-        bias = {}
-        if steer != "prime":
-            bias = {line: {chars[line % len(chars)]: THEME_BONUS} for line in range(form.lines)}
-        plan = self._form_plan(form, controls, {}, style=style, bias=bias)
-        return self._decode(plan, controls, "theme")
+        plan = self._form_plan(form, controls, {}, style=style)
+        if steer == "prime":
+            return self._decode(plan, controls, "theme")
+        if controls.plan:
+            return self._planned(plan, controls, "theme", "".join(chars), source="theme")
+        keywords = [chars[line % len(chars)] for line in range(form.lines)]
+        return self._decode(
+            _steered(plan, keywords, self.vocab), controls, "theme", keywords, "theme"
+        )
 
     def revise(
         self,
@@ -313,7 +325,8 @@ class PoetryGenerator:
     def _form_plan(self, form: Form, controls: Controls, fixed: dict, **options: object) -> Plan:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
-            search=controls.line_search, parallel=controls.parallel, **options,
+            search=controls.line_search, parallel=controls.parallel,
+            coherence=controls.coherence, **options,
         )  # fmt: skip
 
     def _user_text(
@@ -347,7 +360,45 @@ class PoetryGenerator:
                 )
         return text
 
-    def _decode(self, plan: Plan, controls: Controls, mode: str) -> list[Poem]:
+    def _planned(
+        self, plan: Plan, controls: Controls, mode: str, seeds: str, source: str, printed: str = ""
+    ) -> list[Poem]:
+        """Poems of ``plan``, each line steered by its keyword: the plan grown from ``seeds``
+        (``printed``: the text the poem prints anyway), or, where the statistics know none of
+        them, from the model's own first line."""
+        assert plan.form is not None and plan.slots is not None
+        keywords = plan_keywords(seeds, plan.form.lines, printed)
+        if keywords:
+            return self._decode(
+                _steered(plan, keywords, self.vocab), controls, mode, keywords, source
+            )
+        # The first line alone, n of them; then each poem planned from its own first line.
+        seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
+        first = replace(plan, slots=plan.slots[: plan.form.chars + 1])
+        poems = []
+        for number, text in enumerate(
+            self.composer.decode(first, controls.n, controls.sampling, seed)
+        ):
+            line = split_lines(text)[0]
+            keywords = plan_keywords(line, plan.form.lines, printed=line)
+            slots = tuple(
+                replace(slot, fixed=line[slot.position - 1])
+                if slot.line == 0 and slot.position else slot
+                for slot in plan.slots
+            )  # fmt: skip
+            one = _steered(replace(plan, slots=slots), keywords, self.vocab)
+            single = replace(controls, n=1, seed=seed + number)
+            poems += self._decode(one, single, mode, keywords, "first line" if keywords else "")
+        return poems
+
+    def _decode(
+        self,
+        plan: Plan,
+        controls: Controls,
+        mode: str,
+        keywords: Sequence[str] = (),
+        source: str = "",
+    ) -> list[Poem]:
         seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
         scored = self.composer.decode_scored(plan, controls.n, controls.sampling, seed)
         poems = []
@@ -364,6 +415,8 @@ class PoetryGenerator:
                     seed=seed,
                     checks=checks,
                     score=score,
+                    plan=list(keywords),
+                    plan_source=source,
                 )
             )
         return poems
@@ -384,6 +437,12 @@ MODES: dict[str, Callable[[PoetryGenerator, str, Controls, str], list[Poem]]] = 
     "acrostic": lambda g, text, controls, _: g.acrostic(text, controls),
     "theme": lambda g, text, controls, steer: g.themed(text, steer, controls),
 }
+
+
+def _steered(plan: Plan, keywords: Sequence[str], vocab: Vocab) -> Plan:
+    """``plan`` with each line favouring its keyword (one the vocabulary has)."""
+    bias = {line: {char: PLAN_BONUS} for line, char in enumerate(keywords) if char in vocab}
+    return replace(plan, bias=bias)
 
 
 def _repeated(text: str) -> frozenset[str]:

@@ -1,5 +1,6 @@
 """The measures of docs/metrics.md: perplexity on poem texts, and the figures of a set of
-poems — format, rhyme under both books, tones, unattested 叠字, copying, distinct n-grams — the
+poems — format, rhyme under both books, tones, unattested 叠字, copying, distinct n-grams,
+coherence and season or time clashes — the
 same for generated and for real poems, so that every figure of the model stands beside the
 poets'."""
 
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from poetry_rnn.batching import padded_rows
 from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.coherence import clashes, coherence
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import encode_poems
 from poetry_rnn.errors import PoetryError
@@ -160,7 +162,9 @@ def generation_metrics(
     ``tone_conformance``: satisfied over checked even positions, all poems pooled;
     ``copy_rate``: share of the poems' lines found verbatim in ``corpus_lines`` (None without
     them); ``unattested_double_rate``: share of the poems doubling a character no poet
-    doubles; ``distinct_{1,2}_{poem,batch}``.
+    doubles; ``distinct_{1,2}_{poem,batch}``; ``coherence``: the mean whole-poem coherence
+    (:func:`poetry_rnn.coherence.coherence`); ``clash_rate``: the share of poems with markers
+    of two seasons or two times of day that poets keep apart.
     """
     form = get_form(form) if isinstance(form, str) else form
     book_groups(rhyme_book)  # rejects an unknown book
@@ -173,6 +177,7 @@ def generation_metrics(
     doubling = sum(bool(unattested_doubles(text)) for text in texts)
     lines = [line for text in texts for line in split_lines(text)]
     copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
+    clashing = sum(clashes(text) is not None for text in texts)
     metrics = {
         "form": form.name,
         "n": len(texts),
@@ -188,6 +193,9 @@ def generation_metrics(
         "lines": len(lines),
         "copied_lines": copied,
         "copy_rate": copied / len(lines) if copied is not None and lines else None,
+        "coherence": sum(coherence(text) for text in texts) / len(texts),
+        "clashes": clashing,
+        "clash_rate": clashing / len(texts),
     }
     for n in (1, 2):
         metrics[f"distinct_{n}_poem"], metrics[f"distinct_{n}_batch"] = distinct(texts, n)

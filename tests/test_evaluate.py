@@ -179,6 +179,13 @@ def test_the_share_of_poems_with_an_unattested_doubling():
     assert metrics["unattested_doubles"] == 1 and metrics["unattested_double_rate"] == 1 / 3
 
 
+def test_coherence_and_the_season_clash_rate():
+    # 春色满秋山 marks spring and autumn: a clash, and the least coherent of the three.
+    metrics = generation_metrics([XIAOCHI, DENGGAO, "春色满秋山，秋风万里春。"], "五言绝句")
+    assert metrics["clashes"] == 1 and metrics["clash_rate"] == 1 / 3
+    assert metrics["coherence"] == pytest.approx((0.0547 + 0.0727 - 0.0517) / 3, abs=1e-3)
+
+
 def test_the_checkers_score_broken_poems():
     broken = ["床前明月光，疑是地上霜。", "床前明月光疑是地上霜举头望明月低头思故乡"]
     metrics = generation_metrics([JINGYESI, *broken], "五言绝句")
@@ -308,7 +315,7 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
     assert table[0].startswith(
         "| 七言律诗 | Tang poets | 10 | 1.000 | 0.900 | 0.700 | 0.958 | 0.000 |"
     )
-    assert "| theme coverage |" in out.splitlines()[0]
+    assert "| coherence | clash | model ppl | theme coverage |" in out.splitlines()[0]
     theme_row = report["generated"][-1]  # 七言律诗, theme: the last row written
     assert (theme_row["form"], theme_row["mode"]) == ("七言律诗", "theme")
     assert table[-1].endswith(f"| {theme_row['theme_coverage']:.3f} |")

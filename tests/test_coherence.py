@@ -1,0 +1,199 @@
+"""The coherence table, score, clashes and plan: the shipped table's figures, the builder on
+small texts, and the plan in every mode."""
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from poetry_rnn import build_tables
+from poetry_rnn.coherence import (
+    associations,
+    clashes,
+    coherence,
+    coherence_of,
+    plan_keywords,
+)
+from poetry_rnn.controls import Controls
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.generate import PoetryGenerator
+from poetry_rnn.metrics import read_cleaned
+from poetry_rnn.prosody import FORMS
+
+FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+QUIET_NIGHT = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+SPRING_DAWN = "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"
+MIXED_SEASONS = "春色满秋山，秋风万里春。"
+
+
+# --- the shipped table ----------------------------------------------------------------------
+
+
+def test_seasons_that_poets_keep_apart_score_below_unrelated_pairs():
+    table = associations()
+    unrelated = [table.score(a, b) for a in "山水云风江" for b in "酒书马剑琴"]
+    median = float(torch.tensor(unrelated).median())  # 0.07 as built
+    assert table.score("春", "秋") == pytest.approx(-0.81, abs=0.01)
+    assert table.score("春", "夏") < -0.4 and table.score("秋", "冬") < -0.3
+    assert table.score("晨", "夜") < -0.1
+    assert max(table.score("春", "秋"), table.score("晨", "夜")) < 0 < median
+
+
+def test_images_that_go_together_score_high():
+    table = associations()
+    assert table.score("雪", "梅") == pytest.approx(0.91, abs=0.01)
+    assert table.score("春", "花") > 0.5 and table.score("柳", "莺") > 1.0
+    assert table.score("秋", "菊") > 1.0
+    assert table.score("春", "春") == 0.0  # a character with itself says nothing
+    assert "人" not in table.index and "无" not in table.index  # go with anything: left out
+    assert table.score("人", "秋") == 0.0
+
+
+def test_season_and_time_classes_come_from_the_corpus():
+    table = associations()
+    assert table.class_of("柳", "season") == "春" and table.class_of("菊", "season") == "秋"
+    assert table.class_of("炉", "season") == "冬" and table.class_of("灯", "time") == "夜"
+    assert table.class_of("山", "season") is None
+    assert {"春秋", "春夏", "秋冬"} <= table.clashing["season"]
+    assert "晨夜" in table.clashing["time"] and "暮夜" not in table.clashing["time"]
+
+
+def test_clashes_names_two_seasons_or_two_times():
+    assert clashes(MIXED_SEASONS) == "春/秋"
+    assert clashes("杨柳依依春水流，菊花开尽雁南飞。") == "春/秋"  # markers, not only seeds
+    assert clashes("晨光照江水，夜雨打船篷。") == "晨/夜"
+    assert clashes(QUIET_NIGHT) is None and clashes(SPRING_DAWN) is None
+
+
+def test_a_poem_of_one_scene_is_more_coherent_than_mixed_seasons():
+    assert coherence(SPRING_DAWN) == pytest.approx(0.127, abs=0.002)
+    assert coherence(MIXED_SEASONS) == pytest.approx(-0.052, abs=0.002)
+    assert coherence("春眠不觉晓，") == 0.0  # one line: no pair across lines
+
+
+def test_the_batched_score_pairs_only_different_lines_and_characters():
+    vectors = torch.tensor([[[1.0, 1.0], [2.0, 0.0], [0.0, 3.0], [1.0, 1.0], [0.0, 0.0]]])
+    ids = torch.tensor([[10, 11, 12, 10, 13]])
+    lines = torch.tensor([[0, 0, 1, 1, 1]])
+    signs = torch.tensor([1.0, -1.0])
+    # Pairs across lines, not of one character, not the empty vector: (10,12) -3, (11,12) 0,
+    # (11,10) 2.
+    assert coherence_of(vectors, ids, lines, signs).tolist() == [pytest.approx(-1 / 3)]
+    assert coherence_of(vectors, ids, torch.zeros_like(lines), signs).tolist() == [0.0]
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+def test_a_plan_starts_with_the_seeds_and_grows_without_clashing():
+    plan = plan_keywords("秋夜思乡", 8)
+    assert plan == ["秋", "夜", "思", "乡", "雁", "旅", "枫", "帆"]
+    assert len(set(plan)) == 8 and clashes("".join(plan)) is None
+
+
+def test_a_plan_never_repeats_what_the_poem_prints():
+    plan = plan_keywords("风花雪月", 4, printed="风花雪月")
+    assert plan == ["艳", "芳", "蝶", "蜂"]
+    spring = plan_keywords("杨柳", 8, printed="杨柳")
+    assert not any(associations().class_of(c, "season") in ("秋", "冬") for c in spring)
+
+
+def test_seeds_the_statistics_do_not_know_give_no_plan():
+    assert plan_keywords("", 4) == [] and plan_keywords("人无", 4) == []
+
+
+# --- the builder ----------------------------------------------------------------------------
+
+
+def test_pairs_are_counted_across_couplets_and_never_between_line_ends():
+    poem = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
+    chars, counts, poems = build_tables.count_cooccurrence([poem, poem], min_char_poems=1)
+    pair = lambda a, b: counts[chars.index(a), chars.index(b)]  # noqa: E731
+    assert poems == 2
+    assert pair("白", "欲") == pair("欲", "白") == 2  # different couplets, each poem once
+    assert pair("白", "黄") == 0  # one couplet: 对仗 pairs opposites on purpose
+    assert pair("流", "楼") == 0 and pair("尽", "目") == 0  # line ends rhyme
+    assert pair("日", "楼") == 2
+
+
+def test_smoothed_pmi_is_negative_where_a_pair_is_rarer_than_chance():
+    counts = np.array([[0, 0, 40], [0, 0, 40], [40, 40, 0]])
+    pmi = build_tables.smoothed_pmi(counts)
+    assert pmi[0, 1] < 0 < pmi[0, 2] and pmi[0, 0] == 0
+
+
+def test_the_table_builds_from_the_fixture_corpus(tiny_texts):
+    data = build_tables.coherence_npz(tiny_texts, min_char_poems=2, stats=Counter())
+    with np.load(io.BytesIO(data), allow_pickle=False) as table:
+        chars, vectors = str(table["chars"]), table["vectors"]
+        assert vectors.shape == (len(chars), len(table["signs"])) and len(chars) > 50
+        assert str(table["season_markers"][0]).startswith("春")
+
+
+@pytest.fixture(scope="module")
+def tiny_texts():
+    return read_cleaned(FIXTURE_CORPUS, ("tang", "song"))
+
+
+# --- every mode gets a plan -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return PoetryGenerator.from_pretrained()
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "source", "plan"),
+    [
+        ("acrostic", "风花雪月", "heads", ["艳", "芳", "蝶", "蜂"]),
+        ("theme", "秋夜思乡", "theme", ["思", "乡", "秋", "夜"]),  # jieba's keywords first
+        ("start", "床前", "start", ["睡", "窗", "枕", "帘"]),
+    ],
+)
+def test_every_mode_returns_its_plan(generator, mode, text, source, plan):
+    controls = Controls(form="五言绝句", seed=3, beams=2, candidates=2)
+    (poem,) = generator.write(mode, text, controls)
+    assert (poem.plan, poem.plan_source) == (plan, source)
+    assert poem.to_dict()["plan"] == plan
+
+
+def test_free_poems_are_planned_from_their_own_first_line(generator):
+    controls = Controls(form="五言绝句", seed=3, n=2, beams=2, candidates=2)
+    poems = generator.write("free", "", controls)
+    for poem in poems:
+        first = poem.lines[0][:-1]
+        assert poem.plan_source == "first line"
+        assert poem.plan == plan_keywords(first, 4, printed=first) and len(poem.plan) == 4
+
+
+def test_a_theme_the_statistics_do_not_know_falls_back_to_the_first_line(generator):
+    controls = Controls(form="五言绝句", seed=3, beams=2, candidates=2)
+    (poem,) = generator.write("theme", "葳", controls)  # a rare character
+    first = poem.lines[0][:-1]
+    assert poem.plan_source == "first line" and poem.plan == plan_keywords(first, 4, first)
+
+
+def test_without_a_plan_nothing_is_planned_and_the_theme_cycles(generator):
+    controls = Controls(form="五言绝句", seed=3, beams=2, candidates=2, plan=False)
+    (start,) = generator.write("start", "床前", controls)
+    assert (start.plan, start.plan_source) == ([], "")
+    (theme,) = generator.write("theme", "秋夜", controls)
+    assert theme.plan == ["秋", "夜", "秋", "夜"]
+
+
+@pytest.mark.parametrize("weight", [-1, float("nan"), 21, "2", True])
+def test_a_bad_coherence_weight_is_refused(weight):
+    with pytest.raises(PoetryError, match="coherence must be a number from 0"):
+        Controls(coherence=weight)
+
+
+def test_the_coherence_weight_raises_the_poems_coherence(generator):
+    scores = {}
+    for weight in (0.0, 20.0):
+        controls = Controls(form=FORMS["七言绝句"].name, seed=5, n=8, coherence=weight, plan=False)
+        scores[weight] = sum(coherence(p.text) for p in generator.write("start", "春风", controls))
+    assert scores[20.0] > scores[0.0] + 0.2
