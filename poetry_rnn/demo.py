@@ -76,6 +76,10 @@ EXAMPLES = [
 ]
 TONE_CLASSES = {LEVEL: "level", OBLIQUE: "oblique", None: "either"}
 SUGGESTIONS = 10
+#: Where a poem's plan came from, as the page says it.
+PLAN_SOURCES = {
+    "theme": "取自题意", "start": "取自起句", "heads": "取自藏头", "first line": "取自首句"
+}  # fmt: skip
 NOTHING_TO_REVISE = "先写一首诗，再锁定要保留的句子重写（nothing to revise yet）"
 _LINE = re.compile(f"([^{PUNCTUATION}]+)([{PUNCTUATION}]?)")  # a line and its mark
 
@@ -95,6 +99,7 @@ CSS = """
 .punct { width: 1.2rem; }
 .group { font-size: 0.75rem; color: #d97706; align-self: center; margin-left: 0.4rem;
          white-space: nowrap; }
+.poem-plan { font-size: 0.8rem; color: var(--body-text-color-subdued); margin-bottom: 0.3rem; }
 .legend { font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .broken .ch { background: #fee2e2; border-radius: 0.25rem; }
 .findings, .suggestions { font-size: 0.9rem; padding-left: 1.25rem; overflow-wrap: anywhere; }
@@ -137,9 +142,13 @@ def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK, number: int = 
     """One poem as a numbered candidate, with its form, seed and score."""
     score = "" if poem.score is None else f" · 得分 {poem.score:.2f}"
     meta = f"候选 {number} · {poem.form or '不限字数'} · 种子 {poem.seed}{score}"
+    plan = ""
+    if poem.plan:
+        source = PLAN_SOURCES.get(poem.plan_source, poem.plan_source)
+        plan = f'<div class="poem-plan">意象（{source}）：{html.escape("、".join(poem.plan))}</div>'
     return (
         f'<article class="poem" data-text="{html.escape(poem.text)}">'
-        f'<div class="poem-meta">{meta}</div>'
+        f'<div class="poem-meta">{meta}</div>{plan}'
         f"{render_lines(poem.text, rhyme_book, frozenset())}</article>"
     )
 

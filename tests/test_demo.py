@@ -482,3 +482,15 @@ def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
     assert any(f">{group}<" in pingshui for group in book_groups("pingshui"))
     assert any(f">{group}<" in xinyun for group in book_groups("xinyun"))
     assert "unknown rhyme book" in answer(generator, *values, "广韵").page
+
+
+def test_a_poem_shows_its_plan_and_where_it_came_from():
+    from poetry_rnn.demo import render_poem
+
+    lines = split_lines(JINGYESI)
+    planned = Poem(JINGYESI, lines, "五言绝句", "start", 1, None, plan=["月", "霜", "乡", "夜"],
+                   plan_source="start")  # fmt: skip
+    assert '<div class="poem-plan">意象（取自起句）：月、霜、乡、夜</div>' in render_poem(planned)
+    theme = Poem(JINGYESI, lines, "五言绝句", "theme", 1, None, plan=["<秋>"], plan_source="theme")
+    assert "意象（取自题意）：&lt;秋&gt;" in render_poem(theme)  # escaped
+    assert "poem-plan" not in render_poem(Poem(JINGYESI, lines, "五言绝句", "free", 1, None))

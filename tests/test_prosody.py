@@ -642,7 +642,7 @@ def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_
     out = tmp_path / "out"
     assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), "--out-dir", str(out)]) == 0
     assert sorted(path.name for path in out.iterdir()) == [
-        "doubles.json", "parallel.json", "tones.json"
+        "coherence.npz", "doubles.json", "parallel.json", "tones.json"
     ]  # fmt: skip
     assert _read(out / "doubles.json")["chars"] == ""  # none in 40 poems
     report = capsys.readouterr().out
