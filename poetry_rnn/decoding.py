@@ -471,7 +471,10 @@ class Composer:
         poems, kept = self._poems(plan, 1), [0]
         for line in _lines(plan.slots):
             # Row r continues kept poem r mod k: every kept poem gets its share of candidates.
-            poems = poems.take(torch.tensor(kept)[rows % len(kept)])
+            # A line the plan fixes whole (a kept line, a whole start line) has one candidate.
+            whole = all(slot.fixed is not None or slot.line == -1 for slot in line)
+            picks = torch.tensor(kept)
+            poems = poems.take(picks if whole else picks[rows % len(kept)])
             self._advance(plan, poems, line, sampling, generator)
             texts = self._texts(plan, poems)
             score = self._score(plan, poems, texts).tolist()

@@ -33,6 +33,7 @@ from poetry_rnn.controls import (
     is_integer,
 )
 from poetry_rnn.decoding import (
+    COHERENCE_WEIGHT,
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
@@ -68,7 +69,8 @@ class Poem:
     ``score``: the decoder's score of the poem per token (its characters, marks and end): for
     a form, the score whole-line search ranks poems by — the model's log-likelihood at
     temperature 1, plus a backward model's where there is one, plus the 对仗 of the middle
-    couplets — and for free length the log-likelihood. Higher is better; the poems of one
+    couplets, plus ``controls.coherence`` times its characters times its coherence — and for
+    free length the log-likelihood. Higher is better; the poems of one
     call are ordered by it under whole-line search.
     """
 
@@ -578,6 +580,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="lines sampled from each kept poem",
     )  # fmt: skip
     parser.add_argument("--no-parallel", action="store_true", help="do not favour 对仗")
+    parser.add_argument(
+        "--coherence", type=float, default=COHERENCE_WEIGHT,
+        help="weight of the poem's coherence in the search's score (0: off)",
+    )  # fmt: skip
+    parser.add_argument("--no-plan", action="store_true", help="do not plan one keyword per line")
     parser.add_argument("--traditional", action="store_true", help="print traditional characters")
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument("--json", action="store_true", help="print a JSON list of poems")
@@ -589,7 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         top_p=args.top_p, seed=args.seed,
         n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
         search=args.search, beams=args.beams, candidates=args.candidates,
-        parallel=not args.no_parallel,
+        parallel=not args.no_parallel, coherence=args.coherence, plan=not args.no_plan,
     )  # fmt: skip
     if args.keep and args.revise is None:
         raise PoetryError("--keep goes with --revise")

@@ -3,6 +3,7 @@
 import json
 import math
 import re
+from dataclasses import replace
 
 import pytest
 import torch
@@ -570,7 +571,7 @@ def test_revise_refuses_what_it_cannot_keep(generator, poem, keep, controls, mes
 
 
 def test_the_score_is_the_log_likelihood_per_token_and_ranks_the_search(generator):
-    controls = Controls(form="五言绝句", search="sample", parallel=False, seed=2)
+    controls = Controls(form="五言绝句", search="sample", parallel=False, coherence=0, seed=2)
     (sampled,) = generator.generate("春风", controls)
     vocab, model = generator.vocab, generator.composer.model
     ids = torch.tensor([vocab.encode(sampled.text, wrap=True)])
@@ -578,6 +579,9 @@ def test_the_score_is_the_log_likelihood_per_token_and_ranks_the_search(generato
         logits, _ = model(ids[:, :-1])
     loglik = logits.float().log_softmax(-1).gather(2, ids[:, 1:, None]).sum()
     assert sampled.score == pytest.approx(float(loglik) / (ids.shape[1] - 1), abs=0.02)
+    # The coherence term (2 per character at the default weight) raises the same poem's score.
+    (weighted,) = generator.generate("春风", replace(controls, coherence=2.0))
+    assert weighted.text == sampled.text and weighted.score != sampled.score
     searched = generator.generate("春风", form="五言绝句", n=4, seed=2)
     scores = [poem.score for poem in searched]
     assert scores == sorted(scores, reverse=True) and len(set(scores)) == 4
