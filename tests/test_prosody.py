@@ -458,8 +458,11 @@ def test_required_tone_reproduces_a_regulated_poem():
             tones[-1].append(tone_of(char))
 
 
-@pytest.mark.parametrize("form", FORMS.values(), ids=lambda form: form.name)
-def test_following_required_tone_conforms_fully(form):
+# Parametrized by name: an explicit non-ASCII id is escaped twice when pytest runs twice in
+# one process (as mutmut does), and the test is then not found.
+@pytest.mark.parametrize("name", FORMS)
+def test_following_required_tone_conforms_fully(name):
+    form = FORMS[name]
     chars = {"平": "天", "仄": "月", None: "看"}  # level, oblique, either
     assert [tone_of(char) for char in chars.values()] == list(chars)
     rng = random.Random(form.name)
