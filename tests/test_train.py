@@ -129,18 +129,55 @@ def test_resume_after_sigkill_ends_with_the_same_weights(fixture_npz, tmp_path):
     assert losses[0] == losses[1]
 
 
-def test_two_process_ddp_run_on_cpu(fixture_npz, tmp_path):
+#: Runs the trainer as torchrun's worker, writing down the corpus rows of every batch stream
+#: the worker reads (its training batches and its validation rows) to rows-<rank>.json.
+DDP_WORKER = """
+import json, os, sys
+from poetry_rnn import train
+from poetry_rnn.errors import run_cli
+
+streams = []
+read = train.device_batches
+
+def recording(corpus, batches, device, direction):
+    streams.append([[int(row) for row in rows] for rows in batches])
+    return read(corpus, batches, device, direction)
+
+train.device_batches = recording
+code = run_cli(train.main, sys.argv[1:])
+with open(os.path.join(os.path.dirname(__file__), f"rows-{os.environ['RANK']}.json"), "w") as f:
+    json.dump(streams, f)
+sys.exit(code)
+"""
+
+
+def test_two_process_ddp_run_on_cpu_gives_each_rank_its_own_share(fixture_npz, tmp_path):
     run = tmp_path / "ddp"
+    worker = tmp_path / "worker.py"
+    worker.write_text(DDP_WORKER, encoding="utf-8")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    command += ["--master-port", str(29500 + os.getpid() % 1000), "-m", "poetry_rnn.train"]
+    command += ["--master-port", str(29500 + os.getpid() % 1000), str(worker)]
     command += [*TINY, "--data", str(fixture_npz), "--out", str(run), "--epochs", "2"]
     command += ["--batch-size", "4", "--samples", "0", "--device", "cpu"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    root = str(Path(__file__).resolve().parents[1])
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    log = (run / "train.log").read_text(encoding="utf-8")
-    assert "2 processes on cpu" in log
     assert len(read_metrics(run)) == 2
     from_pretrained(run / "model")
+
+    train_rows = set(load_corpus(fixture_npz).indices("train").tolist())
+    epochs = []  # per rank: each epoch's training batches
+    for rank in (0, 1):
+        streams = json.loads((tmp_path / f"rows-{rank}.json").read_text(encoding="utf-8"))
+        epochs.append([s for s in streams if {r for b in s for r in b} <= train_rows])
+    assert [len(e) for e in epochs] == [2, 2]
+    for first, second in zip(*epochs, strict=True):
+        mine, theirs = ({r for batch in share for r in batch} for share in (first, second))
+        assert len(first) == len(second) > 0  # equal shares: the ranks step together
+        assert not mine & theirs  # no poem read by both ranks in an epoch
+        assert len(train_rows - (mine | theirs)) <= 4  # all but an odd last batch of 4 read
+    assert epochs[0][0] != epochs[0][1]  # a new order each epoch
 
 
 # --- bad input ----------------------------------------------------------------------------
