@@ -22,12 +22,15 @@ from poetry_rnn.prosody import (
     RHYME_BOOKS,
     XINYUN_GROUPS,
     PoemChecks,
+    ToneRule,
     annotate,
     attested_doubles,
     book_groups,
     check_format,
     check_poem,
     check_rhyme,
+    form_of,
+    get_form,
     is_level,
     join_lines,
     pair_score,
@@ -42,6 +45,7 @@ from poetry_rnn.prosody import (
     tone_conformance,
     tone_of,
     tone_positions,
+    tone_rules,
     unattested_doubles,
 )
 from poetry_rnn.text import is_han, split_lines
@@ -159,8 +163,22 @@ def test_a_non_han_character_has_no_group(book):
     ],
 )
 def test_an_unknown_rhyme_book_is_a_clear_error(call):
-    with pytest.raises(PoetryError, match="unknown rhyme book 'guangyun'; choose one of pingshui"):
+    message = "^unknown rhyme book 'guangyun'; choose one of pingshui, xinyun$"
+    with pytest.raises(PoetryError, match=message):
         call()
+
+
+def test_forms_by_name_and_by_shape():
+    assert get_form("七言律诗") is QI_LU
+    with pytest.raises(PoetryError) as error:
+        get_form("六言绝句")
+    assert (
+        str(error.value)
+        == "unknown form '六言绝句'; choose one of 五言绝句, 七言绝句, 五言律诗, 七言律诗"
+    )
+    assert form_of(DENG_GUAN_QUE_LOU) is WU_JUE and form_of(WEI_CHENG_QU) is QI_JUE
+    assert form_of(CHUN_WANG) is WU_LU and form_of(DENG_GAO) is QI_LU
+    assert form_of("白日依山尽，黄河入海流。欲穷千里目，更上一层高楼。") is None
 
 
 def test_pingshui_rhymes_only_in_a_level_group():
@@ -198,6 +216,7 @@ def test_attested_doublings():
 
 def test_unattested_doublings_in_a_text():
     assert unattested_doubles("悠悠岸岸水，依依杜杜。") == ["岸", "杜"]
+    assert unattested_doubles("岸岸花开日，") == ["岸"]  # at the start of a line too
     assert unattested_doubles("看花，花已尽。") == []  # not side by side in a line
     assert unattested_doubles(JING_YE_SI) == []
 
@@ -376,6 +395,22 @@ def test_annotate_shows_each_group_where_the_rhyme_breaks():
     assert marks[3][-1].rhyme == "上平十五删/下平一先"
     assert annotate("白日依山尽，黄河入海流。")[0][-1].rhyme is None  # 尽 does not join 流
     assert all(m.rhyme is None for m in annotate("白日依山尽，")[0])
+    assert all(m.rhyme is None for m in annotate("床前明月光，")[0])  # no rhyme line to join
+
+
+def test_annotate_names_groups_in_the_books_order():
+    # 台 and 偲 share 上平四支 and 上平十灰: the book's first is named, not the first by code
+    # point (十 < 四). Beside 东 they share nothing, and 台 shows both of its groups in order.
+    marks = annotate("山山山山山，山山山山台。山山山山山，山山山山偲。")
+    assert [line[-1].rhyme for line in marks] == [None, "上平四支", None, "上平四支"]
+    marks = annotate("山山山山山，山山山山台。山山山山山，山山山山东。")
+    assert [line[-1].rhyme for line in marks] == [None, "上平四支/上平十灰", None, "上平一东"]
+
+
+def test_a_first_line_joins_only_the_group_the_rhymes_share():
+    # 还 (上平十五删, 下平一先) ends the first line; the rhyme 天 is 下平一先 alone.
+    marks = annotate("故人何日还，云开见远天。")
+    assert [line[-1].rhyme for line in marks] == ["下平一先", "下平一先"]
 
 
 # --- tone conformance ----------------------------------------------------------------------
@@ -424,6 +459,23 @@ def test_tone_conformance_covers_only_the_leading_complete_lines():
 
 
 # --- required_tone -------------------------------------------------------------------------
+
+
+def test_the_rules_checked_at_each_position_by_name():
+    assert tone_rules(0, 2, WU_JUE) == [ToneRule("二四六分明", 0, 4, False)]
+    assert tone_rules(0, 4, WU_JUE) == []  # nothing after 4 in a line of 5; no line before
+    assert tone_rules(1, 4, QI_LU) == [
+        ToneRule("二四六分明", 1, 6, False),
+        ToneRule("对", 0, 4, False),
+    ]
+    assert tone_rules(2, 6, QI_LU) == [ToneRule("粘", 1, 6, True)]
+
+
+def test_required_tone_reads_only_even_positions_before_it():
+    # An odd position's tone sets nothing; nor does a later line's.
+    assert required_tone([[None, None, "仄"]], 0, 4) is None
+    assert required_tone([[None] * 5, [None, "仄", None, None, None]], 0, 4) is None
+    assert required_tone([[None, "平"], [None, None]], 1, 4) == "平"  # 对 of 仄 at (0, 4)
 
 
 def test_required_tone_follows_the_first_choice():
@@ -517,9 +569,10 @@ def test_parallelism_is_the_mean_pair_score_of_a_couplet():
 
 
 def test_parallelism_needs_lines_of_one_length():
-    with pytest.raises(PoetryError, match="the lines of a couplet must have the same"):
+    message = "^the lines of a couplet must have the same, non-zero length$"
+    with pytest.raises(PoetryError, match=message):
         parallelism("明月松间照", "清泉石上")
-    with pytest.raises(PoetryError, match="the lines of a couplet must have the same"):
+    with pytest.raises(PoetryError, match=message):
         parallelism("", "")
 
 
