@@ -3,17 +3,19 @@
     python benchmarks/mutation.py prosody                  # every mutant of prosody.py
     python benchmarks/mutation.py decoding --functions "xǁComposerǁ_allowed*"
     python benchmarks/mutation.py data --minutes 20        # stop after 20 minutes
+    python benchmarks/mutation.py prosody --survivors      # the last run's survivors again
     python benchmarks/mutation.py --list                   # the modules and their tests
 
 Each module is mutated in its own scratch copy of the package and the tests
-(``build/mutation/<module>``, kept between runs: a second run checks only the mutants not yet
-checked; ``--fresh`` starts over), with ``[tool.mutmut]`` of pyproject.toml narrowed to that
-module's source file, its test files and the functions it names. mutmut maps each function to
-the tests that call it and runs only those for its mutants, with one worker (the machine is
-shared). The report: mutants killed, survived, not covered, timed out, the score (killed and
-timed out over all checked), and each surviving mutant's name (``mutmut show NAME`` in the
-scratch folder shows its diff). Not part of the test suite or CI: docs/mutation.md records the
-scores and why each surviving mutant is kept.
+(``build/mutation/<module>``, kept between runs: ``--survivors`` runs only the last run's
+survivors again, after new tests; ``--fresh`` starts over), with ``[tool.mutmut]`` of
+pyproject.toml narrowed to that module's source file, its test files and the functions it
+names. mutmut maps each function to the tests that call it and runs only those for its
+mutants, with one worker (the machine is shared). The report: the mutants killed, survived,
+not covered and timed out, the score (killed and timed out over all checked), and each
+surviving mutant's name (``mutmut show NAME`` in the scratch folder shows its diff). Needs
+Python 3.11 (tomllib) and ``pip install -e ".[mutation]"``. Not part of the test suite or
+CI: docs/mutation.md records the scores and why each surviving mutant is kept.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--functions", nargs="+", help="mutmut function names (globs) instead")
     parser.add_argument("--minutes", type=float, default=20, help="stop the run after this long")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--survivors", action="store_true", help="run the survivors again")
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
     args = parser.parse_args(argv)
     if args.list or args.module is None:
@@ -153,7 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     target = TARGETS[args.module]
     globs = mutant_globs(target, tuple(args.functions or target.functions))
     folder = prepare(args.module, target, args.fresh)
-    command = [str(MUTMUT), "run", "--max-children", "1", *globs]
+    chosen = globs
+    if args.survivors:
+        chosen = report(args.module, statuses(folder), globs)["survivors"]
+        if not chosen:
+            print("no survivors to run again", file=sys.stderr)
+            return 0
+    command = [str(MUTMUT), "run", "--max-children", "1", *chosen]
     # Its own process group, so that a run out of time ends with every test process it forked.
     run = subprocess.Popen(command, cwd=folder, start_new_session=True)
     try:
