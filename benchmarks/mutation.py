@@ -7,8 +7,8 @@
     python benchmarks/mutation.py --list                   # the modules and their tests
 
 Each module is mutated in its own scratch copy of the package and the tests
-(``build/mutation/<module>``, kept between runs: ``--survivors`` runs only the last run's
-survivors again, after new tests; ``--fresh`` starts over), with ``[tool.mutmut]`` of
+(``build/mutation/<module>``, kept between runs: ``--survivors`` runs only the mutants not
+killed yet, after new tests or a stopped run; ``--fresh`` starts over), with ``[tool.mutmut]`` of
 pyproject.toml narrowed to that module's source file, its test files and the functions it
 names. mutmut maps each function to the tests that call it and runs only those for its
 mutants, with one worker (the machine is shared). The report: the mutants killed, survived,
@@ -146,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--functions", nargs="+", help="mutmut function names (globs) instead")
     parser.add_argument("--minutes", type=float, default=20, help="stop the run after this long")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
-    parser.add_argument("--survivors", action="store_true", help="run the survivors again")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run only the mutants not killed yet: survivors, and those a stopped run left",
+    )
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
     args = parser.parse_args(argv)
     if args.list or args.module is None:
@@ -158,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = prepare(args.module, target, args.fresh)
     chosen = globs
     if args.survivors:
-        chosen = report(args.module, statuses(folder), globs)["survivors"]
+        unkilled = ("survived", "no tests", "not checked")
+        found = statuses(folder)
+        chosen = [name for name, status in found.items() if status in unkilled]
+        chosen = [name for name in chosen if any(fnmatch.fnmatch(name, g) for g in globs)]
         if not chosen:
             print("no survivors to run again", file=sys.stderr)
             return 0
