@@ -23,6 +23,7 @@ from poetry_rnn.prosody import (
     XINYUN_GROUPS,
     PoemChecks,
     ToneRule,
+    _read_table,
     annotate,
     attested_doubles,
     book_groups,
@@ -33,6 +34,7 @@ from poetry_rnn.prosody import (
     get_form,
     is_level,
     join_lines,
+    modern_reading,
     pair_score,
     parallel_couplets,
     parallel_pairs,
@@ -217,6 +219,7 @@ def test_attested_doublings():
 def test_unattested_doublings_in_a_text():
     assert unattested_doubles("悠悠岸岸水，依依杜杜。") == ["岸", "杜"]
     assert unattested_doubles("岸岸花开日，") == ["岸"]  # at the start of a line too
+    assert unattested_doubles("岸花开日岸，") == []  # a line's ends are not side by side
     assert unattested_doubles("看花，花已尽。") == []  # not side by side in a line
     assert unattested_doubles(JING_YE_SI) == []
 
@@ -256,6 +259,21 @@ def test_neutral_tone_and_non_han_are_either():
     assert "们" not in "".join(_shipped("tones.json")[label] for label in ("平", "仄", "either"))
     assert tone_of("们") is None  # men, neutral tone
     assert tone_of("a") is None
+
+
+def test_the_modern_reading_is_given_only_where_the_tone_comes_from_it():
+    assert modern_reading("您") == "nin2" and modern_reading("们") == "men"
+    assert modern_reading("天") is None  # the Tang table labels it
+    assert modern_reading("a") is None
+    # 鿋 (U+9FCB) is a Han character pypinyin has no reading for: no tone, no 新韵 group.
+    assert modern_reading("鿋") == "" and tone_of("鿋") is None
+    assert rhyme_groups("鿋", "xinyun") == frozenset()
+
+
+def test_a_table_that_cannot_be_read_is_the_package_error():
+    message = "^cannot read the table missing.json: FileNotFoundError"
+    with pytest.raises(PoetryError, match=message):
+        _read_table("missing.json", "chars")
 
 
 def test_shipped_table_is_small_and_consistent():
