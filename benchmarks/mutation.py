@@ -51,7 +51,7 @@ class Target:
 
 TARGETS = {
     "prosody": Target("poetry_rnn/prosody.py", ("tests/test_prosody.py",)),
-    "decoding": Target("poetry_rnn/decoding.py", ("tests/test_decoding.py",)),
+    "decoding": Target("poetry_rnn/decoding.py", ("tests/test_decoding.py", "tests/test_rules.py")),
     "generate": Target(
         "poetry_rnn/generate.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
     ),
