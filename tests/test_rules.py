@@ -91,3 +91,17 @@ def test_the_backward_score_reads_each_poem_from_its_end(monkeypatch):
         assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
         monkeypatch.setattr(decoding, "BACKWARD_TOKENS", 10)  # one poem a pass
         assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
+
+
+def test_whole_line_search_takes_a_line_a_step():
+    slots = form_plan(FORMS["五言绝句"], {}).slots
+    lines = decoding._lines(slots)
+    assert [len(line) for line in lines] == [6, 6, 6, 7]  # 5 characters and a mark; the end
+    assert [{slot.line for slot in line} for line in lines] == [{0}, {1}, {2}, {3, -1}]
+
+
+def test_a_backward_model_of_weight_0_leaves_the_search_as_it_was():
+    plan = form_plan(FORMS["五言绝句"], {})
+    alone = Composer(model(), VOCAB).decode(plan, 4, Sampling(), seed=3)
+    weighed = Composer(model(), VOCAB, backward=model("backward"), backward_weight=0.0)
+    assert weighed.decode(plan, 4, Sampling(), seed=3) == alone
