@@ -6,6 +6,7 @@ by a module's tests is built once, in the first of them).
 """
 
 import itertools
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ import torch
 from poetry_rnn import decoding
 from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import FORMS, pair_score, unattested_doubles
+from poetry_rnn.prosody import FORMS, join_lines, pair_score, unattested_doubles
 from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import split_lines
 from poetry_rnn.vocab import SPECIALS, Vocab
@@ -105,3 +106,30 @@ def test_a_backward_model_of_weight_0_leaves_the_search_as_it_was():
     alone = Composer(model(), VOCAB).decode(plan, 4, Sampling(), seed=3)
     weighed = Composer(model(), VOCAB, backward=model("backward"), backward_weight=0.0)
     assert weighed.decode(plan, 4, Sampling(), seed=3) == alone
+
+
+def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couplets():
+    lines = ["天月看悠水", "山地风花云", "光霜乡阳天", "月水山地风"]
+    lines += ["花云光霜乡", "阳天月看悠", "水山地风花", "云光霜乡阳"]
+    texts = [join_lines(lines), join_lines(lines[:4]), join_lines(lines[:3])]
+    loglik = torch.tensor([-10.0, -20.0, -30.0])
+    composer = Composer(model(), VOCAB)
+
+    def pairs(first: int) -> float:  # a couplet's summed pair scores, position by position
+        return sum(pair_score(a, b) for a, b in zip(lines[first], lines[first + 1], strict=True))
+
+    score = composer._score(form_plan(FORMS["五言律诗"], {}), SimpleNamespace(loglik=loglik), texts)
+    # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
+    expected = [-10.0 + pairs(2) + pairs(4), -20.0 + pairs(2), -30.0]
+    assert pairs(2) > 0 and pairs(4) > 0
+    assert score.tolist() == pytest.approx(expected)
+    for plan in (
+        form_plan(FORMS["五言律诗"], {}, parallel=False),
+        form_plan(FORMS["五言绝句"], {}),
+    ):
+        quatrains = [join_lines(lines[:4])] * 3
+        assert composer._score(plan, SimpleNamespace(loglik=loglik), quatrains).tolist() == [
+            -10.0,
+            -20.0,
+            -30.0,
+        ]
