@@ -278,17 +278,25 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
     assert learning_rate(500, 110, config) == pytest.approx(1e-4)
 
 
-def test_patience_stops_a_run_that_no_longer_improves(fixture_npz, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("patience", "epochs", "ran"),
+    [(["--patience", "2"], 6, 5), ([], 3, 3)],
+    ids=["patience 2", "default"],
+)
+def test_patience_stops_a_run_that_no_longer_improves(
+    fixture_npz, tmp_path, monkeypatch, patience, epochs, ran
+):
     from poetry_rnn import train
 
-    # Every epoch's validation comes out worse than the first: with patience 2 the run ends
-    # after epoch 3 of 10.
-    losses = iter([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    # Validation improves in epochs 1 and 3 only. With patience 2 the run ends after epoch 5
+    # of 6 (epoch 3 reset the count); without it (0, the default) the run goes to the end.
+    losses = iter([3.0, 4.0, 2.0, 5.0, 6.0, 7.0])
     monkeypatch.setattr(train, "validation_loss", lambda *args: next(losses))
-    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "10"]
-    assert train_cli(*argv, "--patience", "2") == 0
-    assert [row["epoch"] for row in read_metrics(tmp_path)] == ["1", "2", "3"]
-    assert "no improvement for 2 epochs: stopping early" in (tmp_path / "train.log").read_text()
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", str(epochs)]
+    assert train_cli(*argv, *patience) == 0
+    assert [row["epoch"] for row in read_metrics(tmp_path)] == [str(e + 1) for e in range(ran)]
+    stopped = "no improvement for 2 epochs: stopping early" in (tmp_path / "train.log").read_text()
+    assert stopped == bool(patience)
 
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_its_last_good_state(
