@@ -64,7 +64,11 @@ TARGETS = {
     # Verification: digests, safetensors headers, the model's binding to its vocabulary.
     "checkpoint": Target(
         "poetry_rnn/checkpoint.py",
-        ("tests/test_model.py", "tests/test_train.py"),
+        (
+            "tests/test_model.py",
+            "tests/test_train.py::test_state_file_is_pure_safetensors_and_verifies",
+            "tests/test_train.py::test_an_edited_state_header_is_refused",
+        ),
         (
             "x_tensor_digest*",
             "x_load_tensors*",
@@ -76,10 +80,17 @@ TARGETS = {
             "x_load_training_state*",
         ),
     ),
-    # The training schedule: warm-up and cosine, and patience.
-    "runs": Target("poetry_rnn/runs.py", ("tests/test_train.py",), ("x_learning_rate*",)),
+    # The training schedule: warm-up and cosine, and patience. Each training run takes
+    # seconds, so only the tests that pin them.
+    "runs": Target(
+        "poetry_rnn/runs.py",
+        ("tests/test_train.py::test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor",),
+        ("x_learning_rate*",),
+    ),
     "train": Target(
-        "poetry_rnn/train.py", ("tests/test_train.py",), ("xǁTrainerǁstop_early_unless*",)
+        "poetry_rnn/train.py",
+        ("tests/test_train.py::test_patience_stops_a_run_that_no_longer_improves",),
+        ("xǁTrainerǁstop_early_unless*",),
     ),
 }
 
