@@ -276,6 +276,8 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
     assert learning_rate(60, 110, config) == pytest.approx(1e-4 + 0.9e-3 * 0.5)  # half-way
     assert learning_rate(110, 110, config) == pytest.approx(1e-4)
     assert learning_rate(500, 110, config) == pytest.approx(1e-4)
+    # A run one step longer than its warm-up reaches the floor on that step.
+    assert learning_rate(11, 11, config) == pytest.approx(1e-4)
 
 
 @pytest.mark.parametrize(
