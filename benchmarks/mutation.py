@@ -182,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     command = [str(MUTMUT), "run", "--max-children", "1", *chosen]
     # Its own process group, so that a run out of time ends with every test process it forked.
-    run = subprocess.Popen(command, cwd=folder, start_new_session=True)
+    # One thread: the machine is shared, and torch's thread pool does not survive mutmut's
+    # fork of each test run (a forked training run waits on it forever).
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    run = subprocess.Popen(command, cwd=folder, start_new_session=True, env=env)
     try:
         run.wait(timeout=args.minutes * 60)
     except subprocess.TimeoutExpired:
