@@ -13,6 +13,7 @@ import torch
 
 from poetry_rnn import decoding
 from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import FORMS, join_lines, pair_score, unattested_doubles
 from poetry_rnn.sampling import Sampling
@@ -133,3 +134,10 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
             -20.0,
             -30.0,
         ]
+
+
+def test_a_search_may_decode_up_to_its_row_limit_at_once():
+    assert decoding.MAX_SEARCH_ROWS == 2048 == 32 * 64
+    assert decoding.Search(8, 64).beams_for(32) == 32  # 32 × 64 rows: at the limit
+    with pytest.raises(PoetryError, match="must be at most 2048, got 33 × 64"):
+        decoding.Search(8, 64).beams_for(33)
