@@ -141,3 +141,11 @@ def test_a_search_may_decode_up_to_its_row_limit_at_once():
     assert decoding.Search(8, 64).beams_for(32) == 32  # 32 × 64 rows: at the limit
     with pytest.raises(PoetryError, match="must be at most 2048, got 33 × 64"):
         decoding.Search(8, 64).beams_for(33)
+
+
+def test_no_character_comes_more_than_twice_however_favoured():
+    # 20 characters from 14, each at most twice: the rule never has to give way here.
+    bias = {line: {"天": 20.0} for line in range(4)}
+    plan = form_plan(FORMS["五言绝句"], {}, bias=bias, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert [text.count("天") for text in texts] == [2] * 8, texts
