@@ -149,3 +149,10 @@ def test_no_character_comes_more_than_twice_however_favoured():
     plan = form_plan(FORMS["五言绝句"], {}, bias=bias, search=None)
     texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
     assert [text.count("天") for text in texts] == [2] * 8, texts
+
+
+def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
+    # With 。 and ？ all but barred the poem cannot end on a final mark, so the loop ends it.
+    plan = Plan(bias={-1: {"。": -100.0, "？": -100.0}})
+    texts = Composer(model(), VOCAB).decode(plan, 4, Sampling(), seed=5)
+    assert [len(text) for text in texts] == [decoding.MAX_FREE_CHARS] * 4, texts
