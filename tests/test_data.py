@@ -329,7 +329,7 @@ def test_cache_is_reused_and_loaded_without_pickles(corpus_copy, tmp_path):
     loaded = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
     assert loaded.stats["cached"]
     for corpus in (built, loaded):  # the seconds it took, as the report shows them
-        assert isinstance(corpus.stats["seconds"], float) and 0 < corpus.stats["seconds"] < 600
+        assert isinstance(corpus.stats["seconds"], float) and 0 <= corpus.stats["seconds"] < 600
     assert np.array_equal(loaded.chars, built.chars) and loaded.vocab == built.vocab
     assert np.array_equal(loaded.offsets, built.offsets) and loaded.sources == built.sources
     assert Vocab.load(cache / "tang.vocab.json") == built.vocab
