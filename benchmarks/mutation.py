@@ -68,6 +68,7 @@ TARGETS = {
             "tests/test_model.py",
             "tests/test_train.py::test_state_file_is_pure_safetensors_and_verifies",
             "tests/test_train.py::test_an_edited_state_header_is_refused",
+            "tests/test_train.py::test_resume_after_sigkill_ends_with_the_same_weights",
         ),
         (
             "x_tensor_digest*",
