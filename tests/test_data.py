@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -327,6 +328,8 @@ def test_cache_is_reused_and_loaded_without_pickles(corpus_copy, tmp_path):
     assert (cache / "tang.npz").exists() and (cache / "tang.vocab.json").exists()
     loaded = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
     assert loaded.stats["cached"]
+    for corpus in (built, loaded):  # the seconds it took, as the report shows them
+        assert isinstance(corpus.stats["seconds"], float) and 0 <= corpus.stats["seconds"] < 600
     assert np.array_equal(loaded.chars, built.chars) and loaded.vocab == built.vocab
     assert np.array_equal(loaded.offsets, built.offsets) and loaded.sources == built.sources
     assert Vocab.load(cache / "tang.vocab.json") == built.vocab
@@ -347,12 +350,28 @@ def test_other_options_get_another_cache_and_never_replace_the_full_one(corpus_c
     shutil.copy(corpus_copy / "全唐诗" / "poet.tang.0.json", tmp_path / "mine" / "mine.json")
     mine = prepare_corpus(tmp_path / "mine" / "mine.json", cache_dir=cache, **QUIET)
     assert Path(mine.stats["cache"]).name == "mine.npz"
-    with pytest.raises(PoetryError, match="prepared with other options"):
+    refused = "holds a corpus prepared with other options; give another --name, or --rebuild to"
+    with pytest.raises(PoetryError, match=f"{refused} replace it$"):
         prepare_corpus(corpus_copy, CorpusOptions(min_freq=1), cache, name="tang", **QUIET)
     replaced = prepare_corpus(
         corpus_copy, CorpusOptions(min_freq=1), cache, name="tang", rebuild=True, **QUIET
     )
     assert not replaced.stats["cached"] and load_corpus(cache / "tang.npz").vocab == replaced.vocab
+
+
+def test_each_choice_of_collections_and_options_has_its_own_cache_name(
+    corpus_copy, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the default cache folder is ./data
+    both = prepare_corpus(corpus_copy, CorpusOptions(include=("tang", "song")), **QUIET)
+    assert both.stats["cache"] == str(Path("data") / "tang+song.npz")
+    assert set(both.sources) == {"tang", "song"}
+    names = [
+        Path(prepare_corpus(corpus_copy, options, **QUIET).stats["cache"]).name
+        for options in (CorpusOptions(form="regulated"), CorpusOptions(min_freq=1))
+    ]
+    assert all(re.fullmatch(r"tang-[0-9a-f]{8}\.npz", name) for name in names), names
+    assert names[0] != names[1]
 
 
 def test_rebuild_builds_anew(corpus_copy, tmp_path):

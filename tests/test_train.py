@@ -129,18 +129,55 @@ def test_resume_after_sigkill_ends_with_the_same_weights(fixture_npz, tmp_path):
     assert losses[0] == losses[1]
 
 
-def test_two_process_ddp_run_on_cpu(fixture_npz, tmp_path):
+#: Runs the trainer as torchrun's worker, writing down the corpus rows of every batch stream
+#: the worker reads (its training batches and its validation rows) to rows-<rank>.json.
+DDP_WORKER = """
+import json, os, sys
+from poetry_rnn import train
+from poetry_rnn.errors import run_cli
+
+streams = []
+read = train.device_batches
+
+def recording(corpus, batches, device, direction):
+    streams.append([[int(row) for row in rows] for rows in batches])
+    return read(corpus, batches, device, direction)
+
+train.device_batches = recording
+code = run_cli(train.main, sys.argv[1:])
+with open(os.path.join(os.path.dirname(__file__), f"rows-{os.environ['RANK']}.json"), "w") as f:
+    json.dump(streams, f)
+sys.exit(code)
+"""
+
+
+def test_two_process_ddp_run_on_cpu_gives_each_rank_its_own_share(fixture_npz, tmp_path):
     run = tmp_path / "ddp"
+    worker = tmp_path / "worker.py"
+    worker.write_text(DDP_WORKER, encoding="utf-8")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
-    command += ["--master-port", str(29500 + os.getpid() % 1000), "-m", "poetry_rnn.train"]
+    command += ["--master-port", str(29500 + os.getpid() % 1000), str(worker)]
     command += [*TINY, "--data", str(fixture_npz), "--out", str(run), "--epochs", "2"]
     command += ["--batch-size", "4", "--samples", "0", "--device", "cpu"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    root = str(Path(__file__).resolve().parents[1])
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-    log = (run / "train.log").read_text(encoding="utf-8")
-    assert "2 processes on cpu" in log
     assert len(read_metrics(run)) == 2
     from_pretrained(run / "model")
+
+    train_rows = set(load_corpus(fixture_npz).indices("train").tolist())
+    epochs = []  # per rank: each epoch's training batches
+    for rank in (0, 1):
+        streams = json.loads((tmp_path / f"rows-{rank}.json").read_text(encoding="utf-8"))
+        epochs.append([s for s in streams if {r for b in s for r in b} <= train_rows])
+    assert [len(e) for e in epochs] == [2, 2]
+    for first, second in zip(*epochs, strict=True):
+        mine, theirs = ({r for batch in share for r in batch} for share in (first, second))
+        assert len(first) == len(second) > 0  # equal shares: the ranks step together
+        assert not mine & theirs  # no poem read by both ranks in an epoch
+        assert len(train_rows - (mine | theirs)) <= 4  # all but an odd last batch of 4 read
+    assert epochs[0][0] != epochs[0][1]  # a new order each epoch
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -239,19 +276,30 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
     assert learning_rate(60, 110, config) == pytest.approx(1e-4 + 0.9e-3 * 0.5)  # half-way
     assert learning_rate(110, 110, config) == pytest.approx(1e-4)
     assert learning_rate(500, 110, config) == pytest.approx(1e-4)
+    # A run one step longer than its warm-up reaches the floor on that step.
+    assert learning_rate(11, 11, config) == pytest.approx(1e-4)
 
 
-def test_patience_stops_a_run_that_no_longer_improves(fixture_npz, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("patience", "epochs", "ran"),
+    [(["--patience", "2"], 6, 5), ([], 3, 3)],
+    ids=["patience 2", "default"],
+)
+def test_patience_stops_a_run_that_no_longer_improves(
+    fixture_npz, tmp_path, monkeypatch, patience, epochs, ran
+):
     from poetry_rnn import train
 
-    # Every epoch's validation comes out worse than the first: with patience 2 the run ends
-    # after epoch 3 of 10.
-    losses = iter([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    # Validation improves in epochs 1 and 3 only. With patience 2 the run ends after epoch 5
+    # of 6 (epoch 3 reset the count); without it (0, the default) the run goes to the end.
+    losses = iter([3.0, 4.0, 2.0, 5.0, 6.0, 7.0])
     monkeypatch.setattr(train, "validation_loss", lambda *args: next(losses))
-    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "10"]
-    assert train_cli(*argv, "--patience", "2") == 0
-    assert [row["epoch"] for row in read_metrics(tmp_path)] == ["1", "2", "3"]
-    assert "no improvement for 2 epochs: stopping early" in (tmp_path / "train.log").read_text()
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", str(epochs)]
+    assert train_cli(*argv, *patience) == 0
+    assert [row["epoch"] for row in read_metrics(tmp_path)] == [str(e + 1) for e in range(ran)]
+    log = (tmp_path / "train.log").read_text(encoding="utf-8").splitlines()
+    stopped = [line for line in log if line.endswith("no improvement for 2 epochs: stopping early")]
+    assert len(stopped) == bool(patience)
 
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_its_last_good_state(

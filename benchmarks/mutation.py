@@ -1,0 +1,202 @@
+"""Mutation testing of the core modules with mutmut, one module at a time, in bounded time.
+
+    python benchmarks/mutation.py prosody                  # every mutant of prosody.py
+    python benchmarks/mutation.py decoding --functions "xǁComposerǁ_allowed*"
+    python benchmarks/mutation.py data --minutes 20        # stop after 20 minutes
+    python benchmarks/mutation.py prosody --survivors      # the last run's survivors again
+    python benchmarks/mutation.py --list                   # the modules and their tests
+
+Each module is mutated in its own scratch copy of the package and the tests
+(``build/mutation/<module>``, kept between runs: ``--survivors`` runs only the mutants not
+killed yet, after new tests or a stopped run; ``--fresh`` starts over), with ``[tool.mutmut]`` of
+pyproject.toml narrowed to that module's source file, its test files and the functions it
+names. mutmut maps each function to the tests that call it and runs only those for its
+mutants, with one worker (the machine is shared). The report: the mutants killed, survived,
+not covered and timed out, the score (killed and timed out over all checked), and each
+surviving mutant's name (``mutmut show NAME`` in the scratch folder shows its diff). Needs
+Python 3.11 (tomllib) and ``pip install -e ".[mutation]"``. Not part of the test suite or
+CI: docs/mutation.md records the scores and why each surviving mutant is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH = ROOT / "build" / "mutation"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A module under mutation: its source file, the tests that exercise it, and the functions
+    mutated (mutmut's names, globbed; ``*`` for all of the file)."""
+
+    source: str
+    tests: tuple[str, ...]
+    functions: tuple[str, ...] = ("*",)
+
+
+TARGETS = {
+    "prosody": Target("poetry_rnn/prosody.py", ("tests/test_prosody.py",)),
+    "decoding": Target("poetry_rnn/decoding.py", ("tests/test_decoding.py", "tests/test_rules.py")),
+    "generate": Target(
+        "poetry_rnn/generate.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
+    ),
+    # The cache: its key, its name, and when a cache is reused, refused or rebuilt.
+    "data": Target(
+        "poetry_rnn/data.py",
+        ("tests/test_data.py",),
+        ("x_cache_key*", "x_default_cache_name*", "x__options_json*", "x_prepare_corpus*"),
+    ),
+    # Verification: digests, safetensors headers, the model's binding to its vocabulary.
+    "checkpoint": Target(
+        "poetry_rnn/checkpoint.py",
+        (
+            "tests/test_model.py",
+            "tests/test_train.py::test_state_file_is_pure_safetensors_and_verifies",
+            "tests/test_train.py::test_an_edited_state_header_is_refused",
+            "tests/test_train.py::test_resume_after_sigkill_ends_with_the_same_weights",
+        ),
+        (
+            "x_tensor_digest*",
+            "x_load_tensors*",
+            "x__safetensors_metadata*",
+            "x__binding*",
+            "x__read_config*",
+            "x_model_from_tensors*",
+            "x__read_weights*",
+            "x_load_training_state*",
+        ),
+    ),
+    # The training schedule: warm-up and cosine, and patience. Each training run takes
+    # seconds, so only the tests that pin them.
+    "runs": Target(
+        "poetry_rnn/runs.py",
+        ("tests/test_train.py::test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor",),
+        ("x_learning_rate*",),
+    ),
+    "train": Target(
+        "poetry_rnn/train.py",
+        ("tests/test_train.py::test_patience_stops_a_run_that_no_longer_improves",),
+        ("xǁTrainerǁstop_early_unless*",),
+    ),
+}
+
+
+def mutant_globs(target: Target, functions: tuple[str, ...]) -> list[str]:
+    """mutmut's names of the mutants to run: ``poetry_rnn.<module>.<function>__mutmut_<n>``."""
+    module = target.source.removesuffix(".py").replace("/", ".")
+    return [f"{module}.{function}" for function in functions]
+
+
+def prepare(name: str, target: Target, fresh: bool) -> Path:
+    """The module's scratch folder: the package, the tests, a pyproject narrowed to it."""
+    folder = SCRATCH / name
+    if fresh and folder.exists():
+        shutil.rmtree(folder)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in ("poetry_rnn", "tests"):
+        shutil.copytree(ROOT / part, folder / part, ignore=ignore, dirs_exist_ok=True)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    settings = config["mutmut"] | {
+        "only_mutate": [target.source],
+        "pytest_add_cli_args_test_selection": list(target.tests),
+    }
+    lines = ["[tool.mutmut]", *(f"{key} = {json.dumps(value)}" for key, value in settings.items())]
+    lines += ["", "[tool.pytest.ini_options]"]
+    lines += [
+        f"{key} = {json.dumps(value)}" for key, value in config["pytest"]["ini_options"].items()
+    ]
+    (folder / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def statuses(folder: Path) -> dict[str, str]:
+    """Each mutant's status as mutmut reports it (killed, survived, no tests, timeout, ...)."""
+    result = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pairs = (line.strip().rsplit(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    return dict(pair for pair in pairs if len(pair) == 2)
+
+
+def report(name: str, found: dict[str, str], globs: list[str]) -> dict:
+    """The counts and the score of the mutants of ``globs``, and the survivors by name."""
+    chosen = {k: v for k, v in found.items() if any(fnmatch.fnmatch(k, g) for g in globs)}
+    counts = Counter(chosen.values())
+    checked = sum(n for status, n in counts.items() if status != "not checked")
+    caught = counts["killed"] + counts["timeout"]
+    return {
+        "module": name,
+        "mutants": len(chosen),
+        "counts": dict(counts),
+        "score": round(caught / checked, 4) if checked else None,
+        "survivors": sorted(k for k, v in chosen.items() if v in ("survived", "no tests")),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("module", nargs="?", choices=TARGETS, help="the module to mutate")
+    parser.add_argument("--functions", nargs="+", help="mutmut function names (globs) instead")
+    parser.add_argument("--minutes", type=float, default=20, help="stop the run after this long")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run only the mutants not killed yet: survivors, and those a stopped run left",
+    )
+    parser.add_argument("--list", action="store_true", help="list the modules and their tests")
+    args = parser.parse_args(argv)
+    if args.list or args.module is None:
+        for name, target in TARGETS.items():
+            print(f"{name:<11} {target.source:<26} {' '.join(target.tests)}")
+        return 0
+    target = TARGETS[args.module]
+    globs = mutant_globs(target, tuple(args.functions or target.functions))
+    folder = prepare(args.module, target, args.fresh)
+    chosen = globs
+    if args.survivors:
+        unkilled = ("survived", "no tests", "not checked")
+        found = statuses(folder)
+        chosen = [name for name, status in found.items() if status in unkilled]
+        chosen = [name for name in chosen if any(fnmatch.fnmatch(name, g) for g in globs)]
+        if not chosen:
+            print("no survivors to run again", file=sys.stderr)
+            return 0
+    command = [str(MUTMUT), "run", "--max-children", "1", *chosen]
+    # Its own process group, so that a run out of time ends with every test process it forked.
+    # One thread: the machine is shared, and torch's thread pool does not survive mutmut's
+    # fork of each test run (a forked training run waits on it forever).
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    run = subprocess.Popen(command, cwd=folder, start_new_session=True, env=env)
+    try:
+        run.wait(timeout=args.minutes * 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGTERM)
+        run.wait()
+        print(f"stopped after {args.minutes:g} minutes; run again to go on", file=sys.stderr)
+    summary = report(args.module, statuses(folder), globs)
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Each flag of ``python -m poetry_rnn.generate`` changes what it promises, with the shipped
+model: the rhyme and tone switches, the style, the theme's steering, top-k and the script."""
+
+import json
+
+import pytest
+import torch
+
+from poetry_rnn.decoding import Composer
+from poetry_rnn.generate import THEME_BONUS, main
+from poetry_rnn.prosody import FORMS, check_rhyme, tone_conformance
+from poetry_rnn.text import to_simplified, to_traditional
+
+QI_LU = FORMS["七言律诗"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # batches this small decode fastest on one thread
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def plans(monkeypatch):
+    """The plans and samplings the CLI hands the decoding loop, which still decodes them."""
+    seen = []
+    decode = Composer.decode
+
+    def recording(self, plan, n, sampling, seed):
+        seen.append((plan, sampling))
+        return decode(self, plan, n, sampling, seed)
+
+    monkeypatch.setattr(Composer, "decode", recording)
+    return seen
+
+
+def poems(capsys, *argv) -> list[str]:
+    assert main([*argv, "--json"]) == 0
+    return [poem["text"] for poem in json.loads(capsys.readouterr().out)]
+
+
+SAMPLED_LU = ("--form", "七言律诗", "--search", "sample", "--n", "24", "--seed", "1")
+
+
+def broken_tones(text: str) -> int:
+    """The even positions of a 七言律诗 that break the tone rules."""
+    satisfied, checked = tone_conformance(text, QI_LU)
+    return checked - satisfied
+
+
+def test_no_rhyme_drops_the_rhyme_and_keeps_the_tones(plans, capsys):
+    rhymed = poems(capsys, *SAMPLED_LU)
+    free = poems(capsys, *SAMPLED_LU, "--no-rhyme")
+    assert [(plan.rhyme, plan.tone) for plan, _ in plans] == [(True, True), (False, True)]
+    assert all(check_rhyme(text, QI_LU) for text in rhymed)
+    assert sum(not check_rhyme(text, QI_LU) for text in free) >= 12, free
+    assert [broken_tones(text) for text in free] == [0] * 24
+
+
+def test_no_tone_drops_the_tones_and_keeps_the_rhyme(plans, capsys):
+    toned = poems(capsys, *SAMPLED_LU)
+    free = poems(capsys, *SAMPLED_LU, "--no-tone")
+    assert [(plan.rhyme, plan.tone) for plan, _ in plans] == [(True, True), (True, False)]
+    assert [broken_tones(text) for text in toned] == [0] * 24
+    assert sum(broken_tones(text) for text in free) > 24, free  # more than one a poem
+    assert all(check_rhyme(text, QI_LU) for text in free)
+
+
+def test_style_primes_the_poem_without_being_printed(plans, capsys):
+    plain = poems(capsys, "--form", "五言绝句", "--n", "4", "--seed", "3")
+    styled = poems(capsys, "--form", "五言绝句", "--n", "4", "--seed", "3", "--style", "故乡明月")
+    assert [plan.style for plan, _ in plans] == ["", "故乡明月"]
+    assert styled != plain
+    assert not any(text.startswith("故乡明月") for text in styled)
+
+
+@pytest.mark.parametrize(
+    ("steer", "primed", "planned"),
+    [("plan", False, True), ("prime", True, False), ("both", True, True)],
+)
+def test_steer_chooses_planning_priming_or_both(plans, capsys, steer, primed, planned):
+    texts = poems(
+        capsys, "--theme", "秋夜思乡", "--form", "五言绝句", "--seed", "5", "--steer", steer
+    )
+    ((plan, _),) = plans
+    # jieba's keywords of 秋夜思乡, in its order: 思乡, 秋夜; line i favours the i-th character.
+    assert plan.style == ("思乡秋夜" if primed else "")
+    expected = {line: {"思乡秋夜"[line]: THEME_BONUS} for line in range(4)} if planned else {}
+    assert plan.bias == expected
+    assert not texts[0].startswith("思乡秋夜")
+
+
+def test_top_k_1_writes_the_likeliest_poem_whatever_the_seed(plans, capsys):
+    argv = ("--form", "五言绝句", "--search", "sample")
+    greedy = [poems(capsys, *argv, "--top-k", "1", "--seed", seed) for seed in ("1", "2")]
+    sampled = [poems(capsys, *argv, "--seed", seed) for seed in ("1", "2")]
+    assert [sampling.top_k for _, sampling in plans] == [1, 1, 0, 0]
+    assert greedy[0] == greedy[1]
+    assert sampled[0] != sampled[1]
+
+
+def test_traditional_prints_the_same_poems_in_traditional_characters(capsys):
+    argv = ("--form", "七言绝句", "--n", "3", "--seed", "4")
+    simplified = poems(capsys, *argv)
+    traditional = poems(capsys, *argv, "--traditional")
+    assert traditional == [to_traditional(text) for text in simplified]
+    assert traditional != simplified
+    assert [to_simplified(text) for text in traditional] == simplified

@@ -1,0 +1,158 @@
+"""The decoding loop's parts, pinned one by one on a vocabulary small enough to read: what it
+knows of each token, the 对仗 bonus, and the backward model's score of a poem.
+
+Each test builds its own composer, so every test checks what the loop builds (a composer shared
+by a module's tests is built once, in the first of them).
+"""
+
+import itertools
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from poetry_rnn import decoding
+from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.model import CharRNN, ModelConfig
+from poetry_rnn.prosody import FORMS, join_lines, pair_score, unattested_doubles
+from poetry_rnn.sampling import Sampling
+from poetry_rnn.text import split_lines
+from poetry_rnn.vocab import SPECIALS, Vocab
+
+CHARS = "天月看悠水山地风花云光霜乡阳"  # 光霜乡阳: 下平七阳, enough to rhyme a 律诗
+VOCAB = Vocab([*SPECIALS, "，", "。", "？", "；", *CHARS])
+
+
+def members(mask: torch.Tensor) -> str:
+    return "".join(
+        token for token, member in zip(VOCAB.tokens, mask.tolist(), strict=True) if member
+    )
+
+
+def model(direction: str = "forward") -> CharRNN:
+    torch.manual_seed(0)
+    config = ModelConfig(len(VOCAB), 8, 8, 1, direction=direction)
+    return CharRNN(config).eval()
+
+
+def test_what_the_loop_knows_of_each_token():
+    tables = VocabTables(VOCAB)
+    assert members(tables.han) == CHARS
+    assert members(tables.level) == "天悠山风花云光霜乡阳"
+    assert members(tables.oblique) == "月水地"  # 看 is either
+    assert members(tables.punctuation) == "，。？；"
+    assert members(tables.final) == "。？"  # the marks a poem may end with
+    assert members(tables.end) == "</s>"
+    assert members(tables.doubles_ok) == "看悠山云"  # 看看 悠悠 山山 云云 are attested
+
+
+@pytest.mark.parametrize("char", CHARS)
+def test_the_parallel_bonus_of_a_token_is_its_pair_score_with_each_other(char):
+    bonus = VocabTables(VOCAB).pair_bonus(torch.tensor([VOCAB.index[char]]))[0]
+    expected = [pair_score(char, token) for token in VOCAB.tokens]
+    assert bonus.tolist() == pytest.approx(expected)
+    assert (bonus.sum() > 0) == (char not in "看悠")  # the table pairs 看 and 悠 with none here
+
+
+def test_a_fresh_composer_writes_free_poems_by_the_rules():
+    # An untrained model: the rules alone keep lines whole and the poem ending on a final mark.
+    texts = Composer(model(), VOCAB).decode(Plan(), 16, Sampling(), seed=1)
+    for text in texts:
+        assert text[-1] in "。？", text
+        marks = [a in "，。？；" and b in "，。？；" for a, b in itertools.pairwise(text)]
+        assert not any(marks), text
+        assert text[0] not in "，。？；" and unattested_doubles(text) == [], text
+
+
+def test_a_fresh_composer_writes_a_form_by_the_rules():
+    form = FORMS["五言律诗"]
+    plan = form_plan(form, {}, search=None)
+    for text in Composer(model(), VOCAB).decode(plan, 16, Sampling(), seed=2):
+        lines = split_lines(text)
+        rhymes = [lines[i][-1] for i in (1, 3, 5, 7)]
+        assert sorted(rhymes) == sorted("光霜乡阳"), text  # level, one group, none twice
+
+
+def test_the_backward_score_reads_each_poem_from_its_end(monkeypatch):
+    backward = model("backward")
+    composer = Composer(model(), VOCAB, backward=backward)
+    texts = ["山水天，月花云。", "天天山，水月风。", "云山月，花水地。"]
+
+    def read_from_the_end(text: str) -> float:
+        """<s>, the characters last to first, </s>: one model step a token."""
+        ids = VOCAB.encode(text[::-1], wrap=True)
+        total, state = 0.0, None
+        for token, following in itertools.pairwise(ids):
+            logits, state = backward.step(torch.tensor([token]), state)
+            total += float(logits[0].log_softmax(-1)[following])
+        return total
+
+    with torch.inference_mode():
+        expected = [read_from_the_end(text) for text in texts]
+        assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
+        monkeypatch.setattr(decoding, "BACKWARD_TOKENS", 10)  # one poem a pass
+        assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
+
+
+def test_whole_line_search_takes_a_line_a_step():
+    slots = form_plan(FORMS["五言绝句"], {}).slots
+    lines = decoding._lines(slots)
+    assert [len(line) for line in lines] == [6, 6, 6, 7]  # 5 characters and a mark; the end
+    assert [{slot.line for slot in line} for line in lines] == [{0}, {1}, {2}, {3, -1}]
+
+
+def test_a_backward_model_of_weight_0_leaves_the_search_as_it_was():
+    plan = form_plan(FORMS["五言绝句"], {})
+    alone = Composer(model(), VOCAB).decode(plan, 4, Sampling(), seed=3)
+    weighed = Composer(model(), VOCAB, backward=model("backward"), backward_weight=0.0)
+    assert weighed.decode(plan, 4, Sampling(), seed=3) == alone
+
+
+def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couplets():
+    lines = ["天月看悠水", "山地风花云", "光霜乡阳天", "月水山地风"]
+    lines += ["花云光霜乡", "阳天月看悠", "水山地风花", "云光霜乡阳"]
+    texts = [join_lines(lines), join_lines(lines[:4]), join_lines(lines[:3])]
+    loglik = torch.tensor([-10.0, -20.0, -30.0])
+    composer = Composer(model(), VOCAB)
+
+    def pairs(first: int) -> float:  # a couplet's summed pair scores, position by position
+        return sum(pair_score(a, b) for a, b in zip(lines[first], lines[first + 1], strict=True))
+
+    score = composer._score(form_plan(FORMS["五言律诗"], {}), SimpleNamespace(loglik=loglik), texts)
+    # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
+    expected = [-10.0 + pairs(2) + pairs(4), -20.0 + pairs(2), -30.0]
+    assert pairs(2) > 0 and pairs(4) > 0
+    assert score.tolist() == pytest.approx(expected)
+    for plan in (
+        form_plan(FORMS["五言律诗"], {}, parallel=False),
+        form_plan(FORMS["五言绝句"], {}),
+    ):
+        quatrains = [join_lines(lines[:4])] * 3
+        assert composer._score(plan, SimpleNamespace(loglik=loglik), quatrains).tolist() == [
+            -10.0,
+            -20.0,
+            -30.0,
+        ]
+
+
+def test_a_search_may_decode_up_to_its_row_limit_at_once():
+    assert decoding.MAX_SEARCH_ROWS == 2048 == 32 * 64
+    assert decoding.Search(8, 64).beams_for(32) == 32  # 32 × 64 rows: at the limit
+    with pytest.raises(PoetryError, match="must be at most 2048, got 33 × 64"):
+        decoding.Search(8, 64).beams_for(33)
+
+
+def test_no_character_comes_more_than_twice_however_favoured():
+    # 20 characters from 14, each at most twice: the rule never has to give way here.
+    bias = {line: {"天": 20.0} for line in range(4)}
+    plan = form_plan(FORMS["五言绝句"], {}, bias=bias, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert [text.count("天") for text in texts] == [2] * 8, texts
+
+
+def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
+    # With 。 and ？ all but barred the poem cannot end on a final mark, so the loop ends it.
+    plan = Plan(bias={-1: {"。": -100.0, "？": -100.0}})
+    texts = Composer(model(), VOCAB).decode(plan, 4, Sampling(), seed=5)
+    assert [len(text) for text in texts] == [decoding.MAX_FREE_CHARS] * 4, texts
