@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from poetry_rnn.decoding import Composer
-from poetry_rnn.generate import THEME_BONUS, main
+from poetry_rnn.generate import PLAN_BONUS, main
 from poetry_rnn.prosody import FORMS, check_rhyme, tone_conformance
 from poetry_rnn.text import to_simplified, to_traditional
 
@@ -26,13 +26,13 @@ def one_thread():
 def plans(monkeypatch):
     """The plans and samplings the CLI hands the decoding loop, which still decodes them."""
     seen = []
-    decode = Composer.decode
+    decode = Composer.decode_scored
 
     def recording(self, plan, n, sampling, seed):
         seen.append((plan, sampling))
         return decode(self, plan, n, sampling, seed)
 
-    monkeypatch.setattr(Composer, "decode", recording)
+    monkeypatch.setattr(Composer, "decode_scored", recording)
     return seen
 
 
@@ -41,7 +41,8 @@ def poems(capsys, *argv) -> list[str]:
     return [poem["text"] for poem in json.loads(capsys.readouterr().out)]
 
 
-SAMPLED_LU = ("--form", "七言律诗", "--search", "sample", "--n", "24", "--seed", "1")
+# Without a plan, so that one decoding call writes all the poems.
+SAMPLED_LU = ("--form", "七言律诗", "--search", "sample", "--n", "24", "--seed", "1", "--no-plan")
 
 
 def broken_tones(text: str) -> int:
@@ -69,8 +70,9 @@ def test_no_tone_drops_the_tones_and_keeps_the_rhyme(plans, capsys):
 
 
 def test_style_primes_the_poem_without_being_printed(plans, capsys):
-    plain = poems(capsys, "--form", "五言绝句", "--n", "4", "--seed", "3")
-    styled = poems(capsys, "--form", "五言绝句", "--n", "4", "--seed", "3", "--style", "故乡明月")
+    argv = ("--form", "五言绝句", "--n", "4", "--seed", "3", "--no-plan")
+    plain = poems(capsys, *argv)
+    styled = poems(capsys, *argv, "--style", "故乡明月")
     assert [plan.style for plan, _ in plans] == ["", "故乡明月"]
     assert styled != plain
     assert not any(text.startswith("故乡明月") for text in styled)
@@ -87,13 +89,13 @@ def test_steer_chooses_planning_priming_or_both(plans, capsys, steer, primed, pl
     ((plan, _),) = plans
     # jieba's keywords of 秋夜思乡, in its order: 思乡, 秋夜; line i favours the i-th character.
     assert plan.style == ("思乡秋夜" if primed else "")
-    expected = {line: {"思乡秋夜"[line]: THEME_BONUS} for line in range(4)} if planned else {}
+    expected = {line: {"思乡秋夜"[line]: PLAN_BONUS} for line in range(4)} if planned else {}
     assert plan.bias == expected
     assert not texts[0].startswith("思乡秋夜")
 
 
 def test_top_k_1_writes_the_likeliest_poem_whatever_the_seed(plans, capsys):
-    argv = ("--form", "五言绝句", "--search", "sample")
+    argv = ("--form", "五言绝句", "--search", "sample", "--no-plan")
     greedy = [poems(capsys, *argv, "--top-k", "1", "--seed", seed) for seed in ("1", "2")]
     sampled = [poems(capsys, *argv, "--seed", seed) for seed in ("1", "2")]
     assert [sampling.top_k for _, sampling in plans] == [1, 1, 0, 0]
@@ -108,3 +110,15 @@ def test_traditional_prints_the_same_poems_in_traditional_characters(capsys):
     assert traditional == [to_traditional(text) for text in simplified]
     assert traditional != simplified
     assert [to_simplified(text) for text in traditional] == simplified
+
+
+def test_no_plan_and_coherence_reach_the_search(plans, capsys):
+    argv = ("--start", "明月", "--form", "五言绝句", "--seed", "2")
+    planned = poems(capsys, *argv)
+    poems(capsys, *argv, "--no-plan", "--coherence", "0")
+    (with_plan, _), (without, _) = plans
+    # 明月 grows into one keyword a line, each line's favoured character; none without a plan.
+    assert sorted(with_plan.bias) == [0, 1, 2, 3] and with_plan.coherence == 2.0
+    assert all(list(bonus.values()) == [PLAN_BONUS] for bonus in with_plan.bias.values())
+    assert without.bias == {} and without.coherence == 0.0
+    assert planned[0].startswith("明月")

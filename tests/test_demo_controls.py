@@ -30,7 +30,7 @@ def ask(generator, *, form="五言律诗", rhyme=True, tone=True, seed=1, n=4, s
     """The page's answer in 自由 mode, the sampling sliders at their defaults."""
     return demo.answer(
         generator, "自由", "", form, rhyme, tone, 0.8, 0.9, seed, n, script, "平水韵"
-    )
+    ).page
 
 
 def texts(page: str) -> list[str]:

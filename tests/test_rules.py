@@ -119,14 +119,15 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     def pairs(first: int) -> float:  # a couplet's summed pair scores, position by position
         return sum(pair_score(a, b) for a, b in zip(lines[first], lines[first + 1], strict=True))
 
-    score = composer._score(form_plan(FORMS["五言律诗"], {}), SimpleNamespace(loglik=loglik), texts)
+    plan = form_plan(FORMS["五言律诗"], {}, coherence=0)  # the coherence term apart
+    score = composer._score(plan, SimpleNamespace(loglik=loglik), texts)
     # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
     expected = [-10.0 + pairs(2) + pairs(4), -20.0 + pairs(2), -30.0]
     assert pairs(2) > 0 and pairs(4) > 0
     assert score.tolist() == pytest.approx(expected)
     for plan in (
-        form_plan(FORMS["五言律诗"], {}, parallel=False),
-        form_plan(FORMS["五言绝句"], {}),
+        form_plan(FORMS["五言律诗"], {}, parallel=False, coherence=0),
+        form_plan(FORMS["五言绝句"], {}, coherence=0),
     ):
         quatrains = [join_lines(lines[:4])] * 3
         assert composer._score(plan, SimpleNamespace(loglik=loglik), quatrains).tolist() == [
