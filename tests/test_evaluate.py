@@ -222,11 +222,13 @@ def test_generation_with_constraints_is_exact_in_every_mode(model_dir, capsys, m
 def test_generation_without_constraints_and_corpus(model_dir, capsys):
     code, out, _ = cli(capsys, "generation", "--model", model_dir, "--n", 12, "--form", "七言律诗",
                        "--no-rhyme", "--no-tone", "--seed", 1)  # fmt: skip
-    assert code == 0 and "copy rate         n/a (give --corpus)" in out
-    assert "poems (n)         12" in out and "format accuracy   1.000" in out
-    assert "rhyme rate        1.000" not in out
-    assert "sampling          no rules forced, rhyme book 平水韵, temperature 0.8, top-p 0.9" in out
-    assert f"model             {model_dir}" in out
+    assert code == 0 and "copy rate            n/a (give --corpus)" in out
+    assert "poems (n)            12" in out and "format accuracy      1.000" in out
+    assert "rhyme rate           1.000" not in out
+    assert (
+        "sampling             no rules forced, rhyme book 平水韵, temperature 0.8, top-p 0.9" in out
+    )
+    assert f"model                {model_dir}" in out
 
 
 def test_generation_of_the_shipped_model_names_it_and_shows_theme_coverage(capsys):
@@ -235,10 +237,10 @@ def test_generation_of_the_shipped_model_names_it_and_shows_theme_coverage(capsy
     report = json.loads(out)
     assert code == 0 and report["model"] == "shipped model" and 0 < report["theme_coverage"] <= 1
     code, out, _ = cli(capsys, *argv)
-    assert code == 0 and "model             shipped model" in out.splitlines()
+    assert code == 0 and "model                shipped model" in out.splitlines()
     coverage = f"{report['theme_coverage']:.3f} of the lines hold a keyword character"
-    assert f"theme coverage    {coverage}" in out
-    assert f"model perplexity  {report['model_perplexity']:.1f}" in out
+    assert f"theme coverage       {coverage}" in out
+    assert f"model perplexity     {report['model_perplexity']:.1f}" in out
 
 
 def test_generation_rhymes_by_the_book_asked_for(model_dir, capsys):
@@ -249,7 +251,7 @@ def test_generation_rhymes_by_the_book_asked_for(model_dir, capsys):
     assert report["rhyme_rate_by_book"]["xinyun"] == 1.0
     code, out, _ = cli(capsys, *argv, "--rhyme-book", "xinyun")
     by_book = report["rhyme_rate_by_book"]
-    assert f"rhyme rate        {by_book['pingshui']:.3f} 平水韵, 1.000 中华新韵" in out
+    assert f"rhyme rate           {by_book['pingshui']:.3f} 平水韵, 1.000 中华新韵" in out
     assert "rhyme and tone forced, rhyme book 中华新韵," in out
     # The decoder never doubles a character the poets do not double.
     doubles = next(line for line in out.splitlines() if line.startswith("unattested 叠字"))
