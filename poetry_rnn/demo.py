@@ -269,7 +269,8 @@ def answer_suggestions(
     generator: PoetryGenerator, text: object, line: object, position: object, rhyme_book: object
 ) -> str:
     """The characters that mend ``position`` of ``line`` (both 1-based), or a message."""
-    scorer = Scorer(generator.composer.model, generator.vocab)
+    composer = generator.composer
+    scorer = Scorer(composer.model, generator.vocab, composer.backward)
 
     def ranked(book: str) -> str:
         found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=scorer)
