@@ -359,8 +359,10 @@ def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
         f"| form | written by | n | format | {_BOOK_COLUMNS} | tone | 叠字 | copy "
-        "| distinct-2 (all) | coherence | clash | model ppl | theme coverage |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| distinct-2 (all) | coherence | clash | 对仗 middle | 对仗 other | model ppl "
+        "| theme coverage |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+        "| --- | --- |",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
@@ -369,7 +371,7 @@ def format_report(result: dict) -> str:
                 f"| {_rhyme_cells(poets)} | {_share(poets['tone_conformance'])} "
                 f"| {_share(poets['unattested_double_rate'])} "
                 f"| | {_share(poets['distinct_2_batch'])} | {_share(poets['coherence'])} "
-                f"| {_share(poets['clash_rate'])} | | |"
+                f"| {_share(poets['clash_rate'])} | {_parallel_cells(poets)} | | |"
             )
         for row in (row for row in result["generated"] if row["form"] == name):
             rows.append(
@@ -378,7 +380,7 @@ def format_report(result: dict) -> str:
                 f"| {_share(row['tone_conformance'])} | {_share(row['unattested_double_rate'])} "
                 f"| {_share(row['copy_rate'])} | {_share(row['distinct_2_batch'])} "
                 f"| {_share(row['coherence'])} | {_share(row['clash_rate'])} "
-                f"| {row['model_perplexity']:.1f} "
+                f"| {_parallel_cells(row)} | {row['model_perplexity']:.1f} "
                 f"| {_share(row['theme_coverage']) if 'theme_coverage' in row else ''} |"
             )
     notes = [
@@ -387,7 +389,8 @@ def format_report(result: dict) -> str:
         f"rate against the lines of {result['corpus']}; theme coverage: the share of lines with "
         "a keyword character; coherence: the mean association of the content characters of "
         "different lines (docs/coherence.md); clash: the share of poems marking two seasons or "
-        f"two times of day that poets keep apart; {result['seconds']} s",
+        "two times of day that poets keep apart; 对仗: the mean parallelism of the middle "
+        f"couplets of a 律诗 and of the other couplets (docs/metrics.md); {result['seconds']} s",
     ]
     return "\n".join([*rows, "", *notes])
 
@@ -403,6 +406,11 @@ _BOOK_COLUMNS = " | ".join(f"rhyme {RHYME_BOOK_NAMES[book]}" for book in RHYME_B
 def _rhyme_cells(metrics: dict) -> str:
     """The rhyme rate under each book, one table cell each."""
     return " | ".join(_share(metrics["rhyme_rate_by_book"][book]) for book in RHYME_BOOKS)
+
+
+def _parallel_cells(metrics: dict) -> str:
+    """The 对仗 of the middle couplets and of the others, one table cell each."""
+    return f"{_share(metrics['parallelism_middle'])} | {_share(metrics['parallelism_other'])}"
 
 
 def _sampling(result: dict) -> str:
@@ -446,6 +454,8 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("coherence", f"{result['coherence']:.3f} (mean over the poems)"),
         ("season/time clashes", f"{_share(result['clash_rate'])} "
                                 f"({result['clashes']}/{result['n']} poems)"),
+        ("对仗", f"{_share(result['parallelism_middle'])} middle couplets, "
+                 f"{_share(result['parallelism_other'])} the others"),
         ("distinct-1", f"{_share(result['distinct_1_poem'])} in a poem, "
                        f"{_share(result['distinct_1_batch'])} across the poems"),
         ("distinct-2", f"{_share(result['distinct_2_poem'])} in a poem, "
@@ -464,26 +474,28 @@ def format_corpus(result: dict) -> str:
     """The poets' figures as a Markdown table, one row per form."""
     header = [
         f"| form | n | format accuracy | {_BOOK_COLUMNS} | tone conformance | unattested 叠字 "
-        "| distinct-1 poem / all | distinct-2 poem / all |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| distinct-1 poem / all | distinct-2 poem / all | 对仗 middle | 对仗 other |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     rows = []
     for name, metrics in result["forms"].items():
         if not metrics["n"]:
-            rows.append(f"| {name} | 0 | | | | | | | |")
+            rows.append(f"| {name} | 0 | | | | | | | | | |")
             continue
         rows.append(
             f"| {name} | {metrics['n']} | {_share(metrics['format_accuracy'])} "
             f"| {_rhyme_cells(metrics)} | {_share(metrics['tone_conformance'])} "
             f"| {_share(metrics['unattested_double_rate'])} "
             f"| {_share(metrics['distinct_1_poem'])} / {_share(metrics['distinct_1_batch'])} "
-            f"| {_share(metrics['distinct_2_poem'])} / {_share(metrics['distinct_2_batch'])} |"
+            f"| {_share(metrics['distinct_2_poem'])} / {_share(metrics['distinct_2_batch'])} "
+            f"| {_parallel_cells(metrics)} |"
         )
     notes = [
         f"corpus {result['corpus']}: {result['poems']} poems after cleaning; a form's poems are "
         "those whose lines have its shape.",
         "format accuracy < 1 only where a line ends in ？！； rather than ，/。 alternating; "
-        "unattested 叠字: the share of poems doubling a character no poet doubles; "
+        "unattested 叠字: the share of poems doubling a character no poet doubles; 对仗: the "
+        "mean parallelism of a 律诗's middle couplets and of the other couplets; "
         f"{result['seconds']} s",
     ]
     return "\n".join([*header, *rows, "", *notes])

@@ -32,6 +32,8 @@ from poetry_rnn.prosody import (
     check_rhyme,
     form_of,
     get_form,
+    parallel_couplets,
+    parallelism,
     tone_conformance,
     unattested_doubles,
 )
@@ -144,6 +146,27 @@ def distinct(texts: Iterable[str], n: int) -> tuple[float | None, float | None]:
     return sum(shares) / len(shares), len(seen) / total
 
 
+def couplet_parallelism(texts: Iterable[str], form: Form) -> tuple[float | None, float | None]:
+    """The mean 对仗 score (:func:`poetry_rnn.prosody.parallelism`) of the couplets that want
+    it (a 律诗's 颔联 and 颈联), and of the other couplets, over the poems of ``form``'s shape.
+
+    Each is None where there is no such couplet (the first for a 绝句) or no poem has the shape.
+    """
+    middle, other = [], []
+    for text in texts:
+        lines = split_lines(text)
+        if len(lines) != form.lines or any(len(line) != form.chars for line in lines):
+            continue
+        for first in range(0, form.lines, 2):
+            score = parallelism(lines[first], lines[first + 1])
+            (middle if first in parallel_couplets(form) else other).append(score)
+    return _mean_or_none(middle), _mean_or_none(other)
+
+
+def _mean_or_none(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def corpus_lines(texts: Iterable[str]) -> set[str]:
     """Every line (without its punctuation) of the cleaned poem ``texts``."""
     return {line for text in texts for line in split_lines(text)}
@@ -178,6 +201,7 @@ def generation_metrics(
     lines = [line for text in texts for line in split_lines(text)]
     copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
     clashing = sum(clashes(text) is not None for text in texts)
+    middle, other = couplet_parallelism(texts, form)
     metrics = {
         "form": form.name,
         "n": len(texts),
@@ -196,6 +220,8 @@ def generation_metrics(
         "coherence": sum(coherence(text) for text in texts) / len(texts),
         "clashes": clashing,
         "clash_rate": clashing / len(texts),
+        "parallelism_middle": middle,
+        "parallelism_other": other,
     }
     for n in (1, 2):
         metrics[f"distinct_{n}_poem"], metrics[f"distinct_{n}_batch"] = distinct(texts, n)

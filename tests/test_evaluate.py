@@ -13,6 +13,7 @@ from poetry_rnn.errors import run_cli
 from poetry_rnn.evaluate import main
 from poetry_rnn.metrics import (
     corpus_lines,
+    couplet_parallelism,
     distinct,
     generation_metrics,
     ngrams,
@@ -20,6 +21,7 @@ from poetry_rnn.metrics import (
     read_cleaned,
 )
 from poetry_rnn.model import CharRNN, ModelConfig
+from poetry_rnn.prosody import get_form
 from poetry_rnn.train import STATE_FILE
 from poetry_rnn.train import main as train_main
 from poetry_rnn.vocab import Vocab
@@ -158,6 +160,24 @@ def test_distinct_n_and_copy_rate_on_hand_made_poems():
     assert generation_metrics([JINGYESI], "五言绝句")["copy_rate"] is None
 
 
+def test_parallelism_of_the_middle_couplets_beside_the_other_couplets():
+    # 山居秋暝: its middle couplets face word for word (明月/清泉 松间/石上 照/流: 1.34;
+    # 竹/莲 喧/动 归/下 浣女/渔舟: 0.76), its first and last couplets hardly (0.30, 0.00).
+    shanju = (
+        "空山新雨后，天气晚来秋。明月松间照，清泉石上流。"
+        "竹喧归浣女，莲动下渔舟。随意春芳歇，王孙自可留。"
+    )
+    assert couplet_parallelism([shanju], get_form("五言律诗")) == pytest.approx((1.05, 0.15))
+    metrics = generation_metrics([shanju], "五言律诗")
+    assert (metrics["parallelism_middle"], metrics["parallelism_other"]) == pytest.approx(
+        (1.05, 0.15)
+    )
+    # A 绝句 has no middle couplet; a poem of another shape is left out.
+    middle, other = couplet_parallelism([JINGYESI], get_form("五言绝句"))
+    assert middle is None and other == pytest.approx(0.16)
+    assert couplet_parallelism([JINGYESI], get_form("五言律诗")) == (None, None)
+
+
 LEYOUYUAN = "向晚意不适，驱车登古原。夕阳无限好，只是近黄昏。"
 XIAOCHI = "泉眼无声惜细流，树阴照水爱晴柔。小荷才露尖尖角，早有蜻蜓立上头。"
 DENGGAO = "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
@@ -290,6 +310,12 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
     # Distinct characters over all the characters of a form: 7 × 20 = 140, 16 × 28 = 224, ...
     distinct_1 = [metrics["distinct_1_batch"] for metrics in forms.values()]
     assert distinct_1 == [117 / 140, 145 / 224, 45 / 56, 193 / 280]
+    # 对仗: the 律诗's middle couplets far above their other couplets; a 绝句 has none.
+    parallel = [(m["parallelism_middle"], m["parallelism_other"]) for m in forms.values()]
+    assert parallel[0][0] is None and parallel[1][0] is None
+    assert [value for pair in parallel for value in pair if value is not None] == pytest.approx(
+        [0.281, 0.148, 0.753, 0.184, 0.609, 0.129], abs=0.0005
+    )
     assert all(metrics["copy_rate"] is None for metrics in forms.values())
     code, out, _ = cli(capsys, "corpus", "--corpus", FIXTURE_CORPUS, *INCLUDE, "--form", "七言绝句")
     assert code == 0 and "| 七言绝句 | 16 | 1.000 | 0.938 | 0.812 | 0.958 | 0.062 |" in out
@@ -317,7 +343,8 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
     assert table[0].startswith(
         "| 七言律诗 | Tang poets | 10 | 1.000 | 0.900 | 0.700 | 0.958 | 0.000 |"
     )
-    assert "| coherence | clash | model ppl | theme coverage |" in out.splitlines()[0]
+    header = "| coherence | clash | 对仗 middle | 对仗 other | model ppl | theme coverage |"
+    assert header in out.splitlines()[0]
     theme_row = report["generated"][-1]  # 七言律诗, theme: the last row written
     assert (theme_row["form"], theme_row["mode"]) == ("七言律诗", "theme")
     assert table[-1].endswith(f"| {theme_row['theme_coverage']:.3f} |")
@@ -339,6 +366,11 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     assert xinyun == pytest.approx([0.769, 0.824, 0.674, 0.685], abs=0.005)
     assert all(metrics["format_accuracy"] > 0.98 for metrics in forms.values())
     assert all(metrics["tone_conformance"] > 0.75 for metrics in forms.values())
+    # 对仗: the 律诗's middle couplets 0.583 and 0.621, their other couplets 0.134 and 0.090.
+    parallel = [(forms[name]["parallelism_middle"], forms[name]["parallelism_other"])
+                for name in ("五言律诗", "七言律诗")]  # fmt: skip
+    assert parallel == [pytest.approx((0.583, 0.134), abs=0.005),
+                        pytest.approx((0.621, 0.090), abs=0.005)]  # fmt: skip
 
 
 # --- bad input ----------------------------------------------------------------------------
