@@ -22,6 +22,7 @@ from tqdm import tqdm
 from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
+from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import MODES, STEERS, Poem, PoetryGenerator
 from poetry_rnn.metrics import (
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     scoring = add("perplexity", "perplexity of a model on the cleaned poems of a corpus", True)
     scoring.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    scoring.add_argument(
+        "--split", choices=("all", *SPLITS), default="all",
+        help="score only the poems of one split, as training splits them by default (default all)",
+    )  # fmt: skip
 
     writing = add("generation", "metrics of poems the model writes", False)
     writing.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
@@ -224,8 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     model, vocab = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
+    if args.split != "all":
+        texts = [text for text in texts if split_of(text) == SPLITS.index(args.split)]
+        if not texts:
+            raise PoetryError(f"the {args.split} split of {args.corpus} holds no poems")
     scores = perplexity(model, vocab, texts, progress)
-    return {"corpus": args.corpus, "model": model_name(args.model)} | scores
+    return {"corpus": args.corpus, "model": model_name(args.model), "split": args.split} | scores
 
 
 def model_name(path: Path | None) -> str:
@@ -424,6 +433,7 @@ def _perplexity_rows(result: dict) -> list[tuple[str, object]]:
     return [
         ("corpus", result["corpus"]),
         ("model", result["model"]),
+        ("split", result["split"]),
         ("poems", result["poems"]),
         ("tokens", f"{result['tokens']} (characters + one end token a poem)"),
         ("OOV", f"{result['oov']} ({result['oov_rate']:.4%} of characters, scored as <unk>)"),

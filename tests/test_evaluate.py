@@ -107,6 +107,21 @@ def test_characters_outside_the_vocabulary_are_scored_as_unknown_and_counted(
     assert code == 0 and f"OOV         {len(unknown)} (" in out and "perplexity" in out
 
 
+def test_perplexity_of_one_split_scores_only_its_poems(model_dir, capsys):
+    # The fixture's 43 poems split by their text's hash: 41 train, 0 val, 2 test: 凉州词, a
+    # 七言绝句 (28 characters, 4 marks, the end token), and a 七言律诗 (56, 8, the end token).
+    argv = ["perplexity", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--json"]
+    reports = {split: json.loads(cli(capsys, *argv, "--split", split)[1])
+               for split in ("all", "train", "test")}  # fmt: skip
+    assert {split: report["poems"] for split, report in reports.items()} == {
+        "all": 43, "train": 41, "test": 2,
+    }  # fmt: skip
+    assert reports["test"]["split"] == "test" and reports["test"]["tokens"] == 33 + 65
+    assert reports["test"]["perplexity"] != reports["all"]["perplexity"]
+    code, _, err = cli(capsys, *argv, "--split", "val")
+    assert code == 2 and err.strip().endswith(f"the val split of {FIXTURE_CORPUS} holds no poems")
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """A tiny model trained a few hundred steps on the fixture corpus, and its training poems."""
