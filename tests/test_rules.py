@@ -12,10 +12,16 @@ import pytest
 import torch
 
 from poetry_rnn import decoding
+from poetry_rnn.coherence import coherence
 from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import FORMS, join_lines, pair_score, unattested_doubles
+from poetry_rnn.prosody import (
+    FORMS,
+    join_lines,
+    pair_score,
+    unattested_doubles,
+)
 from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import split_lines
 from poetry_rnn.vocab import SPECIALS, Vocab
@@ -191,3 +197,14 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     # <s> and the two kept lines (5 characters and a mark each) in one row; then lines 3 and 4
     # in 2 beams × 8 candidates, all continuing the one poem kept so far.
     assert rows == [1] * (1 + 12) + [16] * 12
+
+
+def test_a_poems_search_score_adds_its_coherence_times_its_characters():
+    texts = ["天山风月花，云水地光霜。花月看山水，悠云天地阳。", "天天天天天，天天天天天。"]
+    texts[1] += texts[1]  # one character throughout: no pair of different characters
+    tokens = torch.tensor([VOCAB.encode(text) for text in texts])
+    poems = SimpleNamespace(loglik=torch.tensor([-10.0, -20.0]), tokens=tokens)
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=1.5)
+    score = Composer(model(), VOCAB)._score(plan, poems, texts)
+    assert coherence(texts[0]) > 0.05  # the poem's own, read apart from the search
+    assert score.tolist() == pytest.approx([-10.0 + 1.5 * 20 * coherence(texts[0]), -20.0])
