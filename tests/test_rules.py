@@ -16,12 +16,7 @@ from poetry_rnn.coherence import coherence
 from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import (
-    FORMS,
-    join_lines,
-    pair_score,
-    unattested_doubles,
-)
+from poetry_rnn.prosody import FORMS, join_lines, pair_score, unattested_doubles
 from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import split_lines
 from poetry_rnn.vocab import SPECIALS, Vocab
