@@ -717,3 +717,16 @@ def test_cli_revises_keeping_the_lines_named(model_dir, capsys):
 def test_cli_revise_errors_are_one_line(model_dir, capsys, argv, message):
     code, _, err = cli(capsys, "--model", str(model_dir), *argv)
     assert code == 2 and err == f"error: {message}\n"
+
+
+def test_revise_lets_the_kept_text_repeat_what_it_repeats(generator, monkeypatch):
+    # 萧萧 in the kept line 3 of 登高: 萧 may come again, as the user's own text has it twice.
+    plans = []
+    decode = generator.composer.decode_scored
+    monkeypatch.setattr(
+        generator.composer,
+        "decode_scored",
+        lambda plan, *args: plans.append(plan) or decode(plan, *args),
+    )
+    generator.revise(REGULAR["七言律诗"], [3], seed=1, style="秋风")
+    assert [(plan.repeat_ok, plan.style) for plan in plans] == [(frozenset("萧"), "秋风")]
