@@ -122,3 +122,11 @@ def test_no_plan_and_coherence_reach_the_search(plans, capsys):
     assert all(list(bonus.values()) == [PLAN_BONUS] for bonus in with_plan.bias.values())
     assert without.bias == {} and without.coherence == 0.0
     assert planned[0].startswith("明月")
+
+
+def test_help_names_the_command_and_what_it_does(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0 and out.startswith("usage: python -m poetry_rnn.generate ")
+    assert "\nWrite classical Chinese poems.\n" in out

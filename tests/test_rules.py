@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from poetry_rnn import decoding
+from poetry_rnn.coherence import coherence
 from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, ModelConfig
@@ -122,7 +123,8 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     plan = form_plan(FORMS["五言律诗"], {}, coherence=0)  # the coherence term apart
     score = composer._score(plan, SimpleNamespace(loglik=loglik), texts)
     # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
-    expected = [-10.0 + pairs(2) + pairs(4), -20.0 + pairs(2), -30.0]
+    weight = decoding.PARALLEL_WEIGHT
+    expected = [-10.0 + weight * (pairs(2) + pairs(4)), -20.0 + weight * pairs(2), -30.0]
     assert pairs(2) > 0 and pairs(4) > 0
     assert score.tolist() == pytest.approx(expected)
     for plan in (
@@ -157,3 +159,47 @@ def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
     plan = Plan(bias={-1: {"。": -100.0, "？": -100.0}})
     texts = Composer(model(), VOCAB).decode(plan, 4, Sampling(), seed=5)
     assert [len(text) for text in texts] == [decoding.MAX_FREE_CHARS] * 4, texts
+
+
+def test_a_search_gives_n_distinct_poems_each_scored_by_its_likelihood_per_token():
+    # Without coherence, 对仗 (a 绝句 has no middle couplet) or a backward model, a poem's score
+    # is its log-likelihood under the model, read token by token, over its tokens.
+    net = model()
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=0, search=decoding.Search(2, 8))
+    scored = Composer(net, VOCAB).decode_scored(plan, 4, Sampling(), seed=6)
+    assert len({text for text, _ in scored}) == 4  # 4 beams kept, every one of them given
+    for text, score in scored:
+        ids = torch.tensor(VOCAB.encode(text, wrap=True))  # <s>, the poem, </s>
+        with torch.inference_mode():
+            logits, _ = net(ids[None, :-1])
+        loglik = logits[0].log_softmax(-1).gather(1, ids[1:, None]).sum()
+        assert score == pytest.approx(float(loglik) / (len(ids) - 1), abs=1e-5)
+    assert [score for _, score in scored] == sorted((s for _, s in scored), reverse=True)
+
+
+def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
+    # Revising a poem that keeps its first two lines: candidates are sampled for lines 3 and 4
+    # only; the kept lines, fixed whole, take one row a kept poem (here the one poem so far).
+    net = model()
+    rows = []
+    step = net.step
+    net.step = lambda token, state=None: rows.append(len(token)) or step(token, state)
+    fixed = {(line, p): c for line, text in enumerate(["天山风月花", "云水地光霜"])
+             for p, c in enumerate(text, start=1)}  # fmt: skip
+    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    texts = Composer(net, VOCAB).decode(plan, 2, Sampling(), seed=7)
+    assert all(text.startswith("天山风月花，云水地光霜。") for text in texts)
+    # <s> and the two kept lines (5 characters and a mark each) in one row; then lines 3 and 4
+    # in 2 beams × 8 candidates, all continuing the one poem kept so far.
+    assert rows == [1] * (1 + 12) + [16] * 12
+
+
+def test_a_poems_search_score_adds_its_coherence_times_its_characters():
+    texts = ["天山风月花，云水地光霜。花月看山水，悠云天地阳。", "天天天天天，天天天天天。"]
+    texts[1] += texts[1]  # one character throughout: no pair of different characters
+    tokens = torch.tensor([VOCAB.encode(text) for text in texts])
+    poems = SimpleNamespace(loglik=torch.tensor([-10.0, -20.0]), tokens=tokens)
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=1.5)
+    score = Composer(model(), VOCAB)._score(plan, poems, texts)
+    assert coherence(texts[0]) > 0.05  # the poem's own, read apart from the search
+    assert score.tolist() == pytest.approx([-10.0 + 1.5 * 20 * coherence(texts[0]), -20.0])
