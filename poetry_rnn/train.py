@@ -16,7 +16,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from tqdm import tqdm
 from poetry_rnn.batching import LengthBucketedBatches
 from poetry_rnn.checkpoint import (
     TrainingState,
+    from_pretrained,
     save_pretrained,
 )
 from poetry_rnn.data import (
@@ -57,6 +58,7 @@ from poetry_rnn.runs import (
 )
 from poetry_rnn.runtime import Runtime, agree, start_runtime
 from poetry_rnn.sampling import Sampling
+from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.train")  # also when run as __main__
 
@@ -325,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--data", type=Path, help="a corpus .npz from python -m poetry_rnn.data")
     add_corpus_arguments(parser, required=False)
     model = parser.add_argument_group("model")
-    model.add_argument("--preset", default="small", help=f"one of {', '.join(PRESETS)}")
+    model.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default small)")
     for name in ("embedding_dim", "hidden_size", "num_layers"):
         model.add_argument(f"--{name.replace('_', '-')}", type=int)
     model.add_argument("--dropout", type=float)
@@ -333,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--direction", choices=DIRECTIONS, default="forward",
         help="backward trains a right-to-left model, which scores whole lines from their end",
+    )  # fmt: skip
+    model.add_argument(
+        "--init", type=Path, metavar="MODEL_DIR",
+        help="start from this model's shape and weights (e.g. poetry_rnn/pretrained), its "
+        "characters' rows kept wherever the new vocabulary has them",
     )  # fmt: skip
     train = parser.add_argument_group("training")
     defaults = TrainConfig()
@@ -395,37 +402,27 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         out = args.out or args.resume
         train_config = train_config_from(args, resumed.train_config)
     else:
-        out = args.out or Path("runs") / args.preset
+        out = args.out or Path("runs") / (args.preset or "small")
         train_config = train_config_from(args)
     corpus, data_path = load_training_data(args, runtime, resumed)
-    if resumed is not None:
-        if resumed.vocab != corpus.vocab:
-            raise PoetryError(
-                f"the run in {args.resume} was trained on another vocabulary; "
-                "prepare the data with the same corpus and options"
-            )
-        model, run_state = resumed.state.model, resumed.run_state
-        run_state.finished = False
-    else:
-        model_config = preset_config(
-            args.preset,
-            len(corpus.vocab),
-            embedding_dim=args.embedding_dim,
-            hidden_size=args.hidden_size,
-            num_layers=args.num_layers,
-            dropout=args.dropout,
-            tie_weights=args.tie_weights,
-            direction=args.direction,
+    if resumed is not None and resumed.vocab != corpus.vocab:
+        raise PoetryError(
+            f"the run in {args.resume} was trained on another vocabulary; "
+            "prepare the data with the same corpus and options"
         )
-        torch.manual_seed(train_config.seed)  # the same initial weights on every rank
-        model, run_state = CharRNN(model_config), RunState()
-        torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
     if runtime.main:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise PoetryError(f"cannot create the run directory {out}: {error.strerror}") from None
     with run_log(out / "train.log" if runtime.main else None):
+        if resumed is not None:
+            model, run_state = resumed.state.model, resumed.run_state
+            run_state.finished = False
+        else:
+            torch.manual_seed(train_config.seed)  # the same initial weights on every rank
+            model, run_state = initial_model(args, corpus.vocab), RunState()
+            torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
         log.info(
             "%s: %s parameters (%s), %d train poems, %d processes on %s%s; config %s",
             out, f"{model.num_parameters():,}", model.config.direction,
@@ -443,6 +440,58 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         final = trainer.run()
         log.info("best validation perplexity %.2f in %s", final.best_val_ppl, out / MODEL_DIR)
     return 0
+
+
+def initial_model(args: argparse.Namespace, vocab: Vocab) -> CharRNN:
+    """A new model for ``vocab``: of the preset and shape options, or (``--init``) of a
+    trained model's shape, holding its weights."""
+    shape = {
+        "embedding_dim": args.embedding_dim,
+        "hidden_size": args.hidden_size,
+        "num_layers": args.num_layers,
+        "tie_weights": args.tie_weights,
+    }
+    if args.init is None:
+        config = preset_config(
+            args.preset or "small", len(vocab), **shape, dropout=args.dropout,
+            direction=args.direction,
+        )  # fmt: skip
+        return CharRNN(config)
+    given = [f"--{name.replace('_', '-')}" for name, value in shape.items() if value is not None]
+    if args.preset is not None or given:
+        options = ", ".join((["--preset"] if args.preset is not None else []) + given)
+        raise PoetryError(f"--init takes the shape of its model: leave out {options}")
+    source, source_vocab = from_pretrained(args.init, direction=args.direction)
+    config = replace(source.config, vocab_size=len(vocab))
+    if args.dropout is not None:
+        config = replace(config, dropout=args.dropout)
+    model = CharRNN(config)
+    transplant(source, source_vocab, model, vocab)
+    kept = sum(token in source_vocab.index for token in vocab.tokens)
+    log.info("initialised from %s: %d of %d tokens kept their rows", args.init, kept, len(vocab))
+    return model
+
+
+@torch.no_grad()
+def transplant(source: CharRNN, source_vocab: Vocab, target: CharRNN, vocab: Vocab) -> None:
+    """Copy ``source``'s weights into ``target``, a model of the same shape over ``vocab``.
+
+    Rows indexed by token (the embedding, and an untied output layer) move with their token;
+    a token new to ``target`` keeps its fresh embedding and takes the output bias of
+    ``<unk>``, the id that stood for it in ``source``.
+    """
+    old = torch.tensor([source_vocab.index.get(token, -1) for token in vocab.tokens])
+    known = old >= 0
+    by_token = {"embedding.weight", "decoder.weight", "decoder.bias"}
+    targets = target.state_dict(keep_vars=True)
+    for name, weight in source.state_dict().items():
+        if name not in by_token:
+            targets[name].copy_(weight)
+    target.embedding.weight[known] = source.embedding.weight[old[known]]
+    if not target.config.tie_weights:
+        target.decoder.weight[known] = source.decoder.weight[old[known]]
+    target.decoder.bias[known] = source.decoder.bias[old[known]]
+    target.decoder.bias[~known] = source.decoder.bias[source_vocab.unk_id]
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """The CharRNN, its checkpoints and its trainer, on the fixture corpus with tiny models."""
 
 import csv
+import dataclasses
 import itertools
 import json
 import math
@@ -349,3 +350,71 @@ def test_train_config_from_python_rejects_wrong_types():
         TrainConfig(batch_size=2.5)
     with pytest.raises(PoetryError, match="training option epochs must be a number"):
         TrainConfig(epochs=True)
+
+
+# --- starting from a trained model --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tang_run(tmp_path_factory) -> Path:
+    """A tiny model trained on the fixture's Tang poems alone: a smaller vocabulary than
+    ``fixture_npz``'s, which adds the Song poems."""
+    tmp = tmp_path_factory.mktemp("tang")
+    corpus = build_corpus(
+        FIXTURE_CORPUS, CorpusOptions(min_freq=1, split=(0.8, 0.2, 0)), progress=False
+    )
+    save_corpus(corpus, tmp / "tang.npz")
+    assert (
+        train_cli(*TINY, "--data", str(tmp / "tang.npz"), "--out", str(tmp), "--epochs", "1") == 0
+    )
+    return tmp / "model"
+
+
+def test_init_starts_from_a_model_with_every_shared_character_in_its_row(
+    tang_run, fixture_npz, tmp_path
+):
+    # lr so small that one epoch leaves the weights where --init put them
+    argv = ["--init", str(tang_run), "--data", str(fixture_npz), "--out", str(tmp_path)]
+    assert train_cli(*argv, "--epochs", "1", "--lr", "1e-12", "--weight-decay", "0") == 0
+    source, source_vocab = from_pretrained(tang_run)
+    model, vocab = from_pretrained(tmp_path / "model")
+    assert model.config == dataclasses.replace(source.config, vocab_size=len(vocab))
+    new = [token for token in vocab.tokens if token not in source_vocab.index]
+    assert new and len(vocab) == len(source_vocab) + len(new)
+    for token in source_vocab.tokens:
+        old, now = source_vocab.index[token], vocab.index[token]
+        assert torch.allclose(model.embedding.weight[now], source.embedding.weight[old])
+        assert model.decoder.bias[now].item() == pytest.approx(source.decoder.bias[old].item())
+    unk_bias = source.decoder.bias[source_vocab.unk_id].item()
+    assert all(model.decoder.bias[vocab.index[t]].item() == pytest.approx(unk_bias) for t in new)
+    torch.testing.assert_close(model.lstm.weight_hh_l1, source.lstm.weight_hh_l1)
+    log = (tmp_path / "train.log").read_text(encoding="utf-8")
+    assert f"{len(source_vocab)} of {len(vocab)} tokens kept their rows" in log
+
+
+def test_init_then_training_improves_on_the_model_it_started_from(tang_run, fixture_npz, tmp_path):
+    argv = ["--init", str(tang_run), "--data", str(fixture_npz)]
+    still = [*argv, "--out", str(tmp_path / "still"), "--lr", "1e-12", "--weight-decay", "0"]
+    assert train_cli(*still, "--epochs", "1") == 0
+    trained = [*argv, "--out", str(tmp_path / "trained"), "--batch-size", "4", "--lr", "0.01"]
+    assert train_cli(*trained, "--epochs", "3") == 0
+    start = float(read_metrics(tmp_path / "still")[0]["val_loss"])
+    assert float(read_metrics(tmp_path / "trained")[-1]["val_loss"]) < start
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--preset", "small"], "--init takes the shape of its model: leave out --preset"),
+        (["--hidden-size", "32"], "--init takes the shape of its model: leave out --hidden-size"),
+        (["--direction", "backward"], "holds a forward model, but a backward one is needed"),
+    ],
+)
+def test_init_refuses_a_shape_or_direction_of_its_own(
+    extra, message, tang_run, fixture_npz, tmp_path, capsys
+):
+    argv = ["--init", str(tang_run), "--data", str(fixture_npz), "--out", str(tmp_path), *extra]
+    capsys.readouterr()
+    assert train_cli(*argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
