@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     kit.add_argument("--no-tone", action="store_true", help="do not force the tones")
     kit.add_argument(
         "--variants", nargs="+", default=[], metavar="NAME=JSON",
-        help='named control sets compared on the same prompts, e.g. sample=\'{"top_p": 1}\'',
+        help='named control sets (and models: "model": DIR) compared on the same prompts, '
+        'e.g. sample=\'{"top_p": 1}\'',
     )  # fmt: skip
 
     score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")

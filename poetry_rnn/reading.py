@@ -14,7 +14,7 @@ import random
 import re
 import statistics
 from collections import Counter
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -55,14 +55,24 @@ _PRINTED_LINE = re.compile(f"[^{PUNCTUATION}]+[{PUNCTUATION}]")
 # --- the kit --------------------------------------------------------------------------------
 
 
-def parse_variants(specs: list[str], base: Controls) -> dict[str, Controls]:
-    """Named control sets from ``NAME=JSON`` specs (``lines={"search": "lines"}``), each the
-    ``base`` controls with the object's fields changed; none given: ``base`` alone, named
-    "default". Any field of :class:`Controls` passes through, except those the kit sets."""
+@dataclass(frozen=True)
+class Variant:
+    """What writes one of the kit's sources: its controls, and its model directory (None: the
+    kit's model), so that two models can be read side by side on the same prompts."""
+
+    controls: Controls
+    model: str | None = None
+
+
+def parse_variants(specs: list[str], base: Controls) -> dict[str, Variant]:
+    """Named variants from ``NAME=JSON`` specs (``lines={"search": "lines"}``), each the
+    ``base`` controls with the object's fields changed, and ``"model": DIR`` for a model of
+    its own; none given: ``base`` alone, named "default". Any field of :class:`Controls`
+    passes through, except those the kit sets."""
     if not specs:
-        return {DEFAULT_VARIANT: base}
+        return {DEFAULT_VARIANT: Variant(base)}
     names = {field.name for field in fields(Controls)} - KIT_CONTROLS
-    variants: dict[str, Controls] = {}
+    variants: dict[str, Variant] = {}
     for spec in specs:
         name, _, given = spec.partition("=")
         if not _VARIANT_NAME.fullmatch(name) or not given:
@@ -77,14 +87,17 @@ def parse_variants(specs: list[str], base: Controls) -> dict[str, Controls]:
             raise PoetryError(f"variant {name}: its controls are not JSON ({error.msg})") from None
         if not isinstance(changes, dict):
             raise PoetryError(f"variant {name}: its controls must be a JSON object")
+        model = changes.pop("model", None)
+        if model is not None and not isinstance(model, str):
+            raise PoetryError(f"variant {name}: its model must be a directory, got {model!r}")
         unknown = sorted(set(changes) - names)
         if unknown:
             raise PoetryError(
                 f"variant {name}: {', '.join(unknown)} cannot be set; controls: "
-                f"{', '.join(sorted(names))}"
+                f"model, {', '.join(sorted(names))}"
             )
         try:
-            variants[name] = replace(base, **changes)
+            variants[name] = Variant(replace(base, **changes), model)
         except PoetryError as error:
             raise PoetryError(f"variant {name}: {error}") from None
     return variants
@@ -144,7 +157,7 @@ def write_kit(
     generator: PoetryGenerator,
     corpus: str | Path,
     n: int = DEFAULT_POEMS,
-    variants: dict[str, Controls] | None = None,
+    variants: dict[str, Variant] | None = None,
     seed: int = 0,
     include: tuple[str, ...] = DEFAULT_INCLUDE,
     about: dict | None = None,
@@ -152,12 +165,13 @@ def write_kit(
 ) -> dict:
     """Write ``poems.md``, ``key.json`` and ``RUBRIC.md`` to ``out``; returns the key.
 
-    ``n`` poems, an equal share for the poets and for each of ``variants`` (named controls;
-    default: the default controls): the real poems first, then for each the model writes one
-    poem of its form in every variant, on the same prompt and seed. All are shuffled by
-    ``seed``. ``about`` (the model's name, say) is recorded in the key.
+    ``n`` poems, an equal share for the poets and for each of ``variants`` (named controls and
+    models; default: the default controls): the real poems first, then for each the model
+    writes one poem of its form in every variant, on the same prompt and seed, the prompts
+    chosen by ``generator``. All are shuffled by ``seed``. ``about`` (the model's name, say)
+    is recorded in the key.
     """
-    variants = variants or {DEFAULT_VARIANT: Controls()}
+    variants = variants or {DEFAULT_VARIANT: Variant(Controls())}
     sources = 1 + len(variants)
     if not MIN_POEMS <= n <= MAX_POEMS:
         raise PoetryError(f"a kit holds {MIN_POEMS} to {MAX_POEMS} poems, got {n}")
@@ -169,13 +183,18 @@ def write_kit(
     out = Path(out)
     if (out / KEY_FILE).exists():
         raise PoetryError(f"{out} already holds a kit; choose another directory")
+    writers = {None: generator} | {
+        variant.model: PoetryGenerator.from_pretrained(variant.model)
+        for variant in variants.values()
+        if variant.model is not None
+    }
     rng = random.Random(seed)
     entries = draw_real_poems(corpus, n // sources, rng, include, progress)
     jobs = model_jobs(generator, [entry["form"] for entry in entries], seed)
     for job in tqdm(jobs, desc="writing", disable=not progress):
-        for name, controls in variants.items():
-            poem_controls = replace(controls, form=job["form"], n=1, seed=job["seed"])
-            (poem,) = generator.write(job["mode"], job["prompt"], poem_controls)
+        for name, variant in variants.items():
+            controls = replace(variant.controls, form=job["form"], n=1, seed=job["seed"])
+            (poem,) = writers[variant.model].write(job["mode"], job["prompt"], controls)
             text = join_lines(split_lines(poem.text))
             entries.append({"source": "model", "variant": name, **job, "text": text})
     rng.shuffle(entries)
@@ -184,7 +203,7 @@ def write_kit(
         "seed": seed,
         "corpus": str(corpus),
         **(about or {}),
-        "variants": {name: _recorded(controls) for name, controls in variants.items()},
+        "variants": {name: _recorded(variant) for name, variant in variants.items()},
         "poems": {str(number): entry for number, entry in enumerate(entries, 1)},
     }
     write_text_atomic(out / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
@@ -193,9 +212,12 @@ def write_kit(
     return key
 
 
-def _recorded(controls: Controls) -> dict:
-    """The controls of a variant, but for those the kit sets for each poem."""
-    return {name: value for name, value in asdict(controls).items() if name not in KIT_CONTROLS}
+def _recorded(variant: Variant) -> dict:
+    """The controls of a variant, but for those the kit sets for each poem; its model if it
+    has one of its own."""
+    controls = asdict(variant.controls)
+    recorded = {name: value for name, value in controls.items() if name not in KIT_CONTROLS}
+    return recorded | ({"model": variant.model} if variant.model is not None else {})
 
 
 def poems_markdown(texts: list[str]) -> str:

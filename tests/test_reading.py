@@ -6,8 +6,10 @@ import random
 import re
 
 import pytest
+import torch
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn.checkpoint import from_pretrained, save_pretrained
 from poetry_rnn.controls import Controls
 from poetry_rnn.data import split_of
 from poetry_rnn.errors import run_cli
@@ -94,6 +96,32 @@ def test_the_key_reproduces_every_generated_poem(kit, generator):
         )
         (again,) = generator.write(poem["mode"], poem["prompt"], controls)
         assert again.text == poem["text"]
+
+
+def test_a_variant_may_write_with_a_model_of_its_own(tmp_path, generator):
+    model, vocab = from_pretrained()
+    with torch.no_grad():
+        model.decoder.bias += 3 * torch.randn_like(model.decoder.bias)  # another model's taste
+    other = tmp_path / "other"
+    save_pretrained(other, model, vocab, {})
+    variants = ["here={}", f'there={{"model": "{other}", "temperature": 0.5}}']
+    argv = ["blind", "--out", tmp_path / "kit", "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", 6]
+    argv += ["--seed", SEED, "--variants", *variants]
+    assert run_cli(main, [str(arg) for arg in argv]) == 0
+    key = json.loads((tmp_path / "kit" / "key.json").read_text(encoding="utf-8"))
+    assert key["variants"]["there"]["model"] == str(other)
+    assert "model" not in key["variants"]["here"]
+    writers = {"here": generator, "there": PoetryGenerator.from_pretrained(other)}
+    written = [poem for poem in key["poems"].values() if poem["source"] == "model"]
+    for poem in written:
+        settings = {k: v for k, v in key["variants"][poem["variant"]].items() if k != "model"}
+        controls = Controls(**settings, form=poem["form"], seed=poem["seed"])
+        (again,) = writers[poem["variant"]].write(poem["mode"], poem["prompt"], controls)
+        assert again.text == poem["text"]
+    texts = {poem["variant"]: set() for poem in written}
+    for poem in written:
+        texts[poem["variant"]].add(poem["text"])
+    assert texts["here"].isdisjoint(texts["there"])
 
 
 def test_poems_md_shows_only_numbers_and_lines(kit):
