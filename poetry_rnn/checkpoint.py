@@ -351,22 +351,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m poetry_rnn.checkpoint",
         description="Copy a model directory, in another precision or in shards (e.g. to ship it).",
     )
-    parser.add_argument("source", type=Path, help="a model directory (e.g. runs/small/model)")
+    parser.add_argument(
+        "source", type=Path,
+        help="a model directory (e.g. runs/small/model), or a run's training state "
+        "(runs/small/training_state.safetensors): the weights where the run stands",
+    )  # fmt: skip
     parser.add_argument("out", type=Path, help="where the copy goes")
     parser.add_argument("--dtype", choices=list(DTYPES), default="fp32")
     parser.add_argument("--max-shard-mb", type=float, help="split the weights into shards")
     parser.add_argument("--direction", choices=("forward", "backward"), default="forward")
     args = parser.parse_args(argv)
-    model, vocab = from_pretrained(args.source, direction=args.direction)
-    metrics_path = args.source / METRICS
-    metrics = (
-        json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else None
-    )
+    if args.source.is_file():
+        model, vocab, metrics = _from_run_state(args.source, args.direction)
+    else:
+        model, vocab = from_pretrained(args.source, direction=args.direction)
+        metrics_path = args.source / METRICS
+        metrics = (
+            json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else None
+        )
     shard_bytes = None if args.max_shard_mb is None else int(args.max_shard_mb * 2**20)
     save_pretrained(args.out, model, vocab, metrics, DTYPES[args.dtype], shard_bytes)
     size = sum(path.stat().st_size for path in args.out.iterdir())
     print(f"wrote {args.out} ({size / 2**20:.1f} MiB)")
     return 0
+
+
+def _from_run_state(path: Path, direction: str) -> tuple[CharRNN, Vocab, dict]:
+    """The model of a run's training state, its vocabulary, and where the run stood."""
+    from poetry_rnn.runs import read_run_state  # it builds on this module
+
+    resumed = read_run_state(path)
+    model = resumed.state.model
+    if model.config.direction != direction:
+        raise PoetryError(
+            f"{path} holds a {model.config.direction} model, but a {direction} one is needed"
+        )
+    run = resumed.run_state
+    where = {
+        "epoch": run.epoch + 1, "batch_in_epoch": run.batch_in_epoch, "step": run.step,
+        "finished": run.finished,
+    }  # fmt: skip
+    return model, resumed.vocab, {"training_state": where, "history": run.history}
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import torch
 from conftest import FIXTURE_CORPUS
 
 from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_state
+from poetry_rnn.checkpoint import main as checkpoint_main
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.runs import TrainConfig, learning_rate
@@ -39,6 +40,10 @@ def fixture_npz(tmp_path_factory) -> Path:
 
 def train_cli(*argv: str) -> int:
     return run_cli(main, [*argv, "--samples", "0"])
+
+
+def checkpoint_cli(argv: list[str]) -> int:
+    return run_cli(checkpoint_main, argv)
 
 
 def read_metrics(run: Path) -> list[dict]:
@@ -418,3 +423,30 @@ def test_init_refuses_a_shape_or_direction_of_its_own(
     assert train_cli(*argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_the_model_where_a_run_stands_is_copied_out_of_its_training_state(
+    fixture_npz, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(run), "--epochs", "2"]
+    assert train_cli(*argv, "--batch-size", "4", "--save-every", "3") == 0
+    state = load_training_state(run / STATE_FILE)
+    assert checkpoint_cli([str(run / STATE_FILE), str(tmp_path / "now")]) == 0
+    model, vocab = from_pretrained(tmp_path / "now")
+    expected = state.model.state_dict()
+    assert all(torch.equal(tensor, expected[name]) for name, tensor in model.state_dict().items())
+    assert vocab == load_corpus(fixture_npz).vocab
+    metrics = json.loads((tmp_path / "now" / "metrics.json").read_text(encoding="utf-8"))
+    progress = json.loads(state.metadata["run_state"])
+    assert metrics["training_state"] == {
+        "epoch": progress["epoch"] + 1,
+        "batch_in_epoch": progress["batch_in_epoch"],
+        "step": progress["step"],
+        "finished": True,
+    }
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2]
+    capsys.readouterr()
+    argv = [str(run / STATE_FILE), str(tmp_path / "back"), "--direction", "backward"]
+    assert checkpoint_cli(argv) == 2
+    assert "holds a forward model, but a backward one is needed" in capsys.readouterr().err
