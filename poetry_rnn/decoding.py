@@ -8,7 +8,8 @@ Chosen characters of a form obey, from most to least important: Han characters o
 vocabulary only; the rhyme (a rhyme character shares a group of the plan's rhyme book, one that
 may rhyme, with every rhyme character before it; it is level-toned, and no rhyme character comes
 twice); repetition (no doubled character the poets do not attest as a word, no character more
-than twice in a poem unless the user's text has it); the tone rules at even positions. Where
+than twice in a poem unless the user's text has it, then no character twice in one line but as
+such a doubling: poets do it in 2 % of their lines); the tone rules at even positions. Where
 they leave no candidate, the least important are dropped in reverse order — tone first, then
 repetition, then the rhyme — so decoding never fails. Fixed characters (a start, acrostic
 heads, the kept characters of a revised poem) count from the first step wherever they stand: a
@@ -251,6 +252,13 @@ def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
     )
 
 
+def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
+    """The ids of the characters ``plan`` fixes in ``line``: in the line from its first step."""
+    return [
+        vocab.index[s.fixed] for s in plan.slots or () if s.line == line and s.fixed and s.position
+    ]
+
+
 def _pattern_tone(first: str, line: int, position: int) -> str | None:
     """The tone at an even ``position`` (1-based) of ``line`` (0-based) in the tone pattern
     whose first even position, (0, 2), has the tone ``first``."""
@@ -280,6 +288,7 @@ class _Poems:
     model's state and next logits, the tokens chosen and their log-likelihood."""
 
     counts: torch.Tensor  # (rows, vocabulary) int16: how often each token is in the poem
+    in_line: torch.Tensor  # (rows, vocabulary): the characters of the line being written
     repeat_ok: torch.Tensor  # (vocabulary,): the tokens that may come more often
     rhymes: torch.Tensor  # (rows, groups): the rhyme groups each poem may still rhyme in
     used_rhymes: torch.Tensor  # (rows, vocabulary): the rhyme characters used
@@ -319,8 +328,13 @@ class _Poems:
                 groups = narrowed if narrowed.any() else groups
                 used_rhymes[token] = True
         last = vocab.index.get(plan.context[-1], vocab.unk_id) if plan.context else vocab.start_id
+        in_line = torch.zeros(len(vocab), dtype=torch.bool)
+        ended = not plan.context or plan.context[-1] in PUNCTUATION
+        current = "" if ended else split_lines(plan.context)[-1]  # the context's unended line
+        in_line[vocab.encode(current) + _fixed_in_line(plan, vocab, 0)] = True
         return cls(
             counts=counts,
+            in_line=in_line.repeat(n, 1),
             repeat_ok=torch.tensor([t in plan.repeat_ok for t in vocab.tokens]),
             rhymes=groups.repeat(n, 1),
             used_rhymes=used_rhymes.repeat(n, 1),
@@ -338,6 +352,7 @@ class _Poems:
         state_rows = rows.to(self.state[0].device)
         return _Poems(
             counts=self.counts[rows],
+            in_line=self.in_line[rows],
             repeat_ok=self.repeat_ok,
             rhymes=self.rhymes[rows],
             used_rhymes=self.used_rhymes[rows],
@@ -528,6 +543,8 @@ class Composer:
         not_doubled = torch.ones(n, len(tables.tokens), dtype=torch.bool)
         not_doubled[torch.arange(n), poems.previous] = tables.doubles_ok[poems.previous]
         not_overused = (poems.counts < MAX_REPEATS) | poems.repeat_ok
+        new_in_line = ~poems.in_line | poems.repeat_ok
+        new_in_line[torch.arange(n), poems.previous] |= tables.doubles_ok[poems.previous]
         if slot is None:  # free writing: whole lines; the end by the length limit
             if last:
                 return tables.end.expand(n, -1)
@@ -535,7 +552,8 @@ class Composer:
             after_final = tables.final[poems.previous][:, None]
             allowed = tables.han | (tables.punctuation & after_han) | (tables.end & after_final)
             allowed = _narrow(allowed, not_doubled)
-            return _narrow(allowed, not_overused | tables.punctuation)
+            allowed = _narrow(allowed, not_overused | tables.punctuation)
+            return _narrow(allowed, new_in_line | tables.punctuation)
         allowed = tables.han.expand(n, -1).clone()
         if is_rhyme_slot(plan, slot):
             rhymes = tables.rhymes(plan.rhyme_book).float()
@@ -544,6 +562,7 @@ class Composer:
             allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
         allowed = _narrow(allowed, not_doubled)
         allowed = _narrow(allowed, not_overused)
+        allowed = _narrow(allowed, new_in_line)
         if plan.tone and plan.form is not None and slot.position % 2 == 0:
             first = _fixed_pattern(plan)
             if first is not None:  # the fixed characters set the pattern, wherever they stand
@@ -585,6 +604,11 @@ class Composer:
         poems.previous = token
         if slot is None or slot.fixed is None:
             poems.counts[rows, token] += 1
+        ends_line = self.tables.punctuation[token]
+        poems.in_line[rows, token] = True
+        poems.in_line[ends_line] = False
+        if slot is not None and slot.position == 0 and slot.line != -1:
+            poems.in_line[:, _fixed_in_line(plan, self.vocab, slot.line + 1)] = True
         if slot is None or slot.position == 0:
             return
         for row, tones in enumerate(poems.tones):

@@ -154,6 +154,36 @@ def test_no_character_comes_more_than_twice_however_favoured():
     assert [text.count("天") for text in texts] == [2] * 8, texts
 
 
+@pytest.mark.parametrize("search", [None, decoding.Search(2, 8)])
+def test_no_character_comes_twice_in_a_line_however_favoured(search):
+    bias = {0: {"天": 20.0, "月": 10.0}, 1: {"天": 20.0}}
+    plan = form_plan(FORMS["五言绝句"], {}, bias=bias, search=search)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    for text in texts:
+        first, second = split_lines(text)[:2]
+        assert first.count("天") == first.count("月") == second.count("天") == 1, text
+
+
+def test_a_character_fixed_later_in_a_line_is_in_it_from_the_start():
+    plan = form_plan(FORMS["五言绝句"], {(0, 5): "天"}, bias={0: {"天": 20.0}}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert [split_lines(text)[0].count("天") for text in texts] == [1] * 8, texts
+
+
+def test_in_free_writing_the_start_is_in_its_line_too():
+    plan = Plan(context="天月", bias={-1: {"天": 20.0, "月": 20.0}})
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    for text in texts:
+        assert text.startswith("天月"), text
+        assert all(line.count("天") <= 1 and line.count("月") <= 1 for line in split_lines(text))
+
+
+def test_an_attested_doubling_is_the_one_way_a_character_comes_twice_in_a_line():
+    plan = form_plan(FORMS["五言绝句"], {}, bias={0: {"悠": 20.0}}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert all("悠悠" in split_lines(text)[0] for text in texts), texts
+
+
 def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
     # With 。 and ？ all but barred the poem cannot end on a final mark, so the loop ends it.
     plan = Plan(bias={-1: {"。": -100.0, "？": -100.0}})
