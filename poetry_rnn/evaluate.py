@@ -53,6 +53,8 @@ HEADS = {
     8: ("风花雪月山高水长", "春风秋月江山万里", "白云青山明月清风"),
 }
 THEMES = ("秋夜思乡", "春日登山", "边塞征战", "送别友人")
+#: Where a blind kit's prompts come from: other poems of the test split, or the ones above.
+PROMPT_SOURCES = ("corpus", "fixed")
 DEFAULT_N = 200
 GENERATION_BATCH = 50  # poems per decoding batch
 
@@ -63,13 +65,15 @@ GENERATION_BATCH = 50  # poems per decoding batch
 def prompts(generator: PoetryGenerator, mode: str, form: Form) -> list[str]:
     """The prompts cycled across the poems of ``mode`` that the model's vocabulary can take."""
     candidates = {"free": ("",), "start": STARTS, "acrostic": HEADS[form.lines], "theme": THEMES}
-    usable = [prompt for prompt in candidates[mode] if _usable(generator, mode, prompt)]
+    usable = [prompt for prompt in candidates[mode] if usable_prompt(generator, mode, prompt)]
     if not usable:
         raise PoetryError(f"the model's vocabulary lacks characters of every {mode} prompt")
     return usable
 
 
-def _usable(generator: PoetryGenerator, mode: str, prompt: str) -> bool:
+def usable_prompt(generator: PoetryGenerator, mode: str, prompt: str) -> bool:
+    """Whether the model can write in ``mode`` from ``prompt``: its vocabulary has the
+    characters (for a theme, of its keywords)."""
     if mode != "theme":
         return all(char in generator.vocab for char in prompt)
     try:
@@ -173,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_sampling(kit)
     kit.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
     kit.add_argument("--no-tone", action="store_true", help="do not force the tones")
+    kit.add_argument(
+        "--prompts", choices=PROMPT_SOURCES, default="corpus",
+        help="corpus: each model poem's start, heads or theme from another poem of the test "
+        "split (its first two characters, its line heads, its title); fixed: the fixed prompts",
+    )  # fmt: skip
     kit.add_argument(
         "--variants", nargs="+", default=[], metavar="NAME=JSON",
         help='named control sets (and models: "model": DIR) compared on the same prompts, '
@@ -293,7 +302,7 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
     started = time.perf_counter()
     key = reading.write_kit(
         args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
-        about={"model": model_name(args.model)}, progress=progress,
+        about={"model": model_name(args.model)}, progress=progress, prompt_source=args.prompts,
     )  # fmt: skip
     return (
         f"{key['n']} poems ({', '.join(key['variants'])}) in {args.out} in "

@@ -24,7 +24,7 @@ from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.evaluate import prompts
+from poetry_rnn.evaluate import PROMPT_SOURCES, prompts, usable_prompt
 from poetry_rnn.files import write_text_atomic
 from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.prosody import FORMS, form_of, join_lines
@@ -33,6 +33,7 @@ from poetry_rnn.text import PUNCTUATION, split_lines, to_simplified
 MIN_POEMS, MAX_POEMS = 4, 400
 DEFAULT_POEMS = 48
 DEFAULT_VARIANT = "default"
+MAX_THEME_CHARS = 10  # a longer title is no theme a user would type
 #: Controls the kit sets itself for every poem, so a variant may not.
 KIT_CONTROLS = frozenset({"form", "n", "seed", "script"})
 POEMS_FILE, KEY_FILE, RUBRIC_FILE = "poems.md", "key.json", "RUBRIC.md"
@@ -109,9 +110,11 @@ def draw_real_poems(
     rng: random.Random,
     include: tuple[str, ...] = DEFAULT_INCLUDE,
     progress: bool = False,
-) -> list[dict]:
+) -> tuple[list[dict], dict[str, list[dict]]]:
     """``count`` regulated poems of the corpus's test split (cleaned as for training), drawn
-    at random and the forms taken in turn, so that every form has its share while it lasts."""
+    at random and the forms taken in turn, so that every form has its share while it lasts;
+    and the split's other regulated poems by form, shuffled (the kit's prompts come from
+    them)."""
     poems, _, _ = read_corpus(corpus, include, progress=progress)
     kept, texts, _ = clean_texts(poem.text for poem in poems)
     pool: dict[str, list[dict]] = {name: [] for name in FORMS}
@@ -136,20 +139,52 @@ def draw_real_poems(
         for group in pool.values():
             if group and len(drawn) < count:
                 drawn.append(group.pop())
-    return drawn
+    return drawn, pool
 
 
-def model_jobs(generator: PoetryGenerator, forms: list[str], first_seed: int) -> list[dict]:
-    """What the model writes, one poem for each of ``forms``: within a form the modes in turn,
-    within a form and mode the prompts in turn; the seeds count up from ``first_seed``."""
-    modes, jobs, written = list(MODES), [], Counter()
+def model_jobs(
+    generator: PoetryGenerator,
+    forms: list[str],
+    first_seed: int,
+    spare: dict[str, list[dict]] | None = None,
+) -> list[dict]:
+    """What the model writes, one poem for each of ``forms``: within a form the modes in turn;
+    the seeds count up from ``first_seed``.
+
+    Each prompt comes from a poem of ``spare`` of the same form, each poem used once (its first
+    two characters to start from, its line heads, its title as the theme) where the model can
+    take it; otherwise, and without ``spare``, from the fixed prompts, in turn. Each job says
+    which (``prompt_source``: corpus, fixed, or none for free writing).
+    """
+    modes, jobs, written, fixed = list(MODES), [], Counter(), Counter()
+    spare = {name: list(poems) for name, poems in (spare or {}).items()}
     for number, name in enumerate(forms):
         mode = modes[written[name] % len(modes)]
-        choices = prompts(generator, mode, FORMS[name])
-        prompt = choices[written[name] // len(modes) % len(choices)]
         written[name] += 1
-        jobs.append({"form": name, "mode": mode, "prompt": prompt, "seed": first_seed + number})
+        prompt, source = "", "none"  # free writing has no prompt
+        if mode != "free":
+            prompt, source = _spare_prompt(generator, mode, spare.get(name, [])), "corpus"
+        if prompt is None:
+            choices = prompts(generator, mode, FORMS[name])
+            prompt = choices[fixed[name, mode] % len(choices)]
+            fixed[name, mode] += 1
+            source = "fixed"
+        jobs.append({"form": name, "mode": mode, "prompt": prompt, "prompt_source": source,
+                     "seed": first_seed + number})  # fmt: skip
     return jobs
+
+
+def _spare_prompt(generator: PoetryGenerator, mode: str, poems: list[dict]) -> str | None:
+    """The ``mode`` prompt of the next poem of ``poems`` the model can take (the poems it
+    cannot are passed over and used up); None when none is left."""
+    while poems:
+        poem = poems.pop()
+        lines = split_lines(poem["text"])
+        prompt = {"start": lines[0][:2], "acrostic": "".join(line[0] for line in lines),
+                  "theme": poem["title"]}[mode]  # fmt: skip
+        if 2 <= len(prompt) <= MAX_THEME_CHARS and usable_prompt(generator, mode, prompt):
+            return prompt
+    return None
 
 
 def write_kit(
@@ -162,6 +197,7 @@ def write_kit(
     include: tuple[str, ...] = DEFAULT_INCLUDE,
     about: dict | None = None,
     progress: bool = False,
+    prompt_source: str = "corpus",
 ) -> dict:
     """Write ``poems.md``, ``key.json`` and ``RUBRIC.md`` to ``out``; returns the key.
 
@@ -169,8 +205,11 @@ def write_kit(
     models; default: the default controls): the real poems first, then for each the model
     writes one poem of its form in every variant, on the same prompt and seed, the prompts
     chosen by ``generator``. All are shuffled by ``seed``. ``about`` (the model's name, say)
-    is recorded in the key.
+    is recorded in the key. ``prompt_source``: "corpus" draws the prompts from other poems of
+    the test split (:func:`model_jobs`), "fixed" cycles the fixed prompts of ``evaluate``.
     """
+    if prompt_source not in PROMPT_SOURCES:
+        raise PoetryError(f"prompts come from {' or '.join(PROMPT_SOURCES)}, not {prompt_source!r}")
     variants = variants or {DEFAULT_VARIANT: Variant(Controls())}
     sources = 1 + len(variants)
     if not MIN_POEMS <= n <= MAX_POEMS:
@@ -189,8 +228,9 @@ def write_kit(
         if variant.model is not None
     }
     rng = random.Random(seed)
-    entries = draw_real_poems(corpus, n // sources, rng, include, progress)
-    jobs = model_jobs(generator, [entry["form"] for entry in entries], seed)
+    entries, spare = draw_real_poems(corpus, n // sources, rng, include, progress)
+    forms = [entry["form"] for entry in entries]
+    jobs = model_jobs(generator, forms, seed, spare if prompt_source == "corpus" else None)
     for job in tqdm(jobs, desc="writing", disable=not progress):
         for name, variant in variants.items():
             controls = replace(variant.controls, form=job["form"], n=1, seed=job["seed"])
@@ -201,6 +241,7 @@ def write_kit(
     key = {
         "n": n,
         "seed": seed,
+        "prompts": prompt_source,
         "corpus": str(corpus),
         **(about or {}),
         "variants": {name: _recorded(variant) for name, variant in variants.items()},

@@ -81,6 +81,8 @@ def test_the_kit_holds_the_test_split_poems_and_the_models_in_their_forms(kit):
         ("cool", "七言律诗", "free", "", SEED + 1), ("cool", "七言绝句", "free", "", SEED),
         ("greedy", "七言律诗", "free", "", SEED + 1), ("greedy", "七言绝句", "free", "", SEED),
     ]  # fmt: skip
+    assert key["prompts"] == "corpus"  # free writing, the first mode, takes no prompt
+    assert {p["prompt_source"] for p in poems.values() if p["source"] == "model"} == {"none"}
     assert key["variants"]["cool"]["temperature"] == 0.5
     assert key["variants"]["greedy"]["top_k"] == 1
     assert key["variants"]["greedy"]["rhyme_book"] == "xinyun"
@@ -203,9 +205,32 @@ def test_forms_are_taken_in_turn_while_they_last(tmp_path):
     path = tmp_path / "poems.json"
     poems = [{"author": "某", "title": f"题{i}", "paragraphs": [t]} for i, t in enumerate(tests)]
     path.write_text(json.dumps(poems, ensure_ascii=False), encoding="utf-8")
-    drawn = draw_real_poems(path, 4, random.Random(0))
+    drawn, spare = draw_real_poems(path, 4, random.Random(0))
     assert [poem["form"] for poem in drawn] == ["五言绝句", "七言绝句", "五言绝句", "五言绝句"]
     assert sorted(poem["text"] for poem in drawn) == sorted(tests)
+    assert all(poems == [] for poems in spare.values())
+    drawn, spare = draw_real_poems(path, 2, random.Random(0))
+    assert sorted(p["text"] for p in drawn + spare["五言绝句"] + spare["七言绝句"]) == sorted(tests)
+    assert len(spare["五言绝句"]) == 2
+
+
+def test_corpus_prompts_come_from_the_spare_poems_each_once(generator):
+    def poem(title, text):
+        return {"source": "poet", "form": "五言绝句", "author": "某", "title": title, "text": text}
+
+    spare = {"五言绝句": [
+        poem("登鹳雀楼", "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"),
+        poem("题", "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"),  # a one-character title
+        poem("静夜思", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"),
+        poem("江雪", "千山鸟飞绝，万径人踪灭。孤舟蓑笠翁，独钓寒江雪。"),
+    ]}  # fmt: skip
+    jobs = model_jobs(generator, ["五言绝句"] * 6, first_seed=7, spare=spare)
+    assert [(job["mode"], job["prompt"], job["prompt_source"]) for job in jobs] == [
+        ("free", "", "none"), ("start", "千山", "corpus"), ("acrostic", "床疑举低", "corpus"),
+        ("theme", "登鹳雀楼", "corpus"),  # 题 is no theme: passed over, and used up
+        ("free", "", "none"), ("start", STARTS[0], "fixed"),
+    ]  # fmt: skip
+    assert len(spare["五言绝句"]) == 4  # the caller's pool is left as it was
 
 
 def test_modes_and_prompts_are_taken_in_turn_within_a_form(generator):
