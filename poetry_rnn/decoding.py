@@ -252,6 +252,25 @@ def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
     )
 
 
+def is_opening_slot(plan: Plan, slot: Slot | None) -> bool:
+    """True for the first line's last character (when the plan rhymes): where it is level
+    (平) it rhymes with the poem, as the poets' 首句入韵 does; where not, it need not."""
+    return (
+        slot is not None
+        and plan.rhyme
+        and plan.form is not None
+        and slot.line == 0
+        and slot.position == plan.form.chars
+    )
+
+
+def _rhymes_here(plan: Plan, slot: Slot | None, token: str) -> bool:
+    """True where ``token`` at ``slot`` is one of the poem's rhymes: at a rhyme slot, or a
+    level character closing the first line (首句入韵)."""
+    opening = is_opening_slot(plan, slot) and tone_of(token) == LEVEL
+    return opening or is_rhyme_slot(plan, slot)
+
+
 def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
     """The ids of the characters ``plan`` fixes in ``line``: in the line from its first step."""
     return [
@@ -322,7 +341,7 @@ class _Poems:
         groups = enough if enough.any() else torch.ones_like(enough)
         used_rhymes = torch.zeros(len(vocab), dtype=torch.bool)
         for slot in plan.slots or ():
-            if slot.fixed is not None and is_rhyme_slot(plan, slot):
+            if slot.fixed is not None and _rhymes_here(plan, slot, slot.fixed):
                 token = vocab.index[slot.fixed]
                 narrowed = groups & rhymes[token]
                 groups = narrowed if narrowed.any() else groups
@@ -560,6 +579,14 @@ class Composer:
             shares_group = poems.rhymes.float() @ rhymes.T > 0
             allowed = _narrow(allowed, shares_group)
             allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
+        elif is_opening_slot(plan, slot):
+            # A level close of the first line rhymes, in a group with a level character left
+            # for every rhyme after it.
+            rhymes = tables.rhymes(plan.rhyme_book)
+            level_chars = (rhymes & tables.level[:, None]).sum(0)
+            roomy = poems.rhymes & (level_chars > len(rhyme_positions(plan.form)))
+            shares_group = roomy.float() @ rhymes.float().T > 0
+            allowed = _narrow(allowed, (shares_group & tables.level) | ~tables.level)
         allowed = _narrow(allowed, not_doubled)
         allowed = _narrow(allowed, not_overused)
         allowed = _narrow(allowed, new_in_line)
@@ -615,8 +642,15 @@ class Composer:
             if slot.position == 1:
                 tones.append([])
             tones[-1].append(tone_of(self.vocab.tokens[token[row]]))
-        if is_rhyme_slot(plan, slot):
-            # A fixed rhyme character outside every group that may rhyme cannot narrow them.
+        if is_rhyme_slot(plan, slot) or is_opening_slot(plan, slot):
+            # A fixed rhyme character outside every group that may rhyme cannot narrow them;
+            # an oblique close of the first line does not rhyme.
+            rhyming = (
+                torch.ones_like(token, dtype=torch.bool)
+                if is_rhyme_slot(plan, slot)
+                else self.tables.level[token]
+            )
             narrowed = poems.rhymes & self.tables.rhymes(plan.rhyme_book)[token]
-            poems.rhymes = torch.where(narrowed.any(1, keepdim=True), narrowed, poems.rhymes)
-            poems.used_rhymes[rows, token] = True
+            narrows = narrowed.any(1, keepdim=True) & rhyming[:, None]
+            poems.rhymes = torch.where(narrows, narrowed, poems.rhymes)
+            poems.used_rhymes[rows[rhyming], token[rhyming]] = True

@@ -288,7 +288,8 @@ def test_the_backward_model_changes_the_choice(composer):
     plan = form_plan(FORMS["五言绝句"], {}, search=Search(2, 8))
     plain = composer.decode(plan, 8, SAMPLING, seed=26)
     texts = backed.decode(plan, 8, SAMPLING, seed=26)
-    assert sum(t.count("山") for t in texts) >= sum(t.count("山") for t in plain) + 8
+    # At most twice a poem, once a line: 16 is the ceiling; the plain search writes 9.
+    assert sum(t.count("山") for t in texts) >= sum(t.count("山") for t in plain) + 5
     assert all(check_format(t, plan.form) and check_rhyme(t, plan.form) for t in texts)
 
 

@@ -16,7 +16,15 @@ from poetry_rnn.coherence import coherence
 from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import FORMS, join_lines, pair_score, unattested_doubles
+from poetry_rnn.prosody import (
+    FORMS,
+    LEVEL,
+    join_lines,
+    pair_score,
+    shared_rhymes,
+    tone_of,
+    unattested_doubles,
+)
 from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import split_lines
 from poetry_rnn.vocab import SPECIALS, Vocab
@@ -182,6 +190,36 @@ def test_an_attested_doubling_is_the_one_way_a_character_comes_twice_in_a_line()
     plan = form_plan(FORMS["五言绝句"], {}, bias={0: {"悠": 20.0}}, search=None)
     texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
     assert all("悠悠" in split_lines(text)[0] for text in texts), texts
+
+
+@pytest.mark.parametrize(("form", "openings"), [("五言绝句", "光霜乡阳"), ("七言律诗", "月水地看")])
+def test_a_level_close_of_the_first_line_rhymes_with_the_poem(form, openings):
+    # 天 is level and of no group that 光霜乡阳 rhyme in: it may close the first line only if
+    # the poem rhymes in a group of its own, which the toy vocabulary cannot fill. A 律诗 needs
+    # all four of 光霜乡阳 for its rhymes: its first line may not take one, and ends 仄.
+    plan = form_plan(FORMS[form], {}, bias={0: {"天": 30.0, "光": 5.0}}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    for text in texts:
+        lines = split_lines(text)
+        rhymes = [lines[i][-1] for i in range(1, len(lines), 2)]
+        opening = lines[0][-1]
+        if tone_of(opening) == LEVEL:
+            assert shared_rhymes([opening, *rhymes], "pingshui"), text
+            assert opening not in rhymes, text
+    closes = {split_lines(text)[0][-1] for text in texts}
+    assert closes & set("光霜乡阳") if form == "五言绝句" else closes <= set(openings), texts
+
+
+def test_a_fixed_level_close_of_the_first_line_sets_the_rhyme():
+    plan = form_plan(FORMS["五言绝句"], {(0, 5): "光"}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert all(split_lines(text)[1][-1] in "霜乡阳" for text in texts), texts
+
+
+def test_an_oblique_close_of_the_first_line_leaves_the_rhyme_free():
+    plan = form_plan(FORMS["五言绝句"], {(0, 5): "月"}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 16, Sampling(), seed=4)
+    assert len({split_lines(text)[1][-1] for text in texts}) > 1, texts
 
 
 def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
