@@ -377,26 +377,29 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
 def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
-        f"| form | written by | n | format | {_BOOK_COLUMNS} | tone | 叠字 | copy "
+        f"| form | written by | n | format | {_BOOK_COLUMNS} | 首句 | tone | 叠字 | 重字 | copy "
         "| distinct-2 (all) | coherence | clash | 对仗 middle | 对仗 other | model ppl "
         "| theme coverage |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-        "| --- | --- |",
+        "| --- | --- | --- | --- |",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
             rows.append(
                 f"| {name} | Tang poets | {poets['n']} | {_share(poets['format_accuracy'])} "
-                f"| {_rhyme_cells(poets)} | {_share(poets['tone_conformance'])} "
+                f"| {_rhyme_cells(poets)} | {_share(poets['unrhymed_opening_rate'])} "
+                f"| {_share(poets['tone_conformance'])} "
                 f"| {_share(poets['unattested_double_rate'])} "
-                f"| | {_share(poets['distinct_2_batch'])} | {_share(poets['coherence'])} "
+                f"| {_share(poets['line_repeat_rate'])} | | {_share(poets['distinct_2_batch'])} "
+                f"| {_share(poets['coherence'])} "
                 f"| {_share(poets['clash_rate'])} | {_parallel_cells(poets)} | | |"
             )
         for row in (row for row in result["generated"] if row["form"] == name):
             rows.append(
                 f"| {name} | model, {row['mode']} | {row['n']} "
                 f"| {_share(row['format_accuracy'])} | {_rhyme_cells(row)} "
-                f"| {_share(row['tone_conformance'])} | {_share(row['unattested_double_rate'])} "
+                f"| {_share(row['unrhymed_opening_rate'])} | {_share(row['tone_conformance'])} "
+                f"| {_share(row['unattested_double_rate'])} | {_share(row['line_repeat_rate'])} "
                 f"| {_share(row['copy_rate'])} | {_share(row['distinct_2_batch'])} "
                 f"| {_share(row['coherence'])} | {_share(row['clash_rate'])} "
                 f"| {_parallel_cells(row)} | {row['model_perplexity']:.1f} "
@@ -404,7 +407,9 @@ def format_report(result: dict) -> str:
             )
     notes = [
         f"model {result['model']}; seed {result['seed']}; {_sampling(result)}; rhyme rates "
-        f"under each book; 叠字: the share of poems doubling a character no poet doubles; copy "
+        f"under each book; 首句: the share of poems whose first line ends 平 without rhyming; "
+        "叠字: the share of poems doubling a character no poet doubles; 重字: the share of lines "
+        "holding a character twice other than as a doubling; copy "
         f"rate against the lines of {result['corpus']}; theme coverage: the share of lines with "
         "a keyword character; coherence: the mean association of the content characters of "
         "different lines (docs/coherence.md); clash: the share of poems marking two seasons or "
@@ -470,6 +475,8 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
                              f"({result['tone_satisfied']}/{result['tone_checked']} positions)"),
         ("unattested 叠字", f"{_share(result['unattested_double_rate'])} "
                           f"({result['unattested_doubles']}/{result['n']} poems)"),
+        ("重字 in a line", f"{_share(result['line_repeat_rate'])} of the lines"),
+        ("首句 平, unrhymed", f"{_share(result['unrhymed_opening_rate'])} of the poems"),
         ("copy rate", copy),
         ("coherence", f"{result['coherence']:.3f} (mean over the poems)"),
         ("season/time clashes", f"{_share(result['clash_rate'])} "

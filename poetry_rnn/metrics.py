@@ -34,8 +34,10 @@ from poetry_rnn.prosody import (
     get_form,
     parallel_couplets,
     parallelism,
+    repeated_in_line,
     tone_conformance,
     unattested_doubles,
+    unrhymed_level_opening,
 )
 from poetry_rnn.text import HAN_RANGES, split_lines
 from poetry_rnn.vocab import Vocab
@@ -185,7 +187,9 @@ def generation_metrics(
     ``tone_conformance``: satisfied over checked even positions, all poems pooled;
     ``copy_rate``: share of the poems' lines found verbatim in ``corpus_lines`` (None without
     them); ``unattested_double_rate``: share of the poems doubling a character no poet
-    doubles; ``distinct_{1,2}_{poem,batch}``; ``coherence``: the mean whole-poem coherence
+    doubles; ``line_repeat_rate``: share of the lines holding a character twice other than as
+    a doubling; ``unrhymed_opening_rate``: share of the poems whose first line ends 平 without
+    rhyming; ``distinct_{1,2}_{poem,batch}``; ``coherence``: the mean whole-poem coherence
     (:func:`poetry_rnn.coherence.coherence`); ``clash_rate``: the share of poems with markers
     of two seasons or two times of day that poets keep apart.
     """
@@ -199,6 +203,8 @@ def generation_metrics(
     checked = sum(poem_checked for _, poem_checked in tones)
     doubling = sum(bool(unattested_doubles(text)) for text in texts)
     lines = [line for text in texts for line in split_lines(text)]
+    repeating = sum(bool(repeated_in_line(line)) for line in lines)
+    opening = sum(unrhymed_level_opening(text, form, rhyme_book) for text in texts)
     copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
     clashing = sum(clashes(text) is not None for text in texts)
     middle, other = couplet_parallelism(texts, form)
@@ -215,6 +221,8 @@ def generation_metrics(
         "unattested_doubles": doubling,
         "unattested_double_rate": doubling / len(texts),
         "lines": len(lines),
+        "line_repeat_rate": repeating / len(lines) if lines else None,
+        "unrhymed_opening_rate": opening / len(texts),
         "copied_lines": copied,
         "copy_rate": copied / len(lines) if copied is not None and lines else None,
         "coherence": sum(coherence(text) for text in texts) / len(texts),

@@ -284,6 +284,21 @@ def unattested_doubles(text: str) -> list[str]:
     ]
 
 
+def repeated_in_line(line: str) -> list[str]:
+    """The characters of ``line`` that stand in it already, other than right after themselves
+    (a doubling such as 悠悠): 月明明月 → 月, 鸥鹭随鸥鹭 → 鸥 鹭; the decoder writes none."""
+    return [char for i, char in enumerate(line) if char in line[:i] and line[i - 1] != char]
+
+
+def unrhymed_level_opening(text: str, form: Form, book: str = DEFAULT_RHYME_BOOK) -> bool:
+    """True when the first line ends on a level (平) character that does not rhyme with the
+    poem's rhyme characters: what a reader hears as a broken rhyme (a poem of the form only)."""
+    lines = split_lines(text)
+    if len(lines) != form.lines or tone_of(lines[0][-1]) != LEVEL:
+        return False
+    return not shared_rhymes([lines[0][-1], *(lines[i][-1] for i in rhyme_positions(form))], book)
+
+
 # --- parallelism (对仗) -------------------------------------------------------------------
 
 

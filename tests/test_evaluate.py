@@ -21,7 +21,7 @@ from poetry_rnn.metrics import (
     read_cleaned,
 )
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import get_form
+from poetry_rnn.prosody import get_form, repeated_in_line, unrhymed_level_opening
 from poetry_rnn.train import STATE_FILE
 from poetry_rnn.train import main as train_main
 from poetry_rnn.vocab import Vocab
@@ -214,6 +214,26 @@ def test_the_share_of_poems_with_an_unattested_doubling():
     assert metrics["unattested_doubles"] == 1 and metrics["unattested_double_rate"] == 1 / 3
 
 
+def test_the_shares_of_lines_repeating_a_character_and_of_unrhymed_level_openings():
+    # 春风春风春 holds 春 and 风 again (a line, each of its four); 萧萧 and 尖尖 are doublings.
+    repetitive = "春风春风春，春风春风春。春风春风春，春风春风春。"
+    metrics = generation_metrics([JINGYESI, XIAOCHI, repetitive], "五言绝句")
+    assert metrics["line_repeat_rate"] == 4 / 12
+    assert repeated_in_line("月明明月照") == ["月"] and repeated_in_line("鸥鹭随鸥鹭") == [
+        "鸥",
+        "鹭",
+    ]
+    assert repeated_in_line("悠悠天地") == [] and repeated_in_line("悠悠天悠") == ["悠"]
+    # 光 (静夜思) closes the first line 平 and rhymes with 霜 乡; 哀 (登高) with 回 来; 适 (乐游原)
+    # is 仄; 波 before 空 and 中 is a level close that rhymes with neither.
+    broken_rhyme = "一片秋风度碧波，白云深处隔山空。秋风吹落独归去，夜夜独归空在中。"
+    assert generation_metrics([JINGYESI, LEYOUYUAN], "五言绝句")["unrhymed_opening_rate"] == 0
+    metrics = generation_metrics([DENGGAO, broken_rhyme], "七言绝句")
+    assert metrics["unrhymed_opening_rate"] == 1 / 2
+    assert unrhymed_level_opening(broken_rhyme, get_form("七言绝句"))
+    assert not unrhymed_level_opening(broken_rhyme, get_form("七言律诗"))  # not of that form
+
+
 def test_coherence_and_the_season_clash_rate():
     # 春色满秋山 marks spring and autumn: a clash, and the least coherent of the three.
     metrics = generation_metrics([XIAOCHI, DENGGAO, "春色满秋山，秋风万里春。"], "五言绝句")
@@ -353,11 +373,12 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
         assert row["n"] == 3 and row["format_accuracy"] == row["rhyme_rate"] == 1.0
         assert row["rhyme_book"] == "xinyun" and row["rhyme_rate_by_book"]["xinyun"] == 1.0
         assert row["tone_conformance"] == 1.0 and row["copy_rate"] is not None
+        assert row["line_repeat_rate"] == row["unrhymed_opening_rate"] == 0  # the decoder's rules
     code, out, _ = cli(capsys, *argv)
     table = [line for line in out.splitlines() if line.startswith("| 七言律诗 |")]
     assert code == 0 and len(table) == 5
     assert table[0].startswith(
-        "| 七言律诗 | Tang poets | 10 | 1.000 | 0.900 | 0.700 | 0.958 | 0.000 |"
+        "| 七言律诗 | Tang poets | 10 | 1.000 | 0.900 | 0.700 | 0.100 | 0.958 | 0.000 | 0.087 |"
     )
     header = "| coherence | clash | 对仗 middle | 对仗 other | model ppl | theme coverage |"
     assert header in out.splitlines()[0]
