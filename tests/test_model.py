@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save as save_safetensors
 
-from poetry_rnn.checkpoint import INDEX, WEIGHTS, from_pretrained, main, save_pretrained
+from poetry_rnn.checkpoint import (
+    INDEX,
+    LEGACY_FORMAT,
+    WEIGHTS,
+    from_pretrained,
+    main,
+    save_pretrained,
+    tensor_digest,
+)
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config, total_nll
 from poetry_rnn.vocab import Vocab
@@ -265,10 +274,39 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
     assert "shard size must be positive" in capsys.readouterr().err
 
 
+def _legacy_model(directory: Path) -> CharRNN:
+    """A model directory as poetry-rnn wrote them first (format poetry-rnn/1): the vocabulary's
+    digest in config.json, the weights' digest over the tensors alone."""
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(len(VOCAB), 8, 16, 1))
+    directory.mkdir()
+    VOCAB.save(directory / "vocab.json")
+    config = {"format": LEGACY_FORMAT, "model": model.config.to_dict(),
+              "vocab_sha256": VOCAB.digest()}  # fmt: skip
+    del config["model"]["direction"]  # the first format knew one direction
+    (directory / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    tensors = {k: v for k, v in model.state_dict().items() if k != "decoder.weight"}
+    metadata = {"format": LEGACY_FORMAT, "sha256": tensor_digest(tensors)}
+    (directory / WEIGHTS).write_bytes(save_safetensors(tensors, metadata=metadata))
+    return model
+
+
+def test_a_model_of_the_first_format_still_loads_and_its_vocabulary_is_checked(tmp_path):
+    model = _legacy_model(tmp_path / "old")
+    loaded, vocab = from_pretrained(tmp_path / "old")
+    assert vocab == VOCAB and loaded.config == model.config
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+    Vocab(VOCAB.tokens[:4] + VOCAB.tokens[5:] + VOCAB.tokens[4:5]).save(
+        tmp_path / "old" / "vocab.json"
+    )
+    with pytest.raises(PoetryError, match="not the vocabulary the model was saved with"):
+        from_pretrained(tmp_path / "old")
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        ("reorder the vocabulary", "not the vocabulary the model was saved with"),
+        ("reorder the vocabulary", "belongs to another model config or vocabulary"),
         ("hidden size 1e9", "hidden_size must be between 1 and 8,192"),
         ("a million layers", "num_layers must be between 1 and 16"),
         ("a float hidden size", "hidden_size must be an integer"),
