@@ -161,20 +161,25 @@ def test_every_mode_returns_its_plan(generator, mode, text, source, plan):
     assert poem.to_dict()["plan"] == plan
 
 
-def test_free_poems_are_planned_from_their_own_first_line(generator):
-    controls = Controls(form="五言绝句", seed=3, n=2, beams=2, candidates=2)
-    poems = generator.write("free", "", controls)
+def _planned_from_their_first_lines(poems) -> None:
+    """Each poem's plan grows from its own first line; where none of that line's characters is
+    in the statistics (一见今年事), the plan is empty and says so, never an error."""
     for poem in poems:
         first = poem.lines[0][:-1]
-        assert poem.plan_source == "first line"
-        assert poem.plan == plan_keywords(first, 4, printed=first) and len(poem.plan) == 4
+        assert poem.plan == plan_keywords(first, 4, printed=first)
+        assert poem.plan_source == ("first line" if poem.plan else "")
+    assert any(len(poem.plan) == 4 for poem in poems)
+
+
+def test_free_poems_are_planned_from_their_own_first_line(generator):
+    controls = Controls(form="五言绝句", seed=3, n=2, beams=2, candidates=2)
+    _planned_from_their_first_lines(generator.write("free", "", controls))
 
 
 def test_a_theme_the_statistics_do_not_know_falls_back_to_the_first_line(generator):
-    controls = Controls(form="五言绝句", seed=3, beams=2, candidates=2)
-    (poem,) = generator.write("theme", "葳", controls)  # a rare character
-    first = poem.lines[0][:-1]
-    assert poem.plan_source == "first line" and poem.plan == plan_keywords(first, 4, first)
+    controls = Controls(form="五言绝句", seed=3, n=2, beams=2, candidates=2)
+    assert plan_keywords("葳", 4) == []  # a rare character
+    _planned_from_their_first_lines(generator.write("theme", "葳", controls))
 
 
 def test_without_a_plan_nothing_is_planned_and_the_theme_cycles(generator):
