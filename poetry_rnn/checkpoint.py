@@ -241,10 +241,12 @@ def _read_weights(
     else:
         try:
             weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
-            files = {name: sorted(t for t, f in weight_map.items() if f == name)
-                     for name in dict.fromkeys(weight_map.values())}  # fmt: skip
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
             raise PoetryError(f"damaged {index_path}: {error}") from error
+        if not isinstance(weight_map, dict):
+            raise PoetryError(f"damaged {index_path}: its weight_map is not an object")
+        files = {name: sorted(t for t, f in weight_map.items() if f == name)
+                 for name in dict.fromkeys(weight_map.values())}  # fmt: skip
         if sorted(files) != _shard_names(len(files)):
             raise PoetryError(f"{index_path} names files that are not this model's shards")
     binding = {

@@ -13,6 +13,7 @@ from poetry_rnn.checkpoint import (
     LEGACY_FORMAT,
     WEIGHTS,
     from_pretrained,
+    load_tensors,
     main,
     save_pretrained,
     tensor_digest,
@@ -334,3 +335,73 @@ def test_an_edited_copy_of_the_shipped_model_is_refused(edit, message, tmp_path)
         (directory / "config.json").write_text(json.dumps(config))
     with pytest.raises(PoetryError, match=message):
         from_pretrained(directory)
+
+
+def test_an_untied_model_keeps_its_own_decoder(tmp_path):
+    # Same widths, so that an embedding loaded in place of the decoder would fit unnoticed.
+    model = _model(embedding_dim=12, hidden_size=12, tie_weights=False)
+    save_pretrained(tmp_path, model, VOCAB)
+    loaded, _ = from_pretrained(tmp_path)
+    assert torch.equal(loaded.decoder.weight, model.decoder.weight)
+    assert not torch.equal(loaded.decoder.weight, loaded.embedding.weight)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('{"format": "other/9", "model": {}}', "{path} is not a poetry-rnn/2 model config"),
+        ('["poetry-rnn/2"]', "{path} is not a poetry-rnn/2 model config"),
+        ('{"format": "poetry-rnn/2"}', "damaged {path}: it has no model section"),
+        ("{", "damaged {path}: Expecting property name enclosed in double quotes: line 1 "
+              "column 2 (char 1)"),
+    ],
+)  # fmt: skip
+def test_a_config_of_another_format_or_damaged_is_refused_in_one_line(config, message, tmp_path):
+    directory = _saved_model(tmp_path / "m")
+    path = directory / "config.json"
+    path.write_text(config)
+    with pytest.raises(PoetryError) as error:
+        from_pretrained(directory)
+    assert str(error.value) == message.format(path=path)
+
+
+def test_a_damaged_shard_index_is_refused_in_one_line(tmp_path):
+    save_pretrained(tmp_path, _model(embedding_dim=32, hidden_size=64), VOCAB,
+                    max_shard_bytes=30_000)  # fmt: skip
+    for index, detail in (
+        ('{"weight_map": 3}', "its weight_map is not an object"),
+        ('{"metadata": {}}', "'weight_map'"),
+        ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+    ):
+        (tmp_path / INDEX).write_text(index)
+        with pytest.raises(PoetryError) as error:
+            from_pretrained(tmp_path)
+        assert str(error.value) == f"damaged {tmp_path / INDEX}: {detail}"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        (None, "its checksum does not match"),  # no metadata at all: no digest to match
+        ("null", "its metadata is not an object"),
+    ],
+)
+def test_a_tensor_file_without_its_metadata_is_refused(metadata, message, tmp_path):
+    data = save_safetensors({"a": torch.zeros(2)})
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    if metadata is not None:
+        header["__metadata__"] = json.loads(metadata)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + size :])
+    with pytest.raises(PoetryError) as error:
+        load_tensors(path)
+    assert str(error.value) == f"damaged checkpoint file {path}: {message}"
+
+
+def test_a_weights_path_that_cannot_be_read_is_refused_in_one_line(tmp_path):
+    with pytest.raises(PoetryError) as error:
+        load_tensors(tmp_path)  # a directory
+    assert str(error.value) == f"cannot read {tmp_path}: Is a directory"
