@@ -7,7 +7,7 @@ smoothed PMI of the two appearing in different couplets of one poem. Positive: p
 together (春/花, 雪/梅); negative: they avoid it (春/秋, 晨/夜). Function characters, which go
 with anything, are not in the table.
 
-- :func:`coherence`: the mean association of the content characters of different lines.
+- :func:`coherences`: the mean association of the content characters of different lines.
 - :func:`clashes`: markers of two seasons, or two times of day, that poets keep apart.
 - :func:`plan_keywords`: a few seed characters grown into one keyword per line.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -115,17 +115,47 @@ def coherence_of(
     return torch.where(counts > 0, (scores * pairs).sum((1, 2)) / counts.clamp(min=1), 0.0)
 
 
-def coherence(text: str) -> float:
-    """The whole-poem coherence of ``text``: the mean association of the content characters of
-    different lines (0 for a poem with fewer than two such lines)."""
+#: The most pair scores :func:`coherences` holds at once (rows × positions²), a bound on its
+#: memory whatever the poems' lengths.
+MAX_PAIRS = 1 << 22
+
+
+def coherences(texts: Sequence[str]) -> list[float]:
+    """Each text's whole-poem coherence: the mean association of the content characters of
+    different lines (0 for a poem with fewer than two such lines), scored many at a time."""
     table = associations()
-    chars = [(number, char) for number, line in enumerate(split_lines(text)) for char in line]
-    if not chars:
-        return 0.0
-    vectors = table.vectors_of([char for _, char in chars])[None]
-    ids = torch.tensor([[ord(char) for _, char in chars]])
-    lines = torch.tensor([[number for number, _ in chars]])
-    return float(coherence_of(vectors, ids, lines, table.signs)[0])
+    poems = [
+        [(number, char) for number, line in enumerate(split_lines(text)) for char in line]
+        for text in texts
+    ]
+    scores: list[float] = []
+    for chunk in _chunks(poems):
+        width = max(1, *map(len, chunk))
+        rows = [poem + [(-1, "")] * (width - len(poem)) for poem in chunk]  # "" has no vector
+        vectors = table.vectors_of([char for row in rows for _, char in row])
+        ids = torch.tensor([[ord(char) if char else -1 for _, char in row] for row in rows])
+        lines = torch.tensor([[number for number, _ in row] for row in rows])
+        scores += coherence_of(vectors.view(len(rows), width, -1), ids, lines, table.signs).tolist()
+    return scores
+
+
+def _chunks(poems: list[list]) -> Iterator[list[list]]:
+    """``poems`` in order, in runs whose rows × longest² stays within :data:`MAX_PAIRS`."""
+    chunk: list[list] = []
+    width = 1
+    for poem in poems:
+        if chunk and (len(chunk) + 1) * max(width, len(poem)) ** 2 > MAX_PAIRS:
+            yield chunk
+            chunk, width = [], 1
+        chunk.append(poem)
+        width = max(width, len(poem))
+    if chunk:
+        yield chunk
+
+
+def coherence(text: str) -> float:
+    """The whole-poem coherence of one text (see :func:`coherences`)."""
+    return coherences([text])[0]
 
 
 def clashes(text: str) -> str | None:

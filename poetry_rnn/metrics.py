@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from poetry_rnn.batching import padded_rows
 from poetry_rnn.cleaning import clean_texts
-from poetry_rnn.coherence import clashes, coherence
+from poetry_rnn.coherence import clashes, coherences
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import encode_poems
 from poetry_rnn.errors import PoetryError
@@ -225,7 +225,7 @@ def generation_metrics(
         "unrhymed_opening_rate": opening / len(texts),
         "copied_lines": copied,
         "copy_rate": copied / len(lines) if copied is not None and lines else None,
-        "coherence": sum(coherence(text) for text in texts) / len(texts),
+        "coherence": sum(coherences(texts)) / len(texts),
         "clashes": clashing,
         "clash_rate": clashing / len(texts),
         "parallelism_middle": middle,

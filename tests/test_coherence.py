@@ -15,6 +15,7 @@ from poetry_rnn.coherence import (
     clashes,
     coherence,
     coherence_of,
+    coherences,
     plan_keywords,
 )
 from poetry_rnn.controls import Controls
@@ -83,6 +84,23 @@ def test_the_batched_score_pairs_only_different_lines_and_characters():
     # (11,10) 2.
     assert coherence_of(vectors, ids, lines, signs).tolist() == [pytest.approx(-1 / 3)]
     assert coherence_of(vectors, ids, torch.zeros_like(lines), signs).tolist() == [0.0]
+
+
+def test_many_poems_score_as_each_does_alone_in_runs_of_bounded_size(monkeypatch):
+    poems = [SPRING_DAWN, "", MIXED_SEASONS, QUIET_NIGHT * 3, "春眠不觉晓，", SPRING_DAWN]
+    alone = [0.127, 0.0, -0.052, coherence(QUIET_NIGHT * 3), 0.0, 0.127]
+    assert coherences(poems) == pytest.approx(alone, abs=0.002)
+    shapes = []
+
+    def scored(vectors, *rest):
+        shapes.append(tuple(vectors.shape[:2]))
+        return coherence_of(vectors, *rest)
+
+    monkeypatch.setattr("poetry_rnn.coherence.MAX_PAIRS", 3 * 24**2)  # 3 poems of 24 characters
+    monkeypatch.setattr("poetry_rnn.coherence.coherence_of", scored)
+    assert coherences(poems) == pytest.approx(alone, abs=0.002)
+    # Lengths 20, 0, 10 | 60 (alone over the bound, so in a run of its own) | 5, 20.
+    assert shapes == [(3, 20), (1, 60), (2, 20)]
 
 
 # --- the plan -------------------------------------------------------------------------------
