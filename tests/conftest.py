@@ -3,10 +3,25 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"
 SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpora/chinese-poetry"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``-n``) the workers share the cores: one torch thread each, for the
+    commands the tests start too (more threads than cores only slows every worker)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: a worker a core, at most 4 (each loads its own models and tables)."""
+    return min(len(os.sched_getaffinity(0)), 4)
 
 
 @pytest.fixture(scope="session")

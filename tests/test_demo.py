@@ -27,6 +27,8 @@ START_SECONDS = 300  # importing gradio and torch on a busy machine is slow
 POEM_MS = 60_000
 PHONE = {"width": 390, "height": 844}
 CONCURRENCY = 2
+#: One demo and one browser for the whole file: its tests run on one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("demo")
 TONE_SIGNS = {LEVEL: "○", OBLIQUE: "●", None: "◐"}
 JINGYESI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 # 杜甫's 登高 with one character changed (上 for 登), so that the report has findings to show.

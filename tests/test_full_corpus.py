@@ -12,6 +12,8 @@ from poetry_rnn.text import HAN_RANGES, PUNCTUATION
 README = Path(__file__).resolve().parents[1] / "README.md"
 #: Lines of the data report that depend on the machine or the paths, not on the corpus.
 _LOCAL = ("corpus ", "cache ", "seconds ")
+#: The full corpus, read once: these tests run on one pytest-xdist worker.
+pytestmark = [pytest.mark.corpus, pytest.mark.xdist_group("full corpus")]
 
 
 @pytest.fixture(scope="module")

@@ -64,9 +64,9 @@ def write(generator, mode, **controls):
 
 @pytest.mark.parametrize("form", FORM_NAMES)
 @pytest.mark.parametrize("mode", ["free", "start", "acrostic", "theme"])
-def test_every_mode_and_form_is_exact_over_hundreds_of_seeds(generator, mode, form):
-    poems = [p for seed in range(100) for p in write(generator, mode, form=form, n=2, seed=seed)]
-    assert len(poems) == 200
+def test_every_mode_and_form_is_exact_over_fifty_seeds(generator, mode, form):
+    poems = [p for seed in range(50) for p in write(generator, mode, form=form, n=2, seed=seed)]
+    assert len(poems) == 100
     for poem in poems:
         assert check_format(poem.text, FORMS[form]), poem.text
         assert check_rhyme(poem.text, FORMS[form]), poem.text

@@ -108,7 +108,7 @@ def _progress(state_file: Path) -> dict | None:
 
 def test_resume_after_sigkill_ends_with_the_same_weights(fixture_npz, tmp_path):
     argv = [sys.executable, "-m", "poetry_rnn.train", *TINY, "--data", str(fixture_npz)]
-    argv += ["--epochs", "25", "--batch-size", "4", "--save-every", "3", "--samples", "0"]
+    argv += ["--epochs", "8", "--batch-size", "4", "--save-every", "3", "--samples", "0"]
     subprocess.run([*argv, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
 
     killed = tmp_path / "killed"
