@@ -264,11 +264,13 @@ def is_opening_slot(plan: Plan, slot: Slot | None) -> bool:
     )
 
 
-def _rhymes_here(plan: Plan, slot: Slot | None, token: str) -> bool:
-    """True where ``token`` at ``slot`` is one of the poem's rhymes: at a rhyme slot, or a
-    level character closing the first line (首句入韵)."""
-    opening = is_opening_slot(plan, slot) and tone_of(token) == LEVEL
-    return opening or is_rhyme_slot(plan, slot)
+def _best_distinct(texts: list[str], score: list[float], most: int) -> list[int]:
+    """The rows of the ``most`` best-scored distinct texts, best first (ties by row): each
+    text's best row."""
+    first: dict[str, int] = {}
+    for row in sorted(range(len(texts)), key=lambda row: -score[row]):  # stable: ties by row
+        first.setdefault(texts[row], row)
+    return list(first.values())[:most]
 
 
 def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
@@ -332,16 +334,19 @@ class _Poems:
         for char in [*plan.context, *fixed]:
             counts[:, vocab.index.get(char, vocab.unk_id)] += 1
         # The rhyme groups each poem may still rhyme in, narrowed by every rhyme character: at
-        # first those with a level-toned character for every rhyme position (where any has).
-        # A fixed rhyme character (a kept line's, say) narrows them from the start, so that a
-        # rhyme written before it rhymes with it, and is used already.
+        # first those with a level-toned character for every rhyme position (where none has,
+        # those with the most). A fixed character at a rhyme position (a kept line's, say)
+        # narrows them from the start, so that a rhyme written before it rhymes with it, and is
+        # used already. A fixed close of the first line narrows them only when it is written
+        # (in _record): its rhyme is optional, so where it and a kept rhyme disagree, the kept
+        # rhyme sets the group.
         rhymes = tables.rhymes(plan.rhyme_book)
         needed = len(rhyme_positions(plan.form)) if plan.form is not None else 0
-        enough = (rhymes & tables.level[:, None]).sum(0) >= needed
-        groups = enough if enough.any() else torch.ones_like(enough)
+        level_chars = (rhymes & tables.level[:, None]).sum(0)
+        groups = level_chars >= min(needed, int(level_chars.max()))
         used_rhymes = torch.zeros(len(vocab), dtype=torch.bool)
         for slot in plan.slots or ():
-            if slot.fixed is not None and _rhymes_here(plan, slot, slot.fixed):
+            if slot.fixed is not None and is_rhyme_slot(plan, slot):
                 token = vocab.index[slot.fixed]
                 narrowed = groups & rhymes[token]
                 groups = narrowed if narrowed.any() else groups
@@ -514,8 +519,7 @@ class Composer:
             self._advance(plan, poems, line, sampling, generator)
             texts = self._texts(plan, poems)
             score = self._score(plan, poems, texts).tolist()
-            best = sorted(range(len(texts)), key=lambda row: -score[row])  # stable: ties by row
-            kept = list({texts[row]: row for row in reversed(best)}.values())[::-1][:beams]
+            kept = _best_distinct(texts, score, beams)
         chosen = [(texts[row], score[row] / poems.tokens.shape[1]) for row in kept]
         return [chosen[i % len(chosen)] for i in range(n)]
 

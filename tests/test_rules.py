@@ -99,9 +99,17 @@ def test_the_backward_score_reads_each_poem_from_its_end(monkeypatch):
 
     with torch.inference_mode():
         expected = [read_from_the_end(text) for text in texts]
+        passes = []
+        forward = backward.forward
+        monkeypatch.setattr(
+            backward, "forward", lambda ids: passes.append(len(ids)) or forward(ids)
+        )
         assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
-        monkeypatch.setattr(decoding, "BACKWARD_TOKENS", 10)  # one poem a pass
+        monkeypatch.setattr(decoding, "BACKWARD_TOKENS", 10)  # one poem (10 tokens) a pass
         assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
+        monkeypatch.setattr(decoding, "BACKWARD_TOKENS", 25)  # two
+        assert composer._backward_loglik(texts).tolist() == pytest.approx(expected, abs=1e-4)
+    assert passes == [3, 1, 1, 1, 2, 1]
 
 
 def test_whole_line_search_takes_a_line_a_step():
@@ -260,6 +268,14 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     # <s> and the two kept lines (5 characters and a mark each) in one row; then lines 3 and 4
     # in 2 beams × 8 candidates, all continuing the one poem kept so far.
     assert rows == [1] * (1 + 12) + [16] * 12
+    # Keeping the last two lines instead: lines 1 and 2 in 16 rows, then the kept lines and the
+    # end in one row for each of the 2 poems kept.
+    rows.clear()
+    fixed = {(line + 2, p): c for (line, p), c in fixed.items()}
+    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    texts = Composer(net, VOCAB).decode(plan, 2, Sampling(), seed=7)
+    assert all(text.endswith("天山风月花，云水地光霜。") for text in texts)
+    assert rows == [1] + [16] * 12 + [2] * 12
 
 
 def test_a_poems_search_score_adds_its_coherence_times_its_characters():
@@ -271,3 +287,95 @@ def test_a_poems_search_score_adds_its_coherence_times_its_characters():
     score = Composer(model(), VOCAB)._score(plan, poems, texts)
     assert coherence(texts[0]) > 0.05  # the poem's own, read apart from the search
     assert score.tolist() == pytest.approx([-10.0 + 1.5 * 20 * coherence(texts[0]), -20.0])
+
+
+def test_the_search_keeps_each_texts_best_row_best_first():
+    texts = ["天", "月", "天", "山", "月"]
+    score = [1.0, 3.0, 5.0, 2.0, 3.0]
+    # 天 at its best (row 2, 5.0), 月 (row 1; row 4 ties it, and comes later), 山 (row 3).
+    assert decoding._best_distinct(texts, score, 5) == [2, 1, 3]
+    assert decoding._best_distinct(texts, score, 2) == [2, 1]
+    assert decoding._best_distinct(texts, score, 1) == [2]
+
+
+@pytest.mark.parametrize("heads", ["天", "天天"])
+def test_the_heads_printed_later_count_toward_a_characters_two(heads):
+    # Acrostic heads of lines 3 and 4: however favoured earlier, 天 comes at most twice in all.
+    fixed = {(3 - i, 1): char for i, char in enumerate(heads)}
+    bias = {line: {"天": 20.0} for line in range(4)}
+    plan = form_plan(FORMS["五言绝句"], fixed, bias=bias, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert [text.count("天") for text in texts] == [2] * 8, texts
+    assert all(split_lines(text)[0].count("天") == 2 - len(heads) for text in texts), texts
+
+
+def test_a_kept_rhyme_sets_the_group_and_is_not_used_again():
+    # The last line kept, closing on 光: the second line's rhyme is of its group, but not 光.
+    plan = form_plan(FORMS["五言绝句"], {(3, 5): "光"}, bias={1: {"光": 30.0}}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert all(split_lines(text)[1][-1] in "霜乡阳" for text in texts), texts
+
+
+def test_a_kept_rhyme_of_no_group_that_can_rhyme_leaves_the_groups_as_they_were():
+    # 天 (下平一先) is the toy vocabulary's one character of its group: the second line still
+    # rhymes in 七阳, the one group that can fill the rhymes, however 山 is favoured.
+    plan = form_plan(FORMS["五言绝句"], {(3, 5): "天"}, bias={1: {"山": 30.0}}, search=None)
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert all(split_lines(text)[1][-1] in "光霜乡阳" for text in texts), texts
+
+
+def test_where_a_kept_first_line_and_a_kept_rhyme_disagree_the_rhyme_sets_the_group():
+    # The first line's level close 光 (七阳) may rhyme; the kept last line's 天 (一先) must.
+    vocab = Vocab([*VOCAB.tokens, "年", "前"])
+    net = CharRNN(ModelConfig(len(vocab), 8, 8, 1)).eval()
+    fixed = {(0, 5): "光", (3, 5): "天"}
+    plan = form_plan(FORMS["五言绝句"], fixed, bias={1: {"霜": 30.0}}, search=None)
+    texts = Composer(net, vocab).decode(plan, 8, Sampling(), seed=4)
+    assert all(split_lines(text)[1][-1] in "年前" for text in texts), texts
+
+
+def test_rhymes_are_kept_as_far_as_a_vocabulary_allows():
+    # No group of this vocabulary has four level characters for a 律诗: the first three rhymes
+    # still share 七阳 (光霜乡), however other level characters are favoured.
+    vocab = Vocab([*SPECIALS, "，", "。", *"天月看悠水山地风花云光霜乡"])
+    net = CharRNN(ModelConfig(len(vocab), 8, 8, 1)).eval()
+    bias = {line: {"山": 30.0, "风": 30.0} for line in range(8)}
+    plan = form_plan(FORMS["五言律诗"], {(0, 5): "月"}, bias=bias, search=None)
+    texts = Composer(net, vocab).decode(plan, 8, Sampling(), seed=4)
+    for text in texts:
+        rhymes = [line[-1] for line in split_lines(text)[1::2]]
+        assert sorted(rhymes[:3]) == sorted("光霜乡"), text
+
+
+def test_a_start_that_ends_on_a_character_poets_double_may_double_it():
+    plan = Plan(context="天悠", bias={-1: {"悠": 20.0, "天": 20.0}})
+    texts = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    assert all(text.startswith("天悠悠") for text in texts), texts
+    plan = Plan(context="悠天", bias={-1: {"天": 20.0}})  # 天天 is not attested
+    assert not any(
+        text.startswith("悠天天")
+        for text in Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)
+    )
+
+
+def test_the_parallel_bonus_reaches_only_the_middle_couplets_second_lines():
+    # Token sampling, one seed: with and without 对仗 the lines before 颔联's second line are
+    # the same draws; the bonus changes that line and the ones after it.
+    form = FORMS["五言律诗"]
+    on, off = (
+        Composer(model(), VOCAB).decode(
+            form_plan(form, {}, parallel=p, search=None), 16, Sampling(), seed=8
+        )
+        for p in (True, False)
+    )
+    assert [split_lines(t)[:3] for t in on] == [split_lines(t)[:3] for t in off]
+    assert any(split_lines(a)[3] != split_lines(b)[3] for a, b in zip(on, off, strict=True))
+
+
+def test_a_style_primes_the_poems_without_being_printed():
+    plan = form_plan(FORMS["五言绝句"], {}, search=None)
+    plain = Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=9)
+    styled = form_plan(FORMS["五言绝句"], {}, style="山水云风花", search=None)
+    primed = Composer(model(), VOCAB).decode(styled, 8, Sampling(), seed=9)
+    assert primed != plain
+    assert all(len(text) == len(plain[0]) for text in primed)  # the style is not printed
