@@ -379,3 +379,38 @@ def test_a_style_primes_the_poems_without_being_printed():
     primed = Composer(model(), VOCAB).decode(styled, 8, Sampling(), seed=9)
     assert primed != plain
     assert all(len(text) == len(plain[0]) for text in primed)  # the style is not printed
+    # The state the poems start from: <s>, the style, </s>, then the poem's own <s>.
+    net = model()
+    ids = torch.tensor([[*VOCAB.encode("山水云风花", wrap=True), VOCAB.start_id]])
+    with torch.inference_mode():
+        logits, _ = Composer(net, VOCAB)._prime(styled, 2)
+        expected = net(ids)[0][0, -1]
+    assert logits.shape == (2, len(VOCAB))
+    assert torch.allclose(logits[0], expected, atol=1e-5) and torch.equal(logits[0], logits[1])
+
+
+def test_a_free_poems_score_is_its_likelihood_per_token():
+    net = model()
+    scored = Composer(net, VOCAB).decode_scored(Plan(context="天"), 6, Sampling(), seed=10)
+    assert len({len(text) for text, _ in scored}) > 1  # poems that end at different steps
+    for text, score in scored:
+        ids = torch.tensor(VOCAB.encode(text, wrap=True))
+        with torch.inference_mode():
+            logits, _ = net(ids[None, :-1])
+        loglik = logits[0].log_softmax(-1).gather(1, ids[1:, None])[1:].sum()  # after 天
+        assert score == pytest.approx(float(loglik) / (len(ids) - 2), abs=1e-5), text
+
+
+def test_a_character_fixed_in_a_later_line_is_in_that_line_from_its_start():
+    # 天 fixed at the end of the third line and favoured there comes once in that line...
+    plan = form_plan(FORMS["五言绝句"], {(2, 5): "天"}, bias={2: {"天": 20.0}}, search=None)
+    lines = [split_lines(t) for t in Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)]
+    assert [poem[2].count("天") for poem in lines] == [1] * 8, lines
+    assert any("天" not in poem[0] + poem[1] for poem in lines)  # where only this rule bars it
+    # ... and not before: favoured in the second line (after its first character, fixed), it
+    # comes there wherever the first line has not taken it already (twice in a poem).
+    fixed = {(1, 1): "月", (2, 5): "天"}
+    plan = form_plan(FORMS["五言绝句"], fixed, bias={1: {"天": 20.0}}, search=None)
+    lines = [split_lines(t) for t in Composer(model(), VOCAB).decode(plan, 8, Sampling(), seed=4)]
+    free = [poem[1] for poem in lines if "天" not in poem[0]]
+    assert free and all(line.count("天") == 1 for line in free), lines
