@@ -91,6 +91,69 @@ def test_acrostic_heads_stand_at_the_line_starts(generator):
     assert [line[0] for line in split_lines(eight.text)] == list("春秋山水风月花雨")
 
 
+def spy_on_plans(generator, monkeypatch) -> list:
+    """The plans the generator hands to the decoder, as it decodes them."""
+    plans = []
+    decode = generator.composer.decode_scored
+    monkeypatch.setattr(
+        generator.composer,
+        "decode_scored",
+        lambda plan, *args: plans.append(plan) or decode(plan, *args),
+    )
+    return plans
+
+
+def test_an_acrostic_is_planned_from_its_heads_which_print_but_never_steer(generator):
+    for poem in generator.acrostic("春秋山水", n=3, seed=4):
+        assert poem.plan_source == "heads"
+        assert len(poem.plan) == 4 and not set(poem.plan) & set("春秋山水")
+        assert [line[0] for line in split_lines(poem.text)] == list("春秋山水")
+
+
+def test_an_acrostic_without_a_plan_still_keeps_its_heads(generator):
+    for poem in generator.acrostic("春秋山水", n=3, seed=4, plan=False):
+        assert (poem.plan, poem.plan_source) == ([], "")
+        assert [line[0] for line in split_lines(poem.text)] == list("春秋山水")
+
+
+@pytest.mark.parametrize("plan", [True, False])
+def test_an_acrostic_takes_its_style_and_lets_repeated_heads_recur(generator, monkeypatch, plan):
+    plans = spy_on_plans(generator, monkeypatch)
+    generator.acrostic("春秋春秋", seed=5, style="秋风", plan=plan)
+    assert [(p.style, p.repeat_ok) for p in plans] == [("秋风", frozenset("春秋"))]
+
+
+def test_with_no_form_or_start_the_style_primes_the_line_length(generator, monkeypatch):
+    asked = []
+    prefers = generator._preferred_line_length
+    monkeypatch.setattr(
+        generator,
+        "_preferred_line_length",
+        lambda start, style: asked.append((start, style)) or prefers(start, style),
+    )
+    generator.generate(style="秋风", seed=1)
+    assert asked == [("", "秋风")]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda g: g.acrostic("春秋山水", form="free"),
+            "an acrostic needs a regulated form, not free length",
+        ),
+        (
+            lambda g: g.acrostic("春秋山", form="五言绝句"),
+            "an acrostic of 3 characters does not fit 五言绝句 (4 lines); forms that fit: none",
+        ),
+    ],
+)
+def test_an_acrostic_that_fits_no_form_is_refused_in_full(generator, call, message):
+    with pytest.raises(PoetryError) as refused:
+        call(generator)
+    assert str(refused.value) == message
+
+
 @pytest.mark.parametrize("start", ["春", "春风", "春风不度玉门关，", "春风不度玉门关，黄河"])
 def test_start_text_is_kept_verbatim(generator, start):
     for poem in generator.generate(start, form="七言绝句", n=10, seed=3):
@@ -721,12 +784,6 @@ def test_cli_revise_errors_are_one_line(model_dir, capsys, argv, message):
 
 def test_revise_lets_the_kept_text_repeat_what_it_repeats(generator, monkeypatch):
     # 萧萧 in the kept line 3 of 登高: 萧 may come again, as the user's own text has it twice.
-    plans = []
-    decode = generator.composer.decode_scored
-    monkeypatch.setattr(
-        generator.composer,
-        "decode_scored",
-        lambda plan, *args: plans.append(plan) or decode(plan, *args),
-    )
+    plans = spy_on_plans(generator, monkeypatch)
     generator.revise(REGULAR["七言律诗"], [3], seed=1, style="秋风")
     assert [(plan.repeat_ok, plan.style) for plan in plans] == [(frozenset("萧"), "秋风")]
