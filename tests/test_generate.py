@@ -112,7 +112,7 @@ def test_an_acrostic_is_planned_from_its_heads_which_print_but_never_steer(gener
 
 def test_an_acrostic_without_a_plan_still_keeps_its_heads(generator):
     for poem in generator.acrostic("春秋山水", n=3, seed=4, plan=False):
-        assert (poem.plan, poem.plan_source) == ([], "")
+        assert (poem.mode, poem.plan, poem.plan_source) == ("acrostic", [], "")
         assert [line[0] for line in split_lines(poem.text)] == list("春秋山水")
 
 
