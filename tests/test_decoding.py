@@ -34,6 +34,7 @@ from poetry_rnn.prosody import (
     check_poem,
     check_rhyme,
     rhyme_positions,
+    shared_rhymes,
     tone_conformance,
     tone_of,
     unattested_doubles,
@@ -94,6 +95,18 @@ def test_every_rhyme_shares_a_group_with_all_before_it(composer):
     texts = composer.decode(sampled_plan(form, fixed), N, SAMPLING, seed=3)
     assert all(text.split("，", 1)[1].startswith("故人何日还。") for text in texts)
     assert all(check_rhyme(text, form) for text in texts)
+
+
+def test_an_oblique_close_of_the_first_line_leaves_the_rhyme_free(composer):
+    # 尽 stands in 中华新韵's 九文 but is oblique: it does not rhyme, so the poems after
+    # 白日依山尽 rhyme in whatever group the model takes, not in 九文 alone.
+    fixed = {(0, p): c for p, c in enumerate("白日依山尽", start=1)}
+    plan = sampled_plan(FORMS["五言绝句"], fixed, rhyme_book="xinyun")
+    texts = composer.decode(plan, N, SAMPLING, seed=12)
+    groups = [shared_rhymes(_rhymes(text, "五言绝句"), "xinyun") for text in texts]
+    assert all(groups), texts
+    assert sum("九文" in shared for shared in groups) < N / 2
+    assert len(set().union(*groups)) >= 3
 
 
 def _untrained(chars: str) -> Composer:

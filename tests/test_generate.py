@@ -132,7 +132,8 @@ def test_with_no_form_or_start_the_style_primes_the_line_length(generator, monke
         lambda start, style: asked.append((start, style)) or prefers(start, style),
     )
     generator.generate(style="秋风", seed=1)
-    assert asked == [("", "秋风")]
+    generator.generate("春风", style="秋雨", seed=1)
+    assert asked == [("", "秋风"), ("春风", "秋雨")]
 
 
 @pytest.mark.parametrize(
@@ -322,7 +323,9 @@ def test_free_mode_text_primes_the_mood_like_a_style(generator):
     by_text = generator.write("free", "秋夜", Controls(form="五言绝句", seed=3))
     by_style = generator.generate(form="五言绝句", seed=3, style="秋夜")
     assert by_text[0].text == by_style[0].text
-    assert by_text[0].text != generator.generate(form="五言绝句", seed=3)[0].text
+    plain = generator.generate(form="五言绝句", seed=3)[0].text
+    assert by_text[0].text != plain
+    assert generator.write("free", controls=Controls(form="五言绝句", seed=3))[0].text == plain
 
 
 def test_one_input_limit_for_every_mode(generator):
@@ -351,6 +354,31 @@ def test_a_device_this_machine_lacks_is_the_package_error(model_dir, monkeypatch
         PoetryGenerator.from_pretrained(model_dir, device="cuda")
     with pytest.raises(PoetryError, match="device must be cpu, cuda or cuda:N, got 'gpu'"):
         PoetryGenerator.from_pretrained(model_dir, device="gpu")
+
+
+@pytest.mark.parametrize(
+    "precision, native, dtype",
+    [
+        ("bf16", False, torch.bfloat16),
+        ("fp32", True, torch.float32),
+        ("auto", True, torch.bfloat16),
+        ("auto", False, torch.float32),
+    ],
+)
+def test_precision_sets_the_dtype_the_model_decodes_in(
+    model_dir, monkeypatch, precision, native, dtype
+):
+    monkeypatch.setattr("poetry_rnn.generate.native_bf16", lambda device: native)
+    generator = PoetryGenerator.from_pretrained(model_dir, precision=precision)
+    assert {p.dtype for p in generator.composer.model.parameters()} == {dtype}
+    (poem,) = generator.generate(form="五言绝句", seed=1)
+    assert fully_regulated(poem, "五言绝句")
+
+
+def test_an_unknown_precision_is_refused(model_dir):
+    message = r"^precision must be auto, bf16 or fp32, got 'fp16'$"
+    with pytest.raises(PoetryError, match=message):
+        PoetryGenerator.from_pretrained(model_dir, precision="fp16")
 
 
 def test_traditional_input_and_output(generator):
@@ -393,6 +421,15 @@ def test_theme_keywords_steer_the_poem(generator):
 
     assert theme_chars(themed) >= 3 * theme_chars(free)
     assert sum(any(c in p.text for c in chars) for p in themed) >= 30
+
+
+def test_a_long_theme_is_planned_from_its_eight_strongest_keywords(generator):
+    # jieba ranks 16 keywords here; 故乡, 夜晚, 山上, 门前 and the rest past the eighth are left.
+    theme = (
+        "秋天的夜晚，我独自登上高楼，望着远方的故乡，"
+        "想起江边的小船、山上的寺庙、门前的柳树和母亲的白发"
+    )
+    assert generator.theme_characters(theme) == list("高楼柳树白发江边远方小船寺秋天")
 
 
 @pytest.mark.parametrize(
