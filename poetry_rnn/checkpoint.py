@@ -359,9 +359,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(runs/small/training_state.safetensors): the weights where the run stands",
     )  # fmt: skip
     parser.add_argument("out", type=Path, help="where the copy goes")
-    parser.add_argument("--dtype", choices=list(DTYPES), default="fp32")
+    parser.add_argument(
+        "--dtype", choices=list(DTYPES), default="fp32",
+        help="the precision of the copied weights (default fp32)",
+    )  # fmt: skip
     parser.add_argument("--max-shard-mb", type=float, help="split the weights into shards")
-    parser.add_argument("--direction", choices=("forward", "backward"), default="forward")
+    parser.add_argument(
+        "--direction", choices=("forward", "backward"), default="forward",
+        help="the direction the source's model reads in; another is refused (default forward)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.source.is_file():
         model, vocab, metrics = _from_run_state(args.source, args.direction)

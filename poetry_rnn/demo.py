@@ -446,7 +446,9 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m poetry_rnn.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=_integer(1, 65535), default=7860)
+    parser.add_argument(
+        "--port", type=_integer(1, 65535), default=7860, help="the port to serve on (default 7860)"
+    )
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument(
         "--concurrency",

@@ -173,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     kit.add_argument("--n", type=int, default=48, help="poems in all, 4 to 400 (default 48)")
     kit.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     kit.add_argument("--corpus", required=True, help="the corpus whose test split gives poems")
-    kit.add_argument("--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE))
+    kit.add_argument(
+        "--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE),
+        help="collections of a chinese-poetry checkout (default: tang)",
+    )  # fmt: skip
     add_sampling(kit)
     kit.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
     kit.add_argument("--no-tone", action="store_true", help="do not force the tones")
@@ -197,8 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
 def add_sampling(command: argparse.ArgumentParser) -> None:
     """The seed, sampling and rhyme book options of the commands that write poems."""
     command.add_argument("--seed", type=int, default=0, help="seed of the first batch")
-    command.add_argument("--temperature", type=float, default=Controls.temperature)
-    command.add_argument("--top-p", type=float, default=Controls.top_p)
+    command.add_argument(
+        "--temperature", type=float, default=Controls.temperature,
+        help="the sampling temperature (default %(default)s)",
+    )  # fmt: skip
+    command.add_argument(
+        "--top-p", type=float, default=Controls.top_p,
+        help="nucleus sampling's share of the chance (default %(default)s)",
+    )  # fmt: skip
     command.add_argument(
         "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
         help="the book the rhyme follows: 平水韵 (pingshui, the default) or 中华新韵 (xinyun)",

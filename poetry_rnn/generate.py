@@ -560,9 +560,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{FREE}: any length",
     )  # fmt: skip
     parser.add_argument("--n", type=int, default=1, help="how many poems")
-    parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument(
+        "--temperature", type=float, default=Controls.temperature,
+        help="below 1 keeps to the likelier characters, above 1 takes more risks "
+        "(default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--top-k", type=int, default=Controls.top_k,
+        help="sample among the k likeliest characters only (default 0: off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--top-p", type=float, default=Controls.top_p,
+        help="sample among the likeliest characters that make up this share of the chance "
+        "(default %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, help="the same seed writes the same poems")
     parser.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
     parser.add_argument(

@@ -328,10 +328,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_corpus_arguments(parser, required=False)
     model = parser.add_argument_group("model")
     model.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default small)")
-    for name in ("embedding_dim", "hidden_size", "num_layers"):
-        model.add_argument(f"--{name.replace('_', '-')}", type=int)
-    model.add_argument("--dropout", type=float)
-    model.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None)
+    for name, what in (
+        ("embedding_dim", "the size of a character's embedding"),
+        ("hidden_size", "the size of each LSTM layer's state"),
+        ("num_layers", "the number of LSTM layers"),
+    ):
+        model.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"{what} (the preset's)")
+    model.add_argument("--dropout", type=float, help="dropout between layers (the preset's)")
+    model.add_argument(
+        "--tie-weights", action=argparse.BooleanOptionalAction, default=None,
+        help="share the embedding with the output layer (the preset's)",
+    )  # fmt: skip
     model.add_argument(
         "--direction", choices=DIRECTIONS, default="forward",
         help="backward trains a right-to-left model, which scores whole lines from their end",
@@ -352,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", default="auto", help="auto (bf16 where native), bf16 or fp32")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>)")
     train.add_argument("--resume", type=Path, help="continue the run in this directory")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
 
