@@ -11,11 +11,12 @@ Each module is mutated in its own scratch copy of the package and the tests
 killed yet, after new tests or a stopped run; ``--fresh`` starts over), with ``[tool.mutmut]`` of
 pyproject.toml narrowed to that module's source file, its test files and the functions it
 names. mutmut maps each function to the tests that call it and runs only those for its
-mutants, with one worker (the machine is shared). The report: the mutants killed, survived,
-not covered and timed out, the score (killed and timed out over all checked), and each
-surviving mutant's name (``mutmut show NAME`` in the scratch folder shows its diff). Needs
-Python 3.11 (tomllib) and ``pip install -e ".[mutation]"``. Not part of the test suite or
-CI: docs/mutation.md records the scores and why each surviving mutant is kept.
+mutants, with one worker unless ``--workers`` says more (the machine is shared). The report:
+the mutants killed, survived, not covered and timed out, the score (killed and timed out over
+all checked), and each surviving mutant's name (``mutmut show NAME`` in the scratch folder
+shows its diff). Needs Python 3.11 (tomllib) and ``pip install -e ".[mutation]"``. Not part of
+the test suite or CI: docs/mutation.md records the scores and why each surviving mutant is
+kept.
 """
 
 from __future__ import annotations
@@ -61,7 +62,12 @@ TARGETS = {
         ),
     ),
     "generate": Target(
-        "poetry_rnn/generate.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
+        "poetry_rnn/generate.py",
+        (
+            "tests/test_generate.py",
+            "tests/test_cli_flags.py",
+            "tests/test_docs.py::test_every_flag_says_in_the_help_what_it_does",
+        ),
     ),
     # The cache: its key, its name, and when a cache is reused, refused or rebuilt.
     "data": Target(
@@ -168,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=20, help="stop the run after this long")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="mutants tested at once (default 1: a shared machine)",
+    )
+    parser.add_argument(
         "--survivors",
         action="store_true",
         help="run only the mutants not killed yet: survivors, and those a stopped run left",
@@ -190,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         if not chosen:
             print("no survivors to run again", file=sys.stderr)
             return 0
-    command = [str(MUTMUT), "run", "--max-children", "1", *chosen]
+    command = [str(MUTMUT), "run", "--max-children", str(args.workers), *chosen]
     # Its own process group, so that a run out of time ends with every test process it forked.
     # One thread: the machine is shared, and torch's thread pool does not survive mutmut's
     # fork of each test run (a forked training run waits on it forever).
