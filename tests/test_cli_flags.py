@@ -1,6 +1,9 @@
 """Each flag of ``python -m poetry_rnn.generate`` changes what it promises, with the shipped
-model: the rhyme and tone switches, the style, the theme's steering, top-k and the script."""
+model: the rhyme and tone switches, the style, the theme's steering, top-k and the script; and
+every flag of every command says in its help what it does."""
 
+import argparse
+import importlib
 import json
 
 import pytest
@@ -130,3 +133,35 @@ def test_help_names_the_command_and_what_it_does(capsys):
     out = capsys.readouterr().out
     assert done.value.code == 0 and out.startswith("usage: python -m poetry_rnn.generate ")
     assert "\nWrite classical Chinese poems.\n" in out
+
+
+def _parsers(parser: argparse.ArgumentParser):
+    """``parser`` and the parsers of its subcommands, depth first."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+@pytest.mark.parametrize(
+    "module", ["generate", "data", "train", "evaluate", "demo", "checkpoint", "check"]
+)
+def test_every_flag_says_in_the_help_what_it_does(module, monkeypatch):
+    built = []
+
+    def capture(parser, args=None, namespace=None):
+        built.append(parser)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(SystemExit):
+        importlib.import_module(f"poetry_rnn.{module}").main([])
+    (parser,) = built
+    silent = [
+        f"{sub.prog} {action.option_strings[0]}"
+        for sub in _parsers(parser)
+        for action in sub._actions
+        if action.option_strings and not (action.help or "").strip()
+    ]
+    assert not silent, f"flags without help: {silent}"

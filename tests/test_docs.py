@@ -1,6 +1,5 @@
 """The docs say what the code does: the card's sample poems, the documented flags, the help."""
 
-import argparse
 import importlib
 import re
 import sys
@@ -89,35 +88,3 @@ def test_the_documented_error_of_an_empty_start(capsys):
 
     assert run_cli(main, ["--start", ""]) == 2
     assert capsys.readouterr().err.strip() == "error: the start is empty"
-
-
-def _parsers(parser: argparse.ArgumentParser):
-    """``parser`` and the parsers of its subcommands, depth first."""
-    yield parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                yield from _parsers(sub)
-
-
-@pytest.mark.parametrize(
-    "module", ["generate", "data", "train", "evaluate", "demo", "checkpoint", "check"]
-)
-def test_every_flag_says_in_the_help_what_it_does(module, monkeypatch):
-    built = []
-
-    def capture(parser, args=None, namespace=None):
-        built.append(parser)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
-    with pytest.raises(SystemExit):
-        importlib.import_module(f"poetry_rnn.{module}").main([])
-    (parser,) = built
-    silent = [
-        f"{sub.prog} {action.option_strings[0]}"
-        for sub in _parsers(parser)
-        for action in sub._actions
-        if action.option_strings and not (action.help or "").strip()
-    ]
-    assert not silent, f"flags without help: {silent}"
