@@ -4,6 +4,7 @@ the benchmarks — hands the generator the same validated request."""
 
 from __future__ import annotations
 
+import argparse
 import math
 import numbers
 from dataclasses import dataclass, fields, replace
@@ -133,3 +134,32 @@ def controls_with(controls: Controls | None, options: dict[str, object]) -> Cont
     if unknown:
         raise PoetryError(f"unknown controls: {', '.join(unknown)}")
     return replace(controls or Controls(), **options)
+
+
+def add_writing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sampling and rhyme book options of every command that writes poems, with
+    :class:`Controls`'s defaults."""
+    parser.add_argument(
+        "--temperature", type=float, default=Controls.temperature,
+        help="below 1 keeps to the likelier characters, above 1 takes more risks "
+        "(default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--top-k", type=int, default=Controls.top_k,
+        help="sample among the k likeliest characters only (default 0: off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--top-p", type=float, default=Controls.top_p,
+        help="sample among the likeliest characters that make up this share of the chance "
+        "(default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
+        help="平水韵 (pingshui, the classical book; default) or 中华新韵 (xinyun)",
+    )  # fmt: skip
+
+
+def writing_options(args: argparse.Namespace) -> dict[str, object]:
+    """The :class:`Controls` fields of :func:`add_writing_arguments`'s options."""
+    names = ("temperature", "top_k", "top_p", "rhyme_book")
+    return {name: getattr(args, name) for name in names}

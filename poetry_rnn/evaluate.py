@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from poetry_rnn.checkpoint import from_pretrained
-from poetry_rnn.controls import Controls
+from poetry_rnn.controls import Controls, add_writing_arguments, writing_options
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
 from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
@@ -34,7 +34,6 @@ from poetry_rnn.metrics import (
 )
 from poetry_rnn.model import CharRNN
 from poetry_rnn.prosody import (
-    DEFAULT_RHYME_BOOK,
     FORMS,
     RHYME_BOOK_NAMES,
     RHYME_BOOKS,
@@ -200,18 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_sampling(command: argparse.ArgumentParser) -> None:
     """The seed, sampling and rhyme book options of the commands that write poems."""
     command.add_argument("--seed", type=int, default=0, help="seed of the first batch")
-    command.add_argument(
-        "--temperature", type=float, default=Controls.temperature,
-        help="the sampling temperature (default %(default)s)",
-    )  # fmt: skip
-    command.add_argument(
-        "--top-p", type=float, default=Controls.top_p,
-        help="nucleus sampling's share of the chance (default %(default)s)",
-    )  # fmt: skip
-    command.add_argument(
-        "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
-        help="the book the rhyme follows: 平水韵 (pingshui, the default) or 中华新韵 (xinyun)",
-    )  # fmt: skip
+    add_writing_arguments(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -265,14 +253,14 @@ def settings(controls: Controls) -> dict:
     """The controls a report's poems were written with."""
     return {
         "rhyme": controls.rhyme, "rhyme_book": controls.rhyme_book, "tone": controls.tone,
-        "temperature": controls.temperature, "top_p": controls.top_p,
+        "temperature": controls.temperature, "top_k": controls.top_k, "top_p": controls.top_p,
     }  # fmt: skip
 
 
 def run_generation(args: argparse.Namespace, progress: bool) -> dict:
     controls = Controls(
-        form=args.form, rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book,
-        tone=not args.no_tone, temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+        **writing_options(args), form=args.form, rhyme=not args.no_rhyme,
+        tone=not args.no_tone, seed=args.seed,
     )  # fmt: skip
     form = get_form(args.form)
     generator = PoetryGenerator.from_pretrained(args.model)
@@ -302,10 +290,7 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
     """Write a blind reading kit; say where it is and what to hand readers."""
     from poetry_rnn import reading  # it builds on this module, so it is imported when used
 
-    base = Controls(
-        rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book, tone=not args.no_tone,
-        temperature=args.temperature, top_p=args.top_p,
-    )  # fmt: skip
+    base = Controls(**writing_options(args), rhyme=not args.no_rhyme, tone=not args.no_tone)
     variants = reading.parse_variants(args.variants, base)
     generator = PoetryGenerator.from_pretrained(args.model)
     started = time.perf_counter()
@@ -355,9 +340,7 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
     """Every form × mode with the constraints on, beside the poets."""
     if args.n < 1:
         raise PoetryError(f"--n must be at least 1, got {args.n}")
-    controls = Controls(
-        rhyme_book=args.rhyme_book, temperature=args.temperature, top_p=args.top_p, seed=args.seed
-    )
+    controls = Controls(**writing_options(args), seed=args.seed)
     generator = PoetryGenerator.from_pretrained(args.model)
     scorer, _ = from_pretrained(args.model)  # fp32: scores are not approximated
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
@@ -450,7 +433,8 @@ def _sampling(result: dict) -> str:
     rules = [name for name in ("rhyme", "tone") if result[name]]
     forced = f"{' and '.join(rules)} forced" if rules else "no rules forced"
     book = f"rhyme book {RHYME_BOOK_NAMES[result['rhyme_book']]}"
-    return f"{forced}, {book}, temperature {result['temperature']}, top-p {result['top_p']}"
+    top_k = f", top-k {result['top_k']}" if result["top_k"] else ""
+    return f"{forced}, {book}, temperature {result['temperature']}{top_k}, top-p {result['top_p']}"
 
 
 def _perplexity_rows(result: dict) -> list[tuple[str, object]]:

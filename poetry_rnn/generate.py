@@ -29,8 +29,10 @@ from poetry_rnn.controls import (
     FREE,
     MAX_INPUT_CHARS,
     Controls,
+    add_writing_arguments,
     controls_with,
     is_integer,
+    writing_options,
 )
 from poetry_rnn.decoding import (
     COHERENCE_WEIGHT,
@@ -44,9 +46,7 @@ from poetry_rnn.decoding import (
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.model import native_bf16
 from poetry_rnn.prosody import (
-    DEFAULT_RHYME_BOOK,
     FORMS,
-    RHYME_BOOKS,
     Form,
     PoemChecks,
     check_poem,
@@ -560,26 +560,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{FREE}: any length",
     )  # fmt: skip
     parser.add_argument("--n", type=int, default=1, help="how many poems")
-    parser.add_argument(
-        "--temperature", type=float, default=Controls.temperature,
-        help="below 1 keeps to the likelier characters, above 1 takes more risks "
-        "(default %(default)s)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--top-k", type=int, default=Controls.top_k,
-        help="sample among the k likeliest characters only (default 0: off)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--top-p", type=float, default=Controls.top_p,
-        help="sample among the likeliest characters that make up this share of the chance "
-        "(default %(default)s)",
-    )  # fmt: skip
+    add_writing_arguments(parser)
     parser.add_argument("--seed", type=int, help="the same seed writes the same poems")
     parser.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
-    parser.add_argument(
-        "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
-        help="平水韵 (pingshui, the classical book; default) or 中华新韵 (xinyun)",
-    )  # fmt: skip
     parser.add_argument("--no-tone", action="store_true", help="do not force the tones")
     parser.add_argument(
         "--search", choices=SEARCHES, default="lines",
@@ -602,9 +585,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     controls = Controls(
-        form=args.form, rhyme=not args.no_rhyme, rhyme_book=args.rhyme_book,
-        tone=not args.no_tone, temperature=args.temperature, top_k=args.top_k,
-        top_p=args.top_p, seed=args.seed,
+        **writing_options(args), form=args.form, rhyme=not args.no_rhyme,
+        tone=not args.no_tone, seed=args.seed,
         n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
         search=args.search, beams=args.beams, candidates=args.candidates,
         parallel=not args.no_parallel, coherence=args.coherence, plan=not args.no_plan,

@@ -368,11 +368,12 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
 
 def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys):
     argv = ["report", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", "3"]
-    argv += ["--temperature", "0.7", "--top-p", "0.85", "--rhyme-book", "xinyun"]
+    argv += ["--temperature", "0.7", "--top-k", "40", "--top-p", "0.85", "--rhyme-book", "xinyun"]
     code, out, _ = cli(capsys, *argv, "--json")
     report = json.loads(out)
     assert code == 0 and list(report["poets"]) == ["五言绝句", "七言绝句", "五言律诗", "七言律诗"]
-    assert (report["temperature"], report["top_p"], report["rhyme"]) == (0.7, 0.85, True)
+    assert (report["temperature"], report["top_k"], report["top_p"]) == (0.7, 40, 0.85)
+    assert report["rhyme"] is True
     assert report["rhyme_book"] == "xinyun"
     assert [(row["form"], row["mode"]) for row in report["generated"]] == [
         (form, mode) for form in report["poets"] for mode in ("free", "start", "acrostic", "theme")
@@ -393,7 +394,9 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
     theme_row = report["generated"][-1]  # 七言律诗, theme: the last row written
     assert (theme_row["form"], theme_row["mode"]) == ("七言律诗", "theme")
     assert table[-1].endswith(f"| {theme_row['theme_coverage']:.3f} |")
-    assert "rhyme and tone forced, rhyme book 中华新韵, temperature 0.7, top-p 0.85;" in out
+    assert (
+        "rhyme and tone forced, rhyme book 中华新韵, temperature 0.7, top-k 40, top-p 0.85;" in out
+    )
 
 
 @pytest.mark.corpus
