@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from poetry_rnn.decoding import Composer
+from poetry_rnn.decoding import DEFAULT_BEAMS, DEFAULT_CANDIDATES, Composer, Search
 from poetry_rnn.generate import PLAN_BONUS, main
 from poetry_rnn.prosody import FORMS, check_rhyme, tone_conformance
 from poetry_rnn.text import to_simplified, to_traditional
@@ -95,6 +95,18 @@ def test_steer_chooses_planning_priming_or_both(plans, capsys, steer, primed, pl
     expected = {line: {"思乡秋夜"[line]: PLAN_BONUS} for line in range(4)} if planned else {}
     assert plan.bias == expected
     assert not texts[0].startswith("思乡秋夜")
+
+
+def test_the_search_flags_reach_the_decoder(plans, capsys):
+    argv = ("--form", "五言律诗", "--seed", "2", "--no-plan")
+    searched = poems(capsys, *argv)
+    poems(capsys, *argv, "--beams", "3", "--candidates", "5", "--no-parallel")
+    sampled = poems(capsys, *argv, "--search", "sample")
+    defaults = Search(DEFAULT_BEAMS, DEFAULT_CANDIDATES)
+    assert [(plan.search, plan.parallel) for plan, _ in plans] == [
+        (defaults, True), (Search(3, 5), False), (None, True)
+    ]  # fmt: skip
+    assert searched != sampled
 
 
 def test_top_k_1_writes_the_likeliest_poem_whatever_the_seed(plans, capsys):

@@ -14,7 +14,7 @@ from poetry_rnn.checkpoint import WEIGHTS, save_pretrained
 from poetry_rnn.controls import MAX_INPUT_CHARS, Controls
 from poetry_rnn.data import CorpusOptions, build_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import MODES, PoetryGenerator, main
+from poetry_rnn.generate import MODES, PLAN_BONUS, PoetryGenerator, main
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import (
     FORMS,
@@ -133,7 +133,8 @@ def test_with_no_form_or_start_the_style_primes_the_line_length(generator, monke
     )
     generator.generate(style="秋风", seed=1)
     generator.generate("春风", style="秋雨", seed=1)
-    assert asked == [("", "秋风"), ("春风", "秋雨")]
+    generator.themed("秋夜思乡", style="春雨", seed=1)
+    assert asked == [("", "秋风"), ("春风", "秋雨"), ("", "春雨")]
 
 
 @pytest.mark.parametrize(
@@ -342,8 +343,11 @@ def test_a_theme_may_mix_other_text_with_known_han_characters(generator):
     themed = generator.themed("autumn 秋", form="五言绝句", n=20, seed=2)
     free = generator.generate(form="五言绝句", n=20, seed=2)
     assert sum(p.text.count("秋") for p in themed) >= 10 > sum(p.text.count("秋") for p in free)
-    with pytest.raises(PoetryError, match="none of the theme's words are in the model's vocab"):
+    unknown = r"^none of the theme's words are in the model's vocabulary$"
+    with pytest.raises(PoetryError, match=unknown):
         generator.themed("autumn 𠀋")
+    with pytest.raises(PoetryError, match=unknown):
+        generator.themed("，。")  # marks may stand in a theme, but are no words
     with pytest.raises(PoetryError, match="not Han characters: a u t m n"):
         generator.themed("autumn")
 
@@ -421,6 +425,44 @@ def test_theme_keywords_steer_the_poem(generator):
 
     assert theme_chars(themed) >= 3 * theme_chars(free)
     assert sum(any(c in p.text for c in chars) for p in themed) >= 30
+
+
+def test_a_theme_grows_its_plan_from_its_keywords(generator):
+    for poem in generator.themed("秋夜思乡", form="五言绝句", n=2, seed=3):
+        assert (poem.mode, poem.plan_source, len(poem.plan)) == ("theme", "theme", 4)
+        assert set(poem.plan) & set("秋夜思乡")
+
+
+def test_a_theme_without_a_plan_cycles_its_keywords_one_a_line(generator, monkeypatch):
+    plans = spy_on_plans(generator, monkeypatch)
+    chars = generator.theme_characters("秋夜思乡")
+    (poem,) = generator.themed("秋夜思乡", form="七言律诗", seed=3, plan=False)
+    cycled = [chars[line % len(chars)] for line in range(8)]
+    assert (poem.mode, poem.plan, poem.plan_source) == ("theme", cycled, "theme")
+    assert plans[0].bias == {line: {char: PLAN_BONUS} for line, char in enumerate(cycled)}
+
+
+def test_a_primed_theme_neither_plans_nor_favours(generator, monkeypatch):
+    plans = spy_on_plans(generator, monkeypatch)
+    chars = "".join(generator.theme_characters("秋夜思乡"))
+    (poem,) = generator.themed("秋夜思乡", "prime", form="五言绝句", seed=3, style="月")
+    assert (poem.mode, poem.plan, poem.plan_source) == ("theme", [], "")
+    assert (plans[0].style, plans[0].bias) == ("月" + chars, {})
+
+
+@pytest.mark.parametrize("steer", ["plan", "prime"])
+def test_a_free_length_theme_favours_its_keywords_everywhere(generator, monkeypatch, steer):
+    plans = spy_on_plans(generator, monkeypatch)
+    chars = generator.theme_characters("秋夜思乡")
+    poems = generator.themed("秋夜思乡", steer, form="free", n=2, seed=3)
+    assert [(p.mode, p.form, p.plan) for p in poems] == [("theme", None, [])] * 2
+    favoured = {-1: dict.fromkeys(chars, PLAN_BONUS / 3)} if steer == "plan" else {}
+    assert (plans[0].form, plans[0].bias) == (None, favoured)
+
+
+def test_an_unknown_steer_is_refused_in_full(generator):
+    with pytest.raises(PoetryError, match=r"^steer must be plan, prime or both, got 'push'$"):
+        generator.themed("秋夜", "push")
 
 
 def test_a_long_theme_is_planned_from_its_eight_strongest_keywords(generator):
@@ -581,6 +623,8 @@ def test_cli_json(model_dir, capsys):
                        "--seed", "3", "--traditional")  # fmt: skip
     poems = json.loads(out)
     assert code == 0 and len(poems) == 1
+    # Readable as it is: the characters themselves, two spaces an indent.
+    assert out.startswith(f'[\n  {{\n    "text": "{poems[0]["text"]}",\n')
     assert {"text", "lines", "form", "mode", "seed", "checks"} <= set(poems[0])
     assert poems[0]["mode"] == "acrostic" and poems[0]["seed"] == 3
     assert poems[0]["checks"]["format_ok"] is True
@@ -798,6 +842,7 @@ def test_cli_revises_keeping_the_lines_named(model_dir, capsys):
     assert code == 0 and poem["mode"] == "revise" and poem["form"] == "七言绝句"
     assert [poem["lines"][0][:7], poem["lines"][3][:7]] == [original[0], original[3]]
     assert isinstance(poem["score"], float) and poem["score"] < 0
+    assert poem["seed"] == 3  # the controls reach the revision
 
 
 @pytest.mark.parametrize(
