@@ -845,6 +845,15 @@ def test_cli_revises_keeping_the_lines_named(model_dir, capsys):
     assert poem["seed"] == 3  # the controls reach the revision
 
 
+def test_cli_revise_without_keep_rewrites_every_line_in_the_form(model_dir, capsys):
+    code, out, _ = cli(capsys, "--model", str(model_dir), "--revise", REGULAR["五言绝句"],
+                       "--seed", "4", "--json")  # fmt: skip
+    (poem,) = json.loads(out)
+    assert code == 0 and (poem["mode"], poem["form"]) == ("revise", "五言绝句")
+    assert poem["checks"]["format_ok"] and poem["checks"]["rhyme_ok"]
+    assert poem["text"] != REGULAR["五言绝句"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
