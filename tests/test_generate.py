@@ -225,14 +225,34 @@ def test_without_a_form_an_acrostic_still_takes_its_form_from_the_heads(generato
     [
         ("，。！", "the start has no Han characters"),
         ("，床前", "the start begins with ，: a mark may only end a line"),
-        ("床前。。。", "the start has two marks in a row"),
-        ("床前，，明月", "the start has two marks in a row"),
+        ("床前。。。", "the start has two marks in a row: one mark ends a line"),
+        ("床前，，明月", "the start has two marks in a row: one mark ends a line"),
     ],
 )
 @pytest.mark.parametrize("form", [None, "五言绝句", "free"])
 def test_a_start_of_bare_or_misplaced_punctuation_is_refused(generator, start, message, form):
-    with pytest.raises(PoetryError, match=message):
+    with pytest.raises(PoetryError) as error:
         generator.generate(start, form=form)
+    assert str(error.value) == message
+
+
+def test_a_start_without_marks_fills_the_lines_in_turn(generator):
+    for poem in generator.generate("床前明月光疑是", form="五言绝句", n=2, seed=1):
+        assert poem.text.startswith("床前明月光，疑是")
+        assert fully_regulated(poem, "五言绝句")
+
+
+@pytest.mark.parametrize("form", ["free", "五言绝句"])
+def test_a_start_keeps_the_style_and_lets_its_own_repeats_recur(generator, monkeypatch, form):
+    plans = spy_on_plans(generator, monkeypatch)
+    generator.generate("春风春", form=form, style="秋", seed=1, plan=False)
+    assert [(p.style, p.repeat_ok) for p in plans] == [("秋", frozenset("春"))]
+
+
+def test_a_start_is_planned_from_but_never_with_its_own_characters(generator):
+    for poem in generator.generate("春风", form="五言绝句", n=2, seed=3):
+        assert (poem.mode, poem.plan_source, len(poem.plan)) == ("start", "start", 4)
+        assert not set(poem.plan) & set("春风")
 
 
 def test_a_start_line_of_another_length_needs_the_free_form(generator):
