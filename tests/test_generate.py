@@ -249,6 +249,19 @@ def test_a_start_keeps_the_style_and_lets_its_own_repeats_recur(generator, monke
     assert [(p.style, p.repeat_ok) for p in plans] == [("秋", frozenset("春"))]
 
 
+def test_a_free_poem_is_planned_from_its_first_line_which_it_keeps(generator, monkeypatch):
+    firsts = []
+    decode = generator.composer.decode
+    monkeypatch.setattr(
+        generator.composer, "decode", lambda *args: firsts.extend(decode(*args)) or firsts[-2:]
+    )
+    poems = generator.generate(form="五言绝句", n=2, seed=5)
+    assert [split_lines(p.text)[0] for p in poems] == [split_lines(t)[0] for t in firsts]
+    for poem in poems:
+        assert (poem.plan_source, len(poem.plan)) == ("first line", 4)
+        assert not set(poem.plan) & set(split_lines(poem.text)[0])
+
+
 def test_a_start_is_planned_from_but_never_with_its_own_characters(generator):
     for poem in generator.generate("春风", form="五言绝句", n=2, seed=3):
         assert (poem.mode, poem.plan_source, len(poem.plan)) == ("start", "start", 4)
