@@ -262,6 +262,12 @@ def test_a_free_poem_is_planned_from_its_first_line_which_it_keeps(generator, mo
         assert not set(poem.plan) & set(split_lines(poem.text)[0])
 
 
+def test_without_a_seed_a_planned_poem_draws_one_and_reports_it(generator):
+    (poem,) = generator.generate(form="五言绝句")
+    assert poem.plan_source == "first line" and 0 <= poem.seed < 2**31
+    assert generator.generate(form="五言绝句", seed=poem.seed)[0].text == poem.text
+
+
 def test_a_start_is_planned_from_but_never_with_its_own_characters(generator):
     for poem in generator.generate("春风", form="五言绝句", n=2, seed=3):
         assert (poem.mode, poem.plan_source, len(poem.plan)) == ("start", "start", 4)
