@@ -130,13 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
             required=corpus_required,
             help="a chinese-poetry checkout, a folder or a JSON file",
         )
-        command.add_argument(
-            "--include",
-            nargs="+",
-            choices=COLLECTIONS,
-            default=list(DEFAULT_INCLUDE),
-            help="collections of a chinese-poetry checkout (default: tang)",
-        )
+        add_include(command)
         command.add_argument("--json", action="store_true", help="print one JSON object")
         return command
 
@@ -172,10 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     kit.add_argument("--n", type=int, default=48, help="poems in all, 4 to 400 (default 48)")
     kit.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     kit.add_argument("--corpus", required=True, help="the corpus whose test split gives poems")
-    kit.add_argument(
-        "--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE),
-        help="collections of a chinese-poetry checkout (default: tang)",
-    )  # fmt: skip
+    add_include(kit)
     add_sampling(kit)
     kit.add_argument("--no-rhyme", action="store_true", help="do not force the rhyme")
     kit.add_argument("--no-tone", action="store_true", help="do not force the tones")
@@ -194,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("kit", type=Path, help="a kit's directory with readers' ratings-*.json")
     score.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def add_include(command: argparse.ArgumentParser) -> None:
+    """The collections of a chinese-poetry checkout a command reads."""
+    command.add_argument(
+        "--include", nargs="+", choices=COLLECTIONS, default=list(DEFAULT_INCLUDE),
+        help="collections of a chinese-poetry checkout (default: tang)",
+    )  # fmt: skip
 
 
 def add_sampling(command: argparse.ArgumentParser) -> None:

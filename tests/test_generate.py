@@ -250,11 +250,15 @@ def test_a_start_keeps_the_style_and_lets_its_own_repeats_recur(generator, monke
 
 
 def test_a_free_poem_is_planned_from_its_first_line_which_it_keeps(generator, monkeypatch):
-    firsts = []
+    firsts = []  # the first lines the plans grow from, as decoded
     decode = generator.composer.decode
-    monkeypatch.setattr(
-        generator.composer, "decode", lambda *args: firsts.extend(decode(*args)) or firsts[-2:]
-    )
+
+    def recording(*args):
+        texts = decode(*args)
+        firsts.extend(texts)
+        return texts
+
+    monkeypatch.setattr(generator.composer, "decode", recording)
     poems = generator.generate(form="五言绝句", n=2, seed=5)
     assert [split_lines(p.text)[0] for p in poems] == [split_lines(t)[0] for t in firsts]
     for poem in poems:
