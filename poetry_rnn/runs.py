@@ -105,6 +105,7 @@ def write_run_state(
     run_state: RunState,
     vocab: Vocab,
     data_path: str,
+    train_on: str | None = None,
 ) -> None:
     """Write everything a resumed run needs as one atomic training-state file."""
     metadata = {
@@ -112,6 +113,7 @@ def write_run_state(
         "run_state": json.dumps(asdict(run_state)),
         "vocab": vocab.to_json(),
         "data": data_path,
+        "train_on": train_on or "",
     }
     save_training_state(path, model, optimizer, metadata)
 
@@ -125,6 +127,7 @@ class Resumed:
     train_config: TrainConfig
     run_state: RunState
     data_path: str  # the prepared corpus it trained on
+    train_on: str | None  # the one collection of it trained on; None: all of them
 
 
 def read_run_state(path: Path) -> Resumed:
@@ -137,9 +140,10 @@ def read_run_state(path: Path) -> Resumed:
         run_state = RunState(**json.loads(state.metadata["run_state"]))
         vocab = Vocab.from_json(state.metadata["vocab"])
         data_path = state.metadata["data"]
+        train_on = state.metadata.get("train_on") or None  # absent in states of before it
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise PoetryError(f"damaged training state {path}: {error}") from error
-    return Resumed(state, vocab, train_config, run_state, data_path)
+    return Resumed(state, vocab, train_config, run_state, data_path, train_on)
 
 
 # --- records: metrics.csv, curves.png -----------------------------------------------------

@@ -113,7 +113,8 @@ class Trainer:
     """One run: the model, its optimizer and data, and the loop over epochs.
 
     Validation reads the val split of the corpus's first collection (Tang in a Tang and Song
-    corpus), so that figures stay comparable whatever else the model trains on.
+    corpus), so that figures stay comparable whatever else the model trains on. ``train_on``
+    names one collection to train on (all of them if None), its vocabulary still the corpus's.
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class Trainer:
         runtime: Runtime,
         data_path: str,
         run_state: RunState | None = None,
+        train_on: str | None = None,
     ) -> None:
         self.corpus = corpus
         self.model = model.to(runtime.device)
@@ -132,8 +134,9 @@ class Trainer:
         self.out = out
         self.runtime = runtime
         self.data_path = data_path
+        self.train_on = train_on
         self.run_state = run_state or RunState()
-        self.train_rows = corpus.indices("train")
+        self.train_rows = corpus.indices("train", train_on)
         self.val_rows = corpus.indices("val", corpus.sources[0])
         if len(self.train_rows) == 0 or len(self.val_rows) == 0:
             raise PoetryError("the corpus needs poems in both its train and val splits")
@@ -300,7 +303,7 @@ class Trainer:
         if self.runtime.main:
             write_run_state(
                 self.out / STATE_FILE, self.model, self.optimizer, self.config, self.run_state,
-                self.corpus.vocab, self.data_path,
+                self.corpus.vocab, self.data_path, self.train_on,
             )  # fmt: skip
         if self.runtime.world_size > 1:
             dist.barrier()
@@ -325,6 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
         "data (--corpus or --data; a resumed run reads its own data unless given)"
     )
     source.add_argument("--data", type=Path, help="a corpus .npz from python -m poetry_rnn.data")
+    source.add_argument(
+        "--train-on", metavar="COLLECTION",
+        help="train on this collection of the corpus alone (e.g. tang), keeping the whole "
+        "corpus's vocabulary (default: every collection; a resumed run: its own)",
+    )  # fmt: skip
     add_corpus_arguments(parser, required=False)
     model = parser.add_argument_group("model")
     model.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default small)")
@@ -408,9 +416,11 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         resumed = read_run_state(args.resume / STATE_FILE)
         out = args.out or args.resume
         train_config = train_config_from(args, resumed.train_config)
+        train_on = args.train_on or resumed.train_on
     else:
         out = args.out or Path("runs") / (args.preset or "small")
         train_config = train_config_from(args)
+        train_on = args.train_on
     corpus, data_path = load_training_data(args, runtime, resumed)
     if resumed is not None and resumed.vocab != corpus.vocab:
         raise PoetryError(
@@ -430,13 +440,13 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             torch.manual_seed(train_config.seed)  # the same initial weights on every rank
             model, run_state = initial_model(args, corpus.vocab), RunState()
             torch.manual_seed(train_config.seed + runtime.rank)  # dropout differs per rank
+        trainer = Trainer(corpus, model, train_config, out, runtime, data_path, run_state, train_on)
         log.info(
-            "%s: %s parameters (%s), %d train poems, %d processes on %s%s; config %s",
-            out, f"{model.num_parameters():,}", model.config.direction,
-            len(corpus.indices("train")), runtime.world_size, runtime.device,
+            "%s: %s parameters (%s), %d train poems (%s), %d processes on %s%s; config %s",
+            out, f"{model.num_parameters():,}", model.config.direction, len(trainer.train_rows),
+            train_on or "+".join(corpus.sources), runtime.world_size, runtime.device,
             " (bf16)" if runtime.bf16 else "", json.dumps(asdict(train_config)),
         )  # fmt: skip
-        trainer = Trainer(corpus, model, train_config, out, runtime, data_path, run_state)
         log.info(
             "validating on the %s val split: %d poems", corpus.sources[0], len(trainer.val_rows)
         )

@@ -18,6 +18,7 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn import train
 from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_state
 from poetry_rnn.checkpoint import main as checkpoint_main
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
@@ -212,6 +213,7 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         "nothing to resume": ["--resume", str(tmp_path)],
         "huge hidden size": [*TINY, *data, "--hidden-size", "100000"],
         "too many layers": [*TINY, *data, "--num-layers", "1000000"],
+        "unknown collection": [*TINY, *data, "--train-on", "yuan"],
     }[case]
 
 
@@ -229,6 +231,7 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         ("nothing to resume", "no training state to resume from"),
         ("huge hidden size", "hidden_size must be between 1 and 8,192"),
         ("too many layers", "num_layers must be between 1 and 16"),
+        ("unknown collection", "the corpus has no 'yuan' poems; it holds tang, song, tang300"),
         ("damaged state", "damaged"),
         ("other vocabulary", "another vocabulary"),
     ],
@@ -346,6 +349,33 @@ def test_validation_reads_the_first_collection_only(fixture_npz, tmp_path):
     )
     log = (tmp_path / "train.log").read_text(encoding="utf-8")
     assert f"validating on the tang val split: {tang_val} poems" in log
+
+
+def test_train_on_reads_one_collection_keeps_the_corpus_vocabulary_and_survives_resume(
+    fixture_npz, tmp_path, monkeypatch
+):
+    corpus = load_corpus(fixture_npz)
+    train_rows, song_rows = (set(corpus.indices("train", s).tolist()) for s in (None, "song"))
+    assert 0 < len(song_rows) < len(train_rows)
+    read, epochs = train.device_batches, []
+
+    def recording(corpus, batches, device, direction):
+        rows = {int(row) for batch in batches for row in batch}
+        if rows <= train_rows:  # a training epoch, not validation
+            epochs.append(rows)
+        return read(corpus, batches, device, direction)
+
+    monkeypatch.setattr(train, "device_batches", recording)
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "4"]
+    assert train_cli(*argv, "--train-on", "song", "--epochs", "1") == 0
+    assert train_cli("--resume", str(tmp_path), "--epochs", "2") == 0
+    assert len(epochs) == 2
+    for rows in epochs:
+        assert rows <= song_rows and len(song_rows - rows) < 4  # all but an odd last batch
+    assert from_pretrained(tmp_path / "model")[1] == corpus.vocab
+    log = (tmp_path / "train.log").read_text(encoding="utf-8")
+    assert f"{len(song_rows)} train poems (song)" in log
+    assert "validating on the tang val split" in log
 
 
 def test_train_config_from_python_rejects_wrong_types():
