@@ -18,10 +18,23 @@ import shlex
 import sys
 from pathlib import Path
 
+import torch
+
 from poetry_rnn.generate import main as generate
+from poetry_rnn.model import native_bf16
 
 CARD = Path(__file__).resolve().parents[1] / "MODEL_CARD.md"
 SAMPLE = re.compile(r"`python -m poetry_rnn\.generate ([^`]*)`\n\n```\n(.*?)```\n", re.S)
+#: The bf16 kernels of the CPU that wrote the card's samples, as the card says: AMX. Others
+#: (AVX512-BF16 alone, or fp32 without native bf16) round differently and may write other poems.
+CARD_KERNELS = "amx"
+
+
+def bf16_kernels() -> str:
+    """The bf16 kernels this CPU runs: "amx", "avx512" (AVX512-BF16 alone) or "" (none)."""
+    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        return "amx"
+    return "avx512" if native_bf16(torch.device("cpu")) else ""
 
 
 def printed(arguments: str) -> str:
@@ -41,6 +54,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on a change")
     args = parser.parse_args()
+    if bf16_kernels() != CARD_KERNELS:
+        parser.error(f"the card's samples are of {CARD_KERNELS!r} kernels, this CPU runs "
+                     f"{bf16_kernels() or 'fp32'!r}: rewrite them there, or change CARD_KERNELS "
+                     "and the card's words together")  # fmt: skip
     text = CARD.read_text(encoding="utf-8")
     stale = [arguments for arguments, poem in samples(text) if printed(arguments) != poem]
     if args.check:

@@ -6,10 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from poetry_rnn.errors import run_cli
-from poetry_rnn.model import native_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / name for name in ("README.md", "MODEL_CARD.md", "data/README.md", "demo/README.md")]
@@ -22,17 +20,10 @@ COMMAND = re.compile(r"(?:python -m poetry_rnn\.|poetry-rnn )(generate|data|trai
                      r"|checkpoint|build_tables|check)\b([^\n`|]*)")  # fmt: skip
 
 
-def _bf16_kernels() -> str:
-    """The bf16 kernels this CPU runs: "amx", "avx512" (AVX512-BF16 alone) or "" (none)."""
-    if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
-        return "amx"
-    return "avx512" if native_bf16(torch.device("cpu")) else ""
-
-
 @pytest.mark.skipif(
-    _bf16_kernels() != "avx512",
-    reason="the card's samples were written in bf16 by AVX512-BF16 without AMX, as the card "
-    "says: other kernels (AMX, fp32) round differently and may write other poems",
+    samples.bf16_kernels() != samples.CARD_KERNELS,
+    reason=f"the card's samples were written in bf16 by {samples.CARD_KERNELS} kernels, as the "
+    "card says: other kernels round differently and may write other poems",
 )
 def test_the_model_card_samples_are_what_the_commands_print():
     shown = samples.samples(samples.CARD.read_text(encoding="utf-8"))
