@@ -105,7 +105,7 @@ def write_run_state(
     run_state: RunState,
     vocab: Vocab,
     data_path: str,
-    train_on: str | None = None,
+    train_on: str | None,
 ) -> None:
     """Write everything a resumed run needs as one atomic training-state file."""
     metadata = {
