@@ -61,6 +61,8 @@ TARGETS = {
             "tests/test_generate.py::test_the_score_is_the_log_likelihood_per_token_and_ranks_the_search",
         ),
     ),
+    # Drawing a token: temperature, top-k and the nucleus.
+    "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
     "generate": Target(
         "poetry_rnn/generate.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
     ),

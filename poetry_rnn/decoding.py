@@ -238,7 +238,9 @@ class VocabTables:
 def _narrow(allowed: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:
     """``allowed & constraint`` in the rows where that leaves a candidate; else unchanged."""
     narrowed = allowed & constraint
-    return torch.where(narrowed.any(dim=1, keepdim=True), narrowed, allowed)
+    # As bytes: a bool tensor's any() and where() are ten times slower on a CPU.
+    emptied = narrowed.view(torch.uint8).amax(dim=1, keepdim=True) == 0
+    return narrowed | (allowed & emptied)
 
 
 def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:

@@ -207,7 +207,8 @@ class PoetryGenerator:
         if steer == "prime":
             return self._decode(plan, controls, "theme")
         if controls.plan:
-            return self._planned(plan, controls, "theme", "".join(chars), source="theme")
+            theme = "".join(chars)
+            return self._planned(plan, controls, "theme", theme, printed="", source="theme")
         keywords = [chars[line % len(chars)] for line in range(form.lines)]
         return self._decode(
             _steered(plan, keywords, self.vocab), controls, "theme", keywords, "theme"
@@ -363,7 +364,7 @@ class PoetryGenerator:
         return text
 
     def _planned(
-        self, plan: Plan, controls: Controls, mode: str, seeds: str, source: str, printed: str = ""
+        self, plan: Plan, controls: Controls, mode: str, seeds: str, source: str, printed: str
     ) -> list[Poem]:
         """Poems of ``plan``, each line steered by its keyword: the plan grown from ``seeds``
         (``printed``: the text the poem prints anyway), or, where the statistics know none of
@@ -375,7 +376,7 @@ class PoetryGenerator:
                 _steered(plan, keywords, self.vocab), controls, mode, keywords, source
             )
         # The first line alone, n of them; then each poem planned from its own first line.
-        seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
+        seed = _seed(controls)
         first = replace(plan, slots=plan.slots[: plan.form.chars + 1])
         poems = []
         for number, text in enumerate(
@@ -401,7 +402,7 @@ class PoetryGenerator:
         keywords: Sequence[str] = (),
         source: str = "",
     ) -> list[Poem]:
-        seed = controls.seed if controls.seed is not None else secrets.randbelow(2**31)
+        seed = _seed(controls)
         scored = self.composer.decode_scored(plan, controls.n, controls.sampling, seed)
         poems = []
         for text, score in scored:
@@ -422,6 +423,11 @@ class PoetryGenerator:
                 )
             )
         return poems
+
+
+def _seed(controls: Controls) -> int:
+    """The user's seed, or one drawn afresh; the poems report it, so they can be written again."""
+    return controls.seed if controls.seed is not None else secrets.randbelow(2**31)
 
 
 def _start_required(text: str) -> str:

@@ -272,6 +272,33 @@ def test_without_a_seed_a_planned_poem_draws_one_and_reports_it(generator):
     assert generator.generate(form="五言绝句", seed=poem.seed)[0].text == poem.text
 
 
+@pytest.mark.parametrize("plan", [True, False])
+def test_without_a_seed_every_call_draws_a_seed_of_its_own(generator, plan):
+    # From 2**31 seeds: forty calls never share one, and each seed is one --seed takes back.
+    seeds = [generator.generate(form="五言绝句", plan=plan)[0].seed for _ in range(40)]
+    assert len(set(seeds)) == 40 and all(0 <= seed < 2**31 for seed in seeds)
+
+
+def test_a_first_line_the_statistics_know_nothing_of_leaves_the_plan_empty(generator, monkeypatch):
+    monkeypatch.setattr("poetry_rnn.generate.plan_keywords", lambda *args, **kwargs: [])
+    for poem in generator.generate(form="五言绝句", n=2, seed=5):
+        assert (poem.plan, poem.plan_source) == ([], "")
+        assert poem.checks.format_ok and poem.checks.rhyme_ok
+
+
+def test_a_style_may_carry_punctuation_and_reaches_the_decoder_as_given(generator, monkeypatch):
+    plans = spy_on_plans(generator, monkeypatch)
+    generator.generate(form="五言绝句", seed=1, style="秋风，落叶。", plan=False)
+    assert [p.style for p in plans] == ["秋风，落叶。"]
+
+
+def test_spaces_in_a_start_are_dropped(generator):
+    spaced = generator.generate(" 春 风\t", form="五言绝句", seed=2, n=2)
+    assert [p.text for p in spaced] == [
+        p.text for p in generator.generate("春风", form="五言绝句", seed=2, n=2)
+    ]
+
+
 def test_a_start_is_planned_from_but_never_with_its_own_characters(generator):
     for poem in generator.generate("春风", form="五言绝句", n=2, seed=3):
         assert (poem.mode, poem.plan_source, len(poem.plan)) == ("start", "start", 4)
@@ -525,6 +552,20 @@ def test_a_long_theme_is_planned_from_its_eight_strongest_keywords(generator):
         (lambda g: g.themed(" \n"), "the theme is empty"),
         (lambda g: g.write("start", "  "), "the start is empty"),
         (lambda g: g.generate("𠀋𠀋"), "the start has characters the model does not know: 𠀋"),
+        (
+            lambda g: g.generate("𠀋𠀍𠀋"),
+            "the start has characters the model does not know: 𠀋 𠀍",
+        ),
+        (lambda g: g.generate(5), "the start must be text, got int"),
+        (lambda g: g.acrostic(["春"]), "the acrostic must be text, got list"),
+        (
+            lambda g: g.acrostic("春，秋夏"),
+            "the acrostic has characters that are not Han characters: ，",
+        ),
+        (
+            lambda g: g.acrostic("春X秋夏"),
+            "the acrostic has characters that are not Han characters: X",
+        ),
         (
             lambda g: g.generate("春abc"),
             "the start has characters that are not Han characters: a b c",
@@ -850,13 +891,14 @@ def test_without_a_form_a_start_of_four_whole_lines_is_that_quatrain(generator):
     assert poem.form == "五言绝句" and poem.text == REGULAR["五言绝句"]
 
 
-def test_revise_writes_under_the_controls_given(generator):
+def test_revise_writes_under_the_controls_given(generator, monkeypatch):
     # The controls object and a style: 3 poems of seed 5, primed by the style.
     controls = Controls(n=3, seed=5)
     plain = generator.revise(REGULAR["五言绝句"], [1], controls)
     assert [p.seed for p in plain] == [5, 5, 5] and len({p.text for p in plain}) == 3
+    plans = spy_on_plans(generator, monkeypatch)
     styled = generator.revise(REGULAR["五言绝句"], [1], replace(controls, style="秋风落叶"))
-    assert [p.text for p in styled] != [p.text for p in plain]
+    assert [p.style for p in plans] == ["秋风落叶"]
     assert all(p.text.startswith("白日依山尽，") for p in plain + styled)
 
 
