@@ -170,6 +170,13 @@ def test_free_length_poems_keep_the_start_and_end(generator):
     assert {len(p.text) for p in generator.generate(n=20, seed=4, form="free")} - {24, 32}
 
 
+def test_a_free_poem_cut_at_the_length_limit_keeps_its_unfinished_line(generator):
+    # The untrained model never ends a line in time: every poem stops at 120 characters.
+    for poem in generator.generate(n=4, seed=4, form="free"):
+        assert len(poem.text) == 120 and poem.text[-1] not in "，。？！；"
+        assert "".join(poem.lines) == poem.text and poem.lines[-1][-1] == poem.text[-1]
+
+
 # --- without a form: a regulated poem ------------------------------------------------------
 
 
