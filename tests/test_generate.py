@@ -267,7 +267,9 @@ def test_a_free_poem_is_planned_from_its_first_line_which_it_keeps(generator, mo
 
     monkeypatch.setattr(generator.composer, "decode", recording)
     poems = generator.generate(form="五言绝句", n=2, seed=5)
-    assert [split_lines(p.text)[0] for p in poems] == [split_lines(t)[0] for t in firsts]
+    # The first line is written alone (its 5 characters and mark), then the poem after it.
+    assert [len(t) for t in firsts] == [6, 6]
+    assert [p.text[:6] for p in poems] == firsts
     for poem in poems:
         assert (poem.plan_source, len(poem.plan)) == ("first line", 4)
         assert not set(poem.plan) & set(split_lines(poem.text)[0])

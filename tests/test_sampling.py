@@ -82,3 +82,53 @@ def test_temperature_sharpens_below_one_and_flattens_above():
     assert torch.allclose(plain, PROBABILITIES.double(), atol=0.012)
     root = PROBABILITIES.double().sqrt()
     assert torch.allclose(hot, root / root.sum(), atol=0.012)
+
+
+def test_a_nucleus_wider_than_the_first_head_is_drawn_whole():
+    # 5,000 nearly equal tokens: a nucleus of 0.1 is the 500 likeliest, more than the 256 the
+    # head first takes, and a draw from the whole row lands in it one time in ten.
+    probabilities = torch.linspace(0, -0.01, 5000).softmax(-1)
+    kept = int((probabilities.cumsum(-1) - probabilities <= 0.1).sum())
+    assert 400 < kept < 600
+    rows = 2000
+    logits = probabilities.log().expand(rows, -1)
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+    tokens = draw(logits, allowed, Sampling(1.0, top_p=0.1), torch.Generator().manual_seed(2))
+    assert int(tokens.max()) < kept
+    assert int((tokens >= 256).sum()) > rows * 0.4  # the far half of the nucleus is drawn too
+
+
+@pytest.mark.parametrize(
+    "sampling",
+    [Sampling(), Sampling(top_p=1.0), Sampling(top_k=5), Sampling(temperature=1.0, top_p=0.0105)],
+)
+def test_the_same_generator_seed_draws_the_same_tokens_whatever_the_global_seed(sampling):
+    probabilities = torch.linspace(0, -0.01, 1000).softmax(-1)  # the last: by the head
+    logits = probabilities.log().expand(64, -1)
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+
+    def drawn(seed: int, global_seed: int) -> list[int]:
+        torch.manual_seed(global_seed)
+        return draw(logits, allowed, sampling, torch.Generator().manual_seed(seed)).tolist()
+
+    assert drawn(7, global_seed=1) == drawn(7, global_seed=2)
+    assert drawn(7, global_seed=1) != drawn(8, global_seed=1)
+
+
+def test_a_draw_carried_past_the_last_weight_by_rounding_takes_the_likeliest(monkeypatch):
+    # A uniform draw that rounds up to the row's whole weight lands beyond its last token,
+    # here one the step does not allow: the row's likeliest is taken instead.
+    monkeypatch.setattr(torch, "rand", lambda rows, columns, generator: torch.ones(rows, 1))
+    logits = torch.tensor([[0.0, 1.0, 0.5, 0.0], [2.0, 1.0, 0.0, 0.0]])
+    allowed = torch.tensor([[True, True, True, False], [True, True, False, False]])
+    generator = torch.Generator().manual_seed(0)
+    assert draw(logits, allowed, Sampling(top_p=1.0), generator).tolist() == [1, 0]
+
+
+def test_top_k_holds_for_a_batch_of_fewer_rows_than_k():
+    logits = PROBABILITIES.log().expand(2, -1)  # 2 rows, top-k of 3
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+    generator = torch.Generator().manual_seed(3)
+    sampling = Sampling(temperature=1.0, top_k=3, top_p=1.0)
+    tokens = torch.cat([draw(logits, allowed, sampling, generator) for _ in range(3000)])
+    assert sorted(set(tokens.tolist())) == [0, 1, 2]
