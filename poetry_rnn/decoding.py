@@ -23,8 +23,9 @@ rows in one batch, scores each poem so far — the forward model's log-likelihoo
 at temperature 1, recorded while sampling, plus the backward model's log-likelihood of it read
 from its end (where the composer has one), plus the 对仗 of its finished middle couplets, plus
 ``coherence`` times its characters times its coherence (:mod:`poetry_rnn.coherence`) — and
-keeps the best ``beams`` distinct ones, each row's constraint and LSTM state with it. Free
-writing always samples.
+keeps the best ``beams`` distinct ones, each row's constraint and LSTM state with it. Where
+coherence is on, a poem that marks two seasons or two times of day the poets keep apart (a
+clash) is kept only where too few others are left. Free writing always samples.
 
 对仗: while writing the second line of a 律诗's middle couplet (``parallel``), each character
 gets a logit bonus for pairing with the first line's character at its position, in both ways.
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from poetry_rnn.coherence import associations, coherence_of
+from poetry_rnn.coherence import associations, clashes, coherence_of
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
 from poetry_rnn.prosody import (
@@ -266,13 +267,22 @@ def is_opening_slot(plan: Plan, slot: Slot | None) -> bool:
     )
 
 
-def _best_distinct(texts: list[str], score: list[float], most: int) -> list[int]:
+def _best_distinct(
+    texts: list[str], score: list[float], clashing: list[bool], most: int
+) -> list[int]:
     """The rows of the ``most`` best-scored distinct texts, best first (ties by row): each
-    text's best row."""
+    text's best row, every text that does not clash before any that does."""
     first: dict[str, int] = {}
-    for row in sorted(range(len(texts)), key=lambda row: -score[row]):  # stable: ties by row
+    # stable: ties by row
+    for row in sorted(range(len(texts)), key=lambda row: (clashing[row], -score[row])):
         first.setdefault(texts[row], row)
     return list(first.values())[:most]
+
+
+def _clashing(plan: Plan, texts: list[str]) -> list[bool]:
+    """Whether each poem so far marks two seasons or two times of day that poets keep apart
+    (:func:`poetry_rnn.coherence.clashes`); never, where the plan's coherence is off."""
+    return [bool(plan.coherence) and clashes(text) is not None for text in texts]
 
 
 def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
@@ -521,7 +531,7 @@ class Composer:
             self._advance(plan, poems, line, sampling, generator)
             texts = self._texts(plan, poems)
             score = self._score(plan, poems, texts).tolist()
-            kept = _best_distinct(texts, score, beams)
+            kept = _best_distinct(texts, score, _clashing(plan, texts), beams)
         chosen = [(texts[row], score[row] / poems.tokens.shape[1]) for row in kept]
         return [chosen[i % len(chosen)] for i in range(n)]
 

@@ -293,9 +293,41 @@ def test_the_search_keeps_each_texts_best_row_best_first():
     texts = ["天", "月", "天", "山", "月"]
     score = [1.0, 3.0, 5.0, 2.0, 3.0]
     # 天 at its best (row 2, 5.0), 月 (row 1; row 4 ties it, and comes later), 山 (row 3).
-    assert decoding._best_distinct(texts, score, 5) == [2, 1, 3]
-    assert decoding._best_distinct(texts, score, 2) == [2, 1]
-    assert decoding._best_distinct(texts, score, 1) == [2]
+    clear = [False] * 5
+    assert decoding._best_distinct(texts, score, clear, 5) == [2, 1, 3]
+    assert decoding._best_distinct(texts, score, clear, 2) == [2, 1]
+    assert decoding._best_distinct(texts, score, clear, 1) == [2]
+
+
+def test_the_search_keeps_a_clashing_poem_only_after_every_other():
+    texts = ["天", "月", "天", "山", "月"]
+    score = [1.0, 3.0, 5.0, 2.0, 3.0]
+    clashing = [False, True, True, False, False]
+    # 天's best row clashes, so its clear row 0 stands for it; 月's clear row 4 for 月.
+    assert decoding._best_distinct(texts, score, clashing, 5) == [4, 3, 0]
+    assert decoding._best_distinct(texts, score, clashing, 2) == [4, 3]
+    # Where every row clashes, the score alone decides.
+    assert decoding._best_distinct(texts, score, [True] * 5, 5) == [2, 1, 3]
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.0])
+def test_where_coherence_is_on_the_search_writes_no_clash_it_can_avoid(monkeypatch, weight):
+    # A stand-in clash: any poem holding 风. The search avoids it wherever a candidate line
+    # can; where coherence is off, clashes are not looked for.
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=weight, search=decoding.Search(2, 8))
+    composer = Composer(model(), VOCAB)
+    monkeypatch.setattr(decoding, "clashes", lambda text: None)
+    before = composer.decode(plan, 2, Sampling(), seed=8)
+    assert any("风" in text for text in before)  # the model writes 风 of itself
+    monkeypatch.setattr(decoding, "clashes", lambda text: "春/秋" if "风" in text else None)
+    after = composer.decode(plan, 2, Sampling(), seed=8)
+    if weight:
+        assert not any("风" in text for text in after), after
+    else:
+        assert after == before
+    # Where every poem clashes (a user's own text may), the score alone decides, as before.
+    monkeypatch.setattr(decoding, "clashes", lambda text: "春/秋")
+    assert composer.decode(plan, 2, Sampling(), seed=8) == before
 
 
 @pytest.mark.parametrize("heads", ["天", "天天"])
