@@ -256,8 +256,9 @@ def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
 
 
 def is_opening_slot(plan: Plan, slot: Slot | None) -> bool:
-    """True for the first line's last character (when the plan rhymes): where it is level
-    (平) it rhymes with the poem, as the poets' 首句入韵 does; where not, it need not."""
+    """True for the first line's last character (when the plan rhymes): where it may be read
+    level (平, or either tone) it rhymes with the poem, as the poets' 首句入韵 does; where it is
+    仄, it need not."""
     return (
         slot is not None
         and plan.rhyme
@@ -596,13 +597,14 @@ class Composer:
             allowed = _narrow(allowed, shares_group)
             allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
         elif is_opening_slot(plan, slot):
-            # A level close of the first line rhymes, in a group with a level character left
-            # for every rhyme after it.
+            # A close of the first line that may be read level (平, or either tone: readers
+            # hear 看 and 思 as 平) rhymes, in a group with a level character left for every
+            # rhyme after it.
             rhymes = tables.rhymes(plan.rhyme_book)
             level_chars = (rhymes & tables.level[:, None]).sum(0)
             roomy = poems.rhymes & (level_chars > len(rhyme_positions(plan.form)))
             shares_group = roomy.float() @ rhymes.float().T > 0
-            allowed = _narrow(allowed, (shares_group & tables.level) | ~tables.level)
+            allowed = _narrow(allowed, shares_group | tables.oblique)
         allowed = _narrow(allowed, not_doubled)
         allowed = _narrow(allowed, not_overused)
         allowed = _narrow(allowed, new_in_line)
@@ -664,7 +666,7 @@ class Composer:
             rhyming = (
                 torch.ones_like(token, dtype=torch.bool)
                 if is_rhyme_slot(plan, slot)
-                else self.tables.level[token]
+                else ~self.tables.oblique[token]
             )
             narrowed = poems.rhymes & self.tables.rhymes(plan.rhyme_book)[token]
             narrows = narrowed.any(1, keepdim=True) & rhyming[:, None]

@@ -109,6 +109,15 @@ def test_an_oblique_close_of_the_first_line_leaves_the_rhyme_free(composer):
     assert len(set().union(*groups)) >= 3
 
 
+def test_a_close_of_either_tone_sets_the_rhyme_as_a_level_one_does(composer):
+    # 看 is of either tone (kān and kàn) and heard as 平 at a line's end: after 独坐对山看 the
+    # poem rhymes with it, in 上平十四寒, as 首句入韵.
+    fixed = {(0, p): c for p, c in enumerate("独坐对山看", start=1)}
+    texts = composer.decode(sampled_plan(FORMS["五言绝句"], fixed), N, SAMPLING, seed=12)
+    assert all("上平十四寒" in shared_rhymes(["看", *_rhymes(text, "五言绝句")], "pingshui")
+               for text in texts), texts  # fmt: skip
+
+
 def _untrained(chars: str) -> Composer:
     """A composer over a vocabulary of ``chars``, with an untrained model: the plan's bonuses
     and the rules alone decide."""
