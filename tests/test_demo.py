@@ -237,17 +237,18 @@ def test_two_locked_lines_of_the_chosen_candidate_stay_when_the_rest_is_rewritte
     page.locator("#sampling").get_by_text("采样").click()
     page.locator("#n input[type=number]").fill("2")
     page.locator("#n input[type=number]").press("Enter")
+    # The slider takes the number once its range shows it: writing before then asks for one.
+    expect(page.locator("#n input[type=range]")).to_have_value("2")
     write(page, "续写", "春风", "七言绝句")
-    shown_poem(page)
+    expect(page.locator("#poems article.poem")).to_have_count(2)
     candidates = poem_texts(page)
-    assert len(candidates) == 2
     metas = page.locator("#poems .poem-meta").all_inner_texts()
     assert [meta.split(" · ")[0] for meta in metas] == ["候选 1", "候选 2"]
     assert all(float(meta.split("得分 ")[1]) < 0 for meta in metas)  # log-likelihoods
     page.locator("#candidate").get_by_text("候选 2", exact=True).click()
     second = split_lines(candidates[1])
     labels = page.locator("#locks label")
-    expect_text(labels.nth(0), second[0])
+    expect(labels.nth(0)).to_contain_text(second[0])
     labels.nth(0).click()
     labels.nth(2).click()
     page.locator("#revise").click()
@@ -266,10 +267,12 @@ def test_two_locked_lines_of_the_chosen_candidate_stay_when_the_rest_is_rewritte
     assert page.locator("#locks input:checked").count() == 2
 
 
-def expect_text(locator, text: str) -> None:
-    from playwright.sync_api import expect
+def expect(locator):
+    """Playwright's assertions on ``locator``, each waiting as long as a poem may take."""
+    from playwright.sync_api import expect as playwright_expect
 
-    expect(locator).to_contain_text(text, timeout=POEM_MS)
+    playwright_expect.set_options(timeout=POEM_MS)
+    return playwright_expect(locator)
 
 
 def check_poem_on_page(page, text: str) -> None:
