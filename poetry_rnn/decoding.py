@@ -53,11 +53,11 @@ from poetry_rnn.prosody import (
     Form,
     attested_doubles,
     book_groups,
+    heard_rhyme_groups,
     parallel_couplets,
     parallel_pairs,
     parallelism,
     required_tone,
-    rhyme_groups,
     rhyme_positions,
     rhyming_groups,
     tone_of,
@@ -214,11 +214,12 @@ class VocabTables:
 
     def rhymes(self, book: str) -> torch.Tensor:
         """(vocabulary, groups) membership of each token in the groups of ``book`` that may
-        rhyme (the level groups of 平水韵); made once per book."""
+        rhyme (the level groups of 平水韵), where a reader hears it rhyme
+        (:func:`poetry_rnn.prosody.heard_rhyme_groups`); made once per book."""
         if book not in self._rhymes:
             groups = rhyming_groups(book)
             self._rhymes[book] = torch.tensor(
-                [[group in rhyme_groups(t, book) for group in groups] for t in self.tokens]
+                [[group in heard_rhyme_groups(t, book) for group in groups] for t in self.tokens]
             )
         return self._rhymes[book]
 

@@ -102,6 +102,9 @@ PINGSHUI_TABLE = "pingshui.json"
 DOUBLES_TABLE = "doubles.json"
 #: 对仗: under each score, its character pairs joined (two characters a pair).
 PARALLEL_TABLE = "parallel.json"
+#: 平水韵 as the poets rhymed it: under ``groups``, each level group's characters that the poets'
+#: regulated poems rhyme in it.
+RHYMED_TABLE = "rhymed.json"
 
 
 def _read_table(name: str, *keys: str) -> tuple:
@@ -253,6 +256,27 @@ def rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
         return _pingshui().groups_of.get(char, frozenset())
     group = _xinyun_group(char)
     return frozenset() if group is None else frozenset({group})
+
+
+def heard_rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
+    """The groups of ``book`` that a reader hears ``char`` rhyme in, those a writer may rhyme
+    it in. Under 平水韵 its level groups in which the poets rhyme it (the shipped
+    rhymed.json): 台 rhymes in 上平十灰, not in 上平四支 by its rare reading yí, and 才 not in
+    下平十五咸 by 纔, a traditional source it took from the simplification; none for a
+    character they do not rhyme. Under 中华新韵 its one group (the modern reading)."""
+    if book == "pingshui":
+        return _poets_rhymes().get(char, frozenset())
+    return rhyme_groups(char, book)
+
+
+@functools.cache
+def _poets_rhymes() -> dict[str, frozenset[str]]:
+    (groups,) = _read_table(RHYMED_TABLE, "groups")
+    members: dict[str, set[str]] = {}
+    for group, chars in groups.items():
+        for char in chars:
+            members.setdefault(char, set()).add(group)
+    return {char: frozenset(groups) for char, groups in members.items()}
 
 
 def shared_rhymes(chars: Iterable[str], book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:

@@ -24,8 +24,8 @@ from poetry_rnn.prosody import (
     TONE_SIGNS,
     Form,
     attested_doubles,
+    heard_rhyme_groups,
     is_level,
-    rhyme_groups,
     tone_of,
 )
 from poetry_rnn.text import is_han
@@ -153,7 +153,8 @@ def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: V
         and char != current
         and (wanted is None or tone_of(char) in (wanted, None))
         and (line not in rhyme_lines
-             or (is_level(char) and char not in rhyme_chars and target & rhyme_groups(char, book)))
+             or (is_level(char) and char not in rhyme_chars
+                 and target & heard_rhyme_groups(char, book)))
         and (char not in neighbours or char in doubles)
         and used(char) < 2
     ]  # fmt: skip

@@ -308,10 +308,12 @@ def test_the_backward_model_changes_the_choice(composer):
     model, vocab = composer.model, composer.vocab
     backed = Composer(model, vocab, backward=_favouring(vocab, "山"))
     plan = form_plan(FORMS["五言绝句"], {}, search=Search(2, 8))
-    plain = composer.decode(plan, 8, SAMPLING, seed=26)
-    texts = backed.decode(plan, 8, SAMPLING, seed=26)
-    # At most twice a poem, once a line: 16 is the ceiling; the plain search writes 9.
-    assert sum(t.count("山") for t in texts) >= sum(t.count("山") for t in plain) + 5
+    seeds = (1, 2, 3)
+    plain = [t for seed in seeds for t in composer.decode(plan, 8, SAMPLING, seed=seed)]
+    texts = [t for seed in seeds for t in backed.decode(plan, 8, SAMPLING, seed=seed)]
+    # At most twice a poem, once a line: 48 is the ceiling; the plain search writes 6, the
+    # backed one 43.
+    assert sum(t.count("山") for t in texts) >= sum(t.count("山") for t in plain) + 20
     assert all(check_format(t, plan.form) and check_rhyme(t, plan.form) for t in texts)
 
 

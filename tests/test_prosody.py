@@ -33,6 +33,7 @@ from poetry_rnn.prosody import (
     check_rhyme,
     form_of,
     get_form,
+    heard_rhyme_groups,
     is_level,
     join_lines,
     modern_reading,
@@ -235,6 +236,54 @@ def test_attested_rhymes_need_enough_agreeing_poems():
     # Rhymes that share two groups (西 alone) or stand beside one known character say nothing.
     unclear = [_regulated("西西西啼"), _regulated("西溪溪溪")] * 5
     assert build_tables.attested_rhymes(unclear, book, set(), 1, 0.8) == {}
+
+
+def test_the_poets_rhymes_count_each_poem_of_one_group_once():
+    level = {"上平四支": "池时台", "上平十灰": "台来回"}
+    texts = [_regulated("来回台来")] * 3  # 十灰 alone: 台 来 回 once a poem each
+    texts.append(_regulated("池时台池"))  # 四支 alone: 台 by its rare reading
+    texts.append(_regulated("台台台台"))  # both groups: says nothing
+    texts.append(_regulated("来回西来"))  # 西 is in neither: no group shared
+    uses, poems = build_tables.count_rhyme_uses(texts, level)
+    assert poems == 4
+    assert uses == {"来": {"上平十灰": 3}, "回": {"上平十灰": 3},
+                    "台": {"上平十灰": 3, "上平四支": 1}, "池": {"上平四支": 1},
+                    "时": {"上平四支": 1}}  # fmt: skip
+    # 台 rhymes in 四支 in 1 of its 4 poems: under a share of 0.3, over 0.2.
+    assert build_tables.rhymed_groups(uses, level, 1, 0.3) == {"上平四支": "池时",
+                                                               "上平十灰": "台来回"}  # fmt: skip
+    assert build_tables.rhymed_groups(uses, level, 1, 0.2)["上平四支"] == "池时台"
+    assert build_tables.rhymed_groups(uses, level, 2, 0.2) == {"上平四支": "", "上平十灰": "台来回"}
+
+
+@pytest.mark.parametrize(
+    ("char", "heard"),
+    [
+        ("台", {"上平十灰"}),  # not 上平四支 (yí)
+        ("才", {"上平十灰"}),  # not 下平十五咸 (纔)
+        ("还", {"上平十五删"}),  # huán; its xuán of 下平一先 is 1 % of its rhymes
+        ("行", {"下平七阳", "下平八庚"}),  # háng and xíng, both rhymed often
+        ("看", {"上平十四寒"}),
+        ("啼", {"上平八齐"}),  # a character the book lacks, added where poets rhyme it
+        ("月", set()),  # oblique: no rhyme
+    ],
+)
+def test_a_character_rhymes_where_the_poets_rhyme_it(char, heard):
+    assert heard_rhyme_groups(char) == heard_rhyme_groups(char, "pingshui") == heard
+    assert heard <= rhyme_groups(char)  # the book's groups, fewer
+    assert heard_rhyme_groups(char, "xinyun") == rhyme_groups(char, "xinyun")
+
+
+def test_the_shipped_poets_rhymes_keep_most_of_the_book():
+    table = _shipped("rhymed.json")
+    assert list(table) == ["groups", "min_poems", "min_share", "source"]
+    assert (table["min_poems"], table["min_share"]) == (2, 0.02)
+    assert list(table["groups"]) == list(rhyming_groups())  # the 30 level groups, in order
+    level = _shipped("pingshui.json")["平"]
+    assert all(set(chars) <= set(level[group] + _shipped("pingshui.json")["attested"].get(
+        group, "")) for group, chars in table["groups"].items())  # fmt: skip
+    assert "霜" in table["groups"]["下平七阳"] and "台" not in table["groups"]["上平四支"]
+    assert (ROOT / "poetry_rnn" / "rhymed.json").stat().st_size < 50_000
 
 
 # --- doublings -----------------------------------------------------------------------------
@@ -788,14 +837,19 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
     assert oblique["入声十七洽"] == "洽狭"  # Han characters only
     assert stats["pingshui: groups"] == 106 and stats["pingshui: characters"] == 9
     assert pingshui["attested"] == {} and stats["pingshui: attested characters"] == 0
+    rhymed = _read(out / "rhymed.json")  # no regulated poem: the new book's groups, empty
+    assert list(rhymed["groups"]) == list(level) and set(rhymed["groups"].values()) == {""}
+    assert stats["rhymed: poems of one group"] == 0 and stats["rhymed: characters"] == 0
 
 
 def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "out"
     assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), "--out-dir", str(out)]) == 0
     assert sorted(path.name for path in out.iterdir()) == [
-        "coherence.npz", "doubles.json", "parallel.json", "tones.json"
+        "coherence.npz", "doubles.json", "parallel.json", "rhymed.json", "tones.json"
     ]  # fmt: skip
+    # The poets' rhymes by the shipped book's level groups.
+    assert list(_read(out / "rhymed.json")["groups"]) == list(rhyming_groups())
     assert _read(out / "doubles.json")["chars"] == ""  # none in 40 poems
     report = capsys.readouterr().out
     assert report.endswith("pingshui: not rebuilt (give --pingshui WHEEL)\n")

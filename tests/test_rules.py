@@ -21,6 +21,7 @@ from poetry_rnn.prosody import (
     OBLIQUE,
     join_lines,
     pair_score,
+    rhyming_groups,
     shared_rhymes,
     tone_of,
     unattested_doubles,
@@ -34,8 +35,12 @@ VOCAB = Vocab([*SPECIALS, "，", "。", "？", "；", *CHARS])
 
 
 def members(mask: torch.Tensor) -> str:
+    return members_of(VOCAB, mask)
+
+
+def members_of(vocab: Vocab, mask: torch.Tensor) -> str:
     return "".join(
-        token for token, member in zip(VOCAB.tokens, mask.tolist(), strict=True) if member
+        token for token, member in zip(vocab.tokens, mask.tolist(), strict=True) if member
     )
 
 
@@ -368,6 +373,23 @@ def test_where_a_kept_first_line_and_a_kept_rhyme_disagree_the_rhyme_sets_the_gr
     plan = form_plan(FORMS["五言绝句"], fixed, bias={1: {"霜": 30.0}}, search=None)
     texts = Composer(net, vocab).decode(plan, 8, Sampling(), seed=4)
     assert all(split_lines(text)[1][-1] in "年前" for text in texts), texts
+
+
+def test_a_character_rhymes_only_where_the_poets_rhyme_it():
+    # 台 stands in 上平四支 too by its rare reading yí, where no reader hears it rhyme with 池 and
+    # 时: however favoured, it never closes the last line of a poem that rhymes 池; under
+    # 中华新韵 (tái) it rhymes with 来, in 四开.
+    vocab = Vocab([*VOCAB.tokens, *"池时诗台来"])
+    tables = VocabTables(vocab)
+    pingshui = dict(zip(rhyming_groups("pingshui"), tables.rhymes("pingshui").T, strict=True))
+    in_group = {group: members_of(vocab, column) for group, column in pingshui.items()}
+    assert in_group["上平四支"] == "池时诗" and in_group["上平十灰"] == "台来"
+    xinyun = dict(zip(rhyming_groups("xinyun"), tables.rhymes("xinyun").T, strict=True))
+    assert members_of(vocab, xinyun["四开"]) == "台来"
+    net = CharRNN(ModelConfig(len(vocab), 8, 8, 1)).eval()
+    plan = form_plan(FORMS["五言绝句"], {(1, 5): "池"}, bias={3: {"台": 30.0}}, search=None)
+    texts = Composer(net, vocab).decode(plan, 8, Sampling(), seed=4)
+    assert all(split_lines(text)[3][-1] in "时诗" for text in texts), texts
 
 
 def test_rhymes_are_kept_as_far_as_a_vocabulary_allows():
