@@ -25,9 +25,10 @@ from poetry_rnn.model import native_bf16
 
 CARD = Path(__file__).resolve().parents[1] / "MODEL_CARD.md"
 SAMPLE = re.compile(r"`python -m poetry_rnn\.generate ([^`]*)`\n\n```\n(.*?)```\n", re.S)
-#: The bf16 kernels of the CPU that wrote the card's samples, as the card says: AMX. Others
-#: (AVX512-BF16 alone, or fp32 without native bf16) round differently and may write other poems.
-CARD_KERNELS = "amx"
+#: The bf16 kernels of the CPU that wrote the card's samples, as the card says: AVX512-BF16
+#: without AMX. Others (AMX, or fp32 without native bf16) round differently and may write other
+#: poems.
+CARD_KERNELS = "avx512"
 
 
 def bf16_kernels() -> str:

@@ -589,6 +589,7 @@ def rhymed_groups(
 
 
 def rhymed_json(rhymed: dict[str, str], source: str) -> str:
+    """The poets' rhymes as JSON: each level group's characters, one group a line."""
     table = {
         "groups": rhymed,
         "min_poems": RHYMED_MIN_POEMS,
