@@ -316,7 +316,7 @@ def repeated_in_line(line: str) -> list[str]:
 
 def repeated_words(text: str) -> list[str]:
     """The two-character words of ``text`` (adjacent characters of one line, other than a
-    doubling) that it says more than once, in order of their first place: 春风 in
+    doubling) that it says more than once, in the order they come again: 春风 in
     春风吹柳色，又见春风归 → 春风. Poets do it in 3 % of their regulated poems."""
     pairs = [line[i : i + 2] for line in split_lines(text) for i in range(len(line) - 1)]
     return list(dict.fromkeys(p for i, p in enumerate(pairs) if p[0] != p[1] and p in pairs[:i]))

@@ -41,6 +41,7 @@ from poetry_rnn.prosody import (
     parallel_couplets,
     parallel_pairs,
     parallelism,
+    repeated_words,
     required_tone,
     rhyme_groups,
     rhyme_positions,
@@ -284,6 +285,24 @@ def test_the_shipped_poets_rhymes_keep_most_of_the_book():
         group, "")) for group, chars in table["groups"].items())  # fmt: skip
     assert "霜" in table["groups"]["下平七阳"] and "台" not in table["groups"]["上平四支"]
     assert (ROOT / "poetry_rnn" / "rhymed.json").stat().st_size < 50_000
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("春风吹柳色，又见春风归。", ["春风"]),
+        ("床前明月光，疑是地上霜。举头望明月，低头思故乡。", ["明月"]),
+        ("春风春风春，春风春风春。", ["春风", "风春"]),  # in the order they come again
+        ("明月照春风，春风照明月。", ["春风", "明月"]),
+        ("悠悠天地，悠悠云山。", []),  # a doubling is no word said again
+        ("天山，山天。", []),  # a word across a line's end is none
+        ("山天，山天。", ["山天"]),
+        ("天山月，山月天。", ["山月"]),
+        ("天", []),
+    ],
+)
+def test_the_words_a_poem_says_twice(text, words):
+    assert repeated_words(text) == words
 
 
 # --- doublings -----------------------------------------------------------------------------
