@@ -290,7 +290,9 @@ def test_pasting_jing_ye_si_shows_its_form_rhyme_and_broken_rules(page):
     assert "五言绝句" in meta and "下平七阳" in meta and "平仄 3/8" in meta
     assert report.locator(".group").all_inner_texts() == ["下平七阳"] * 3  # 光 霜 乡
     assert report.locator(".broken").count() > 0
-    assert any("二四六分明" in row for row in report.locator(".findings li").all_inner_texts())
+    findings = report.locator(".findings li").all_inner_texts()
+    assert any("二四六分明" in row for row in findings)
+    assert findings[-1] == "明月: said twice (poets do it in 3 % of their regulated poems)"
     page.locator("#line input").fill("2")
     page.locator("#position input").fill("4")
     page.locator("#suggest").click()
