@@ -104,6 +104,7 @@ from poetry_rnn.prosody import (
     RHYMED_TABLE,
     TONE_TABLE,
     form_of,
+    groups_of,
     modern_tone,
     parallel_couplets,
     rhyme_positions,
@@ -519,10 +520,7 @@ def attested_rhymes(
     """Level group → the characters absent from the book (``groups``: its level groups) and
     not ``oblique`` that the poets' regulated poems rhyme in that group (see the module's
     docstring)."""
-    groups_of: dict[str, set[str]] = {}
-    for group, chars in groups.items():
-        for char in chars:
-            groups_of.setdefault(char, set()).add(group)
+    book = groups_of(groups)
     votes: dict[str, Counter] = {}
     for text in texts:
         form = form_of(text)
@@ -530,12 +528,12 @@ def attested_rhymes(
             continue
         lines = split_lines(text)
         rhymes = [lines[i][-1] for i in range(1, form.lines, 2)]
-        known = [groups_of[char] for char in rhymes if char in groups_of]
-        shared = set.intersection(*known) if len(known) >= 2 else set()
+        known = [book[char] for char in rhymes if char in book]
+        shared = frozenset.intersection(*known) if len(known) >= 2 else frozenset()
         if len(shared) != 1:
             continue
         (group,) = shared
-        for char in set(rhymes) - groups_of.keys() - oblique:
+        for char in set(rhymes) - book.keys() - oblique:
             if is_han(char):
                 votes.setdefault(char, Counter())[group] += 1
     attested: dict[str, str] = {}
@@ -550,10 +548,7 @@ def count_rhyme_uses(texts: Iterable[str], level: dict[str, str]) -> tuple[dict[
     """Character → level group → the regulated poems of ``texts`` that rhyme it in that group:
     those whose rhyme characters share exactly one group of ``level`` (group → characters);
     and how many poems those are."""
-    groups_of: dict[str, set[str]] = {}
-    for group, chars in level.items():
-        for char in chars:
-            groups_of.setdefault(char, set()).add(group)
+    book = groups_of(level)
     uses: dict[str, Counter] = {}
     poems = 0
     for text in texts:
@@ -562,7 +557,7 @@ def count_rhyme_uses(texts: Iterable[str], level: dict[str, str]) -> tuple[dict[
             continue
         lines = split_lines(text)
         rhymes = {lines[i][-1] for i in rhyme_positions(form)}
-        shared = set.intersection(*(groups_of.get(char, set()) for char in rhymes))
+        shared = frozenset.intersection(*(book.get(char, frozenset()) for char in rhymes))
         if len(shared) == 1:
             (group,) = shared
             poems += 1

@@ -107,6 +107,16 @@ PARALLEL_TABLE = "parallel.json"
 RHYMED_TABLE = "rhymed.json"
 
 
+def groups_of(*tables: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Character → every group of ``tables`` (group → its characters) that lists it."""
+    members: dict[str, set[str]] = {}
+    for table in tables:
+        for group, chars in table.items():
+            for char in chars:
+                members.setdefault(char, set()).add(group)
+    return {char: frozenset(groups) for char, groups in members.items()}
+
+
 def _read_table(name: str, *keys: str) -> tuple:
     """The entries under ``keys`` of a shipped table (its users read it once)."""
     try:
@@ -183,13 +193,7 @@ class _Pingshui(NamedTuple):
 @functools.cache
 def _pingshui() -> _Pingshui:
     level, oblique, attested = _read_table(PINGSHUI_TABLE, LEVEL, OBLIQUE, "attested")
-    members: dict[str, set[str]] = {}
-    for groups in (level, oblique, attested):
-        for group, chars in groups.items():
-            for char in chars:
-                members.setdefault(char, set()).add(group)
-    groups_of = {char: frozenset(groups) for char, groups in members.items()}
-    return _Pingshui(groups_of, tuple(level), (*level, *oblique))
+    return _Pingshui(groups_of(level, oblique, attested), tuple(level), (*level, *oblique))
 
 
 #: 中华新韵: the pinyin finals of each group, as pypinyin writes them with ``strict=True`` (ü
@@ -272,11 +276,7 @@ def heard_rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[s
 @functools.cache
 def _poets_rhymes() -> dict[str, frozenset[str]]:
     (groups,) = _read_table(RHYMED_TABLE, "groups")
-    members: dict[str, set[str]] = {}
-    for group, chars in groups.items():
-        for char in chars:
-            members.setdefault(char, set()).add(group)
-    return {char: frozenset(groups) for char, groups in members.items()}
+    return groups_of(groups)
 
 
 def shared_rhymes(chars: Iterable[str], book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
