@@ -51,8 +51,9 @@ def textbook_loss(model: CharRNN, corpus: EncodedCorpus, rows: np.ndarray) -> fl
     token are predicted, the padding and the start token are not."""
     rows = rows[np.argsort(corpus.lengths[rows], kind="stable")]
     parts = [rows[start : start + BATCH_SIZE] for start in range(0, len(rows), BATCH_SIZE)]
+    device = next(model.parameters()).device
     batches = (
-        torch.from_numpy(textbook_batch(corpus, part, int(corpus.lengths[part].max())))
+        torch.from_numpy(textbook_batch(corpus, part, int(corpus.lengths[part].max()))).to(device)
         for part in parts
     )
     total, predicted = total_nll(

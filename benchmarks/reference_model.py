@@ -1,7 +1,7 @@
 """Train the reference recipe (docs/baseline.md) for a time budget and compare it with a model.
 
     python benchmarks/reference_model.py train --data data/tang.npz --minutes 110 \\
-        [--out runs/reference]
+        [--out runs/reference] [--device cuda]
     python benchmarks/reference_model.py compare --data data/tang.npz \\
         --reference runs/reference/model [--model DIR] [--json]
 
@@ -53,10 +53,11 @@ log = logging.getLogger("poetry_rnn.reference_model")
 EPOCHS = 20  # the textbook's
 
 
-def train(data: Path, minutes: float, out: Path, seed: int) -> None:
+def train(data: Path, minutes: float, out: Path, seed: int, device: str) -> None:
     corpus = load_corpus(data)
     torch.manual_seed(seed)
-    model = CharRNN(preset_config("reference", len(corpus.vocab)))
+    on = start_runtime(device, "fp32").device  # the textbook trains in fp32
+    model = CharRNN(preset_config("reference", len(corpus.vocab))).to(on)
     optimizer = reference_optimizer(model)
     rows, val_rows = corpus.indices("train"), corpus.indices("val")
     rng = np.random.default_rng(seed)
@@ -64,13 +65,14 @@ def train(data: Path, minutes: float, out: Path, seed: int) -> None:
     deadline = started + minutes * 60
     history: list[dict] = []
     best = math.inf
-    log.info("reference recipe: %d train poems, %g minutes at most", len(rows), minutes)
+    log.info("reference recipe: %d train poems, %g minutes at most on %s", len(rows), minutes, on)
     for epoch in range(1, EPOCHS + 1):
         order = rng.permutation(rows)
         batches = range(0, len(order), BATCH_SIZE)
         losses = []
         for start in tqdm(batches, desc=f"epoch {epoch}", disable=not sys.stderr.isatty()):
-            batch = torch.from_numpy(textbook_batch(corpus, order[start : start + BATCH_SIZE]))
+            part = order[start : start + BATCH_SIZE]
+            batch = torch.from_numpy(textbook_batch(corpus, part)).to(on)
             losses.append(reference_step(model, optimizer, batch))
             if time.monotonic() > deadline:
                 break
@@ -145,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     training.add_argument("--minutes", type=float, required=True, help="wall-clock budget")
     training.add_argument("--out", type=Path, default=Path("runs/reference"))
     training.add_argument("--seed", type=int, default=0)
+    training.add_argument("--device", default="auto", help="auto, cpu or cuda")
     comparing = commands.add_parser("compare", help="compare a model with the reference")
     comparing.add_argument("--data", type=Path, required=True)
     comparing.add_argument("--model", type=Path, default=None, help="default: the shipped model")
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     if args.command == "train":
-        train(args.data, args.minutes, args.out, args.seed)
+        train(args.data, args.minutes, args.out, args.seed, args.device)
         return 0
     result = compare(args.data, args.model or SHIPPED_MODEL, args.reference)
     print(json.dumps(result, ensure_ascii=False) if args.json else report(result))

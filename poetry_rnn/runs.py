@@ -38,6 +38,7 @@ class TrainConfig:
     patience: int = 0
     save_every: int = 500
     samples: int = 3
+    minutes: float = 0.0  # a budget of training time; 0: none (the epochs alone end the run)
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -58,17 +59,22 @@ class TrainConfig:
             "patience": self.patience >= 0,
             "save_every": self.save_every >= 1,
             "samples": 0 <= self.samples <= 64,
+            "minutes": self.minutes >= 0,
         }
         for name, ok in checks.items():
             if not ok:
                 raise PoetryError(f"training option {name} is out of range: {getattr(self, name)}")
 
 
-def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``."""
+def learning_rate(
+    step: int, total_steps: int, config: TrainConfig, time_spent: float = 0.0
+) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``total_steps``,
+    or sooner where ``time_spent`` (the share of a time budget used) is further along."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
-    decayed = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
+    by_steps = (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps)
+    decayed = min(1.0, max(by_steps, time_spent))
     floor = config.lr * config.min_lr_ratio
     return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * decayed))
 
@@ -85,6 +91,7 @@ class RunState:
     epoch_loss_sum: float = 0.0
     epoch_tokens: int = 0
     epoch_seconds: float = 0.0
+    seconds: float = 0.0  # of training, all epochs and resumed commands together
     history: list[dict] = field(default_factory=list)
     finished: bool = False
 

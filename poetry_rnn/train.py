@@ -166,9 +166,21 @@ class Trainer:
     def direction(self) -> str:
         return self.model.config.direction
 
+    @property
+    def time_spent(self) -> float:
+        """The share of the time budget (``--minutes``) used; 0 without one."""
+        if not self.config.minutes:
+            return 0.0
+        return self.run_state.seconds / (self.config.minutes * 60)
+
     def run(self) -> RunState:
-        """Train until the last epoch or early stopping; returns the final run state."""
-        while self.run_state.epoch < self.config.epochs and not self.run_state.finished:
+        """Train until the last epoch, the time budget or early stopping; returns the final
+        run state."""
+        while (
+            self.run_state.epoch < self.config.epochs
+            and self.time_spent < 1
+            and not self.run_state.finished
+        ):
             self.train_epoch()
         self.run_state.finished = True
         self.checkpoint()
@@ -181,6 +193,7 @@ class Trainer:
         remaining = epoch_batches[run_state.batch_in_epoch :]
         loss_sum = torch.tensor(run_state.epoch_loss_sum, device=runtime.device)
         started = time.perf_counter() - run_state.epoch_seconds
+        run_started = time.perf_counter() - run_state.seconds
         bar = tqdm(
             total=len(epoch_batches),
             initial=run_state.batch_in_epoch,
@@ -197,6 +210,8 @@ class Trainer:
             run_state.batch_in_epoch += 1
             bar.update()
             if run_state.batch_in_epoch % LOG_EVERY == 0:
+                # every rank reads rank 0's clock, so that all change the rate and stop together
+                run_state.seconds = agree(runtime, time.perf_counter() - run_started)
                 seconds = time.perf_counter() - started
                 bar.set_postfix(
                     loss=f"{self.finite(loss_sum.item()) / run_state.epoch_tokens:.3f}",
@@ -206,6 +221,7 @@ class Trainer:
             if mid_epoch and run_state.step % self.config.save_every == 0:
                 run_state.epoch_loss_sum = self.finite(loss_sum.item())
                 run_state.epoch_seconds = time.perf_counter() - started
+                run_state.seconds = agree(runtime, time.perf_counter() - run_started)
                 log.info(
                     "epoch %d, batch %d/%d: train loss %.4f, %s tokens/s",
                     run_state.epoch + 1, run_state.batch_in_epoch, len(epoch_batches),
@@ -213,7 +229,11 @@ class Trainer:
                     f"{run_state.epoch_tokens * runtime.world_size / run_state.epoch_seconds:,.0f}",
                 )  # fmt: skip
                 self.checkpoint()
+            if self.time_spent >= 1:
+                log.info("the time budget of %g minutes is spent", self.config.minutes)
+                break
         bar.close()
+        run_state.seconds = agree(runtime, time.perf_counter() - run_started)
         run_state.epoch_loss_sum = self.finite(loss_sum.item())
         run_state.epoch_seconds = time.perf_counter() - started
         self.end_epoch()
@@ -221,7 +241,9 @@ class Trainer:
     def train_step(self, batch: torch.Tensor) -> torch.Tensor:
         """One optimizer step on ``batch``; returns the loss without waiting for the device."""
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.run_state.step, self.total_steps, self.config)
+            group["lr"] = learning_rate(
+                self.run_state.step, self.total_steps, self.config, self.time_spent
+            )
         with self.runtime.autocast():
             loss = masked_loss(self.network, batch, [self.corpus.vocab.pad_id])
         self.optimizer.zero_grad(set_to_none=True)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from collections import Counter
 from pathlib import Path
 
@@ -287,6 +288,39 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
     assert learning_rate(500, 110, config) == pytest.approx(1e-4)
     # A run one step longer than its warm-up reaches the floor on that step.
     assert learning_rate(11, 11, config) == pytest.approx(1e-4)
+
+    # A time budget three-quarters spent puts the cosine three-quarters along, whatever the
+    # steps say; the steps still rule where they are further along.
+    three_quarters = 1e-4 + 0.9e-3 * 0.5 * (1 + math.cos(0.75 * math.pi))
+    assert learning_rate(20, 110, config, 0.75) == pytest.approx(three_quarters)
+    assert learning_rate(20, 110, config, 1.0) == pytest.approx(1e-4)
+    assert learning_rate(60, 110, config, 0.1) == pytest.approx(1e-4 + 0.9e-3 * 0.5)
+    assert learning_rate(5, 110, config, 0.9) == pytest.approx(6e-4)  # warming up
+
+
+def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
+    fixture_npz, tmp_path, monkeypatch
+):
+    # A fake clock: each training step takes one second; the budget is read every 5 steps.
+    clock = [0.0]
+    step = train.Trainer.train_step
+
+    def timed_step(self, batch):
+        clock[0] += 1.0
+        return step(self, batch)
+
+    monkeypatch.setattr(train.Trainer, "train_step", timed_step)
+    monkeypatch.setattr(train, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(train, "LOG_EVERY", 5)
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "1"]
+    assert train_cli(*argv, "--epochs", "100", "--minutes", "0.5") == 0
+    first = read_metrics(tmp_path)
+    assert [row["step"] for row in first] == ["30"]  # one epoch, cut short at 30 seconds
+    assert int(first[0]["step"]) < len(load_corpus(fixture_npz).indices("train"))
+    assert (tmp_path / "model").is_dir()
+    assert "the time budget of 0.5 minutes is spent" in (tmp_path / "train.log").read_text()
+    assert train_cli("--resume", str(tmp_path), "--minutes", "1") == 0
+    assert [row["step"] for row in read_metrics(tmp_path)] == ["30", "60"]
 
 
 @pytest.mark.parametrize(
