@@ -367,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--k", type=int, default=10, help="how many suggestions")
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    parser.add_argument(
+        "--backward", type=Path, help="a backward model's directory: it joins the ranking"
+    )
     args = parser.parse_args(argv)
 
     report = check(args.text, args.form, args.rhyme_book)
@@ -380,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from poetry_rnn.suggest import Scorer, format_suggestions, suggest
 
         torch.set_num_threads(1)
-        scorer = Scorer.from_pretrained(args.model)
+        scorer = Scorer.from_pretrained(args.model, args.backward)
         suggestions = suggest(
             args.text, line, position, args.k, args.form, args.rhyme_book, model=scorer
         )

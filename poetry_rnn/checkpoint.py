@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from safetensors import SafetensorError
@@ -26,7 +27,7 @@ from torch import Tensor
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
-from poetry_rnn.model import CharRNN, ModelConfig
+from poetry_rnn.model import CharRNN, ModelConfig, native_bf16
 from poetry_rnn.vocab import Vocab
 
 FORMAT = "poetry-rnn/2"
@@ -229,6 +230,40 @@ def from_pretrained(
     tensors = _read_weights(directory, config, vocab, legacy)
     model = model_from_tensors(config, tensors, str(directory))
     return model.to(device_named(device)).eval(), vocab
+
+
+class Models(NamedTuple):
+    """The models a poem is written or ranked with: a forward model, its vocabulary, and
+    optionally a backward model of the same vocabulary."""
+
+    forward: CharRNN
+    vocab: Vocab
+    backward: CharRNN | None
+
+
+def load_models(
+    path: str | os.PathLike[str] | None = None,
+    backward: str | os.PathLike[str] | None = None,
+    device: str | torch.device = "cpu",
+    precision: str = "auto",
+) -> Models:
+    """The forward model of ``path`` (default: the shipped one) and the backward model of
+    ``backward`` (if given), which must share its vocabulary. ``precision="auto"`` runs them in
+    bf16 where the hardware does natively (on such CPUs a decoding step is about four times
+    faster: it reads half the bytes); "fp32" never."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise PoetryError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+    chosen = device_named(device)
+    forward, vocab = from_pretrained(path, chosen)
+    backward_model = None
+    if backward is not None:
+        backward_model, backward_vocab = from_pretrained(backward, chosen, direction="backward")
+        if backward_vocab != vocab:
+            raise PoetryError(f"{backward} has another vocabulary than the forward model")
+    if precision == "bf16" or (precision == "auto" and native_bf16(chosen)):
+        forward = forward.to(torch.bfloat16)
+        backward_model = backward_model and backward_model.to(torch.bfloat16)
+    return Models(forward, vocab, backward_model)
 
 
 def _read_weights(

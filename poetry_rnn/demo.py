@@ -1,6 +1,7 @@
 """The web demo: a Gradio page over the poetry_rnn library.
 
-    python -m poetry_rnn.demo [--host 127.0.0.1] [--port 7860] [--model DIR] [--concurrency N]
+    python -m poetry_rnn.demo [--host 127.0.0.1] [--port 7860] [--model DIR] [--backward DIR]
+        [--concurrency N]
 
 Two tabs. 写诗 writes poems — up to four candidates, each with its score — and rewrites one of
 them around the lines the reader locks (重写). 检查 checks a pasted poem and suggests characters
@@ -36,7 +37,7 @@ from poetry_rnn.check import MAX_INPUT_CHARS as MAX_POEM_CHARS
 from poetry_rnn.check import CheckReport, check, findings
 from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.generate import Poem, PoetryGenerator
+from poetry_rnn.generate import BACKWARD_HELP, Poem, PoetryGenerator
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     EITHER,
@@ -450,6 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--port", type=_integer(1, 65535), default=7860, help="the port to serve on (default 7860)"
     )
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    parser.add_argument("--backward", type=Path, help=BACKWARD_HELP)
     parser.add_argument(
         "--concurrency",
         type=_integer(1, MAX_CONCURRENCY),
@@ -461,7 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Each request gets its share of the cores: more threads than cores only slows them all.
     threads = max(1, (os.cpu_count() or 1) // args.concurrency)
     torch.set_num_threads(threads)
-    app = build_app(PoetryGenerator.from_pretrained(args.model), args.concurrency)
+    generator = PoetryGenerator.from_pretrained(args.model, backward=args.backward)
+    app = build_app(generator, args.concurrency)
     log.info(
         "serving on http://%s:%d, %d requests at a time, %d threads each",
         args.host, args.port, args.concurrency, threads,

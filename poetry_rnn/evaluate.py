@@ -177,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     kit.add_argument(
         "--variants", nargs="+", default=[], metavar="NAME=JSON",
-        help='named control sets (and models: "model": DIR) compared on the same prompts, '
-        'e.g. sample=\'{"top_p": 1}\'',
+        help='named control sets (and models: "model": DIR, "backward": DIR) compared on the '
+        'same prompts, e.g. sample=\'{"top_p": 1}\'',
     )  # fmt: skip
 
     score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.check import read_poem
-from poetry_rnn.checkpoint import device_named, from_pretrained
+from poetry_rnn.checkpoint import load_models
 from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
@@ -44,7 +44,6 @@ from poetry_rnn.decoding import (
     form_plan,
 )
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
-from poetry_rnn.model import native_bf16
 from poetry_rnn.prosody import (
     FORMS,
     Form,
@@ -59,6 +58,7 @@ STEERS = ("plan", "prime", "both")
 THEME_KEYWORDS = 8
 PLAN_BONUS = 3.0  # logit bonus for a line's planned keyword
 ACROSTIC_FORMS = {4: "七言绝句", 8: "七言律诗"}
+BACKWARD_HELP = "a backward model's directory: its score of each poem joins the search's"
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 
 
@@ -94,27 +94,27 @@ class Poem:
 class PoetryGenerator:
     """Writes poems with a trained CharRNN."""
 
-    def __init__(self, model: torch.nn.Module, vocab: Vocab) -> None:
+    def __init__(
+        self, model: torch.nn.Module, vocab: Vocab, backward: torch.nn.Module | None = None
+    ) -> None:
         self.vocab = vocab
-        self.composer = Composer(model, vocab)
+        self.composer = Composer(model, vocab, backward)
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, device: str = "cpu", precision: str = "auto"
+        cls,
+        path: str | Path | None = None,
+        device: str = "cpu",
+        precision: str = "auto",
+        backward: str | Path | None = None,
     ) -> PoetryGenerator:
         """A generator from a model directory (see ``poetry_rnn.train``); by default the model
         that ships inside the package (MODEL_CARD.md). ``device``: "cpu", "cuda" or "cuda:N".
-
-        ``precision="auto"`` decodes in bf16 where the hardware runs it natively (on such CPUs
-        a decoding step is about four times faster: it reads half the bytes); "fp32" never.
+        ``backward``: the directory of a model trained with ``--direction backward`` on the
+        same vocabulary, whose reading of each poem from its end joins the search's score.
+        ``precision``: see :func:`poetry_rnn.checkpoint.load_models`.
         """
-        if precision not in ("auto", "bf16", "fp32"):
-            raise PoetryError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        chosen = device_named(device)
-        model, vocab = from_pretrained(path, chosen)
-        if precision == "bf16" or (precision == "auto" and native_bf16(chosen)):
-            model = model.to(torch.bfloat16)
-        return cls(model, vocab)
+        return cls(*load_models(path, backward, device, precision))
 
     # --- the modes --------------------------------------------------------------------------
 
@@ -587,6 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-plan", action="store_true", help="do not plan one keyword per line")
     parser.add_argument("--traditional", action="store_true", help="print traditional characters")
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    parser.add_argument("--backward", type=Path, help=BACKWARD_HELP)
     parser.add_argument("--json", action="store_true", help="print a JSON list of poems")
     args = parser.parse_args(argv)
 
@@ -601,7 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise PoetryError("--keep goes with --revise")
     mode = next((m for m in ("start", "acrostic", "theme") if getattr(args, m) is not None), "free")
     text = getattr(args, mode, None) or ""
-    generator = PoetryGenerator.from_pretrained(args.model)
+    generator = PoetryGenerator.from_pretrained(args.model, backward=args.backward)
     if args.revise is not None:
         poems = generator.revise(args.revise, _kept_lines(args.keep), controls)
     else:

@@ -63,13 +63,15 @@ class Variant:
 
     controls: Controls
     model: str | None = None
+    backward: str | None = None  # a backward model's directory, whose score joins the search's
 
 
 def parse_variants(specs: list[str], base: Controls) -> dict[str, Variant]:
     """Named variants from ``NAME=JSON`` specs (``lines={"search": "lines"}``), each the
-    ``base`` controls with the object's fields changed, and ``"model": DIR`` for a model of
-    its own; none given: ``base`` alone, named "default". Any field of :class:`Controls`
-    passes through, except those the kit sets."""
+    ``base`` controls with the object's fields changed, ``"model": DIR`` for a model of its
+    own and ``"backward": DIR`` for a backward model beside it; none given: ``base`` alone,
+    named "default". Any field of :class:`Controls` passes through, except those the kit
+    sets."""
     if not specs:
         return {DEFAULT_VARIANT: Variant(base)}
     names = {field.name for field in fields(Controls)} - KIT_CONTROLS
@@ -88,17 +90,18 @@ def parse_variants(specs: list[str], base: Controls) -> dict[str, Variant]:
             raise PoetryError(f"variant {name}: its controls are not JSON ({error.msg})") from None
         if not isinstance(changes, dict):
             raise PoetryError(f"variant {name}: its controls must be a JSON object")
-        model = changes.pop("model", None)
-        if model is not None and not isinstance(model, str):
-            raise PoetryError(f"variant {name}: its model must be a directory, got {model!r}")
+        models = {key: changes.pop(key, None) for key in ("model", "backward")}
+        for key, model in models.items():
+            if model is not None and not isinstance(model, str):
+                raise PoetryError(f"variant {name}: its {key} must be a directory, got {model!r}")
         unknown = sorted(set(changes) - names)
         if unknown:
             raise PoetryError(
                 f"variant {name}: {', '.join(unknown)} cannot be set; controls: "
-                f"model, {', '.join(sorted(names))}"
+                f"model, backward, {', '.join(sorted(names))}"
             )
         try:
-            variants[name] = Variant(replace(base, **changes), model)
+            variants[name] = Variant(replace(base, **changes), **models)
         except PoetryError as error:
             raise PoetryError(f"variant {name}: {error}") from None
     return variants
@@ -222,10 +225,12 @@ def write_kit(
     out = Path(out)
     if (out / KEY_FILE).exists():
         raise PoetryError(f"{out} already holds a kit; choose another directory")
-    writers = {None: generator} | {
-        variant.model: PoetryGenerator.from_pretrained(variant.model)
+    writers = {(None, None): generator} | {
+        (variant.model, variant.backward): PoetryGenerator.from_pretrained(
+            variant.model, backward=variant.backward
+        )
         for variant in variants.values()
-        if variant.model is not None
+        if (variant.model, variant.backward) != (None, None)
     }
     rng = random.Random(seed)
     entries, spare = draw_real_poems(corpus, n // sources, rng, include, progress)
@@ -234,7 +239,9 @@ def write_kit(
     for job in tqdm(jobs, desc="writing", disable=not progress):
         for name, variant in variants.items():
             controls = replace(variant.controls, form=job["form"], n=1, seed=job["seed"])
-            (poem,) = writers[variant.model].write(job["mode"], job["prompt"], controls)
+            (poem,) = writers[variant.model, variant.backward].write(
+                job["mode"], job["prompt"], controls
+            )
             text = join_lines(split_lines(poem.text))
             entries.append({"source": "model", "variant": name, **job, "text": text})
     rng.shuffle(entries)
@@ -258,7 +265,8 @@ def _recorded(variant: Variant) -> dict:
     has one of its own."""
     controls = asdict(variant.controls)
     recorded = {name: value for name, value in controls.items() if name not in KIT_CONTROLS}
-    return recorded | ({"model": variant.model} if variant.model is not None else {})
+    models = {"model": variant.model, "backward": variant.backward}
+    return recorded | {key: path for key, path in models.items() if path is not None}
 
 
 def poems_markdown(texts: list[str]) -> str:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from poetry_rnn.check import CheckReport, check, rhyme_target, tone_label, wanted_tone
-from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.checkpoint import load_models
 from poetry_rnn.controls import is_integer
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
@@ -65,20 +65,7 @@ class Scorer:
     ) -> Scorer:
         """The models of the directories ``path`` (default: the shipped model) and
         ``backward``, in bf16 where the CPU runs it natively."""
-
-        from poetry_rnn.model import native_bf16
-
-        forward, vocab = from_pretrained(path)
-        backward_model = None
-        if backward is not None:
-            backward_model, backward_vocab = from_pretrained(backward, direction="backward")
-            if backward_vocab != vocab:
-                raise PoetryError(f"{backward} has another vocabulary than the forward model")
-        fast = native_bf16(torch.device("cpu"))
-        models = [
-            m.to(torch.bfloat16) if fast and m is not None else m for m in (forward, backward_model)
-        ]
-        return cls(models[0], vocab, models[1])
+        return cls(*load_models(path, backward))
 
 
 @functools.cache

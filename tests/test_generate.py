@@ -29,6 +29,7 @@ from poetry_rnn.prosody import (
     tone_of,
 )
 from poetry_rnn.text import is_han, split_lines, to_simplified
+from poetry_rnn.vocab import Vocab
 
 FORM_NAMES = list(FORMS)
 
@@ -451,7 +452,7 @@ def test_a_device_this_machine_lacks_is_the_package_error(model_dir, monkeypatch
 def test_precision_sets_the_dtype_the_model_decodes_in(
     model_dir, monkeypatch, precision, native, dtype
 ):
-    monkeypatch.setattr("poetry_rnn.generate.native_bf16", lambda device: native)
+    monkeypatch.setattr("poetry_rnn.checkpoint.native_bf16", lambda device: native)
     generator = PoetryGenerator.from_pretrained(model_dir, precision=precision)
     assert {p.dtype for p in generator.composer.model.parameters()} == {dtype}
     (poem,) = generator.generate(form="五言绝句", seed=1)
@@ -975,3 +976,32 @@ def test_revise_lets_the_kept_text_repeat_what_it_repeats(generator, monkeypatch
     plans = spy_on_plans(generator, monkeypatch)
     generator.revise(REGULAR["七言律诗"], [3], seed=1, style="秋风")
     assert [(plan.repeat_ok, plan.style) for plan in plans] == [(frozenset("萧"), "秋风")]
+
+
+def test_a_backward_model_joins_the_search_from_the_command_line(model_dir, tmp_path, capsys):
+    """``--backward``: its reading of each poem from the end changes which lines the search
+    keeps; a forward model, or one of another vocabulary, is refused in one line."""
+    forward = PoetryGenerator.from_pretrained(model_dir)
+    vocab = forward.vocab
+    torch.manual_seed(1)
+    config = ModelConfig(len(vocab), 16, 32, 1, direction="backward")
+    backward = CharRNN(config)
+    with torch.no_grad():
+        backward.decoder.bias[vocab.index["山"]] = 20.0  # reads 山 everywhere
+    save_pretrained(tmp_path / "back", backward, vocab)
+    generator = PoetryGenerator.from_pretrained(model_dir, backward=tmp_path / "back")
+    assert generator.composer.backward.config.direction == "backward"
+    argv = ["--form", "五言绝句", "--seed", "3", "--n", "2", "--model", str(model_dir), "--json"]
+    plain = json.loads(cli(capsys, *argv)[1])
+    backed = json.loads(cli(capsys, *argv, "--backward", str(tmp_path / "back"))[1])
+    assert [poem["text"] for poem in plain] != [poem["text"] for poem in backed]
+    assert all(poem["checks"]["format_ok"] and poem["checks"]["rhyme_ok"] for poem in backed)
+
+    code, _, err = cli(capsys, *argv, "--backward", str(model_dir))
+    assert code == 2 and err.strip() == (
+        f"error: {model_dir} holds a forward model, but a backward one is needed"
+    )
+    other = Vocab(["<pad>", "<s>", "</s>", "<unk>", "山"])
+    save_pretrained(tmp_path / "other", CharRNN(replace(config, vocab_size=5)), other)
+    code, _, err = cli(capsys, *argv, "--backward", str(tmp_path / "other"))
+    assert code == 2 and "has another vocabulary than the forward model" in err

@@ -12,10 +12,10 @@ from conftest import FIXTURE_CORPUS
 from poetry_rnn.checkpoint import from_pretrained, save_pretrained
 from poetry_rnn.controls import Controls
 from poetry_rnn.data import split_of
-from poetry_rnn.errors import run_cli
+from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluate import HEADS, STARTS, THEMES, main
 from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.reading import draw_real_poems, model_jobs
+from poetry_rnn.reading import Variant, draw_real_poems, model_jobs, parse_variants
 from poetry_rnn.text import split_lines
 
 INCLUDE = ["--include", "tang", "song", "tang300"]
@@ -98,6 +98,13 @@ def test_the_key_reproduces_every_generated_poem(kit, generator):
         )
         (again,) = generator.write(poem["mode"], poem["prompt"], controls)
         assert again.text == poem["text"]
+
+
+def test_a_variant_may_name_a_backward_model_beside_its_model():
+    (variant,) = parse_variants(['b={"model": "f", "backward": "b"}'], Controls()).values()
+    assert variant == Variant(Controls(), model="f", backward="b")
+    with pytest.raises(PoetryError, match=r"^variant b: its backward must be a directory, got 3$"):
+        parse_variants(['b={"backward": 3}'], Controls())
 
 
 def test_a_variant_may_write_with_a_model_of_its_own(tmp_path, generator):
