@@ -110,7 +110,7 @@ def test_concurrency_sets_the_queue_and_each_requests_share_of_the_cores(monkeyp
     app = App()
     monkeypatch.setattr(demo, "build_app", build_app)
     monkeypatch.setattr(demo.os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(demo.PoetryGenerator, "from_pretrained", lambda path: None)
+    monkeypatch.setattr(demo.PoetryGenerator, "from_pretrained", lambda path, backward: None)
     threads = torch.get_num_threads()
     try:
         assert demo.main(["--concurrency", "3", "--port", "7999"]) == 0
