@@ -91,10 +91,11 @@ TARGETS = {
             "x_model_from_tensors*",
             "x__read_weights*",
             "x_load_training_state*",
+            "x_load_models*",
         ),
     ),
-    # The training schedule: warm-up and cosine, and patience. Each training run takes
-    # seconds, so only the tests that pin them.
+    # The training schedule: warm-up and cosine, the time budget, and patience. Each training
+    # run takes seconds, so only the tests that pin them.
     "runs": Target(
         "poetry_rnn/runs.py",
         ("tests/test_train.py::test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor",),
@@ -102,8 +103,11 @@ TARGETS = {
     ),
     "train": Target(
         "poetry_rnn/train.py",
-        ("tests/test_train.py::test_patience_stops_a_run_that_no_longer_improves",),
-        ("xǁTrainerǁstop_early_unless*",),
+        (
+            "tests/test_train.py::test_patience_stops_a_run_that_no_longer_improves",
+            "tests/test_train.py::test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one",
+        ),
+        ("xǁTrainerǁstop_early_unless*", "xǁTrainerǁtime_spent*", "xǁTrainerǁrun*"),
     ),
 }
 

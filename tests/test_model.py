@@ -13,6 +13,7 @@ from poetry_rnn.checkpoint import (
     LEGACY_FORMAT,
     WEIGHTS,
     from_pretrained,
+    load_models,
     load_tensors,
     main,
     save_pretrained,
@@ -245,6 +246,34 @@ def test_a_model_of_the_other_direction_is_refused(tmp_path):
     save_pretrained(tmp_path / "f", _model(), VOCAB)
     with pytest.raises(PoetryError, match="holds a forward model, but a backward one is needed"):
         from_pretrained(tmp_path / "f", direction="backward")
+
+
+def test_load_models_pairs_a_backward_model_of_the_same_vocabulary(tmp_path, monkeypatch):
+    save_pretrained(tmp_path / "f", _model(), VOCAB)
+    save_pretrained(tmp_path / "b", _model(direction="backward"), VOCAB)
+    forward, vocab, backward = load_models(tmp_path / "f", tmp_path / "b", precision="fp32")
+    assert vocab == VOCAB and backward.config.direction == "backward"
+    assert {p.dtype for m in (forward, backward) for p in m.parameters()} == {torch.float32}
+    assert load_models(tmp_path / "f", precision="fp32").backward is None
+    cases = [
+        (False, "bf16", torch.bfloat16),
+        (True, "auto", torch.bfloat16),
+        (False, "auto", torch.float32),
+        (True, "fp32", torch.float32),
+    ]
+    for native, precision, dtype in cases:
+        monkeypatch.setattr("poetry_rnn.checkpoint.native_bf16", lambda device, n=native: n)
+        both = load_models(tmp_path / "f", tmp_path / "b", precision=precision)
+        assert {p.dtype for m in (both.forward, both.backward) for p in m.parameters()} == {dtype}
+
+    other = Vocab.build(["白日依山尽，黄河入海流。"])
+    save_pretrained(tmp_path / "o", _model(direction="backward", vocab_size=len(other)), other)
+    with pytest.raises(PoetryError, match=r"o has another vocabulary than the forward model$"):
+        load_models(tmp_path / "f", tmp_path / "o")
+    with pytest.raises(PoetryError, match="holds a forward model, but a backward one is needed"):
+        load_models(tmp_path / "f", tmp_path / "f")
+    with pytest.raises(PoetryError, match=r"^precision must be auto, bf16 or fp32, got 'fp16'$"):
+        load_models(tmp_path / "f", precision="fp16")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
