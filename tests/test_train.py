@@ -24,7 +24,7 @@ from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_s
 from poetry_rnn.checkpoint import main as checkpoint_main
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.runs import TrainConfig, learning_rate
+from poetry_rnn.runs import TrainConfig, learning_rate, read_run_state
 from poetry_rnn.train import STATE_FILE, main
 
 TINY = ["--preset", "reference", "--embedding-dim", "32", "--hidden-size", "64"]
@@ -319,6 +319,8 @@ def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
     assert int(first[0]["step"]) < len(load_corpus(fixture_npz).indices("train"))
     assert (tmp_path / "model").is_dir()
     assert "the time budget of 0.5 minutes is spent" in (tmp_path / "train.log").read_text()
+    state = read_run_state(tmp_path / STATE_FILE).run_state
+    assert state.finished is True and state.seconds == 30.0
     assert train_cli("--resume", str(tmp_path), "--minutes", "1") == 0
     assert [row["step"] for row in read_metrics(tmp_path)] == ["30", "60"]
 
