@@ -1,10 +1,13 @@
 """Training throughput: real (non-padding) characters per second, project vs reference recipe.
 
-    python benchmarks/train_throughput.py [--data data/tang.npz] [--steps 24] [--json]
+    python benchmarks/train_throughput.py [--data data/tang.npz] [--steps 24] [--batch-size 128]
+        [--device all|cpu|cuda] [--json]
 
 Both recipes run on the same model shape (the ``reference`` preset), the same machine and the
 same corpus, interleaved in rounds inside one run; the ratio is the figure. The ``small`` and
-``base`` presets are measured with the project's step too. CPU always, CUDA when present.
+``base`` presets are measured with the project's step too. The reference keeps the textbook's
+batch of 128; ``--batch-size`` sets the project's (where a GPU waits on its time steps, a
+larger batch is what its length bucketing can afford). CPU always, CUDA when present.
 """
 
 from __future__ import annotations
@@ -62,12 +65,18 @@ class ProjectRecipe:
     """The project's training step (``Trainer.train_step``) on its length-bucketed batches."""
 
     def __init__(
-        self, corpus, preset: str, device: torch.device, out: Path, bf16: bool | None = None
+        self,
+        corpus,
+        preset: str,
+        device: torch.device,
+        out: Path,
+        batch_size: int,
+        bf16: bool | None = None,
     ) -> None:
         torch.manual_seed(0)
         runtime = Runtime(device, bf16=native_bf16(device) if bf16 is None else bf16)
         model = CharRNN(preset_config(preset, len(corpus.vocab)))
-        config = TrainConfig(batch_size=BATCH_SIZE, samples=0)
+        config = TrainConfig(batch_size=batch_size, samples=0)
         self.trainer = Trainer(corpus, model, config, out, runtime, data_path="")
         train_rows = self.trainer.train_rows
         batches = [train_rows[rows] for rows in self.trainer.batches]
@@ -88,16 +97,18 @@ def timed(recipe, steps: int, device: torch.device) -> tuple[int, float]:
     return tokens, time.perf_counter() - started
 
 
-def measure_device(corpus, device: torch.device, steps: int, rounds: int) -> dict:
+def measure_device(corpus, device: torch.device, steps: int, rounds: int, batch_size: int) -> dict:
     with tempfile.TemporaryDirectory() as out:
         recipes = {
             "reference recipe": ReferenceRecipe(corpus, device),
-            "project, reference shape": ProjectRecipe(corpus, "reference", device, Path(out)),
-            "project, ref. shape, fp32": ProjectRecipe(
-                corpus, "reference", device, Path(out), bf16=False
+            "project, reference shape": ProjectRecipe(
+                corpus, "reference", device, Path(out), batch_size
             ),
-            "project, small": ProjectRecipe(corpus, "small", device, Path(out)),
-            "project, base": ProjectRecipe(corpus, "base", device, Path(out)),
+            "project, ref. shape, fp32": ProjectRecipe(
+                corpus, "reference", device, Path(out), batch_size, bf16=False
+            ),
+            "project, small": ProjectRecipe(corpus, "small", device, Path(out), batch_size),
+            "project, base": ProjectRecipe(corpus, "base", device, Path(out), batch_size),
         }
         for recipe in recipes.values():
             timed(recipe, 2, device)  # warm-up
@@ -113,6 +124,7 @@ def measure_device(corpus, device: torch.device, steps: int, rounds: int) -> dic
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "bf16": recipes["project, reference shape"].bf16,
         "steps": steps,
+        "project_batch_size": batch_size,
         "chars_per_s": {name: round(rate) for name, rate in rates.items()},
         "ratio_vs_reference": {name: round(rate / base_rate, 2) for name, rate in rates.items()},
     }
@@ -124,6 +136,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
     parser.add_argument("--steps", type=int, default=24, help="timed steps per recipe")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help="the project's poems a step"
+    )
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -137,12 +152,18 @@ def main() -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         devices.append(torch.device("cuda"))
-    results = [measure_device(corpus, device, args.steps, args.rounds) for device in devices]
+    results = [
+        measure_device(corpus, device, args.steps, args.rounds, args.batch_size)
+        for device in devices
+    ]
     if args.json:
         print(json.dumps(results, indent=2))
         return
     for result in results:
-        print(f"\n{result['device']} (project bf16: {result['bf16']}, {result['steps']} steps)")
+        print(
+            f"\n{result['device']} (project bf16: {result['bf16']}, {result['steps']} steps, "
+            f"project batch {result['project_batch_size']})"
+        )
         print(f"{'recipe':<26} {'real chars/s':>13} {'vs reference':>13}")
         for name, rate in result["chars_per_s"].items():
             print(f"{name:<26} {rate:>13,} {result['ratio_vs_reference'][name]:>12.2f}x")
