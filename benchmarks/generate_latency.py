@@ -27,11 +27,12 @@ import torch
 from reference import greedy_poem
 
 from poetry_rnn.check import check
+from poetry_rnn.checkpoint import Models
 from poetry_rnn.controls import Controls
 from poetry_rnn.evaluate import prompts
 from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.prosody import FORMS
-from poetry_rnn.suggest import Scorer, suggest
+from poetry_rnn.suggest import suggest
 
 DENG_GAO = (
     "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
@@ -114,7 +115,7 @@ def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[
 
 def measure_with_the_poet(generator: PoetryGenerator, runs: int) -> list[dict]:
     """Latency rows for a 七言律诗 a user brings: revise (lines 1 and 4 kept), check, suggest."""
-    scorer = Scorer(generator.composer.model, generator.vocab)
+    scorer = Models(generator.composer.model, generator.vocab)
     calls = {
         "revise": lambda run: generator.revise(DENG_GAO, [1, 4], seed=abs(run)),
         "check": lambda _: check(DENG_GAO),

@@ -380,12 +380,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # busy machine threads waiting for each other cost several times more (measured).
         import torch
 
-        from poetry_rnn.suggest import Scorer, format_suggestions, suggest
+        from poetry_rnn.checkpoint import load_models
+        from poetry_rnn.suggest import format_suggestions, suggest
 
         torch.set_num_threads(1)
-        scorer = Scorer.from_pretrained(args.model, args.backward)
+        models = load_models(args.model, args.backward)
         suggestions = suggest(
-            args.text, line, position, args.k, args.form, args.rhyme_book, model=scorer
+            args.text, line, position, args.k, args.form, args.rhyme_book, model=models
         )
     if args.json:
         result = report.to_dict()

@@ -238,7 +238,7 @@ class Models(NamedTuple):
 
     forward: CharRNN
     vocab: Vocab
-    backward: CharRNN | None
+    backward: CharRNN | None = None
 
 
 def load_models(
@@ -262,7 +262,8 @@ def load_models(
             raise PoetryError(f"{backward} has another vocabulary than the forward model")
     if precision == "bf16" or (precision == "auto" and native_bf16(chosen)):
         forward = forward.to(torch.bfloat16)
-        backward_model = backward_model and backward_model.to(torch.bfloat16)
+        if backward_model is not None:
+            backward_model = backward_model.to(torch.bfloat16)
     return Models(forward, vocab, backward_model)
 
 

@@ -35,6 +35,7 @@ import torch
 
 from poetry_rnn.check import MAX_INPUT_CHARS as MAX_POEM_CHARS
 from poetry_rnn.check import CheckReport, check, findings
+from poetry_rnn.checkpoint import Models
 from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import BACKWARD_HELP, Poem, PoetryGenerator
@@ -48,7 +49,7 @@ from poetry_rnn.prosody import (
     TONE_SIGNS,
     annotate,
 )
-from poetry_rnn.suggest import Scorer, Suggestion, suggest
+from poetry_rnn.suggest import Suggestion, suggest
 from poetry_rnn.text import PUNCTUATION
 
 log = logging.getLogger("poetry_rnn.demo")  # also when run as __main__
@@ -271,10 +272,10 @@ def answer_suggestions(
 ) -> str:
     """The characters that mend ``position`` of ``line`` (both 1-based), or a message."""
     composer = generator.composer
-    scorer = Scorer(composer.model, generator.vocab, composer.backward)
+    models = Models(composer.model, generator.vocab, composer.backward)
 
     def ranked(book: str) -> str:
-        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=scorer)
+        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=models)
         return render_suggestions(found)
 
     return _report(ranked, rhyme_book)

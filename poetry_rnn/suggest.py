@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from poetry_rnn.check import CheckReport, check, rhyme_target, tone_label, wanted_tone
-from poetry_rnn.checkpoint import load_models
+from poetry_rnn.checkpoint import Models, load_models
 from poetry_rnn.controls import is_integer
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
@@ -50,27 +49,9 @@ class Suggestion:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Scorer:
-    """The models that rank suggestions: a forward CharRNN and its vocabulary, and optionally a
-    backward CharRNN of the same vocabulary (``poetry_rnn.train --direction backward``)."""
-
-    forward: CharRNN
-    vocab: Vocab
-    backward: CharRNN | None = None
-
-    @classmethod
-    def from_pretrained(
-        cls, path: str | Path | None = None, backward: str | Path | None = None
-    ) -> Scorer:
-        """The models of the directories ``path`` (default: the shipped model) and
-        ``backward``, in bf16 where the CPU runs it natively."""
-        return cls(*load_models(path, backward))
-
-
 @functools.cache
-def _shipped_scorer() -> Scorer:
-    return Scorer.from_pretrained()
+def _shipped_models() -> Models:
+    return load_models()
 
 
 def suggest(
@@ -80,7 +61,7 @@ def suggest(
     k: int = 10,
     form: str | None = None,
     rhyme_book: str = DEFAULT_RHYME_BOOK,
-    model: Scorer | None = None,
+    model: Models | None = None,
 ) -> list[Suggestion]:
     """Up to ``k`` characters for ``position`` of ``line`` (both 1-based) of ``text`` that
     satisfy the rules there, best first.
@@ -106,7 +87,7 @@ def suggest(
             f"character {position} is out of range: a line of {chosen.name} has characters "
             f"1–{chosen.chars}"
         )
-    scorer = model if model is not None else _shipped_scorer()
+    scorer = model if model is not None else _shipped_models()
     chars = _allowed(report, chosen, line - 1, position, scorer.vocab)
     if not chars:
         return []
@@ -182,7 +163,7 @@ def _whole(model: CharRNN, head: _Head, candidates: Tensor) -> Tensor:
 
 
 def _rank(
-    scorer: Scorer, text: str, index: int, chars: list[str], k: int
+    scorer: Models, text: str, index: int, chars: list[str], k: int
 ) -> list[tuple[str, float]]:
     """The ``k`` of ``chars`` under which the models like the poem best, with their scores.
 

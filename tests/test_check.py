@@ -15,11 +15,11 @@ import pytest
 import torch
 
 from poetry_rnn.check import MAX_INPUT_CHARS, check, format_report, main
-from poetry_rnn.checkpoint import from_pretrained, save_pretrained
+from poetry_rnn.checkpoint import Models, from_pretrained, load_models, save_pretrained
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import CharRNN, ModelConfig, masked_loss
 from poetry_rnn.prosody import FORMS, check_rhyme, rhyme_groups, tone_conformance, tone_of
-from poetry_rnn.suggest import Scorer, Suggestion, suggest
+from poetry_rnn.suggest import Suggestion, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
@@ -211,8 +211,8 @@ BROKEN = "白日依山尽，黄河入海流。欲穷千山目，更上一层楼�
 
 
 @pytest.fixture(scope="module")
-def scorer() -> Scorer:
-    return Scorer.from_pretrained()
+def scorer() -> Models:
+    return load_models()
 
 
 def test_suggestions_mend_a_broken_position_with_the_poets_character(scorer):
@@ -241,7 +241,7 @@ def test_suggestions_at_a_rhyme_position_share_the_rhyme(scorer, line, others):
 
 def test_the_score_is_the_poems_log_likelihood():
     model, vocab = from_pretrained()  # fp32, so the two computations agree closely
-    suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Scorer(model, vocab))
+    suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Models(model, vocab))
     for s in suggestions:
         poem = torch.tensor(
             [vocab.encode(JING_YE_SI.replace("举头望", "举头" + s.char), wrap=True)]
@@ -251,14 +251,14 @@ def test_the_score_is_the_poems_log_likelihood():
         assert s.score == pytest.approx(log_likelihood, abs=1e-3)
 
 
-def _favouring(char: str, vocab, forward) -> Scorer:
+def _favouring(char: str, vocab, forward) -> Models:
     """The shipped forward model with a tiny backward model that strongly prefers ``char``."""
     config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
                          direction="backward")  # fmt: skip
     backward = CharRNN(config).eval()
     with torch.no_grad():
         backward.decoder.bias[vocab.index[char]] = 30.0
-    return Scorer(forward, vocab, backward)
+    return Models(forward, vocab, backward)
 
 
 def test_a_backward_model_joins_the_ranking(scorer):
@@ -271,10 +271,10 @@ def test_a_backward_model_joins_the_ranking(scorer):
 def test_a_backward_model_directory_with_the_same_vocabulary(scorer, tmp_path):
     tiny = _favouring("水", scorer.vocab, scorer.forward).backward
     save_pretrained(tmp_path / "backward", tiny, scorer.vocab)
-    loaded = Scorer.from_pretrained(backward=tmp_path / "backward")
+    loaded = load_models(backward=tmp_path / "backward")
     assert suggest(BROKEN, 3, 4, k=1, model=loaded)[0].char == "水"
     with pytest.raises(PoetryError, match="holds a backward model, but a forward one"):
-        Scorer.from_pretrained(tmp_path / "backward")
+        load_models(tmp_path / "backward")
 
 
 def test_no_character_a_third_time_nor_an_unattested_doubling(scorer):
