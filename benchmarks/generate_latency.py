@@ -32,12 +32,20 @@ from poetry_rnn.controls import Controls
 from poetry_rnn.evaluate import prompts
 from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.prosody import FORMS
+from poetry_rnn.quantized import Int8CharRNN
 from poetry_rnn.suggest import suggest
 
 DENG_GAO = (
     "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
     "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
 )
+
+
+def describe(model: torch.nn.Module) -> str:
+    """What a model decodes in: "int8" or its weights' dtype."""
+    if isinstance(model, Int8CharRNN):
+        return "int8 weights (fbgemm)"
+    return f"{next(model.parameters()).dtype} weights"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -133,7 +141,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--precision", default="auto", help="auto (bf16 where native) or fp32")
+    parser.add_argument(
+        "--precision", default="auto", help="auto (int8 where fbgemm runs), int8, bf16 or fp32"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -149,7 +159,7 @@ def main() -> None:
         f"loading the model: {loading['load_s']:.2f} s; the whole first command "
         f"(python -m poetry_rnn.generate --start 床前): {loading['first_command_s']:.2f} s"
     )
-    print(f"model weights: {next(generator.composer.model.parameters()).dtype}")
+    print(f"model: {describe(generator.composer.model)}")
     header = "form     mode      p50 ms  p95 ms  free-of-rules ms  n=64 s  floor ms  greedy ms"
     print(header + "  vs floor  rules cost  vs greedy  plan+coherence ms")
     for r in rows:

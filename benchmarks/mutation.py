@@ -92,8 +92,12 @@ TARGETS = {
             "x__read_weights*",
             "x_load_training_state*",
             "x_load_models*",
+            "x__shards*",
+            "x_trimmed*",
         ),
     ),
+    # Int8 inference: the packed weights and the LSTM run over them.
+    "quantized": Target("poetry_rnn/quantized.py", ("tests/test_model.py",)),
     # The training schedule: warm-up and cosine, the time budget, and patience. Each training
     # run takes seconds, so only the tests that pin them.
     "runs": Target(

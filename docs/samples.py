@@ -22,20 +22,24 @@ import torch
 
 from poetry_rnn.generate import main as generate
 from poetry_rnn.model import native_bf16
+from poetry_rnn.quantized import int8_supported
 
 CARD = Path(__file__).resolve().parents[1] / "MODEL_CARD.md"
 SAMPLE = re.compile(r"`python -m poetry_rnn\.generate ([^`]*)`\n\n```\n(.*?)```\n", re.S)
-#: The bf16 kernels of the CPU that wrote the card's samples, as the card says: AVX512-BF16
-#: without AMX. Others (AMX, or fp32 without native bf16) round differently and may write other
+#: The kernels that wrote the card's samples, as the card says: int8 products (fbgemm) with
+#: the AVX512 vector kernels around them. Other kernels round differently and may write other
 #: poems.
-CARD_KERNELS = "avx512"
+CARD_KERNELS = "int8 AVX512"
 
 
-def bf16_kernels() -> str:
-    """The bf16 kernels this CPU runs: "amx", "avx512" (AVX512-BF16 alone) or "" (none)."""
+def decoding_kernels() -> str:
+    """What the shipped model decodes with here (``precision="auto"``): "int8 ISA" where
+    PyTorch has the int8 kernels, else "bf16 amx", "bf16 avx512" or "fp32"."""
+    if int8_supported():
+        return f"int8 {torch.backends.cpu.get_cpu_capability()}"
     if getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
-        return "amx"
-    return "avx512" if native_bf16(torch.device("cpu")) else ""
+        return "bf16 amx"
+    return "bf16 avx512" if native_bf16(torch.device("cpu")) else "fp32"
 
 
 def printed(arguments: str) -> str:
@@ -55,9 +59,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on a change")
     args = parser.parse_args()
-    if bf16_kernels() != CARD_KERNELS:
+    if decoding_kernels() != CARD_KERNELS:
         parser.error(f"the card's samples are of {CARD_KERNELS!r} kernels, this CPU runs "
-                     f"{bf16_kernels() or 'fp32'!r}: rewrite them there, or change CARD_KERNELS "
+                     f"{decoding_kernels()!r}: rewrite them there, or change CARD_KERNELS "
                      "and the card's words together")  # fmt: skip
     text = CARD.read_text(encoding="utf-8")
     stale = [arguments for arguments, poem in samples(text) if printed(arguments) != poem]

@@ -61,7 +61,15 @@ class Associations:
 
     def class_of(self, char: str, family: str) -> str | None:
         """The seed of the ``family`` class that marks ``char`` first, or None."""
-        return next((seed for seed, chars in self.markers[family].items() if char in chars), None)
+        return self._classes[family].get(char)
+
+    @functools.cached_property
+    def _classes(self) -> dict[str, dict[str, str]]:
+        """family → character → :meth:`class_of`; the search asks thousands of times a poem."""
+        return {
+            family: {char: seed for seed, chars in reversed(seeds.items()) for char in chars}
+            for family, seeds in self.markers.items()
+        }
 
 
 @functools.cache

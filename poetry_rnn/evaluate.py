@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from poetry_rnn.checkpoint import from_pretrained
+from poetry_rnn.checkpoint import from_pretrained, load_models
 from poetry_rnn.controls import Controls, add_writing_arguments, writing_options
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
 from poetry_rnn.data import SPLITS, split_of
@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--split", choices=("all", *SPLITS), default="all",
         help="score only the poems of one split, as training splits them by default (default all)",
     )  # fmt: skip
+    scoring.add_argument(
+        "--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+        help="score in a precision poems are written in (int8: what the CPU decodes in by "
+        "default); default fp32",
+    )  # fmt: skip
 
     writing = add("generation", "metrics of poems the model writes", False)
     writing.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
@@ -177,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     kit.add_argument(
         "--variants", nargs="+", default=[], metavar="NAME=JSON",
-        help='named control sets (and models: "model": DIR, "backward": DIR) compared on the '
-        'same prompts, e.g. sample=\'{"top_p": 1}\'',
+        help='named control sets (and models: "model": DIR, "backward": DIR, "precision": P) '
+        'compared on the same prompts, e.g. sample=\'{"top_p": 1}\'',
     )  # fmt: skip
 
     score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")
@@ -233,14 +238,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
-    model, vocab = from_pretrained(args.model)  # fp32: scores are not approximated
+    model, vocab, _ = load_models(args.model, precision=args.precision)
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
     if args.split != "all":
         texts = [text for text in texts if split_of(text) == SPLITS.index(args.split)]
         if not texts:
             raise PoetryError(f"the {args.split} split of {args.corpus} holds no poems")
     scores = perplexity(model, vocab, texts, progress)
-    return {"corpus": args.corpus, "model": model_name(args.model), "split": args.split} | scores
+    where = {"corpus": args.corpus, "model": model_name(args.model), "split": args.split}
+    return where | {"precision": args.precision} | scores
 
 
 def model_name(path: Path | None) -> str:
@@ -444,6 +450,7 @@ def _perplexity_rows(result: dict) -> list[tuple[str, object]]:
         ("corpus", result["corpus"]),
         ("model", result["model"]),
         ("split", result["split"]),
+        ("precision", result["precision"]),
         ("poems", result["poems"]),
         ("tokens", f"{result['tokens']} (characters + one end token a poem)"),
         ("OOV", f"{result['oov']} ({result['oov_rate']:.4%} of characters, scored as <unk>)"),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from poetry_rnn.checkpoint import PRECISIONS
 from poetry_rnn.cleaning import clean_texts
 from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
@@ -58,20 +59,27 @@ _PRINTED_LINE = re.compile(f"[^{PUNCTUATION}]+[{PUNCTUATION}]")
 
 @dataclass(frozen=True)
 class Variant:
-    """What writes one of the kit's sources: its controls, and its model directory (None: the
-    kit's model), so that two models can be read side by side on the same prompts."""
+    """What writes one of the kit's sources: its controls, its model directory (None: the
+    kit's model) and the precision the model runs in, so that two models, or one model in two
+    precisions, can be read side by side on the same prompts."""
 
     controls: Controls
     model: str | None = None
     backward: str | None = None  # a backward model's directory, whose score joins the search's
+    precision: str = "auto"  # see checkpoint.load_models
+
+    @property
+    def writer(self) -> tuple[str | None, str | None, str]:
+        """What the variant's generator is loaded from: variants alike in it share one."""
+        return self.model, self.backward, self.precision
 
 
 def parse_variants(specs: list[str], base: Controls) -> dict[str, Variant]:
     """Named variants from ``NAME=JSON`` specs (``lines={"search": "lines"}``), each the
     ``base`` controls with the object's fields changed, ``"model": DIR`` for a model of its
-    own and ``"backward": DIR`` for a backward model beside it; none given: ``base`` alone,
-    named "default". Any field of :class:`Controls` passes through, except those the kit
-    sets."""
+    own, ``"backward": DIR`` for a backward model beside it and ``"precision"`` for how they
+    run; none given: ``base`` alone, named "default". Any field of :class:`Controls` passes
+    through, except those the kit sets."""
     if not specs:
         return {DEFAULT_VARIANT: Variant(base)}
     names = {field.name for field in fields(Controls)} - KIT_CONTROLS
@@ -94,14 +102,20 @@ def parse_variants(specs: list[str], base: Controls) -> dict[str, Variant]:
         for key, model in models.items():
             if model is not None and not isinstance(model, str):
                 raise PoetryError(f"variant {name}: its {key} must be a directory, got {model!r}")
+        precision = changes.pop("precision", "auto")
+        if precision not in PRECISIONS:
+            raise PoetryError(
+                f"variant {name}: its precision must be one of {', '.join(PRECISIONS)}, "
+                f"got {precision!r}"
+            )
         unknown = sorted(set(changes) - names)
         if unknown:
             raise PoetryError(
                 f"variant {name}: {', '.join(unknown)} cannot be set; controls: "
-                f"model, backward, {', '.join(sorted(names))}"
+                f"model, backward, precision, {', '.join(sorted(names))}"
             )
         try:
-            variants[name] = Variant(replace(base, **changes), **models)
+            variants[name] = Variant(replace(base, **changes), **models, precision=precision)
         except PoetryError as error:
             raise PoetryError(f"variant {name}: {error}") from None
     return variants
@@ -225,12 +239,13 @@ def write_kit(
     out = Path(out)
     if (out / KEY_FILE).exists():
         raise PoetryError(f"{out} already holds a kit; choose another directory")
-    writers = {(None, None): generator} | {
-        (variant.model, variant.backward): PoetryGenerator.from_pretrained(
-            variant.model, backward=variant.backward
+    kits_own = Variant(Controls()).writer
+    writers = {kits_own: generator} | {
+        variant.writer: PoetryGenerator.from_pretrained(
+            variant.model, backward=variant.backward, precision=variant.precision
         )
         for variant in variants.values()
-        if (variant.model, variant.backward) != (None, None)
+        if variant.writer != kits_own
     }
     rng = random.Random(seed)
     entries, spare = draw_real_poems(corpus, n // sources, rng, include, progress)
@@ -239,9 +254,7 @@ def write_kit(
     for job in tqdm(jobs, desc="writing", disable=not progress):
         for name, variant in variants.items():
             controls = replace(variant.controls, form=job["form"], n=1, seed=job["seed"])
-            (poem,) = writers[variant.model, variant.backward].write(
-                job["mode"], job["prompt"], controls
-            )
+            (poem,) = writers[variant.writer].write(job["mode"], job["prompt"], controls)
             text = join_lines(split_lines(poem.text))
             entries.append({"source": "model", "variant": name, **job, "text": text})
     rng.shuffle(entries)
@@ -261,12 +274,13 @@ def write_kit(
 
 
 def _recorded(variant: Variant) -> dict:
-    """The controls of a variant, but for those the kit sets for each poem; its model if it
-    has one of its own."""
+    """The controls of a variant, but for those the kit sets for each poem; its model and
+    precision where they are not the kit's."""
     controls = asdict(variant.controls)
     recorded = {name: value for name, value in controls.items() if name not in KIT_CONTROLS}
     models = {"model": variant.model, "backward": variant.backward}
-    return recorded | {key: path for key, path in models.items() if path is not None}
+    recorded |= {key: path for key, path in models.items() if path is not None}
+    return recorded | ({"precision": variant.precision} if variant.precision != "auto" else {})
 
 
 def poems_markdown(texts: list[str]) -> str:

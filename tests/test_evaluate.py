@@ -2,6 +2,7 @@
 
 import json
 import math
+from unittest.mock import ANY
 
 import pytest
 import torch
@@ -107,6 +108,16 @@ def test_characters_outside_the_vocabulary_are_scored_as_unknown_and_counted(
     assert report["oov"] == len(unknown) and report["poems"] == 2
     code, out, _ = cli(capsys, "perplexity", "--model", model_dir, "--corpus", path)
     assert code == 0 and f"OOV         {len(unknown)} (" in out and "perplexity" in out
+
+
+def test_perplexity_in_the_precision_poems_are_written_in(model_dir, capsys):
+    argv = ["perplexity", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--json"]
+    reports = {precision: json.loads(cli(capsys, *argv, "--precision", precision)[1])
+               for precision in ("fp32", "int8")}  # fmt: skip
+    assert json.loads(cli(capsys, *argv)[1]) == reports["fp32"] | {"seconds": ANY}
+    assert [report["precision"] for report in reports.values()] == ["fp32", "int8"]
+    fp32, int8 = (reports[precision]["perplexity"] for precision in ("fp32", "int8"))
+    assert int8 != fp32 and int8 == pytest.approx(fp32, rel=0.01)
 
 
 def test_perplexity_of_one_split_scores_only_its_poems(model_dir, capsys):

@@ -28,6 +28,7 @@ from poetry_rnn.prosody import (
     tone_conformance,
     tone_of,
 )
+from poetry_rnn.quantized import Int8CharRNN
 from poetry_rnn.text import is_han, split_lines, to_simplified
 from poetry_rnn.vocab import Vocab
 
@@ -411,8 +412,8 @@ def test_free_mode_text_primes_the_mood_like_a_style(generator):
 
 def test_one_input_limit_for_every_mode(generator):
     assert MAX_INPUT_CHARS == 100
-    poem = generator.themed("秋" * MAX_INPUT_CHARS, form="五言绝句", seed=1)[0]
-    assert "秋" in poem.text
+    poems = generator.themed("秋" * MAX_INPUT_CHARS, form="五言绝句", n=4, seed=1)
+    assert any("秋" in poem.text for poem in poems)
     for call in (generator.themed, generator.acrostic, generator.generate):
         with pytest.raises(PoetryError, match=f"too long: at most {MAX_INPUT_CHARS} characters"):
             call("秋" * (MAX_INPUT_CHARS + 1))
@@ -441,28 +442,41 @@ def test_a_device_this_machine_lacks_is_the_package_error(model_dir, monkeypatch
 
 
 @pytest.mark.parametrize(
-    "precision, native, dtype",
+    "precision, int8, native, kind",
     [
-        ("bf16", False, torch.bfloat16),
-        ("fp32", True, torch.float32),
-        ("auto", True, torch.bfloat16),
-        ("auto", False, torch.float32),
+        ("int8", True, False, "int8"),
+        ("bf16", True, False, torch.bfloat16),
+        ("fp32", True, True, torch.float32),
+        ("auto", True, True, "int8"),
+        ("auto", False, True, torch.bfloat16),
+        ("auto", False, False, torch.float32),
     ],
 )
-def test_precision_sets_the_dtype_the_model_decodes_in(
-    model_dir, monkeypatch, precision, native, dtype
+def test_precision_sets_what_the_model_decodes_in(
+    model_dir, monkeypatch, precision, int8, native, kind
 ):
+    monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda: int8)
     monkeypatch.setattr("poetry_rnn.checkpoint.native_bf16", lambda device: native)
     generator = PoetryGenerator.from_pretrained(model_dir, precision=precision)
-    assert {p.dtype for p in generator.composer.model.parameters()} == {dtype}
+    model = generator.composer.model
+    if kind == "int8":
+        assert isinstance(model, Int8CharRNN)
+    else:
+        assert isinstance(model, CharRNN) and {p.dtype for p in model.parameters()} == {kind}
     (poem,) = generator.generate(form="五言绝句", seed=1)
     assert fully_regulated(poem, "五言绝句")
 
 
 def test_an_unknown_precision_is_refused(model_dir):
-    message = r"^precision must be auto, bf16 or fp32, got 'fp16'$"
+    message = r"^precision must be auto, int8, bf16 or fp32, got 'fp16'$"
     with pytest.raises(PoetryError, match=message):
         PoetryGenerator.from_pretrained(model_dir, precision="fp16")
+
+
+def test_int8_where_its_kernels_are_missing_is_refused(model_dir, monkeypatch):
+    monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda: False)
+    with pytest.raises(PoetryError, match=r"^int8 runs on a CPU whose PyTorch has the fbgemm"):
+        PoetryGenerator.from_pretrained(model_dir, precision="int8")
 
 
 def test_traditional_input_and_output(generator):

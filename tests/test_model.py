@@ -21,6 +21,7 @@ from poetry_rnn.checkpoint import (
 )
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config, total_nll
+from poetry_rnn.quantized import Int8CharRNN
 from poetry_rnn.vocab import Vocab
 
 VOCAB = Vocab.build(["床前看月光，疑是地上霜。举头望明月，低头思故乡。"])
@@ -256,15 +257,23 @@ def test_load_models_pairs_a_backward_model_of_the_same_vocabulary(tmp_path, mon
     assert {p.dtype for m in (forward, backward) for p in m.parameters()} == {torch.float32}
     assert load_models(tmp_path / "f", precision="fp32").backward is None
     cases = [
-        (False, "bf16", torch.bfloat16),
-        (True, "auto", torch.bfloat16),
-        (False, "auto", torch.float32),
-        (True, "fp32", torch.float32),
+        (True, False, "int8", "int8"),
+        (True, False, "bf16", torch.bfloat16),
+        (True, True, "auto", "int8"),
+        (False, True, "auto", torch.bfloat16),
+        (False, False, "auto", torch.float32),
+        (True, True, "fp32", torch.float32),
     ]
-    for native, precision, dtype in cases:
+    for int8, native, precision, kind in cases:
+        monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda i=int8: i)
         monkeypatch.setattr("poetry_rnn.checkpoint.native_bf16", lambda device, n=native: n)
         both = load_models(tmp_path / "f", tmp_path / "b", precision=precision)
-        assert {p.dtype for m in (both.forward, both.backward) for p in m.parameters()} == {dtype}
+        for model in both.forward, both.backward:
+            if kind == "int8":
+                assert isinstance(model, Int8CharRNN)
+            else:
+                assert {p.dtype for p in model.parameters()} == {kind}
+        assert both.backward.config.direction == "backward"
 
     other = Vocab.build(["白日依山尽，黄河入海流。"])
     save_pretrained(tmp_path / "o", _model(direction="backward", vocab_size=len(other)), other)
@@ -272,7 +281,8 @@ def test_load_models_pairs_a_backward_model_of_the_same_vocabulary(tmp_path, mon
         load_models(tmp_path / "f", tmp_path / "o")
     with pytest.raises(PoetryError, match="holds a forward model, but a backward one is needed"):
         load_models(tmp_path / "f", tmp_path / "f")
-    with pytest.raises(PoetryError, match=r"^precision must be auto, bf16 or fp32, got 'fp16'$"):
+    message = r"^precision must be auto, int8, bf16 or fp32, got 'fp16'$"
+    with pytest.raises(PoetryError, match=message):
         load_models(tmp_path / "f", precision="fp16")
 
 
@@ -291,9 +301,10 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
     model = _model(embedding_dim=32, hidden_size=64)
     save_pretrained(tmp_path / "fp32", model, VOCAB, metrics={"best": {"val_ppl": 9.5}})
     argv = [str(tmp_path / "fp32"), str(tmp_path / "bf16"), "--dtype", "bf16"]
-    assert run_cli(main, [*argv, "--max-shard-mb", "0.02"]) == 0
+    assert run_cli(main, [*argv, "--max-shard-mb", "0.04"]) == 0
     assert "wrote" in capsys.readouterr().out
-    assert len(list((tmp_path / "bf16").glob("model-*-of-*.safetensors"))) > 1
+    shards = list((tmp_path / "bf16").glob("model-*-of-*.safetensors"))
+    assert len(shards) > 1 and all(shard.stat().st_size <= 0.04 * 2**20 for shard in shards)
     loaded, vocab = from_pretrained(tmp_path / "bf16")
     assert vocab == VOCAB
     assert json.loads((tmp_path / "bf16" / "metrics.json").read_text())["best"]["val_ppl"] == 9.5
@@ -302,6 +313,36 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
     assert run_cli(main, [str(tmp_path / "nowhere"), str(tmp_path / "x")]) == 2
     assert run_cli(main, [*argv, "--max-shard-mb", "0"]) == 2
     assert "shard size must be positive" in capsys.readouterr().err
+
+
+def test_a_shard_file_keeps_to_its_size_with_its_header(tmp_path):
+    model = _model(embedding_dim=32, hidden_size=64)
+    sizes = [t.numel() * 2 for name, t in model.state_dict().items() if name != "decoder.weight"]
+    limit = sizes[0] + sizes[1] + 300  # the first two tensors' bytes fit, but not their file
+    save_pretrained(tmp_path, model, VOCAB, dtype=torch.bfloat16, max_shard_bytes=limit)
+    shards = sorted(tmp_path.glob("model-*-of-*.safetensors"))
+    for path in shards:
+        alone = len(load_tensors(path)[0]) == 1  # a tensor larger than the limit stands alone
+        assert path.stat().st_size <= limit or alone
+    assert len(load_tensors(shards[0])[0]) == 1
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_cli_cuts_a_model_to_its_most_frequent_characters(tmp_path, capsys, tied):
+    model = _model(tie_weights=tied)
+    save_pretrained(tmp_path / "full", model, VOCAB)
+    argv = [str(tmp_path / "full"), str(tmp_path / "cut"), "--vocab-size"]
+    assert run_cli(main, [*argv, "10"]) == 0
+    cut, vocab = from_pretrained(tmp_path / "cut")
+    assert vocab.tokens == VOCAB.tokens[:10] and cut.config.vocab_size == 10
+    # The kept characters score as before, the others read as <unk>.
+    ids = torch.tensor([VOCAB.encode("头月，上举", wrap=True)])
+    assert ids.max() < 10 and vocab.encode("床乡") == [vocab.unk_id] * 2
+    with torch.inference_mode():
+        assert torch.allclose(cut(ids)[0], model(ids)[0][..., :10], atol=1e-6)
+    for size in ("4", str(len(VOCAB) + 1)):
+        assert run_cli(main, [*argv, size]) == 2
+        assert f"between 5 and {len(VOCAB)} tokens, not {size}" in capsys.readouterr().err
 
 
 def _legacy_model(directory: Path) -> CharRNN:
@@ -434,3 +475,40 @@ def test_a_weights_path_that_cannot_be_read_is_refused_in_one_line(tmp_path):
     with pytest.raises(PoetryError) as error:
         load_tensors(tmp_path)  # a directory
     assert str(error.value) == f"cannot read {tmp_path}: Is a directory"
+
+
+def _uneven_model() -> CharRNN:
+    """A small model whose matrix rows differ in scale a thousandfold, as trained ones do."""
+    model = _model(embedding_dim=16, hidden_size=24)
+    with torch.no_grad():
+        for weight in model.parameters():
+            if weight.dim() == 2:
+                weight.mul_(torch.logspace(-2, 1, len(weight))[torch.randperm(len(weight)), None])
+    return model
+
+
+def test_an_int8_model_scores_as_the_model_it_came_from():
+    model = _uneven_model()
+    int8 = Int8CharRNN(model)
+    tokens = torch.randint(len(VOCAB), (3, 10))
+    with torch.inference_mode():
+        expected, (h, c) = model(tokens)
+        logits, (int8_h, int8_c) = int8(tokens)
+        assert logits.shape == expected.shape and int8_h.shape == h.shape == int8_c.shape
+        error = (logits.log_softmax(-1) - expected.log_softmax(-1)).abs()
+        # One scale per row: with one per matrix the small rows lose their digits (0.026).
+        assert error.max() < 0.02 and error.mean() < 0.003
+        assert (int8_c - c).abs().max() < 0.02
+        # A step at a time reads the same; its activations are quantized per call.
+        state = None
+        for t in range(tokens.shape[1]):
+            step, state = int8.step(tokens[:, t], state)
+            assert torch.allclose(step, logits[:, t], atol=0.02)
+        assert torch.allclose(state[1], int8_c, atol=0.02)
+
+
+def test_an_int8_model_is_for_inference_only():
+    int8 = Int8CharRNN(_model())
+    assert not int8.training and int8.config == _model().config
+    with pytest.raises(RuntimeError, match="for inference"):
+        int8.train()

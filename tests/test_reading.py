@@ -133,6 +133,26 @@ def test_a_variant_may_write_with_a_model_of_its_own(tmp_path, generator):
     assert texts["here"].isdisjoint(texts["there"])
 
 
+def test_a_variant_may_run_the_model_in_another_precision(tmp_path, generator):
+    (variant,) = parse_variants(['f={"precision": "fp32"}'], Controls()).values()
+    assert variant == Variant(Controls(), precision="fp32")
+    message = r"^variant f: its precision must be one of auto, int8, bf16, fp32, got 'fp8'$"
+    with pytest.raises(PoetryError, match=message):
+        parse_variants(['f={"precision": "fp8"}'], Controls())
+    argv = ["blind", "--out", tmp_path, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", 6]
+    argv += ["--seed", SEED, "--variants", "here={}", 'fp32={"precision": "fp32"}']
+    assert run_cli(main, [str(arg) for arg in argv]) == 0
+    key = json.loads((tmp_path / "key.json").read_text(encoding="utf-8"))
+    assert key["variants"]["fp32"]["precision"] == "fp32"
+    assert "precision" not in key["variants"]["here"]
+    writers = {"here": generator, "fp32": PoetryGenerator.from_pretrained(precision="fp32")}
+    for poem in (poem for poem in key["poems"].values() if poem["source"] == "model"):
+        settings = {k: v for k, v in key["variants"][poem["variant"]].items() if k != "precision"}
+        controls = Controls(**settings, form=poem["form"], seed=poem["seed"])
+        (again,) = writers[poem["variant"]].write(poem["mode"], poem["prompt"], controls)
+        assert again.text == poem["text"]
+
+
 def test_poems_md_shows_only_numbers_and_lines(kit):
     out, key = kit
     poems_md = (out / "poems.md").read_text(encoding="utf-8")

@@ -1,0 +1,105 @@
+"""A CharRNN for CPU inference with int8 weights.
+
+Writing a poem takes one model step per character, and each step reads every weight once
+for a handful of rows: on a CPU it is bound by memory, not arithmetic. Weights of one byte
+(each row scaled to ±127 on its own) halve what a bf16 step reads. The products run through
+PyTorch's fbgemm kernels, which quantize the activations of each call on the fly ("dynamic"
+quantization); the LSTM's gates and state stay in fp32. The README's "Precision: int8 on a
+CPU" has what it costs in perplexity and buys in time.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor, nn
+
+from poetry_rnn.model import CharRNN, State
+
+
+def int8_supported() -> bool:
+    """True where this PyTorch build has the int8 kernels (fbgemm, on x86 CPUs)."""
+    engines = torch.backends.quantized.supported_engines
+    return "fbgemm" in engines or "x86" in engines
+
+
+def _packed(weight: Tensor, bias: Tensor | None = None) -> torch.ScriptObject:
+    """``weight`` (out, in) as fbgemm's packed int8 matrix: one scale per output row."""
+    weight = weight.detach().float()
+    scales = (weight.abs().amax(1) / 127).clamp_min(1e-12).double()
+    zeros = torch.zeros(len(weight), dtype=torch.long)
+    with warnings.catch_warnings():
+        # PyTorch marks its quantized tensor types for removal; the packed kernels are the
+        # fast path here, and load_models falls back to bf16 where they are missing.
+        warnings.simplefilter("ignore", UserWarning)
+        quantized = torch.quantize_per_channel(weight, scales, zeros, 0, torch.qint8)
+    return torch.ops.quantized.linear_prepack(quantized, None if bias is None else bias.float())
+
+
+def _linear(x: Tensor, packed: torch.ScriptObject) -> Tensor:
+    # reduce_range: 7-bit activations, so that fbgemm's 16-bit accumulation cannot saturate.
+    return torch.ops.quantized.linear_dynamic(x, packed, True)
+
+
+class Int8CharRNN(nn.Module):
+    """The inference half of a :class:`CharRNN` (``forward``, ``step``) with int8 matrices.
+
+    The embedding stays in fp32 for the lookup; the output layer gets its own int8 copy of it
+    when the weights are tied. Built from a trained model; it cannot be trained itself.
+    """
+
+    def __init__(self, model: CharRNN) -> None:
+        super().__init__()
+        self.config = model.config
+        self.embedding = nn.Embedding.from_pretrained(model.embedding.weight.detach().float())
+        lstm = model.lstm
+        self.hidden_size = lstm.hidden_size
+        self.layers = []
+        for layer in range(lstm.num_layers):
+            bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
+            self.layers.append((
+                _packed(getattr(lstm, f"weight_ih_l{layer}"), bias),
+                _packed(getattr(lstm, f"weight_hh_l{layer}")),
+            ))  # fmt: skip
+        self.projection = None if model.projection is None else _packed(model.projection.weight)
+        self.decoder = _packed(model.decoder.weight, model.decoder.bias)
+        self.eval()
+
+    def train(self, mode: bool = True) -> Int8CharRNN:
+        if mode:
+            raise RuntimeError("an Int8CharRNN is for inference; train the CharRNN it came from")
+        return super().train(False)
+
+    def forward(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """Logits (batch, time, vocab) in fp32 for every position of ``tokens`` (batch, time)."""
+        batch, time = tokens.shape
+        x = self.embedding(tokens)
+        if state is None:
+            zeros = x.new_zeros(len(self.layers), batch, self.hidden_size)
+            state = (zeros, zeros)
+        state = (state[0].float(), state[1].float())
+        hidden, cell = [], []
+        for layer, (input_weights, hidden_weights) in enumerate(self.layers):
+            inputs = _linear(x.reshape(batch * time, -1), input_weights).view(batch, time, -1)
+            h, c = state[0][layer], state[1][layer]
+            outputs = []
+            for t in range(time):
+                gates = inputs[:, t] + _linear(h, hidden_weights)
+                i, f, g, o = gates.chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                outputs.append(h)
+            hidden.append(h)
+            cell.append(c)
+            x = torch.stack(outputs, 1)
+        x = x.reshape(batch * time, -1)
+        if self.projection is not None:
+            x = _linear(x, self.projection)
+        logits = _linear(x, self.decoder).view(batch, time, -1)
+        return logits, (torch.stack(hidden), torch.stack(cell))
+
+    def step(self, token: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """One decoding step: logits (batch, vocab) for one token per sequence (batch,)."""
+        logits, state = self(token[:, None], state)
+        return logits[:, 0], state
