@@ -199,7 +199,7 @@ def test_switching_rhyme_and_tone_off_writes_without_them(page):
     write(page, "续写", "床前", "七言律诗")
     first = shown_text(page)
     page.locator("#sampling").get_by_text("采样").click()
-    page.locator("#seed textarea").fill("3")
+    page.locator("#seed textarea").fill("1")
     ruled = rewrite(page, first)
     page.locator("#rhyme input").uncheck()
     page.locator("#tone input").uncheck()
