@@ -20,8 +20,7 @@ from poetry_rnn.model import CharRNN, State
 
 def int8_supported() -> bool:
     """True where this PyTorch build has the int8 kernels (fbgemm, on x86 CPUs)."""
-    engines = torch.backends.quantized.supported_engines
-    return "fbgemm" in engines or "x86" in engines
+    return "fbgemm" in torch.backends.quantized.supported_engines
 
 
 def _packed(weight: Tensor, bias: Tensor | None = None) -> torch.ScriptObject:

@@ -1,6 +1,8 @@
 """The CharRNN, its config and the one loss, and model directories (sharded or not)."""
 
 import json
+import platform
+import re
 import shutil
 from pathlib import Path
 
@@ -20,8 +22,15 @@ from poetry_rnn.checkpoint import (
     tensor_digest,
 )
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.model import CharRNN, ModelConfig, masked_loss, preset_config, total_nll
-from poetry_rnn.quantized import Int8CharRNN
+from poetry_rnn.model import (
+    CharRNN,
+    ModelConfig,
+    masked_loss,
+    native_bf16,
+    preset_config,
+    total_nll,
+)
+from poetry_rnn.quantized import Int8CharRNN, int8_supported
 from poetry_rnn.vocab import Vocab
 
 VOCAB = Vocab.build(["床前看月光，疑是地上霜。举头望明月，低头思故乡。"])
@@ -286,6 +295,17 @@ def test_load_models_pairs_a_backward_model_of_the_same_vocabulary(tmp_path, mon
         load_models(tmp_path / "f", precision="fp16")
 
 
+def test_int8_without_its_kernels_is_refused_and_auto_falls_back(tmp_path, monkeypatch):
+    save_pretrained(tmp_path, _model(), VOCAB)
+    monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda: False)
+    engines = ", ".join(torch.backends.quantized.supported_engines)
+    message = f"int8 runs on a CPU whose PyTorch has the fbgemm kernels; this is cpu with {engines}"
+    with pytest.raises(PoetryError, match=f"^{re.escape(message)}$"):
+        load_models(tmp_path, precision="int8")
+    dtype = torch.bfloat16 if native_bf16(torch.device("cpu")) else torch.float32
+    assert {p.dtype for p in load_models(tmp_path).forward.parameters()} == {dtype}
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
 def test_cuda_on_a_machine_without_it_is_a_user_error(tmp_path):
     with pytest.raises(PoetryError, match="no CUDA device is available"):
@@ -325,16 +345,21 @@ def test_a_shard_file_keeps_to_its_size_with_its_header(tmp_path):
         alone = len(load_tensors(path)[0]) == 1  # a tensor larger than the limit stands alone
         assert path.stat().st_size <= limit or alone
     assert len(load_tensors(shards[0])[0]) == 1
+    save_pretrained(tmp_path, model, VOCAB, max_shard_bytes=1)  # every tensor alone
+    assert len(list(tmp_path.glob("model-*-of-*.safetensors"))) == len(sizes)
 
 
 @pytest.mark.parametrize("tied", [True, False])
 def test_the_cli_cuts_a_model_to_its_most_frequent_characters(tmp_path, capsys, tied):
     model = _model(tie_weights=tied)
-    save_pretrained(tmp_path / "full", model, VOCAB)
+    save_pretrained(tmp_path / "full", model, Vocab(VOCAB.tokens, min_freq=2))
     argv = [str(tmp_path / "full"), str(tmp_path / "cut"), "--vocab-size"]
+    assert run_cli(main, [*argv, str(len(VOCAB))]) == 0  # all of it: a plain copy
+    assert from_pretrained(tmp_path / "cut")[1] == VOCAB
     assert run_cli(main, [*argv, "10"]) == 0
     cut, vocab = from_pretrained(tmp_path / "cut")
     assert vocab.tokens == VOCAB.tokens[:10] and cut.config.vocab_size == 10
+    assert vocab.min_freq == 2
     # The kept characters score as before, the others read as <unk>.
     ids = torch.tensor([VOCAB.encode("头月，上举", wrap=True)])
     assert ids.max() < 10 and vocab.encode("床乡") == [vocab.unk_id] * 2
@@ -477,18 +502,22 @@ def test_a_weights_path_that_cannot_be_read_is_refused_in_one_line(tmp_path):
     assert str(error.value) == f"cannot read {tmp_path}: Is a directory"
 
 
-def _uneven_model() -> CharRNN:
-    """A small model whose matrix rows differ in scale a thousandfold, as trained ones do."""
-    model = _model(embedding_dim=16, hidden_size=24)
+def _uneven_model(**config) -> CharRNN:
+    """A small model whose matrix rows differ in scale a thousandfold, as trained ones do, and
+    whose output bias is not zero."""
+    model = _model(**({"embedding_dim": 16, "hidden_size": 24} | config))
     with torch.no_grad():
         for weight in model.parameters():
             if weight.dim() == 2:
                 weight.mul_(torch.logspace(-2, 1, len(weight))[torch.randperm(len(weight)), None])
+        model.decoder.bias.normal_()
     return model
 
 
-def test_an_int8_model_scores_as_the_model_it_came_from():
-    model = _uneven_model()
+@pytest.mark.parametrize("projected", [True, False])
+def test_an_int8_model_scores_as_the_model_it_came_from(projected):
+    model = _uneven_model() if projected else _uneven_model(embedding_dim=24)
+    assert (model.projection is not None) == projected
     int8 = Int8CharRNN(model)
     tokens = torch.randint(len(VOCAB), (3, 10))
     with torch.inference_mode():
@@ -496,19 +525,22 @@ def test_an_int8_model_scores_as_the_model_it_came_from():
         logits, (int8_h, int8_c) = int8(tokens)
         assert logits.shape == expected.shape and int8_h.shape == h.shape == int8_c.shape
         error = (logits.log_softmax(-1) - expected.log_softmax(-1)).abs()
-        # One scale per row: with one per matrix the small rows lose their digits (0.026).
-        assert error.max() < 0.02 and error.mean() < 0.003
-        assert (int8_c - c).abs().max() < 0.02
+        assert error.max() < 0.03 and error.mean() < 0.002
+        # One scale per row: with one per matrix the small rows lose their digits (0.012).
+        assert (int8_c - c).abs().max() < 0.01
         # A step at a time reads the same; its activations are quantized per call.
         state = None
         for t in range(tokens.shape[1]):
             step, state = int8.step(tokens[:, t], state)
-            assert torch.allclose(step, logits[:, t], atol=0.02)
+            assert torch.allclose(step, logits[:, t], atol=0.05)
         assert torch.allclose(state[1], int8_c, atol=0.02)
 
 
 def test_an_int8_model_is_for_inference_only():
     int8 = Int8CharRNN(_model())
     assert not int8.training and int8.config == _model().config
-    with pytest.raises(RuntimeError, match="for inference"):
+    message = "^an Int8CharRNN is for inference; train the CharRNN it came from$"
+    with pytest.raises(RuntimeError, match=message):
         int8.train()
+    # PyTorch has fbgemm's int8 kernels on x86 CPUs, where auto chooses int8.
+    assert int8_supported() == (platform.machine().lower() in ("x86_64", "amd64"))
