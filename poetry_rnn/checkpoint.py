@@ -285,7 +285,8 @@ def load_models(
     if precision not in PRECISIONS:
         raise PoetryError(f"precision must be auto, int8, bf16 or fp32, got {precision!r}")
     chosen = device_named(device)
-    if precision == "int8" and (chosen.type != "cpu" or not int8_supported()):
+    int8_here = chosen.type == "cpu" and int8_supported()
+    if precision == "int8" and not int8_here:
         raise PoetryError(
             "int8 runs on a CPU whose PyTorch has the fbgemm kernels; "
             f"this is {chosen} with {', '.join(torch.backends.quantized.supported_engines)}"
@@ -297,8 +298,7 @@ def load_models(
         if backward_vocab != vocab:
             raise PoetryError(f"{backward} has another vocabulary than the forward model")
     if precision == "auto":
-        int8 = chosen.type == "cpu" and int8_supported()
-        precision = "int8" if int8 else "bf16" if native_bf16(chosen) else "fp32"
+        precision = "int8" if int8_here else "bf16" if native_bf16(chosen) else "fp32"
     convert = {"int8": Int8CharRNN, "bf16": lambda model: model.to(torch.bfloat16)}
     if precision in convert:
         forward = convert[precision](forward)

@@ -77,7 +77,6 @@ class Int8CharRNN(nn.Module):
         if state is None:
             zeros = x.new_zeros(len(self.layers), batch, self.hidden_size)
             state = (zeros, zeros)
-        state = (state[0].float(), state[1].float())
         hidden, cell = [], []
         for layer, (input_weights, hidden_weights) in enumerate(self.layers):
             inputs = _linear(x.reshape(batch * time, -1), input_weights).view(batch, time, -1)

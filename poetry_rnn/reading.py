@@ -240,13 +240,11 @@ def write_kit(
     if (out / KEY_FILE).exists():
         raise PoetryError(f"{out} already holds a kit; choose another directory")
     kits_own = Variant(Controls()).writer
-    writers = {kits_own: generator} | {
-        variant.writer: PoetryGenerator.from_pretrained(
-            variant.model, backward=variant.backward, precision=variant.precision
-        )
-        for variant in variants.values()
-        if variant.writer != kits_own
-    }
+    writers = {kits_own: generator}
+    for model, backward, precision in {v.writer for v in variants.values()} - {kits_own}:
+        writers[model, backward, precision] = PoetryGenerator.from_pretrained(
+            model, backward=backward, precision=precision
+        )  # once for all the variants that share it
     rng = random.Random(seed)
     entries, spare = draw_real_poems(corpus, n // sources, rng, include, progress)
     forms = [entry["form"] for entry in entries]
