@@ -63,6 +63,11 @@ class Associations:
         """The seed of the ``family`` class that marks ``char`` first, or None."""
         return self._classes[family].get(char)
 
+    def classes_in(self, text: str, family: str) -> set[str]:
+        """The seeds of the ``family`` classes that mark a character of ``text``."""
+        classes = self._classes[family]
+        return {classes[char] for char in set(text) if char in classes}
+
     @functools.cached_property
     def _classes(self) -> dict[str, dict[str, str]]:
         """family → character → :meth:`class_of`; the search asks thousands of times a poem."""
@@ -171,7 +176,7 @@ def clashes(text: str) -> str | None:
     keep apart, as "春/秋" — or None."""
     table = associations()
     for family in FAMILIES:
-        marked = {table.class_of(c, family) for c in text}
+        marked = table.classes_in(text, family)
         seeds = [seed for seed in FAMILIES[family] if seed in marked]
         for a, b in itertools.combinations(seeds, 2):
             if _clash(table, family, a, b):

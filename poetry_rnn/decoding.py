@@ -245,6 +245,20 @@ def _narrow(allowed: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:
     return narrowed | (allowed & emptied)
 
 
+def _narrowed(allowed: torch.Tensor, constraints: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``allowed`` narrowed by each of ``constraints`` in turn, most important first
+    (:func:`_narrow`: one that would leave a row no candidate is dropped in that row)."""
+    every = allowed
+    for constraint in constraints:
+        every = every & constraint
+    # Where all of them leave every row a candidate, so does each in turn: one check for all.
+    if bool(every.view(torch.uint8).amax(dim=1).min()):
+        return every
+    for constraint in constraints:
+        allowed = _narrow(allowed, constraint)
+    return allowed
+
+
 def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
     """True for the last character of a line that must rhyme (when the plan rhymes)."""
     return (
@@ -588,15 +602,15 @@ class Composer:
             after_han = tables.han[poems.previous][:, None]
             after_final = tables.final[poems.previous][:, None]
             allowed = tables.han | (tables.punctuation & after_han) | (tables.end & after_final)
-            allowed = _narrow(allowed, not_doubled)
-            allowed = _narrow(allowed, not_overused | tables.punctuation)
-            return _narrow(allowed, new_in_line | tables.punctuation)
-        allowed = tables.han.expand(n, -1).clone()
+            return _narrowed(allowed, [
+                not_doubled, not_overused | tables.punctuation, new_in_line | tables.punctuation
+            ])  # fmt: skip
+        allowed = tables.han.expand(n, -1)
+        constraints = []
         if is_rhyme_slot(plan, slot):
             rhymes = tables.rhymes(plan.rhyme_book).float()
             shares_group = poems.rhymes.float() @ rhymes.T > 0
-            allowed = _narrow(allowed, shares_group)
-            allowed = _narrow(allowed, tables.level & ~poems.used_rhymes)
+            constraints += [shares_group, tables.level & ~poems.used_rhymes]
         elif is_opening_slot(plan, slot):
             # A close of the first line that may be read level (平, or either tone: readers
             # hear 看 and 思 as 平) rhymes, in a group with a level character left for every
@@ -605,10 +619,8 @@ class Composer:
             level_chars = (rhymes & tables.level[:, None]).sum(0)
             roomy = poems.rhymes & (level_chars > len(rhyme_positions(plan.form)))
             shares_group = roomy.float() @ rhymes.float().T > 0
-            allowed = _narrow(allowed, shares_group | tables.oblique)
-        allowed = _narrow(allowed, not_doubled)
-        allowed = _narrow(allowed, not_overused)
-        allowed = _narrow(allowed, new_in_line)
+            constraints.append(shares_group | tables.oblique)
+        constraints += [not_doubled, not_overused, new_in_line]
         if plan.tone and plan.form is not None and slot.position % 2 == 0:
             first = _fixed_pattern(plan)
             if first is not None:  # the fixed characters set the pattern, wherever they stand
@@ -617,8 +629,11 @@ class Composer:
                 wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
             any_tone = torch.ones_like(tables.han)
             masks = {LEVEL: ~tables.oblique, OBLIQUE: ~tables.level, None: any_tone}
-            allowed = _narrow(allowed, torch.stack([masks[want] for want in wanted]))
-        return allowed
+            if len(set(wanted)) == 1:  # one mask for every row
+                constraints.append(masks[wanted[0]])
+            else:
+                constraints.append(torch.stack([masks[want] for want in wanted]))
+        return _narrowed(allowed, constraints)
 
     def _biased(
         self, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: _Poems
@@ -649,18 +664,19 @@ class Composer:
         poems.tokens = torch.cat([poems.tokens, token[:, None]], dim=1)
         poems.previous = token
         if slot is None or slot.fixed is None:
-            poems.counts[rows, token] += 1
+            poems.counts.index_put_((rows, token), torch.ones_like(token, dtype=torch.int16),
+                                    accumulate=True)  # fmt: skip
         ends_line = self.tables.punctuation[token]
         poems.in_line[rows, token] = True
-        poems.in_line[ends_line] = False
+        poems.in_line.masked_fill_(ends_line[:, None], False)
         if slot is not None and slot.position == 0 and slot.line != -1:
             poems.in_line[:, _fixed_in_line(plan, self.vocab, slot.line + 1)] = True
         if slot is None or slot.position == 0:
             return
-        for row, tones in enumerate(poems.tones):
+        for tones, chosen in zip(poems.tones, token.tolist(), strict=True):
             if slot.position == 1:
                 tones.append([])
-            tones[-1].append(tone_of(self.vocab.tokens[token[row]]))
+            tones[-1].append(tone_of(self.vocab.tokens[chosen]))
         if is_rhyme_slot(plan, slot) or is_opening_slot(plan, slot):
             # A fixed rhyme character outside every group that may rhyme cannot narrow them;
             # an oblique close of the first line does not rhyme.

@@ -38,7 +38,8 @@ def _packed(weight: Tensor, bias: Tensor | None = None) -> torch.ScriptObject:
 
 def _linear(x: Tensor, packed: torch.ScriptObject) -> Tensor:
     # reduce_range: 7-bit activations, so that fbgemm's 16-bit accumulation cannot saturate.
-    return torch.ops.quantized.linear_dynamic(x, packed, True)
+    # (The overload itself: the packet's dispatch in Python costs as much as a small kernel.)
+    return torch.ops.quantized.linear_dynamic.default(x, packed, True)
 
 
 class Int8CharRNN(nn.Module):
@@ -53,13 +54,17 @@ class Int8CharRNN(nn.Module):
         self.config = model.config
         self.embedding = nn.Embedding.from_pretrained(model.embedding.weight.detach().float())
         lstm = model.lstm
-        self.hidden_size = lstm.hidden_size
+        self.hidden_size = size = lstm.hidden_size
+        # PyTorch's gate order is i, f, g, o; as i, f, o, g the three sigmoid gates are one
+        # slice, which one call computes.
+        order = torch.cat([torch.arange(2 * size), torch.arange(3 * size, 4 * size),
+                           torch.arange(2 * size, 3 * size)])  # fmt: skip
         self.layers = []
         for layer in range(lstm.num_layers):
             bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
             self.layers.append((
-                _packed(getattr(lstm, f"weight_ih_l{layer}"), bias),
-                _packed(getattr(lstm, f"weight_hh_l{layer}")),
+                _packed(getattr(lstm, f"weight_ih_l{layer}")[order], bias[order]),
+                _packed(getattr(lstm, f"weight_hh_l{layer}")[order]),
             ))  # fmt: skip
         self.projection = None if model.projection is None else _packed(model.projection.weight)
         self.decoder = _packed(model.decoder.weight, model.decoder.bias)
@@ -74,30 +79,50 @@ class Int8CharRNN(nn.Module):
         """Logits (batch, time, vocab) in fp32 for every position of ``tokens`` (batch, time)."""
         batch, time = tokens.shape
         x = self.embedding(tokens)
-        if state is None:
-            zeros = x.new_zeros(len(self.layers), batch, self.hidden_size)
-            state = (zeros, zeros)
+        h, c = self._state(state, batch, x)
         hidden, cell = [], []
         for layer, (input_weights, hidden_weights) in enumerate(self.layers):
             inputs = _linear(x.reshape(batch * time, -1), input_weights).view(batch, time, -1)
-            h, c = state[0][layer], state[1][layer]
             outputs = []
+            h_layer, c_layer = h[layer], c[layer]
             for t in range(time):
-                gates = inputs[:, t] + _linear(h, hidden_weights)
-                i, f, g, o = gates.chunk(4, 1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-                outputs.append(h)
-            hidden.append(h)
-            cell.append(c)
+                h_layer, c_layer = self._cell(inputs[:, t], h_layer, c_layer, hidden_weights)
+                outputs.append(h_layer)
+            hidden.append(h_layer)
+            cell.append(c_layer)
             x = torch.stack(outputs, 1)
-        x = x.reshape(batch * time, -1)
-        if self.projection is not None:
-            x = _linear(x, self.projection)
-        logits = _linear(x, self.decoder).view(batch, time, -1)
-        return logits, (torch.stack(hidden), torch.stack(cell))
+        return self._logits(x.reshape(batch * time, -1)).view(batch, time, -1), (
+            torch.stack(hidden), torch.stack(cell))  # fmt: skip
 
     def step(self, token: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        """One decoding step: logits (batch, vocab) for one token per sequence (batch,)."""
-        logits, state = self(token[:, None], state)
-        return logits[:, 0], state
+        """One decoding step: logits (batch, vocab) for one token per sequence (batch,); the
+        same as ``forward`` over one position, in fewer operations."""
+        x = nn.functional.embedding(token, self.embedding.weight)
+        h, c = self._state(state, len(token), x)
+        hidden, cell = [], []
+        for layer, (input_weights, hidden_weights) in enumerate(self.layers):
+            x, c_layer = self._cell(_linear(x, input_weights), h[layer], c[layer], hidden_weights)
+            hidden.append(x)
+            cell.append(c_layer)
+        return self._logits(x), (torch.stack(hidden), torch.stack(cell))
+
+    def _state(self, state: State | None, batch: int, x: Tensor) -> State:
+        if state is not None:
+            return state
+        zeros = x.new_zeros(len(self.layers), batch, self.hidden_size)
+        return zeros, zeros
+
+    def _cell(
+        self, inputs: Tensor, h: Tensor, c: Tensor, hidden_weights: torch.ScriptObject
+    ) -> tuple[Tensor, Tensor]:
+        """One LSTM step of a layer from its input projection: the new h and c."""
+        gates = inputs + _linear(h, hidden_weights)
+        size = self.hidden_size
+        i, f, o = torch.sigmoid(gates[:, : 3 * size]).chunk(3, 1)
+        c = f * c + i * torch.tanh(gates[:, 3 * size :])
+        return o * torch.tanh(c), c
+
+    def _logits(self, x: Tensor) -> Tensor:
+        if self.projection is not None:
+            x = _linear(x, self.projection)
+        return _linear(x, self.decoder)

@@ -23,8 +23,8 @@ def draw(
     """One token per row from ``logits`` within ``allowed``: temperature, top-k, top-p."""
     # As bytes: masks of bools are several times slower on a CPU. A closed token's logit
     # becomes the lowest float, which softmax turns into exactly 0.
-    closed = (~allowed).view(torch.uint8) * torch.finfo(torch.float32).max
-    logits = logits.float() / sampling.temperature - closed
+    closed = (~allowed).view(torch.uint8)
+    logits = (logits.float() / sampling.temperature).sub_(closed, alpha=torch.finfo().max)
     probabilities = logits.softmax(-1)
     if sampling.top_k:
         top, order = probabilities.topk(min(sampling.top_k, logits.shape[-1]), dim=-1)
@@ -50,6 +50,8 @@ def _nucleus(
         drawn = _sample(rows, generator)
         likelier = (rows * (rows > rows.gather(1, drawn[:, None])).view(torch.uint8)).sum(-1)
         inside = likelier <= top_p
+        if len(pending) == len(probabilities) and bool(inside.all()):
+            return drawn  # every row at the first draw, as is usual
         tokens[pending[inside]] = drawn[inside]
         pending, rows = pending[~inside], rows[~inside]
         if not len(pending):

@@ -19,6 +19,7 @@ from poetry_rnn.decoding import (
     Composer,
     Plan,
     Search,
+    _narrowed,
     form_plan,
 )
 from poetry_rnn.errors import PoetryError, run_cli
@@ -145,6 +146,20 @@ def test_a_pingshui_rhyme_is_shared_in_a_level_group():
     plan = form_plan(FORMS["五言绝句"], fixed, bias={3: {"柴": 20.0}})
     for text in composer.decode(plan, N, SAMPLING, seed=11):
         assert "柴" in text and _rhymes(text, "五言绝句")[1] in "师迟", text
+
+
+def test_a_constraint_is_dropped_only_in_the_rows_it_would_leave_empty_least_first():
+    rows = functools.partial(torch.tensor, dtype=torch.bool)
+    allowed = rows([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0]])
+    rhyme = rows([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]])  # the more important
+    tone = rows([[0, 1, 1, 0], [0, 0, 1, 1], [1, 0, 1, 1]])
+    # Row 0 keeps both; row 1 drops the tone, which would empty it; row 2 the rhyme, then
+    # keeps the tone.
+    expected = rows([[0, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]])
+    assert torch.equal(_narrowed(allowed, [rhyme, tone]), expected)
+    # Where no row empties, each constraint holds in every row.
+    assert torch.equal(_narrowed(allowed[:1], [rhyme[:1], tone[:1]]), expected[:1])
+    assert torch.equal(_narrowed(allowed, []), allowed)
 
 
 def test_an_unknown_rhyme_book_is_refused_before_decoding():

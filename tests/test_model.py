@@ -531,8 +531,12 @@ def test_an_int8_model_scores_as_the_model_it_came_from(projected):
         # A step at a time reads the same; its activations are quantized per call.
         state = None
         for t in range(tokens.shape[1]):
+            one, one_state = int8(tokens[:, t : t + 1], state)
             step, state = int8.step(tokens[:, t], state)
             assert torch.allclose(step, logits[:, t], atol=0.05)
+            # step is forward over one position, in fewer operations: exactly.
+            assert torch.equal(step, one[:, 0])
+            assert all(map(torch.equal, state, one_state))
         assert torch.allclose(state[1], int8_c, atol=0.02)
 
 
