@@ -30,7 +30,7 @@ from poetry_rnn.model import (
     preset_config,
     total_nll,
 )
-from poetry_rnn.quantized import Int8CharRNN, int8_supported
+from poetry_rnn.quantized import Int8CharRNN, _packed, int8_supported
 from poetry_rnn.vocab import Vocab
 
 VOCAB = Vocab.build(["床前看月光，疑是地上霜。举头望明月，低头思故乡。"])
@@ -538,6 +538,14 @@ def test_an_int8_model_scores_as_the_model_it_came_from(projected):
             assert torch.equal(step, one[:, 0])
             assert all(map(torch.equal, state, one_state))
         assert torch.allclose(state[1], int8_c, atol=0.02)
+
+
+def test_each_rows_largest_weight_survives_int8_exactly():
+    weight = _uneven_model().decoder.weight.detach()
+    quantized, _ = torch.ops.quantized.linear_unpack(_packed(weight))
+    largest = weight.abs().amax(1)
+    assert torch.allclose(quantized.dequantize().abs().amax(1), largest, rtol=1e-6)
+    assert quantized.int_repr().abs().amax(1).eq(127).all()
 
 
 def test_an_int8_model_is_for_inference_only():
