@@ -78,7 +78,7 @@ class Int8CharRNN(nn.Module):
     def forward(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """Logits (batch, time, vocab) in fp32 for every position of ``tokens`` (batch, time)."""
         batch, time = tokens.shape
-        x = self.embedding(tokens)
+        x = nn.functional.embedding(tokens, self.embedding.weight)
         h, c = self._state(state, batch, x)
         hidden, cell = [], []
         for layer, (input_weights, hidden_weights) in enumerate(self.layers):
@@ -91,8 +91,8 @@ class Int8CharRNN(nn.Module):
             hidden.append(h_layer)
             cell.append(c_layer)
             x = torch.stack(outputs, 1)
-        return self._logits(x.reshape(batch * time, -1)).view(batch, time, -1), (
-            torch.stack(hidden), torch.stack(cell))  # fmt: skip
+        logits = self._logits(x.reshape(batch * time, -1)).view(batch, time, -1)
+        return logits, (torch.stack(hidden), torch.stack(cell))
 
     def step(self, token: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """One decoding step: logits (batch, vocab) for one token per sequence (batch,); the
