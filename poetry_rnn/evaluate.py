@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")
     score.add_argument("kit", type=Path, help="a kit's directory with readers' ratings-*.json")
+    score.add_argument(
+        "--against", metavar="VARIANT",
+        help="the variant the others are paired with, prompt by prompt (default: the first)",
+    )  # fmt: skip
     score.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -315,7 +319,7 @@ def run_blind_score(args: argparse.Namespace) -> str:
     """The scores of a kit's ratings, as Markdown or JSON."""
     from poetry_rnn import reading  # it builds on this module, so it is imported when used
 
-    scores = reading.score_kit(args.kit)
+    scores = reading.score_kit(args.kit, args.against)
     return json.dumps(scores, ensure_ascii=False) if args.json else reading.format_scores(scores)
 
 

@@ -337,13 +337,13 @@ exactly this shape: `reader` your name; `ratings` maps a poem's number (as text)
 # --- scoring --------------------------------------------------------------------------------
 
 
-def read_key(kit: str | Path) -> dict[str, dict]:
-    """The kit's poems by number, from its key."""
+def read_key(kit: str | Path) -> dict:
+    """The kit's key: its poems by number, and the variants it compares."""
     path = Path(kit) / KEY_FILE
     key = _read_json(path, str(path))
     if not isinstance(key, dict) or not isinstance(key.get("poems"), dict):
         raise PoetryError(f"{path} is not a blind reading kit's key: it has no poems")
-    return key["poems"]
+    return key
 
 
 def read_ratings(path: str | Path, numbers: set[str]) -> tuple[str, dict[str, dict]]:
@@ -422,12 +422,15 @@ def interval(values: list[float]) -> dict:
     return {"mean": statistics.fmean(values) if values else None, "half_width": half, "n": n}
 
 
-def score_kit(kit: str | Path) -> dict:
+def score_kit(kit: str | Path, against: str | None = None) -> dict:
     """The scores of every ``ratings-*.json`` in the kit, per source (docs/metrics.md#blind-
     reading): each poem's ratings averaged over its readers, then the mean over the poems with
-    its 95 % interval; the share judged human likewise; and each reader's own means."""
+    its 95 % interval; the share judged human likewise; and each reader's own means. Where the
+    kit compares variants, each of them paired prompt by prompt with ``against`` (default: the
+    key's first variant; :func:`paired`)."""
     kit = Path(kit)
-    poems = read_key(kit)
+    key = read_key(kit)
+    poems = key["poems"]
     files = sorted(kit.glob(RATINGS_GLOB))
     if not files:
         raise PoetryError(f"no {RATINGS_GLOB} in {kit}")
@@ -460,6 +463,47 @@ def score_kit(kit: str | Path) -> dict:
                 for reader, ratings in readers.items()
             },
         }
+    variants = list(dict.fromkeys([*key.get("variants", {}), *sorted(_variants_of(poems))]))
+    if against is not None and against not in variants:
+        listed = ", ".join(variants) or "none"
+        raise PoetryError(f"no variant {against} in the kit; it has {listed}")
+    if len(variants) > 1:
+        result["paired"] = paired(poems, readers, against or variants[0])
+    return result
+
+
+def _variants_of(poems: dict[str, dict]) -> set[str]:
+    return {entry["variant"] for entry in poems.values() if entry["source"] != "poet"}
+
+
+def paired(poems: dict[str, dict], readers: dict[str, dict], against: str) -> dict:
+    """Each variant against ``against``, prompt by prompt: the poems written for the same form,
+    mode, prompt and seed, each averaged over its readers; per score the mean difference with
+    its 95 % interval over the prompts, and how many prompts came out better and worse."""
+    by_prompt: dict[tuple, dict[str, str]] = {}
+    for number, entry in poems.items():
+        if entry["source"] != "poet":
+            prompt = tuple(entry.get(name) for name in ("form", "mode", "prompt", "seed"))
+            by_prompt.setdefault(prompt, {})[entry["variant"]] = number
+    means = {
+        number: [ratings[number] for ratings in readers.values() if number in ratings]
+        for number in poems
+    }
+    result: dict = {"against": against, "variants": {}}
+    for variant in sorted(_variants_of(poems) - {against}):
+        pairs = [
+            (numbers[variant], numbers[against])
+            for numbers in by_prompt.values()
+            if variant in numbers and against in numbers
+            and means[numbers[variant]] and means[numbers[against]]
+        ]  # fmt: skip
+        result["variants"][variant] = {}
+        for name in (*SCORES, "human"):
+            changes = [_mean(means[a], name) - _mean(means[b], name) for a, b in pairs]
+            result["variants"][variant][name] = interval(changes) | {
+                "better": sum(change > 0 for change in changes),
+                "worse": sum(change < 0 for change in changes),
+            }
     return result
 
 
@@ -508,7 +552,28 @@ def format_scores(result: dict) -> str:
             own = scores["by_reader"][reader]
             cells = " | ".join(_number(own[name]) for name in (*SCORES, "human"))
             rows.append(f"| {reader} | {source} | {own['poems']} | {cells} |")
+    if "paired" in result:
+        against = result["paired"]["against"]
+        rows += [
+            "",
+            f"Each variant against {against}, paired by prompt (the poems of one form, mode, "
+            "prompt and seed): the mean difference ± its 95 % interval over the prompts (prompts "
+            "better / worse):",
+            "",
+            f"| variant − {against} | prompts | fluency | coherence | poeticness | judged human |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for variant, changes in result["paired"]["variants"].items():
+            cells = " | ".join(_change(changes[name]) for name in (*SCORES, "human"))
+            rows.append(f"| {variant} | {changes['fluency']['n']} | {cells} |")
     return "\n".join(rows)
+
+
+def _change(stats: dict) -> str:
+    if stats["mean"] is None:
+        return "n/a"
+    spread = "" if stats["half_width"] is None else f" ± {stats['half_width']:.2f}"
+    return f"{stats['mean']:+.2f}{spread} ({stats['better']} / {stats['worse']})"
 
 
 def _number(value: float | None) -> str:

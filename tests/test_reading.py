@@ -365,11 +365,51 @@ def test_scores_average_each_poem_over_its_readers_then_over_the_poems(rated, ca
     }  # fmt: skip
     assert poets["by_reader"]["bo"]["poems"] == 2 and poets["by_reader"]["bo"]["fluency"] == 5.0
 
+    assert "paired" not in scores  # one variant: nothing to pair
+
     code, out, _ = cli(capsys, "blind-score", rated)
     assert code == 0 and "6 poems, 2 readers (ann, bo)" in out
     assert "| poets | 3 / 3 | 5 | 1 | 2 | 4.33 ± 0.65 |" in out
     assert "| model (default) | 3 / 3 | 6 | 0 | 2 | 2.00 ± 0.00 |" in out
     assert "| bo | poets | 2 | 5.00 | 4.50 | 4.50 | 1.00 |" in out
+
+
+def test_variants_are_paired_prompt_by_prompt_against_the_first(tmp_path, capsys):
+    def model(variant: str, prompt: str) -> dict:
+        return {"source": "model", "variant": variant, "form": "五言绝句", "mode": "start",
+                "prompt": prompt, "seed": 1}  # fmt: skip
+
+    poems = {"1": KEY["poems"]["1"], "2": model("base", "a"), "3": model("wide", "a"),
+             "4": model("base", "b"), "5": model("wide", "b"), "6": model("wide", "c")}  # fmt: skip
+    key = {"variants": {"base": {}, "wide": {}}, "poems": poems}
+    (tmp_path / "key.json").write_text(json.dumps(key), encoding="utf-8")
+    ann = {"1": (5, 5, 5, True), "2": (3, 3, 3, False), "3": (4, 2, 3, True),
+           "4": (2, 2, 2, False), "5": (2, 3, 1, False), "6": (5, 5, 5, True)}  # fmt: skip
+    for reader, given in (("ann", ann), ("bo", {"3": (2, 2, 3, False)})):
+        path = tmp_path / f"ratings-{reader}.json"
+        path.write_text(json.dumps(ratings(reader, given)), encoding="utf-8")
+    # Prompt a: poem 3 (fluency 3 over two readers, coherence 2, poeticness 3, human 1/2)
+    # against poem 2 (3, 3, 3, 0); prompt b: poem 5 (2, 3, 1, 0) against 4 (2, 2, 2, 0).
+    # Prompt c has no poem of base, so it is not paired.
+    code, out, _ = cli(capsys, "blind-score", tmp_path, "--json")
+    changes = json.loads(out)["paired"]
+    assert code == 0 and changes["against"] == "base" and list(changes["variants"]) == ["wide"]
+    wide = changes["variants"]["wide"]
+    assert wide["fluency"] == {"mean": 0.0, "half_width": 0.0, "n": 2, "better": 0, "worse": 0}
+    assert wide["coherence"] | {"half_width": 0} == {
+        "mean": 0.0, "half_width": 0, "n": 2, "better": 1, "worse": 1}  # fmt: skip
+    assert wide["coherence"]["half_width"] == pytest.approx(1.96)
+    assert wide["poeticness"]["mean"] == -0.5 and wide["human"]["mean"] == 0.25
+
+    code, out, _ = cli(capsys, "blind-score", tmp_path)
+    assert code == 0 and "| variant − base | prompts | fluency |" in out
+    row = "| wide | 2 | +0.00 ± 0.00 (0 / 0) | +0.00 ± 1.96 (1 / 1) | -0.50 ± 0.98 (0 / 1) |"
+    assert row in out
+    code, out, _ = cli(capsys, "blind-score", tmp_path, "--against", "wide", "--json")
+    flipped = json.loads(out)["paired"]
+    assert flipped["against"] == "wide" and flipped["variants"]["base"]["poeticness"]["mean"] == 0.5
+    code, out, err = cli(capsys, "blind-score", tmp_path, "--against", "tall")
+    assert code == 2 and out == "" and "no variant tall in the kit; it has base, wide" in err
 
 
 def write_ratings(kit, name: str, content: str) -> None:
