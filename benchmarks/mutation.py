@@ -98,6 +98,13 @@ TARGETS = {
     ),
     # Int8 inference: the packed weights and the LSTM run over them.
     "quantized": Target("poetry_rnn/quantized.py", ("tests/test_model.py",)),
+    # The blind reading kit's scoring: ratings read, averaged and paired (writing a kit loads a
+    # model, so its functions are left to the generator's targets).
+    "reading": Target(
+        "poetry_rnn/reading.py",
+        ("tests/test_reading.py",),
+        ("x_score_kit*", "x_paired*", "x_format_scores*", "x__change*", "x_interval*"),
+    ),
     # The training schedule: warm-up and cosine, the time budget, and patience. Each training
     # run takes seconds, so only the tests that pin them.
     "runs": Target(

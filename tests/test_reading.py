@@ -367,33 +367,66 @@ def test_scores_average_each_poem_over_its_readers_then_over_the_poems(rated, ca
 
     assert "paired" not in scores  # one variant: nothing to pair
 
+    assert scores["kit"] == str(rated) and list(scores["sources"]) == ["poets", "model (default)"]
+
     code, out, _ = cli(capsys, "blind-score", rated)
-    assert code == 0 and "6 poems, 2 readers (ann, bo)" in out
-    assert "| poets | 3 / 3 | 5 | 1 | 2 | 4.33 ± 0.65 |" in out
-    assert "| model (default) | 3 / 3 | 6 | 0 | 2 | 2.00 ± 0.00 |" in out
-    assert "| bo | poets | 2 | 5.00 | 4.50 | 4.50 | 1.00 |" in out
+    assert code == 0 and out == f"blind reading {rated}: " + REPORT
 
 
-def test_variants_are_paired_prompt_by_prompt_against_the_first(tmp_path, capsys):
-    def model(variant: str, prompt: str) -> dict:
-        return {"source": "model", "variant": variant, "form": "五言绝句", "mode": "start",
-                "prompt": prompt, "seed": 1}  # fmt: skip
+REPORT = """6 poems, 2 readers (ann, bo)
+
+| source | poems rated / in kit | ratings | skipped | readers | fluency | coherence \
+| poeticness | judged human |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| poets | 3 / 3 | 5 | 1 | 2 | 4.33 ± 0.65 | 3.83 ± 0.86 | 3.50 ± 0.98 | 0.83 ± 0.33 |
+| model (default) | 3 / 3 | 6 | 0 | 2 | 2.00 ± 0.00 | 1.67 ± 0.33 | 1.33 ± 0.33 | 0.17 ± 0.33 |
+
+± is the 95 % interval over the poems: mean ± 1.96·sd/√n, n = the source's rated poems, each \
+poem's ratings first averaged over its readers; judged human: the share of a poem's readers \
+who guessed a poet, averaged likewise.
+
+Each reader's own means (a reader's bias shows here):
+
+| reader | source | poems rated | fluency | coherence | poeticness | judged human |
+| --- | --- | --- | --- | --- | --- | --- |
+| ann | poets | 3 | 4.00 | 3.33 | 3.00 | 0.67 |
+| ann | model (default) | 3 | 2.00 | 2.00 | 1.33 | 0.33 |
+| bo | poets | 2 | 5.00 | 4.50 | 4.50 | 1.00 |
+| bo | model (default) | 3 | 2.00 | 1.33 | 1.33 | 0.00 |
+"""
+
+
+def test_variants_are_paired_prompt_by_prompt(tmp_path, capsys):
+    def model(variant: str, prompt: str, **changes) -> dict:
+        entry = {"source": "model", "variant": variant, "form": "五言绝句", "mode": "start",
+                 "prompt": prompt, "seed": 1}  # fmt: skip
+        return entry | changes
 
     poems = {"1": KEY["poems"]["1"], "2": model("base", "a"), "3": model("wide", "a"),
-             "4": model("base", "b"), "5": model("wide", "b"), "6": model("wide", "c")}  # fmt: skip
-    key = {"variants": {"base": {}, "wide": {}}, "poems": poems}
+             "4": model("base", "b"), "5": model("wide", "b"), "6": model("wide", "c"),
+             # Prompt a again, but another seed, form or mode: other prompts, unrated.
+             "7": model("wide", "a", seed=2), "8": model("wide", "a", form="七言绝句"),
+             "9": model("wide", "a", mode="theme"),
+             # One prompt paired (no interval), and none.
+             "10": model("tall", "a"), "11": model("tiny", "c")}  # fmt: skip
+    key = {"variants": {"wide": {}, "base": {}}, "poems": poems}
     (tmp_path / "key.json").write_text(json.dumps(key), encoding="utf-8")
     ann = {"1": (5, 5, 5, True), "2": (3, 3, 3, False), "3": (4, 2, 3, True),
-           "4": (2, 2, 2, False), "5": (2, 3, 1, False), "6": (5, 5, 5, True)}  # fmt: skip
+           "4": (2, 2, 2, False), "5": (2, 3, 1, False), "6": (5, 5, 5, True),
+           "10": (4, 4, 4, False), "11": (1, 1, 1, False)}  # fmt: skip
     for reader, given in (("ann", ann), ("bo", {"3": (2, 2, 3, False)})):
         path = tmp_path / f"ratings-{reader}.json"
         path.write_text(json.dumps(ratings(reader, given)), encoding="utf-8")
+    # Against the key's first variant by default.
+    code, out, _ = cli(capsys, "blind-score", tmp_path, "--json")
+    assert code == 0 and json.loads(out)["paired"]["against"] == "wide"
     # Prompt a: poem 3 (fluency 3 over two readers, coherence 2, poeticness 3, human 1/2)
     # against poem 2 (3, 3, 3, 0); prompt b: poem 5 (2, 3, 1, 0) against 4 (2, 2, 2, 0).
     # Prompt c has no poem of base, so it is not paired.
-    code, out, _ = cli(capsys, "blind-score", tmp_path, "--json")
+    code, out, _ = cli(capsys, "blind-score", tmp_path, "--against", "base", "--json")
     changes = json.loads(out)["paired"]
-    assert code == 0 and changes["against"] == "base" and list(changes["variants"]) == ["wide"]
+    assert code == 0 and changes["against"] == "base"
+    assert list(changes["variants"]) == ["tall", "tiny", "wide"]
     wide = changes["variants"]["wide"]
     assert wide["fluency"] == {"mean": 0.0, "half_width": 0.0, "n": 2, "better": 0, "worse": 0}
     assert wide["coherence"] | {"half_width": 0} == {
@@ -401,15 +434,32 @@ def test_variants_are_paired_prompt_by_prompt_against_the_first(tmp_path, capsys
     assert wide["coherence"]["half_width"] == pytest.approx(1.96)
     assert wide["poeticness"]["mean"] == -0.5 and wide["human"]["mean"] == 0.25
 
-    code, out, _ = cli(capsys, "blind-score", tmp_path)
-    assert code == 0 and "| variant − base | prompts | fluency |" in out
-    row = "| wide | 2 | +0.00 ± 0.00 (0 / 0) | +0.00 ± 1.96 (1 / 1) | -0.50 ± 0.98 (0 / 1) |"
-    assert row in out
-    code, out, _ = cli(capsys, "blind-score", tmp_path, "--against", "wide", "--json")
-    flipped = json.loads(out)["paired"]
-    assert flipped["against"] == "wide" and flipped["variants"]["base"]["poeticness"]["mean"] == 0.5
-    code, out, err = cli(capsys, "blind-score", tmp_path, "--against", "tall")
-    assert code == 2 and out == "" and "no variant tall in the kit; it has base, wide" in err
+    code, out, _ = cli(capsys, "blind-score", tmp_path, "--against", "base")
+    assert code == 0 and out.startswith("blind reading") and out.endswith(PAIRED_REPORT)
+    code, out, err = cli(capsys, "blind-score", tmp_path, "--against", "tallest")
+    message = "no variant tallest in the kit; it has wide, base, tall, tiny"
+    assert code == 2 and out == "" and message in err
+    # A kit of the poets alone has no variant to pair with.
+    poets = tmp_path / "poets"
+    poets.mkdir()
+    (poets / "key.json").write_text(json.dumps({"poems": {"1": poems["1"]}}), encoding="utf-8")
+    (poets / "ratings-ann.json").write_text(json.dumps(ratings("ann", {"1": ann["1"]})))
+    code, out, err = cli(capsys, "blind-score", poets, "--against", "base")
+    assert code == 2 and out == "" and "no variant base in the kit; it has none" in err
+
+
+PAIRED_REPORT = """|
+
+Each variant against base, paired by prompt (the poems of one form, mode, prompt and seed): \
+the mean difference ± its 95 % interval over the prompts (prompts better / worse):
+
+| variant − base | prompts | fluency | coherence | poeticness | judged human |
+| --- | --- | --- | --- | --- | --- |
+| tall | 1 | +1.00 (1 / 0) | +1.00 (1 / 0) | +1.00 (1 / 0) | +0.00 (0 / 0) |
+| tiny | 0 | n/a | n/a | n/a | n/a |
+| wide | 2 | +0.00 ± 0.00 (0 / 0) | +0.00 ± 1.96 (1 / 1) | -0.50 ± 0.98 (0 / 1) | \
++0.25 ± 0.49 (1 / 0) |
+"""
 
 
 def write_ratings(kit, name: str, content: str) -> None:
