@@ -27,7 +27,7 @@ import torch
 from reference import greedy_poem
 
 from poetry_rnn.check import check
-from poetry_rnn.checkpoint import Models
+from poetry_rnn.checkpoint import PRECISIONS, Models
 from poetry_rnn.controls import Controls
 from poetry_rnn.evaluate import prompts
 from poetry_rnn.generate import MODES, PoetryGenerator
@@ -142,8 +142,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument(
-        "--precision", default="auto", help="auto (int8 where fbgemm runs), int8, bf16 or fp32"
-    )
+        "--precision", choices=PRECISIONS, default="auto",
+        help="auto (int8 where fbgemm runs), int8, bf16 or fp32",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 

@@ -189,6 +189,10 @@ class VocabTables:
         tones = [tone_of(t) if is_han(t) else None for t in self.tokens]
         self.level = torch.tensor([tone == LEVEL for tone in tones])
         self.oblique = torch.tensor([tone == OBLIQUE for tone in tones])
+        # What each wanted tone allows at an even position ("either" characters always).
+        self.tone_masks = {
+            LEVEL: ~self.oblique, OBLIQUE: ~self.level, None: torch.ones_like(self.level)
+        }  # fmt: skip
         self.punctuation = torch.tensor([t in PUNCTUATION for t in self.tokens])
         self.final = torch.tensor([t in FINAL_MARKS for t in self.tokens])
         self.end = torch.zeros(len(self.tokens), dtype=torch.bool)
@@ -627,8 +631,7 @@ class Composer:
                 wanted = [_pattern_tone(first, slot.line, slot.position)] * n
             else:
                 wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
-            any_tone = torch.ones_like(tables.han)
-            masks = {LEVEL: ~tables.oblique, OBLIQUE: ~tables.level, None: any_tone}
+            masks = tables.tone_masks
             if len(set(wanted)) == 1:  # one mask for every row
                 constraints.append(masks[wanted[0]])
             else:
