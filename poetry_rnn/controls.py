@@ -11,7 +11,6 @@ from dataclasses import dataclass, fields, replace
 
 from poetry_rnn.decoding import (
     COHERENCE_WEIGHT,
-    CRITIC_WEIGHT,
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
@@ -23,7 +22,6 @@ from poetry_rnn.sampling import Sampling
 
 MAX_POEMS = 256
 MAX_COHERENCE = 20.0
-MAX_CRITIC = 10.0
 #: The most characters a user's text may have, in every mode and in the demo: a whole 七言律诗
 #: start with its marks is 64, and a theme of a sentence or two fits.
 MAX_INPUT_CHARS = 100
@@ -64,7 +62,6 @@ class Controls:
     candidates: int = DEFAULT_CANDIDATES
     parallel: bool = True
     coherence: float = COHERENCE_WEIGHT
-    critic: float = CRITIC_WEIGHT
     plan: bool = True
 
     def __post_init__(self) -> None:
@@ -88,10 +85,6 @@ class Controls:
                 f"coherence must be a number from 0 (off) to {MAX_COHERENCE:g}, "
                 f"got {self.coherence!r}"
             )
-        if not _is_real(self.critic) or not 0 <= self.critic <= MAX_CRITIC:
-            raise PoetryError(
-                f"critic must be a number from 0 (off) to {MAX_CRITIC:g}, got {self.critic!r}"
-            )
         if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
             raise PoetryError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
         if self.seed is not None and (not is_integer(self.seed) or not 0 <= self.seed < 2**63):
@@ -110,7 +103,7 @@ class Controls:
         if self.search == "lines" and self.form != FREE:
             search.beams_for(self.n)  # so are too many rows for n poems
         # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
-        for name in ("temperature", "top_p", "coherence", "critic"):
+        for name in ("temperature", "top_p", "coherence"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("top_k", "n", "beams", "candidates"):
             object.__setattr__(self, name, int(getattr(self, name)))

@@ -37,7 +37,6 @@ user's own text (the context, fixed characters) is printed as given.
 
 from __future__ import annotations
 
-import functools
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,6 @@ from dataclasses import dataclass, field
 import torch
 
 from poetry_rnn.coherence import associations, clashes, coherence_of
-from poetry_rnn.critic import critic
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
 from poetry_rnn.prosody import (
@@ -91,8 +89,6 @@ PARALLEL_WEIGHT = 0.5
 BACKWARD_WEIGHT = 1.0
 #: w_coherence: the default weight, per character, of the poem's coherence in its score.
 COHERENCE_WEIGHT = 2.0
-#: w_critic: the default weight of the critic's log-odds (:mod:`poetry_rnn.critic`).
-CRITIC_WEIGHT = 0.0
 #: The most tokens (rows × length) the backward model scores in one pass: bounds its logits.
 BACKWARD_TOKENS = 4096
 
@@ -152,7 +148,6 @@ class Plan:
     search: Search | None = Search()  # None: token sampling (a free plan always samples)
     parallel: bool = True  # favour 对仗 in a 律诗's middle couplets
     coherence: float = COHERENCE_WEIGHT  # the search's weight of coherence per character
-    critic: float = CRITIC_WEIGHT  # the search's weight of the critic's log-odds
 
     def __post_init__(self) -> None:
         book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
@@ -220,12 +215,6 @@ class VocabTables:
         table = associations()
         self.vectors = table.vectors_of(self.tokens)  # zeros for all but content characters
         self.signs = table.signs
-        self.codes = torch.tensor([ord(t) if len(t) == 1 else 0 for t in self.tokens])
-
-    @functools.cached_property
-    def critic_weights(self) -> torch.Tensor:
-        """(vocabulary,): each token's character weight in the critic, read when first used."""
-        return critic().unigram_of(self.tokens)
 
     def rhymes(self, book: str) -> torch.Tensor:
         """(vocabulary, groups) membership of each token in the groups of ``book`` that may
@@ -585,10 +574,6 @@ class Composer:
             chars = tables.han[tokens].sum(1)
             mean = coherence_of(tables.vectors[tokens], tokens, lines, tables.signs)
             score += plan.coherence * chars * mean
-        if plan.critic:
-            tables = self.tables
-            found = critic().score(poems.tokens, tables.critic_weights, tables.codes, tables.han)
-            score += plan.critic * found
         return score
 
     def _backward_loglik(self, texts: list[str]) -> torch.Tensor:

@@ -36,7 +36,6 @@ from poetry_rnn.controls import (
 )
 from poetry_rnn.decoding import (
     COHERENCE_WEIGHT,
-    CRITIC_WEIGHT,
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,
     SEARCHES,
@@ -330,7 +329,7 @@ class PoetryGenerator:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
             search=controls.line_search, parallel=controls.parallel,
-            coherence=controls.coherence, critic=controls.critic, **options,
+            coherence=controls.coherence, **options,
         )  # fmt: skip
 
     def _user_text(
@@ -585,11 +584,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--coherence", type=float, default=COHERENCE_WEIGHT,
         help="weight of the poem's coherence in the search's score (0: off)",
     )  # fmt: skip
-    parser.add_argument(
-        "--critic", type=float, default=CRITIC_WEIGHT,
-        help="weight of the critic's log-odds, poets' poems against the model's, in the "
-        "search's score (0: off)",
-    )  # fmt: skip
     parser.add_argument("--no-plan", action="store_true", help="do not plan one keyword per line")
     parser.add_argument("--traditional", action="store_true", help="print traditional characters")
     parser.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
@@ -602,8 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tone=not args.no_tone, seed=args.seed,
         n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
         search=args.search, beams=args.beams, candidates=args.candidates,
-        parallel=not args.no_parallel, coherence=args.coherence, critic=args.critic,
-        plan=not args.no_plan,
+        parallel=not args.no_parallel, coherence=args.coherence, plan=not args.no_plan,
     )  # fmt: skip
     if args.keep and args.revise is None:
         raise PoetryError("--keep goes with --revise")

@@ -127,9 +127,8 @@ def draw_real_poems(
     rng: random.Random,
     include: tuple[str, ...] = DEFAULT_INCLUDE,
     progress: bool = False,
-    split: str = "test",
 ) -> tuple[list[dict], dict[str, list[dict]]]:
-    """``count`` regulated poems of the corpus's ``split`` (cleaned as for training), drawn
+    """``count`` regulated poems of the corpus's test split (cleaned as for training), drawn
     at random and the forms taken in turn, so that every form has its share while it lasts;
     and the split's other regulated poems by form, shuffled (the kit's prompts come from
     them)."""
@@ -138,7 +137,7 @@ def draw_real_poems(
     pool: dict[str, list[dict]] = {name: [] for name in FORMS}
     for index, text in zip(kept, texts, strict=True):
         form = form_of(text)
-        if form is not None and split_of(text) == SPLITS.index(split):
+        if form is not None and split_of(text) == SPLITS.index("test"):
             poem = poems[index]
             pool[form.name].append({
                 "source": "poet", "form": form.name, "author": to_simplified(poem.author),
@@ -147,7 +146,7 @@ def draw_real_poems(
     available = sum(len(group) for group in pool.values())
     if available < count:
         raise PoetryError(
-            f"the {split} split of {corpus} holds {available} regulated poems, {count} needed: "
+            f"the test split of {corpus} holds {available} regulated poems, {count} needed: "
             "ask for fewer poems or give a larger corpus"
         )
     for group in pool.values():
