@@ -341,6 +341,9 @@ class _Poems:
     model's state and next logits, the tokens chosen and their log-likelihood."""
 
     counts: torch.Tensor  # (rows, vocabulary) int16: how often each token is in the poem
+    # (rows, vocabulary): the tokens that may come again (counted fewer than MAX_REPEATS
+    # times, or repeat_ok), kept up to date by _record
+    not_overused: torch.Tensor
     in_line: torch.Tensor  # (rows, vocabulary): the characters of the line being written
     repeat_ok: torch.Tensor  # (vocabulary,): the tokens that may come more often
     rhymes: torch.Tensor  # (rows, groups): the rhyme groups each poem may still rhyme in
@@ -388,10 +391,12 @@ class _Poems:
         ended = not plan.context or plan.context[-1] in PUNCTUATION
         current = "" if ended else split_lines(plan.context)[-1]  # the context's unended line
         in_line[vocab.encode(current) + _fixed_in_line(plan, vocab, 0)] = True
+        repeat_ok = torch.tensor([t in plan.repeat_ok for t in vocab.tokens])
         return cls(
             counts=counts,
+            not_overused=(counts < MAX_REPEATS) | repeat_ok,
             in_line=in_line.repeat(n, 1),
-            repeat_ok=torch.tensor([t in plan.repeat_ok for t in vocab.tokens]),
+            repeat_ok=repeat_ok,
             rhymes=groups.repeat(n, 1),
             used_rhymes=used_rhymes.repeat(n, 1),
             tones=[[] for _ in range(n)],
@@ -408,6 +413,7 @@ class _Poems:
         state_rows = rows.to(self.state[0].device)
         return _Poems(
             counts=self.counts[rows],
+            not_overused=self.not_overused[rows],
             in_line=self.in_line[rows],
             repeat_ok=self.repeat_ok,
             rhymes=self.rhymes[rows],
@@ -597,7 +603,7 @@ class Composer:
         # A character may follow itself only where the poets attest the doubling (悠悠).
         not_doubled = torch.ones(n, len(tables.tokens), dtype=torch.bool)
         not_doubled[torch.arange(n), poems.previous] = tables.doubles_ok[poems.previous]
-        not_overused = (poems.counts < MAX_REPEATS) | poems.repeat_ok
+        not_overused = poems.not_overused
         new_in_line = ~poems.in_line | poems.repeat_ok
         new_in_line[torch.arange(n), poems.previous] |= tables.doubles_ok[poems.previous]
         if slot is None:  # free writing: whole lines; the end by the length limit
@@ -669,9 +675,13 @@ class Composer:
         if slot is None or slot.fixed is None:
             poems.counts.index_put_((rows, token), torch.ones_like(token, dtype=torch.int16),
                                     accumulate=True)  # fmt: skip
-        ends_line = self.tables.punctuation[token]
+            poems.not_overused[rows, token] = (poems.counts[rows, token] < MAX_REPEATS) | (
+                poems.repeat_ok[token]
+            )
         poems.in_line[rows, token] = True
-        poems.in_line.masked_fill_(ends_line[:, None], False)
+        ends_line = self.tables.punctuation[token]
+        if bool(ends_line.any()):  # a full-width masked_fill_ costs more than this test
+            poems.in_line[ends_line] = False
         if slot is not None and slot.position == 0 and slot.line != -1:
             poems.in_line[:, _fixed_in_line(plan, self.vocab, slot.line + 1)] = True
         if slot is None or slot.position == 0:
