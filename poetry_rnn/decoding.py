@@ -350,6 +350,7 @@ class _Poems:
     used_rhymes: torch.Tensor  # (rows, vocabulary): the rhyme characters used
     tones: list[list[list[str | None]]]  # each poem's tones, line by line
     previous: torch.Tensor  # (rows,): the token before this step
+    twins: torch.Tensor  # (rows,): rows of one number have taken the same tokens from one state
     logits: torch.Tensor  # (rows, vocabulary): the model's logits for this step, on the CPU
     state: State
     tokens: torch.Tensor  # (rows, steps): the tokens chosen so far
@@ -401,6 +402,7 @@ class _Poems:
             used_rhymes=used_rhymes.repeat(n, 1),
             tones=[[] for _ in range(n)],
             previous=torch.full((n,), last),
+            twins=torch.zeros(n, dtype=torch.long),
             logits=logits,
             state=state,
             tokens=torch.zeros(n, 0, dtype=torch.long),
@@ -420,6 +422,7 @@ class _Poems:
             used_rhymes=self.used_rhymes[rows],
             tones=[[list(line) for line in self.tones[row]] for row in rows.tolist()],
             previous=self.previous[rows],
+            twins=self.twins[rows],
             logits=self.logits[rows],
             state=(self.state[0][:, state_rows], self.state[1][:, state_rows]),
             tokens=self.tokens[rows],
@@ -536,8 +539,27 @@ class Composer:
             poems.finished |= token == vocab.end_id
             if poems.finished.all():
                 break
+            self._step(poems, token)
+
+    def _step(self, poems: _Poems, token: torch.Tensor) -> None:
+        """Feed ``token`` to every row: the model's next logits and state.
+
+        Twins that take the same token stay twins, with the same state; a model whose result
+        for a row does not change for it (``duplicates_step_once``) steps once for each group.
+        """
+        groups, poems.twins = torch.unique(
+            poems.twins * len(self.vocab) + token, return_inverse=True
+        )
+        if len(groups) == len(token) or not self.model.duplicates_step_once:
             logits, poems.state = self.model.step(token.to(self.device), poems.state)
-            poems.logits = logits.cpu()
+        else:
+            one = torch.empty(len(groups), dtype=torch.long)  # a row of each group
+            one[poems.twins] = torch.arange(len(token))
+            h, c = poems.state
+            ones, every = one.to(self.device), poems.twins.to(self.device)
+            logits, (h, c) = self.model.step(token[one].to(self.device), (h[:, ones], c[:, ones]))
+            logits, poems.state = logits[every], (h[:, every], c[:, every])
+        poems.logits = logits.cpu()
 
     def _search(
         self, plan: Plan, n: int, sampling: Sampling, generator: torch.Generator

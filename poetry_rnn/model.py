@@ -122,6 +122,10 @@ class CharRNN(nn.Module):
     differs from the embedding size, a projection maps the LSTM output down to it first.
     """
 
+    #: Whether a batch's duplicate rows may step once, with no change to any row's result:
+    #: not here, where fp32 matrix products round differently for a different number of rows.
+    duplicates_step_once = False
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config

@@ -40,6 +40,7 @@ from poetry_rnn.prosody import (
     tone_of,
     unattested_doubles,
 )
+from poetry_rnn.quantized import Int8CharRNN
 from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines
 from poetry_rnn.vocab import SPECIALS, Vocab
@@ -280,6 +281,33 @@ def test_search_is_deterministic_for_a_seed_and_keeps_fixed_characters(composer)
     assert composer.decode(plan, 3, SAMPLING, seed=22) != first
     for text in first:
         assert text.startswith("明月") and split_lines(text)[2][0] == "孤", text
+
+
+@pytest.mark.parametrize("int8", [True, False])
+def test_twin_rows_step_once_a_group_in_int8_with_what_stepping_every_row_gives(
+    composer, monkeypatch, int8
+):
+    if int8:
+        composer = Composer(Int8CharRNN(composer.model), composer.vocab)
+    poems = composer._poems(form_plan(FORMS["七言律诗"], {}), 4)  # four twins of the primed state
+    model_step, stepped = composer.model.step, []
+
+    def step(token, state):
+        stepped.append(len(token))
+        return model_step(token, state)
+
+    monkeypatch.setattr(composer.model, "step", step)
+    with torch.inference_mode():
+        for token in ([5, 5, 7, 7], [9, 3, 9, 9]):
+            token = torch.tensor(token)
+            logits, (h, c) = model_step(token, poems.state)
+            composer._step(poems, token)
+            assert torch.equal(poems.logits, logits)
+            assert torch.equal(poems.state[0], h) and torch.equal(poems.state[1], c)
+    # (5, 7); then 5 → 9 or 3, 7 → 9. fp32 products round by the rows: each row steps.
+    assert stepped == ([2, 3] if int8 else [4, 4])
+    assert poems.twins.tolist() == [1, 0, 2, 2]
+    assert poems.take(torch.tensor([3, 0, 2, 0])).twins.tolist() == [2, 1, 2, 1]
 
 
 def test_one_beam_of_one_candidate_is_token_sampling(composer):
