@@ -479,7 +479,7 @@ def test_malformed_file_is_named_or_skipped_and_counted(tmp_path, capsys):
 
 def test_a_library_caller_is_told_of_a_malformed_file_unless_it_asks_to_skip(tmp_path):
     corpus = _bad_json_corpus(tmp_path)
-    with pytest.raises(PoetryError, match="poet.tang.3000.json"):
+    with pytest.raises(PoetryError, match=r"poet\.tang\.3000\.json"):
         prepare_corpus(corpus, cache_dir=tmp_path / "c", **QUIET)
     skipped = prepare_corpus(corpus, cache_dir=tmp_path / "c", skip_bad=True, **QUIET)
     assert len(skipped.stats["bad_files"]) == 1 and skipped.stats["poems_kept"] == 32
