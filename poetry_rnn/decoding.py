@@ -19,13 +19,15 @@ character of known tone at an even position sets the tone pattern.
 Two ways to decode a form (the plan's ``search``). Token sampling draws each step's token and
 moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` partial poems: for
 each line it samples ``candidates`` lines from every kept poem under the same constraints, all
-rows in one batch, scores each poem so far — the forward model's log-likelihood of its tokens
-at temperature 1, recorded while sampling, plus the backward model's log-likelihood of it read
-from its end (where the composer has one), plus the 对仗 of its finished middle couplets, plus
-``coherence`` times its characters times its coherence (:mod:`poetry_rnn.coherence`) — and
-keeps the best ``beams`` distinct ones, each row's constraint and LSTM state with it. Where
-coherence is on, a poem that marks two seasons or two times of day the poets keep apart (a
-clash) is kept only where too few others are left. Free writing always samples.
+rows in one batch (rows that took the same tokens from one state, say while a line's fixed
+characters are written, step an int8 model once: :meth:`Composer._step`), scores each poem so
+far — the forward model's log-likelihood of its tokens at temperature 1, recorded while
+sampling, plus the backward model's log-likelihood of it read from its end (where the composer
+has one), plus the 对仗 of its finished middle couplets, plus ``coherence`` times its characters
+times its coherence (:mod:`poetry_rnn.coherence`) — and keeps the best ``beams`` distinct ones,
+each row's constraint and LSTM state with it. Where coherence is on, a poem that marks two
+seasons or two times of day the poets keep apart (a clash) is kept only where too few others are
+left. Free writing always samples.
 
 对仗: while writing the second line of a 律诗's middle couplet (``parallel``), each character
 gets a logit bonus for pairing with the first line's character at its position, in both ways.
