@@ -699,9 +699,8 @@ class Composer:
         if slot is None or slot.fixed is None:
             poems.counts.index_put_((rows, token), torch.ones_like(token, dtype=torch.int16),
                                     accumulate=True)  # fmt: skip
-            poems.not_overused[rows, token] = (poems.counts[rows, token] < MAX_REPEATS) | (
-                poems.repeat_ok[token]
-            )
+            below_limit = poems.counts[rows, token] < MAX_REPEATS
+            poems.not_overused[rows, token] = below_limit | poems.repeat_ok[token]
         poems.in_line[rows, token] = True
         ends_line = self.tables.punctuation[token]
         if bool(ends_line.any()):  # a full-width masked_fill_ costs more than this test

@@ -485,7 +485,7 @@ def paired(poems: dict[str, dict], readers: dict[str, dict], against: str) -> di
         if entry["source"] != "poet":
             prompt = tuple(entry.get(name) for name in ("form", "mode", "prompt", "seed"))
             by_prompt.setdefault(prompt, {})[entry["variant"]] = number
-    means = {
+    rated = {  # each poem's ratings, one a reader who rated it
         number: [ratings[number] for ratings in readers.values() if number in ratings]
         for number in poems
     }
@@ -495,11 +495,11 @@ def paired(poems: dict[str, dict], readers: dict[str, dict], against: str) -> di
             (numbers[variant], numbers[against])
             for numbers in by_prompt.values()
             if variant in numbers and against in numbers
-            and means[numbers[variant]] and means[numbers[against]]
+            and rated[numbers[variant]] and rated[numbers[against]]
         ]  # fmt: skip
         result["variants"][variant] = {}
         for name in (*SCORES, "human"):
-            changes = [_mean(means[a], name) - _mean(means[b], name) for a, b in pairs]
+            changes = [_mean(rated[a], name) - _mean(rated[b], name) for a, b in pairs]
             result["variants"][variant][name] = interval(changes) | {
                 "better": sum(change > 0 for change in changes),
                 "worse": sum(change < 0 for change in changes),
