@@ -142,6 +142,8 @@ def main() -> None:
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if not 1 <= args.rounds <= args.steps:
+        parser.error("--rounds must be at least 1 and at most --steps")
 
     if args.data:
         corpus = load_corpus(args.data)
