@@ -61,6 +61,10 @@ TARGETS = {
             "tests/test_generate.py::test_the_score_is_the_log_likelihood_per_token_and_ranks_the_search",
         ),
     ),
+    # The corpus's association table read back: the coherence score, clashes and the plan.
+    "coherence": Target("poetry_rnn/coherence.py", ("tests/test_coherence.py",)),
+    # The corpus's cleaning rules, each named and counted.
+    "cleaning": Target("poetry_rnn/cleaning.py", ("tests/test_cleaning.py",)),
     # Drawing a token: temperature, top-k and the nucleus.
     "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
     "generate": Target(

@@ -99,14 +99,18 @@ def test_clean_texts_counts_each_rule_and_drops_duplicates():
         "白日依山盡，黃河入海流。",
         "白日依山尽，黄河入海流。",  # duplicate once simplified
         "冰□已鏤津，花餘凝地雪。",  # lost character
+        "月○照寒江，孤舟夜泊時。",  # lost character
+        "獨坐幽篁裏，彈琴復長嘯。",
         "秋風起兮。",  # too short
         "孤舟蓑笠翁※，獨釣寒江雪。",  # leftover symbol
     ]
     kept, cleaned, report = clean_texts(texts)
-    assert kept == [0, 2]
-    assert cleaned == ["床前看月光，疑是地上霜。", "白日依山尽，黄河入海流。"]
-    assert report.dropped == {"lost_characters": 1, "non_han": 1, "too_short": 1, "duplicates": 2}
-    assert report.changed["simplified"] == 1
+    assert kept == [0, 2, 6]
+    assert cleaned == [
+        "床前看月光，疑是地上霜。", "白日依山尽，黄河入海流。", "独坐幽篁里，弹琴复长啸。"
+    ]  # fmt: skip
+    assert report.dropped == {"lost_characters": 2, "non_han": 1, "too_short": 1, "duplicates": 2}
+    assert report.changed["simplified"] == 2
 
 
 def test_every_rule_is_reported():

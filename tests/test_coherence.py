@@ -96,7 +96,8 @@ def test_many_poems_score_as_each_does_alone_in_runs_of_bounded_size(monkeypatch
         shapes.append(tuple(vectors.shape[:2]))
         return coherence_of(vectors, *rest)
 
-    monkeypatch.setattr("poetry_rnn.coherence.MAX_PAIRS", 3 * 24**2)  # 3 poems of 24 characters
+    # 3 poems of 20 characters, exactly: a run fills up to the bound, not short of it.
+    monkeypatch.setattr("poetry_rnn.coherence.MAX_PAIRS", 3 * 20**2)
     monkeypatch.setattr("poetry_rnn.coherence.coherence_of", scored)
     assert coherences(poems) == pytest.approx(alone, abs=0.002)
     # Lengths 20, 0, 10 | 60 (alone over the bound, so in a run of its own) | 5, 20.
@@ -117,6 +118,24 @@ def test_a_plan_never_repeats_what_the_poem_prints():
     assert plan == ["艳", "芳", "蝶", "蜂"]
     spring = plan_keywords("杨柳", 8, printed="杨柳")
     assert not any(associations().class_of(c, "season") in ("秋", "冬") for c in spring)
+
+
+def test_seeds_that_clash_are_kept_and_the_plan_adds_no_season_either_way():
+    # The user's own text names spring and autumn: their keywords stay, and every season
+    # clashes with one of the two, so no keyword the plan adds marks a season.
+    plan = plan_keywords("春秋", 8)
+    assert plan[:2] == ["春", "秋"] and len(set(plan)) == 8
+    assert [associations().class_of(c, "season") for c in plan[2:]] == [None] * 6
+
+
+def test_a_plan_of_one_line_is_one_keyword():
+    assert plan_keywords("春秋", 1) == ["春"]
+    assert plan_keywords("春", 1, printed="春") == ["鶑"]
+
+
+def test_a_plan_longer_than_its_candidates_stops_with_them(monkeypatch):
+    monkeypatch.setattr("poetry_rnn.coherence.PLAN_CANDIDATES", 6)  # 不风山天云春
+    assert plan_keywords("春", 8) == ["春", "风", "山", "云", "不", "天"]
 
 
 def test_seeds_the_statistics_do_not_know_give_no_plan():
