@@ -65,6 +65,20 @@ TARGETS = {
     "coherence": Target("poetry_rnn/coherence.py", ("tests/test_coherence.py",)),
     # The corpus's cleaning rules, each named and counted.
     "cleaning": Target("poetry_rnn/cleaning.py", ("tests/test_cleaning.py",)),
+    # The poem checker and its suggestions for a broken position.
+    "check": Target("poetry_rnn/check.py", ("tests/test_check.py",)),
+    "suggest": Target("poetry_rnn/suggest.py", ("tests/test_check.py",)),
+    # What every entry point asks for, checked once: types and ranges, and the shared flags.
+    "controls": Target(
+        "poetry_rnn/controls.py",
+        (
+            "tests/test_generate.py::test_controls_refuse_wrong_types_and_ranges",
+            "tests/test_generate.py::test_an_unknown_rhyme_book_is_refused",
+            "tests/test_coherence.py::test_a_bad_coherence_weight_is_refused",
+            "tests/test_decoding.py::test_search_out_of_range_is_refused",
+            "tests/test_cli_flags.py",
+        ),
+    ),
     # Drawing a token: temperature, top-k and the nucleus.
     "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
     "generate": Target(

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from poetry_rnn.checkpoint import from_pretrained, load_models
 from poetry_rnn.controls import Controls, add_writing_arguments, writing_options
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
-from poetry_rnn.data import SPLITS, split_of
+from poetry_rnn.data import FORM_CHOICES, SPLITS, keep_form, split_of
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import MODES, STEERS, Poem, PoetryGenerator
 from poetry_rnn.metrics import (
@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="score only the poems of one split, as training splits them by default (default all)",
     )  # fmt: skip
     scoring.add_argument(
+        "--form", choices=FORM_CHOICES, default="any",
+        help="score only the poems of this form, or of any regulated form (default any)",
+    )  # fmt: skip
+    scoring.add_argument(
         "--precision", choices=("fp32", "bf16", "int8"), default="fp32",
         help="score in a precision poems are written in (int8: what the CPU decodes in by "
         "default); default fp32",
@@ -246,10 +250,12 @@ def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     texts = read_cleaned(args.corpus, tuple(args.include), progress)
     if args.split != "all":
         texts = [text for text in texts if split_of(text) == SPLITS.index(args.split)]
-        if not texts:
-            raise PoetryError(f"the {args.split} split of {args.corpus} holds no poems")
+    texts = [text for text in texts if keep_form(text, args.form)]
+    if not texts:
+        raise PoetryError(f"{args.corpus} holds no poems of split {args.split}, form {args.form}")
     scores = perplexity(model, vocab, texts, progress)
     where = {"corpus": args.corpus, "model": model_name(args.model), "split": args.split}
+    where["form"] = args.form
     return where | {"precision": args.precision} | scores
 
 

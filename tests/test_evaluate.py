@@ -132,7 +132,21 @@ def test_perplexity_of_one_split_scores_only_its_poems(model_dir, capsys):
     assert reports["test"]["split"] == "test" and reports["test"]["tokens"] == 33 + 65
     assert reports["test"]["perplexity"] != reports["all"]["perplexity"]
     code, _, err = cli(capsys, *argv, "--split", "val")
-    assert code == 2 and err.strip().endswith(f"the val split of {FIXTURE_CORPUS} holds no poems")
+    assert code == 2 and err.strip().endswith(
+        f"{FIXTURE_CORPUS} holds no poems of split val, form any"
+    )
+
+
+def test_perplexity_of_one_form_scores_only_its_poems(model_dir, capsys):
+    # Of the two test poems, the 七言律诗 alone: 56 characters, 8 marks, the end token.
+    argv = ["perplexity", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--json"]
+    report = json.loads(cli(capsys, *argv, "--split", "test", "--form", "七言律诗")[1])
+    assert (report["poems"], report["tokens"], report["form"]) == (1, 65, "七言律诗")
+    regulated = json.loads(cli(capsys, *argv, "--form", "regulated")[1])
+    every = json.loads(cli(capsys, *argv)[1])
+    assert every["form"] == "any" and 0 < regulated["poems"] < every["poems"] == 43
+    code, _, err = cli(capsys, *argv, "--split", "test", "--form", "五言律诗")
+    assert code == 2 and err.strip().endswith("holds no poems of split test, form 五言律诗")
 
 
 @pytest.fixture(scope="session")
