@@ -73,7 +73,12 @@ TARGETS = {
         "poetry_rnn/controls.py",
         (
             "tests/test_generate.py::test_controls_refuse_wrong_types_and_ranges",
+            "tests/test_generate.py::test_controls_take_the_edges_of_their_ranges_and_refuse_beyond",
+            "tests/test_generate.py::test_controls_hold_plain_python_numbers",
+            "tests/test_generate.py::test_controls_are_one_object_the_package_exports",
+            "tests/test_generate.py::test_cli_errors_are_one_line_and_exit_2",
             "tests/test_generate.py::test_an_unknown_rhyme_book_is_refused",
+            "tests/test_decoding.py::test_too_many_rows_for_n_poems_are_refused",
             "tests/test_coherence.py::test_a_bad_coherence_weight_is_refused",
             "tests/test_decoding.py::test_search_out_of_range_is_refused",
             "tests/test_cli_flags.py",

@@ -152,6 +152,41 @@ def test_the_character_that_breaks_the_rhyme():
     assert [(r.line, r.char, r.ok) for r in report.rhyme] == [(2, "霜", True), (4, "家", False)]
 
 
+@pytest.mark.parametrize(
+    ("last", "book", "finding", "summary"),
+    [
+        ("人", "pingshui", "上平十一真, not in 下平七阳", "霜 人 do not rhyme in 平水韵"),
+        ("人", "xinyun", "九文, not in 十唐", "霜 人 do not rhyme in 中华新韵"),
+        # 塞 stands in two groups, named in the book's order (去声 before 入声).
+        ("塞", "pingshui", "去声十一队/入声十三职, not in 下平七阳",
+         "霜 塞 do not rhyme in 平水韵"),
+    ],
+)  # fmt: skip
+def test_a_broken_rhyme_is_named_with_the_group_it_wants(last, book, finding, summary):
+    report = check(f"床前明月光，疑是地上霜。举头望明月，低头思故{last}。", rhyme_book=book)
+    printed = format_report(report).splitlines()
+    assert f"line 4, last character ({last}): {finding} — rhyme" in printed
+    assert f"rhyme: {summary}" in printed
+
+
+@pytest.mark.parametrize(
+    ("last", "book", "finding"),
+    [
+        # 月 is oblique (入声): no level group for the rhyme to be judged by.
+        ("月", "pingshui", "入声六月, not in a level group"),
+        ("们", "pingshui", "in no group of 平水韵, not in a level group"),
+        ("嗯", "xinyun", "in no group of 中华新韵, not in a group"),
+    ],
+)
+def test_a_rhyme_with_no_group_to_judge_it_by_says_so(last, book, finding):
+    report = check(f"床前明月光，疑是地上{last}。举头望明月，低头思故{last}。", rhyme_book=book)
+    assert report.rhyme_groups == []
+    rows = format_report(report).splitlines()
+    assert [f"line {n}, last character ({last}): {finding} — rhyme" for n in (2, 4)] == [
+        row for row in rows if row.endswith("— rhyme")
+    ]
+
+
 def test_a_character_the_tang_table_lacks_takes_its_modern_reading():
     report = check("白她依山尽，黄河入海流。欲穷千里目，更上一层楼。")
     her = report.tones[0]
@@ -195,6 +230,8 @@ def test_any_way_of_writing_the_poem_is_the_same_poem(text):
         (JING_YE_SI, {"rhyme_book": "cilin"}, "unknown rhyme book 'cilin'"),
         ("床" * (MAX_INPUT_CHARS + 1), {}, f"the poem is too long: at most {MAX_INPUT_CHARS}"),
         (None, {}, "the poem must be text, got NoneType"),
+        (5, {}, "the poem must be text, got int"),
+        ("床" * MAX_INPUT_CHARS, {}, f"1 line of {MAX_INPUT_CHARS} characters: not one of"),
     ],
 )  # fmt: skip
 def test_text_that_is_not_a_poem_is_one_clear_error(text, options, message):
@@ -358,10 +395,22 @@ line 4, character 2 (头): wants 仄, is 平 — 对 (against line 3, 头)
 """
 
 
-def test_the_cli_prints_the_report():
+def test_the_cli_prints_the_report(cli):
+    assert cli(JING_YE_SI) == (0, JING_YE_SI_PRINTED, "")
     done = run("-m", "poetry_rnn.check", JING_YE_SI)
     assert done.returncode == 0, done.stderr
     assert done.stdout == JING_YE_SI_PRINTED
+
+
+def test_the_cli_checks_against_the_form_asked_for(cli):
+    status, out, err = cli(JING_YE_SI, "--form", "七言绝句")
+    assert (status, out) == (2, "")
+    assert err.startswith("error: 4 lines of 5, 5, 5, 5 characters: not 七言绝句")
+
+
+def test_the_cli_suggests_on_one_torch_thread(cli):
+    # One thread answers at once on a busy machine, where two wait on each other.
+    assert cli(JING_YE_SI, "--suggest", "1:2")[0] == 0 and torch.get_num_threads() == 1
 
 
 def test_checking_alone_loads_no_model_and_no_torch():

@@ -12,6 +12,7 @@ import torch
 from poetry_rnn.decoding import DEFAULT_BEAMS, DEFAULT_CANDIDATES, Composer, Search
 from poetry_rnn.generate import PLAN_BONUS, main
 from poetry_rnn.prosody import FORMS, check_rhyme, tone_conformance
+from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import to_simplified, to_traditional
 
 QI_LU = FORMS["七言律诗"]
@@ -110,6 +111,11 @@ def test_the_search_flags_reach_the_decoder(plans, capsys):
         (defaults, True), (Search(3, 5), False), (None, True)
     ]  # fmt: skip
     assert searched != sampled
+
+
+def test_the_sampling_flags_reach_the_decoder_as_numbers(plans, capsys):
+    poems(capsys, "--form", "五言绝句", "--temperature", "0.6", "--top-p", "0.85", "--top-k", "40")
+    assert [sampling for _, sampling in plans] == [Sampling(0.6, 40, 0.85)] * len(plans)
 
 
 def test_top_k_1_writes_the_likeliest_poem_whatever_the_seed(plans, capsys):

@@ -363,6 +363,39 @@ def test_controls_refuse_wrong_types_and_ranges(generator, controls, message):
         generator.generate("春风", **controls)
 
 
+@pytest.mark.parametrize(
+    ("edge", "beyond", "message"),
+    [
+        ({"top_p": 1}, {"top_p": 0}, "top_p must be a number in \\(0, 1\\], got 0"),
+        ({"top_p": 1e-9}, {"top_p": 1.01}, "top_p must be a number in \\(0, 1\\], got 1.01"),
+        ({"seed": 0}, {"seed": -1}, "seed must be an integer from 0 to 2\\*\\*63 - 1, got -1"),
+        ({"seed": 2**63 - 1}, {"seed": 2**63}, "seed must be an integer from 0 to 2\\*\\*63 - 1"),
+        ({"n": 1}, {"n": 0}, "n must be an integer between 1 and 256, got 0"),
+        ({"n": 256}, {"n": 257}, "n must be an integer between 1 and 256, got 257"),
+        ({"coherence": 0}, {"coherence": -0.5}, "coherence must be a number from 0 .off. to 20"),
+        ({"coherence": 20}, {"coherence": 20.5}, "coherence must be .* to 20, got 20.5"),
+        ({"style": "秋" * MAX_INPUT_CHARS}, {"style": "秋" * (MAX_INPUT_CHARS + 1)},
+         f"the style is too long: at most {MAX_INPUT_CHARS} characters"),
+        ({"search": "sample"}, {"search": "beam"}, "search must be lines or sample, got 'beam'"),
+        ({"search": "lines"}, {"search": 5}, "search must be lines or sample, got 5"),
+        ({"rhyme_book": "xinyun"}, {"rhyme_book": "cilin"},
+         "unknown rhyme book 'cilin'; choose one of pingshui, xinyun"),
+    ],
+)  # fmt: skip
+def test_controls_take_the_edges_of_their_ranges_and_refuse_beyond(edge, beyond, message):
+    controls = Controls(**edge)
+    assert {name: getattr(controls, name) for name in edge} == edge
+    with pytest.raises(PoetryError, match=message):
+        Controls(**beyond)
+
+
+def test_controls_hold_plain_python_numbers():
+    # numpy's numbers (a seed from an array, say) would not survive json.dumps.
+    controls = Controls(seed=torch.tensor(7).numpy()[()], n=torch.tensor(2).numpy()[()])
+    assert (type(controls.seed), type(controls.n)) == (int, int)
+    assert json.dumps({"seed": controls.seed, "n": controls.n}) == '{"seed": 7, "n": 2}'
+
+
 def test_controls_are_one_object_the_package_exports(generator):
     from poetry_rnn import Controls as exported
 
@@ -373,8 +406,8 @@ def test_controls_are_one_object_the_package_exports(generator):
     assert [p.text for p in generator.generate("春风", controls, seed=7)] != [
         p.text for p in by_object
     ]
-    with pytest.raises(PoetryError, match="unknown controls: colour"):
-        generator.generate("春风", colour="red")
+    with pytest.raises(PoetryError, match=r"unknown controls: colour, size$"):
+        generator.generate("春风", size=3, colour="red")
 
 
 @pytest.mark.parametrize("mode", list(MODES))
