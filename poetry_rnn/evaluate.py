@@ -254,8 +254,10 @@ def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     if not texts:
         raise PoetryError(f"{args.corpus} holds no poems of split {args.split}, form {args.form}")
     scores = perplexity(model, vocab, texts, progress)
-    where = {"corpus": args.corpus, "model": model_name(args.model), "split": args.split}
-    where["form"] = args.form
+    where = {
+        "corpus": args.corpus, "model": model_name(args.model), "split": args.split,
+        "form": args.form,
+    }  # fmt: skip
     return where | {"precision": args.precision} | scores
 
 
@@ -460,6 +462,7 @@ def _perplexity_rows(result: dict) -> list[tuple[str, object]]:
         ("corpus", result["corpus"]),
         ("model", result["model"]),
         ("split", result["split"]),
+        ("form", result["form"]),
         ("precision", result["precision"]),
         ("poems", result["poems"]),
         ("tokens", f"{result['tokens']} (characters + one end token a poem)"),

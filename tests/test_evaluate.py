@@ -145,6 +145,8 @@ def test_perplexity_of_one_form_scores_only_its_poems(model_dir, capsys):
     regulated = json.loads(cli(capsys, *argv, "--form", "regulated")[1])
     every = json.loads(cli(capsys, *argv)[1])
     assert every["form"] == "any" and 0 < regulated["poems"] < every["poems"] == 43
+    printed = cli(capsys, *argv[:-1], "--form", "regulated")[1]
+    assert "form        regulated\n" in printed
     code, _, err = cli(capsys, *argv, "--split", "test", "--form", "五言律诗")
     assert code == 2 and err.strip().endswith("holds no poems of split test, form 五言律诗")
 
