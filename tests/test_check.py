@@ -142,6 +142,7 @@ def test_the_rhyme_book_decides():
     # 灭 (miè) and 雪 (xuě) share the modern 三皆, though under 平水韵 their 入声九屑 is oblique.
     jiang_xue = POEMS["江雪"][0]
     assert not check(jiang_xue).rhymes
+    assert check(jiang_xue, rhyme_book="xinyun").rhymes
     assert check(jiang_xue, rhyme_book="xinyun").rhyme_groups == ["三皆"]
 
 
@@ -314,6 +315,24 @@ def test_a_backward_model_directory_with_the_same_vocabulary(scorer, tmp_path):
         load_models(tmp_path / "backward")
 
 
+def test_the_cli_suggests_with_the_backward_model_and_the_rhyme_book_asked_for(
+    cli, scorer, tmp_path
+):
+    tiny = _favouring("水", scorer.vocab, scorer.forward).backward
+    save_pretrained(tmp_path / "backward", tiny, scorer.vocab)
+    status, out, _ = cli(
+        BROKEN, "--suggest", "3:4", "--k", "1", "--backward", str(tmp_path / "backward")
+    )
+    assert status == 0 and out.splitlines()[-1].split()[0] == "水"
+    # 中华新韵's suggestions at a rhyme position rhyme in its group, ten of them by default.
+    status, out, _ = cli(JING_YE_SI, "--suggest", "4:5", "--rhyme-book", "xinyun", "--json")
+    expected = suggest(JING_YE_SI, 4, 5, rhyme_book="xinyun", model=scorer)
+    assert status == 0 and [s["char"] for s in json.loads(out)["suggestions"]] == [
+        s.char for s in expected
+    ]
+    assert len(expected) == 10 and expected != suggest(JING_YE_SI, 4, 5, model=scorer)
+
+
 def test_no_character_a_third_time_nor_an_unattested_doubling(scorer):
     vocab, forward = scorer.vocab, scorer.forward
 
@@ -434,6 +453,16 @@ def test_the_cli_prints_json(cli):
     status, out, _ = cli(JING_YE_SI, "--json")
     expected = json.loads(json.dumps(check(JING_YE_SI).to_dict()))
     assert status == 0 and json.loads(out) == expected and "suggestions" not in expected
+    # Readable as it is: the characters themselves, two spaces an indent.
+    assert out.startswith(f'{{\n  "text": "{JING_YE_SI}",\n')
+
+
+def test_a_character_of_either_tone_is_reported_as_either():
+    # 李白's 轻舟已过万重山: 过 (guō/guò) and 重 (chóng/zhòng) stand at positions 4 and 6.
+    report = check(POEMS["早发白帝城"][0])
+    assert [(t.char, t.tone) for t in report.tones if t.line == 4] == [
+        ("舟", "平"), ("过", "either"), ("重", "either")
+    ]  # fmt: skip
 
 
 def test_the_cli_suggests(cli, scorer):
