@@ -18,8 +18,15 @@ from poetry_rnn.check import MAX_INPUT_CHARS, check, format_report, main
 from poetry_rnn.checkpoint import Models, from_pretrained, load_models, save_pretrained
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import CharRNN, ModelConfig, masked_loss
-from poetry_rnn.prosody import FORMS, check_rhyme, rhyme_groups, tone_conformance, tone_of
-from poetry_rnn.suggest import Suggestion, suggest
+from poetry_rnn.prosody import (
+    FORMS,
+    check_rhyme,
+    heard_rhyme_groups,
+    rhyme_groups,
+    tone_conformance,
+    tone_of,
+)
+from poetry_rnn.suggest import MAX_SUGGESTIONS, Suggestion, format_suggestions, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
@@ -275,6 +282,65 @@ def test_suggestions_at_a_rhyme_position_share_the_rhyme(scorer, line, others):
     for s in suggestions:
         assert s.tone == "平" and "下平七阳" in rhyme_groups(s.char), s
         assert s.char not in others | {"乡" if line == 4 else "光"}
+
+
+def test_every_suggestion_has_the_tone_wanted_however_many_are_asked_for(scorer):
+    suggestions = suggest(BROKEN, 3, 4, k=MAX_SUGGESTIONS, model=scorer)
+    assert len(suggestions) == MAX_SUGGESTIONS
+    assert {s.tone for s in suggestions} <= {"仄", "either"}
+
+
+@pytest.mark.parametrize(
+    ("poem", "line", "group"),
+    [
+        # The character at the position does not count: 人 breaks the rhyme of 光 霜.
+        ("床前明月光，疑是地上霜。举头望明月，低头思故人。", 4, "下平七阳"),
+        # Lines 4, 6 and 8 end in three groups (乡 下平七阳, 声 下平八庚, 人 上平十一真);
+        # line 1's 明 decides for 下平八庚.
+        (
+            "床前看月明，疑是地上霜。举头望明月，低头思故乡。"
+            "独坐幽篁里，空山闻鸟声。深林人不知，明月来照人。",
+            2,
+            "下平八庚",
+        ),
+    ],
+)
+def test_suggestions_at_a_rhyme_position_rhyme_with_the_other_lines(scorer, poem, line, group):
+    suggestions = suggest(poem, line, 5, model=scorer)
+    assert len(suggestions) == 10
+    assert all(group in heard_rhyme_groups(s.char, "pingshui") for s in suggestions)
+
+
+def test_the_first_character_of_a_line_may_be_mended(scorer):
+    suggestions = suggest(JING_YE_SI, 1, 1, k=1, model=scorer)
+    assert len(suggestions) == 1
+    assert suggest(JING_YE_SI, 1, 1, k=1) == suggestions  # the shipped model by default
+
+
+def test_no_suggestion_is_said_so():
+    assert format_suggestions(1, 2, "前", []) == (
+        "suggestions for line 1, character 2 (前):\n"
+        "  none: no character of the vocabulary satisfies the rules there"
+    )
+
+
+def test_with_a_backward_model_the_score_adds_its_reading_of_the_poem_from_its_end():
+    model, vocab = from_pretrained()  # fp32, so the two computations agree closely
+    torch.manual_seed(0)
+    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
+                         direction="backward")  # fmt: skip
+    backward = CharRNN(config).eval()
+    suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Models(model, vocab, backward))
+
+    def log_likelihood(net, text):
+        poem = torch.tensor([vocab.encode(text, wrap=True)])
+        with torch.no_grad():
+            return -masked_loss(net, poem, [vocab.pad_id], reduction="sum").item()
+
+    for s in suggestions:
+        text = JING_YE_SI.replace("举头望", "举头" + s.char)
+        expected = log_likelihood(model, text) + log_likelihood(backward, text[::-1])
+        assert s.score == pytest.approx(expected, abs=1e-3)
 
 
 def test_the_score_is_the_poems_log_likelihood():
