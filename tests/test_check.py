@@ -331,28 +331,27 @@ def test_with_a_backward_model_the_score_adds_its_reading_of_the_poem_from_its_e
                          direction="backward")  # fmt: skip
     backward = CharRNN(config).eval()
     suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Models(model, vocab, backward))
-
-    def log_likelihood(net, text):
-        poem = torch.tensor([vocab.encode(text, wrap=True)])
-        with torch.no_grad():
-            return -masked_loss(net, poem, [vocab.pad_id], reduction="sum").item()
-
     for s in suggestions:
         text = JING_YE_SI.replace("举头望", "举头" + s.char)
-        expected = log_likelihood(model, text) + log_likelihood(backward, text[::-1])
+        expected = _log_likelihood(model, vocab, text) + _log_likelihood(
+            backward, vocab, text[::-1]
+        )
         assert s.score == pytest.approx(expected, abs=1e-3)
+
+
+def _log_likelihood(model: CharRNN, vocab, text: str) -> float:
+    """log P of ``text`` read as ``model`` reads a poem: the start token, then its tokens."""
+    poem = torch.tensor([vocab.encode(text, wrap=True)])
+    with torch.no_grad():
+        return -masked_loss(model, poem, [vocab.pad_id], reduction="sum").item()
 
 
 def test_the_score_is_the_poems_log_likelihood():
     model, vocab = from_pretrained()  # fp32, so the two computations agree closely
     suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Models(model, vocab))
     for s in suggestions:
-        poem = torch.tensor(
-            [vocab.encode(JING_YE_SI.replace("举头望", "举头" + s.char), wrap=True)]
-        )
-        with torch.no_grad():
-            log_likelihood = -masked_loss(model, poem, [vocab.pad_id], reduction="sum").item()
-        assert s.score == pytest.approx(log_likelihood, abs=1e-3)
+        text = JING_YE_SI.replace("举头望", "举头" + s.char)
+        assert s.score == pytest.approx(_log_likelihood(model, vocab, text), abs=1e-3)
 
 
 def _favouring(char: str, vocab, forward) -> Models:
