@@ -84,6 +84,9 @@ TARGETS = {
             "tests/test_cli_flags.py",
         ),
     ),
+    # The training data's shape: padded rows, length-bucketed batches; the vocabulary.
+    "batching": Target("poetry_rnn/batching.py", ("tests/test_data.py",)),
+    "vocab": Target("poetry_rnn/vocab.py", ("tests/test_data.py", "tests/test_model.py")),
     # Drawing a token: temperature, top-k and the nucleus.
     "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
     "generate": Target(

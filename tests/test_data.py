@@ -160,6 +160,40 @@ def test_vocab_min_freq_maps_rare_characters_to_unknown():
     assert vocab.unknown_chars("山月花") == ["月", "花"]
 
 
+def test_vocab_orders_by_frequency_then_character_and_keeps_its_min_freq():
+    vocab = Vocab.build(["水山月", "山水"], min_freq=1)
+    assert vocab.tokens[4:] == ["山", "水", "月"]  # 2, 2 (山 before 水), 1
+    assert vocab.min_freq == 1 and Vocab(vocab.tokens).min_freq == 1
+    assert Vocab.build(["山山水"], min_freq=2).min_freq == 2
+    # A file written before min_freq was saved reads as 1.
+    assert Vocab.from_json(json.dumps({"tokens": vocab.tokens})).min_freq == 1
+
+
+def test_equal_vocabularies_are_one_key():
+    a, b = Vocab.build(["山水"]), Vocab.build(["水山"])
+    assert a == b and hash(a) == hash(b) and len({a: 1, b: 2}) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Vocab(["山", "<pad>", "<s>", "</s>", "<unk>"]),
+         "a vocabulary must begin with the special tokens \\('<pad>', '<s>', '</s>', '<unk>'\\)"),
+        (lambda: Vocab(["<pad>", "<s>", "</s>", "<unk>", "山", "山"]),
+         "^a vocabulary must not repeat a token$"),
+        (lambda: Vocab.build(["山"], min_freq=0), "^min_freq must be at least 1, got 0$"),
+    ],
+)  # fmt: skip
+def test_a_bad_vocabulary_is_refused_in_words(make, message):
+    with pytest.raises(PoetryError, match=message):
+        make()
+
+
+def test_an_unreadable_vocab_file_is_refused_in_one_line(tmp_path):
+    with pytest.raises(PoetryError, match=f"^cannot read vocabulary {tmp_path}: "):
+        Vocab.load(tmp_path)  # a folder
+
+
 def test_damaged_vocab_is_refused(tmp_path):
     (tmp_path / "v.json").write_text('{"tokens": ["a"', encoding="utf-8")
     with pytest.raises(PoetryError, match="damaged vocabulary"):
@@ -273,6 +307,31 @@ def test_bucketed_batches_cover_every_row_once_and_pad_little():
     assert sorted(rows.tolist()) == list(range(5000))
     assert padding_share(lengths, batches) < 0.05
     assert textbook_padding_share(lengths - 2) > 0.3
+
+
+def test_padding_shares_count_exactly():
+    lengths = np.array([10, 6, 8, 8])
+    # Batches cut to 10 and to 8: 20 + 16 tokens, 32 of them real.
+    assert padding_share(lengths, [np.array([0, 1]), np.array([2, 3])]) == pytest.approx(4 / 36)
+    assert padding_share(lengths, []) == 0.0
+    # The textbook adds start and end and cuts at 125: 5 + 125 real tokens of 250.
+    assert textbook_padding_share(np.array([3, 200])) == pytest.approx(1 - 130 / 250)
+    assert textbook_padding_share(np.array([], dtype=int)) == 0.0
+
+
+def test_a_batch_of_one_is_allowed_and_none_is_refused():
+    assert [b.tolist() for b in LengthBucketedBatches(np.array([3, 4]), 1, shuffle=False)] == [
+        [0], [1]
+    ]  # fmt: skip
+    with pytest.raises(PoetryError, match=r"^batch size must be at least 1, got 0$"):
+        LengthBucketedBatches(np.array([3, 4]), 0)
+
+
+@pytest.mark.parametrize(("direction", "padding"), [("sideways", "right"), ("forward", "middle")])
+def test_an_unknown_layout_is_refused(direction, padding):
+    chars, offsets, vocab = _two_poems()
+    with pytest.raises(PoetryError, match=f"^no {direction} {padding}-padded layout$"):
+        padded_rows(chars, offsets, [0], vocab, 6, direction=direction, padding=padding)
 
 
 def test_bucketed_batches_are_deterministic_and_change_per_epoch():
