@@ -87,6 +87,8 @@ TARGETS = {
     # The training data's shape: padded rows, length-bucketed batches; the vocabulary.
     "batching": Target("poetry_rnn/batching.py", ("tests/test_data.py",)),
     "vocab": Target("poetry_rnn/vocab.py", ("tests/test_data.py", "tests/test_model.py")),
+    # The evaluation's measures: perplexity, distinct n-grams, 对仗, the metrics of poems.
+    "metrics": Target("poetry_rnn/metrics.py", ("tests/test_evaluate.py",)),
     # Drawing a token: temperature, top-k and the nucleus.
     "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
     "generate": Target(

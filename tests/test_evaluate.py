@@ -1,6 +1,7 @@
 """Evaluation: perplexity, the metrics of generated and of real poems, and the CLI."""
 
 import json
+import logging
 import math
 from unittest.mock import ANY
 
@@ -10,11 +11,13 @@ from conftest import FIXTURE_CORPUS
 
 from poetry_rnn.checkpoint import from_pretrained, load_training_state, save_pretrained
 from poetry_rnn.data import CorpusOptions, build_corpus, save_corpus
-from poetry_rnn.errors import run_cli
+from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluate import main
 from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.metrics import (
+    _scoring_batches,
     corpus_lines,
+    corpus_metrics,
     couplet_parallelism,
     distinct,
     generation_metrics,
@@ -86,6 +89,62 @@ def test_untrained_model_scores_near_the_vocabulary_size(model_dir, texts):
     expected, tokens = per_poem_perplexity(model, vocab, texts)
     assert result["tokens"] == tokens
     assert result["perplexity"] == pytest.approx(expected, rel=1e-4)
+    assert result["characters"] == sum(len(text) for text in texts)
+    assert result["nll"] == pytest.approx(math.log(result["perplexity"]))
+
+
+def test_a_backward_model_is_scored_reading_each_poem_from_its_end(model_dir, texts):
+    _, vocab = from_pretrained(model_dir)
+    torch.manual_seed(0)
+    config = ModelConfig(len(vocab), embedding_dim=16, hidden_size=32, num_layers=1,
+                         direction="backward")  # fmt: skip
+    backward = CharRNN(config).eval()
+    with torch.no_grad():  # far from uniform, so that the direction read shows
+        for weights in backward.parameters():
+            weights.mul_(10)
+    expected, _ = per_poem_perplexity(backward, vocab, [text[::-1] for text in texts])
+    forward_read, _ = per_poem_perplexity(backward, vocab, texts)
+    assert expected != pytest.approx(forward_read, rel=0.01)
+    assert perplexity(backward, vocab, texts)["perplexity"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_share_of_unknown_characters_above_one_percent_is_warned_about(model_dir, caplog):
+    model, vocab = from_pretrained(model_dir)
+    unknown = JINGYESI.replace("床", "龘")  # 1 of 24 characters, the marks counted
+    with caplog.at_level(logging.WARNING, logger="poetry_rnn.metrics"):
+        perplexity(model, vocab, [JINGYESI] * 5)
+        assert not caplog.records
+        perplexity(model, vocab, [unknown] + [JINGYESI] * 4)  # 1 of 120: not above
+        assert not caplog.records
+        perplexity(model, vocab, [unknown])
+    assert [r.getMessage() for r in caplog.records] == [
+        "4.2% of the characters are not in the model's vocabulary: the perplexity flatters the "
+        "model"
+    ]
+
+
+def test_nothing_to_measure_is_said_so(model_dir):
+    model, vocab = from_pretrained(model_dir)
+    for measure in (
+        lambda: perplexity(model, vocab, []),
+        lambda: generation_metrics([], "五言绝句"),
+    ):
+        with pytest.raises(PoetryError, match=r"^no poems to score$"):
+            measure()
+    with pytest.raises(
+        PoetryError, match=r"^no poems of the form 七言律诗 or 五言律诗 in the corpus$"
+    ):
+        corpus_metrics([JINGYESI], ["七言律诗", "五言律诗"])
+    assert corpus_metrics([JINGYESI], ["五言绝句", "七言律诗"])["七言律诗"] == {
+        "form": "七言律诗", "n": 0
+    }  # fmt: skip
+
+
+def test_poems_are_scored_in_batches_of_similar_length_within_the_budget():
+    # Padded to the longest plus start and end: 3 rows of 6 fit 18 tokens, a fourth would not.
+    assert _scoring_batches([4, 1, 3, 2, 4, 4], budget=18) == [[1, 3, 2], [0, 4, 5]]
+    assert _scoring_batches([30, 2], budget=18) == [[1], [0]]  # a longer poem goes alone
+    assert _scoring_batches([], budget=18) == []
 
 
 def test_characters_outside_the_vocabulary_are_scored_as_unknown_and_counted(
