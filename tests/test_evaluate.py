@@ -93,6 +93,13 @@ def test_untrained_model_scores_near_the_vocabulary_size(model_dir, texts):
     assert result["nll"] == pytest.approx(math.log(result["perplexity"]))
 
 
+def test_parallelism_passes_over_a_poem_not_of_the_form():
+    form = get_form("五言绝句")
+    not_of_it = "床前明月光，疑是地上霜。"
+    assert couplet_parallelism([not_of_it, JINGYESI], form) == couplet_parallelism([JINGYESI], form)
+    assert couplet_parallelism([JINGYESI], form)[1] is not None
+
+
 def test_a_backward_model_is_scored_reading_each_poem_from_its_end(model_dir, texts):
     _, vocab = from_pretrained(model_dir)
     torch.manual_seed(0)
