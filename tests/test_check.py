@@ -327,9 +327,7 @@ def test_no_suggestion_is_said_so():
 def test_with_a_backward_model_the_score_adds_its_reading_of_the_poem_from_its_end():
     model, vocab = from_pretrained()  # fp32, so the two computations agree closely
     torch.manual_seed(0)
-    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
-                         direction="backward")  # fmt: skip
-    backward = CharRNN(config).eval()
+    backward = _tiny_backward(vocab)
     suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Models(model, vocab, backward))
     for s in suggestions:
         text = JING_YE_SI.replace("举头望", "举头" + s.char)
@@ -354,11 +352,16 @@ def test_the_score_is_the_poems_log_likelihood():
         assert s.score == pytest.approx(_log_likelihood(model, vocab, text), abs=1e-3)
 
 
-def _favouring(char: str, vocab, forward) -> Models:
-    """The shipped forward model with a tiny backward model that strongly prefers ``char``."""
+def _tiny_backward(vocab) -> CharRNN:
+    """An untrained backward model over ``vocab``, small enough to build in a test."""
     config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
                          direction="backward")  # fmt: skip
-    backward = CharRNN(config).eval()
+    return CharRNN(config).eval()
+
+
+def _favouring(char: str, vocab, forward) -> Models:
+    """The shipped forward model with a tiny backward model that strongly prefers ``char``."""
+    backward = _tiny_backward(vocab)
     with torch.no_grad():
         backward.decoder.bias[vocab.index[char]] = 30.0
     return Models(forward, vocab, backward)
