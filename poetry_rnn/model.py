@@ -185,8 +185,8 @@ class CharRNN(nn.Module):
             )
             hidden.append(h)
             cell.append(c)
-            last = layer == lstm.num_layers - 1
-            x = self.dropout(h) if last else F.dropout(h, lstm.dropout, self.training)
+            # nn.LSTM's dropout between layers has the same rate as the one after the last.
+            x = self.dropout(h)
         if self.projection is not None:
             x = self.projection(x)
         return self.decoder(x), (torch.stack(hidden), torch.stack(cell))

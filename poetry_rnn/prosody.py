@@ -153,22 +153,28 @@ def tone_of(char: str) -> str | None:
     table = _tone_table()
     if char in table:
         return table[char]
-    return modern_tone(char)
+    return mandarin_tone(char)
 
 
 def modern_reading(char: str) -> str | None:
     """The default Mandarin reading :func:`tone_of` assumes for a Han character the Tang table
-    lacks, in pinyin with its tone number ("ta1"; none for the neutral tone), "" where pypinyin
-    knows none. None for a character the table labels, and for a non-Han one."""
+    lacks (see :func:`mandarin_reading`). None for a character the table labels, and for a
+    non-Han one."""
     if not is_han(char) or char in _tone_table():
         return None
+    return mandarin_reading(char)
+
+
+def mandarin_reading(char: str) -> str:
+    """A character's default Mandarin reading, whatever the Tang table says, in pinyin with its
+    tone number ("ta1"; none for the neutral tone); "" where pypinyin knows none."""
     readings = pinyin(char, style=Style.TONE3, errors="ignore")
     return readings[0][0] if readings else ""
 
 
-def modern_tone(char: str) -> str | None:
-    """The tone of the default Mandarin reading: 1, 2 → 平; 3, 4 → 仄; neutral → None."""
-    tone = (modern_reading(char) or "")[-1:]
+def mandarin_tone(char: str) -> str | None:
+    """The tone of :func:`mandarin_reading`: 1, 2 → 平; 3, 4 → 仄; neutral or none → None."""
+    tone = mandarin_reading(char)[-1:]
     return LEVEL if tone in ("1", "2") else OBLIQUE if tone in ("3", "4") else None
 
 

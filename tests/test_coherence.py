@@ -2,6 +2,8 @@
 small texts, and the plan in every mode."""
 
 import io
+import itertools
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from poetry_rnn.errors import PoetryError
 from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.metrics import read_cleaned
 from poetry_rnn.prosody import FORMS
+from poetry_rnn.text import is_han, split_lines
 
 FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 QUIET_NIGHT = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -168,6 +171,115 @@ def test_the_table_builds_from_the_fixture_corpus(tiny_texts):
         chars, vectors = str(table["chars"]), table["vectors"]
         assert vectors.shape == (len(chars), len(table["signs"])) and len(chars) > 50
         assert str(table["season_markers"][0]).startswith("春")
+
+
+def _counted_by_hand(texts: list[str], min_char_poems: int) -> tuple[str, Counter, int]:
+    """count_cooccurrence's definition, one poem and one pair at a time."""
+    poems = [split_lines(t) for t in texts if sum(map(len, split_lines(t))) <= 120]
+    frequency = Counter(c for lines in poems for c in set("".join(lines)))
+    chars = [c for c, n in frequency.items() if n >= min_char_poems and is_han(c)]
+    chars.sort(key=lambda c: (-frequency[c], c))
+    pairs: Counter = Counter()
+    for lines in poems:
+        found = [
+            (c, n // 2, p == len(line) - 1)
+            for n, line in enumerate(lines)
+            for p, c in enumerate(line)
+            if c in chars
+        ]
+        pairs.update({
+            min(a, b) + max(a, b)
+            for (a, couplet_a, end_a), (b, couplet_b, end_b) in itertools.combinations(found, 2)
+            if couplet_a != couplet_b and a != b and not (end_a and end_b)
+        })  # fmt: skip
+    return "".join(chars), pairs, len(poems)
+
+
+@pytest.mark.parametrize("pending", [10_000_000, 40])
+def test_cooccurrence_is_the_count_of_poems_holding_each_pair(tiny_texts, pending, monkeypatch):
+    monkeypatch.setattr(build_tables, "PENDING_CODES", pending)  # 40: counted in many batches
+    most = "，".join(["白日依山尽"] * 24) + "。"  # 120 characters: the longest counted
+    texts = [*tiny_texts, most, "山" * 60 + "，" + "水" * 61 + "。"]  # 121: left out
+    chars, counts, poems = build_tables.count_cooccurrence(texts, min_char_poems=4)
+    by_hand, pairs, by_hand_poems = _counted_by_hand(texts, 4)
+    assert (chars, poems) == (by_hand, by_hand_poems)
+    assert poems == build_tables.count_cooccurrence(tiny_texts, min_char_poems=4)[2] + 1
+    assert counts.dtype == np.int64 and (counts == counts.T).all() and not counts.diagonal().any()
+    counted = {chars[i] + chars[j]: int(counts[i, j]) for i, j in np.argwhere(counts)}
+    assert counted == {pair: n for pair, n in pairs.items()} | {
+        pair[::-1]: n for pair, n in pairs.items()
+    }
+
+
+def test_function_characters_are_those_whose_partners_are_everyones(monkeypatch):
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 6, (12, 12)) * (rng.random((12, 12)) < 0.6)
+    counts = counts + counts.T
+    counts[3] = counts[:, 3] = counts.sum(0) // 4  # a row like the column totals: a 的
+    counts[7] = counts[:, 7] = 0  # a character with no partner
+    monkeypatch.setattr(build_tables, "FUNCTION_SHARE", 0.34)  # 4 of 12
+    background = counts.sum(0) / counts.sum()
+    divergence = []
+    for row in counts:
+        shares = row / max(row.sum(), 1)
+        divergence.append(
+            sum(s * math.log(s / b) for s, b in zip(shares, background, strict=True) if s > 0)
+        )
+    expected = sorted(range(12), key=lambda i: divergence[i])[:4]
+    assert build_tables.function_characters(counts).tolist() == expected
+    assert expected[:2] == [7, 3]
+
+
+def test_markers_stand_near_their_seed_and_apart_from_the_others():
+    chars = "春秋山花叶雪"
+    pmi = np.zeros((6, 6))
+
+    def near(char, seed, value):
+        pmi[chars.index(char), chars.index(seed)] = pmi[chars.index(seed), chars.index(char)] = (
+            value
+        )
+
+    near("花", "春", 0.5)  # at the least PMI, and 0.5 ahead of 秋: a marker
+    near("叶", "秋", 1.2), near("叶", "春", 0.71)  # 0.49 ahead of 春: not a marker
+    near("山", "秋", 0.49)  # under the least PMI
+    near("雪", "秋", 0.9)
+    near("春", "秋", -0.2)  # the seeds clash
+    marked, clashing = build_tables.markers(chars, pmi, "春冬秋")
+    assert marked == ["春花", "冬", "秋雪"] and clashing == ["春秋"]
+    near("春", "秋", 0.0)  # no longer rarer than chance
+    assert build_tables.markers(chars, pmi, "春秋")[1] == []
+    alone, none = build_tables.markers(chars, pmi, "秋")  # one seed: no other to lead
+    assert alone == ["秋叶雪"] and none == []
+
+
+def test_factorized_keeps_the_eigenvalues_largest_in_magnitude():
+    basis = np.linalg.qr(np.random.default_rng(1).normal(size=(4, 4)))[0]
+    pmi = basis @ np.diag([3.0, -5.0, 0.1, 0.2]) @ basis.T
+    vectors, signs = build_tables.factorized(pmi, 2)
+    assert sorted(signs.tolist()) == [-1.0, 1.0]
+    kept = basis[:, :2] @ np.diag([3.0, -5.0]) @ basis[:, :2].T
+    np.testing.assert_allclose(vectors @ np.diag(signs) @ vectors.T, kept, atol=1e-9)
+
+
+def test_the_table_holds_its_reduced_vectors_and_reports_its_counts(tiny_texts, monkeypatch):
+    monkeypatch.setattr(build_tables, "DIMENSIONS", 8)
+    stats: Counter = Counter()
+    data = build_tables.coherence_npz(tiny_texts, min_char_poems=2, stats=stats)
+    chars, counts, poems = build_tables.count_cooccurrence(tiny_texts, min_char_poems=2)
+    function = {chars[i] for i in build_tables.function_characters(counts)}
+    dropped = function - set("春夏秋冬晨午暮夜")  # a season or time seed always stays
+    assert len(function) == 4 and len(dropped) == 3
+    with np.load(io.BytesIO(data), allow_pickle=False) as table:
+        assert table["vectors"].dtype == np.float16 and table["vectors"].shape[1] == 8
+        assert table["signs"].dtype == np.int8 and len(table["signs"]) == 8
+        assert str(table["source"]) == build_tables.POEMS_SOURCE
+        assert str(table["chars"]) == "".join(c for c in chars if c not in dropped)
+        assert [str(c) for c in table["time_clashes"]] == [""]  # too few poems to clash
+    assert stats == {
+        "coherence: poems counted": poems,
+        "coherence: characters": len(chars) - 3,
+        "coherence: function characters left out": 3,
+    }
 
 
 @pytest.fixture(scope="module")

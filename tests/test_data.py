@@ -1,6 +1,7 @@
 """The corpus pipeline on the fixture corpus: reading, filters, vocab, encoding, splits, cache."""
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ from poetry_rnn.batching import (
     padding_share,
     textbook_padding_share,
 )
-from poetry_rnn.corpus import find_poem_files, read_corpus
+from poetry_rnn.corpus import RawPoem, find_poem_files, read_corpus, read_poem_file
 from poetry_rnn.data import (
     CorpusOptions,
     EncodedCorpus,
@@ -85,6 +86,95 @@ def test_any_folder_of_poem_lists_is_read_and_non_poem_json_passed_over(tmp_path
     poems, files, bad = read_corpus(tmp_path, progress=False)
     assert [p.text for p in poems] == ["白日依山盡，黃河入海流。欲窮千里目，更上一層樓。"]
     assert bad == [] and len(files) == 1
+
+
+POEM = {"paragraphs": ["白日依山盡，黃河入海流。", "欲窮千里目，更上一層樓。"]}
+
+
+def _json_files(folder: Path, files: dict[str, object]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def test_files_are_read_in_their_numbers_order_once_each(tmp_path):
+    names = ["poet.tang.10000.json", "poet.tang.2000.json", "poet.tang.0.json"]
+    _json_files(tmp_path / "全唐诗", {name: [POEM] for name in names})
+    files = find_poem_files(tmp_path, ("tang", "tang"))
+    assert [f.name for f in files] == [names[2], names[1], names[0]]
+
+
+@pytest.mark.parametrize(
+    ("include", "message"),
+    [
+        (("tang", "yuan", "ming"), "unknown collection 'yuan'; choose from tang, song, tang300"),
+        (("song", "tang300"), "no song/tang300 poem files in {folder}"),
+    ],
+)
+def test_a_collection_unknown_or_absent_is_named(include, message, tmp_path):
+    folder = _json_files(tmp_path / "全唐诗", {"poet.tang.0.json": [POEM]})
+    with pytest.raises(PoetryError, match=f"^{re.escape(message.format(folder=folder))}$"):
+        find_poem_files(tmp_path, include)
+
+
+def test_a_poem_keeps_its_author_and_title_and_its_collection(tmp_path):
+    titled = POEM | {"author": "王之渙", "title": "登鸛雀樓"}
+    folder = _json_files(tmp_path, {"poet.song.0.json": [titled], "mine.json": [POEM]})
+    text = "".join(POEM["paragraphs"])
+    song = RawPoem(author="王之渙", title="登鸛雀樓", text=text, source="song")
+    assert read_poem_file(folder / "poet.song.0.json") == [song]
+    assert read_poem_file(folder / "mine.json") == [RawPoem("", "", text, source="other")]
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"paragraphs": ["山"]}, "expected a JSON list of poems"),
+        (["山", "水"], "item 0 is not an object"),
+        ([POEM, {"paragraphs": "山"}], "item 1 has no list of 'paragraphs'"),
+        ([{"paragraphs": ["山", 1]}], "item 0 has no list of 'paragraphs'"),
+    ],
+)
+def test_a_malformed_file_among_poems_is_named_or_skipped_and_logged(data, why, tmp_path, caplog):
+    folder = _json_files(tmp_path, {"mine.json": [POEM], "odd.json": data})
+    error = f"malformed poem file {folder / 'odd.json'}: {why}"
+    with pytest.raises(
+        PoetryError, match=f"^{re.escape(error)} \\(--skip-bad skips such files\\)$"
+    ):
+        read_corpus(folder, progress=False)
+    poems, files, bad = read_corpus(folder, skip_bad=True, progress=False)
+    assert len(poems) == 1 and files == [folder / "mine.json"] and bad == [folder / "odd.json"]
+    assert caplog.messages == [f"skipping {error}"]
+
+
+def test_json_that_holds_no_poems_is_passed_over_in_a_folder_and_refused_alone(tmp_path, caplog):
+    folder = _json_files(tmp_path / "authors", {"authors.json": [{"name": "王之渙"}]})
+    caplog.set_level(logging.DEBUG, logger="poetry_rnn.corpus")
+    with pytest.raises(PoetryError, match=f"^no poems in {re.escape(str(folder))}$"):
+        read_corpus(folder, progress=False)
+    assert caplog.messages == [f"passing over {folder / 'authors.json'}: not a poem file"]
+    one = folder / "authors.json"
+    with pytest.raises(PoetryError, match=r"^malformed poem file .*: item 0 has no list of"):
+        read_corpus(one, progress=False)
+
+
+def test_a_poem_file_that_cannot_be_read_is_named(tmp_path):
+    unreadable = tmp_path / "poems.json"
+    unreadable.mkdir()
+    with pytest.raises(PoetryError, match=f"^cannot read poem file {re.escape(str(unreadable))}: "):
+        read_poem_file(unreadable)
+
+
+@pytest.mark.parametrize(
+    ("options", "files", "shown"),
+    [({}, 2, True), ({"progress": True}, 1, False), ({"progress": False}, 2, False)],
+)
+def test_reading_many_files_shows_its_progress(options, files, shown, tmp_path, capsys):
+    folder = _json_files(tmp_path, {f"{n}.json": [POEM] for n in range(files)})
+    read_corpus(folder, **options)
+    bar = re.search(r"(^|\r)reading: 100%.* 2/2 \[.*(file/s|s/file)\]", capsys.readouterr().err)
+    assert (bar is not None) is shown
 
 
 def test_fixture_totals_match_the_dirt_table(tmp_path):

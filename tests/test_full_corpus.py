@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from poetry_rnn import build_tables
 from poetry_rnn.data import CorpusOptions, EncodedCorpus, format_stats, prepare_corpus
+from poetry_rnn.errors import run_cli
 from poetry_rnn.text import HAN_RANGES, PUNCTUATION
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -53,3 +55,29 @@ def test_the_readme_shows_the_data_report_as_the_pipeline_prints_it(tang):
     assert [line for line in shown_lines if not line.startswith(_LOCAL)] == [
         line for line in printed if not line.startswith(_LOCAL)
     ]
+
+
+# Minutes on a 2-core machine: its own worker, beside the rest of the suite.
+@pytest.mark.xdist_group("shipped tables")
+def test_the_shipped_tables_are_rebuilt_from_the_corpus_byte_for_byte(
+    shared_corpus, tmp_path, capsys
+):
+    argv = ["--corpus", str(shared_corpus), "--out-dir", str(tmp_path)]
+    assert run_cli(build_tables.main, argv) == 0
+    rebuilt = sorted(path.name for path in tmp_path.iterdir())
+    assert rebuilt == [
+        "coherence.npz",
+        "doubles.json",
+        "parallel.json",
+        "rhymed.json",
+        "tones.json",
+    ]
+    for name in rebuilt:
+        assert (tmp_path / name).read_bytes() == (build_tables.PACKAGE_DIR / name).read_bytes(), (
+            name
+        )
+    report = capsys.readouterr().out  # the figures docs/prosody.md and docs/coherence.md give
+    assert "\n平: 2388\n仄: 3196\neither: 107\n" in report
+    assert "\nrhymed: poems of one group: 203875\nrhymed: characters: 2454\n" in report
+    assert "\nrhymed: memberships dropped: 1818\n" in report
+    assert "\ncoherence: characters: 4210\n" in report

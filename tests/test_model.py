@@ -4,6 +4,7 @@ import json
 import platform
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from poetry_rnn.checkpoint import (
 )
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model import (
+    PRESETS,
     CharRNN,
     ModelConfig,
     masked_loss,
@@ -47,6 +49,70 @@ def test_step_by_step_decoding_matches_the_whole_sequence():
     for t in range(7):
         logits, state = model.step(tokens[:, t], state)
         torch.testing.assert_close(logits, whole[:, t])
+
+
+def test_a_model_carries_its_state_from_one_call_to_the_next():
+    model = CharRNN(ModelConfig(vocab_size=50, embedding_dim=16, hidden_size=24)).eval()
+    tokens = torch.randint(0, 50, (3, 7))
+    whole, _ = model(tokens)
+    _, state = model(tokens[:, :4])
+    rest, _ = model(tokens[:, 4:], state)
+    torch.testing.assert_close(rest, whole[:, 4:])
+
+
+def test_dropout_is_between_layers_and_after_the_last_alone():
+    two = CharRNN(ModelConfig(vocab_size=20, embedding_dim=8, hidden_size=8, dropout=0.25))
+    assert two.lstm.dropout == 0.25 and two.dropout.p == 0.25
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nn.LSTM warns of dropout with one layer
+        one = CharRNN(ModelConfig(vocab_size=20, embedding_dim=8, hidden_size=8, num_layers=1))
+    assert one.lstm.dropout == 0 and one.dropout.p == 0.2
+
+
+def test_presets_are_named_shapes_a_user_can_override():
+    config = preset_config("small", 100, hidden_size=None, dropout=0.1)
+    assert (config.hidden_size, config.embedding_dim, config.dropout) == (512, 256, 0.1)
+    assert preset_config("large", 100) == ModelConfig(vocab_size=100, **PRESETS["large"])
+    with pytest.raises(PoetryError, match=r"^unknown preset 'giant'; choose one of "
+                       r"reference, small, base, large$"):  # fmt: skip
+        preset_config("giant", 100)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([100], "a model config must be a JSON object, got list"),
+        ({"vocab_size": 9, "width": 3, "colour": 1}, "unknown model config keys: colour, width"),
+        ({"hidden_size": 8}, "the model config has no vocab_size"),
+    ],
+)
+def test_a_config_read_from_a_file_is_refused_in_words(data, message):
+    with pytest.raises(PoetryError, match=f"^{message}$"):
+        ModelConfig.from_dict(data)
+
+
+def test_the_parameter_bound_admits_a_model_of_exactly_its_size(monkeypatch):
+    size = ModelConfig(vocab_size=100).num_parameters()
+    monkeypatch.setattr("poetry_rnn.model.MAX_PARAMETERS", size)
+    assert ModelConfig(vocab_size=100).num_parameters() == size
+    with pytest.raises(PoetryError, match="too large"):
+        ModelConfig(vocab_size=101)
+
+
+@pytest.mark.parametrize("cuda", [True, False])
+@pytest.mark.parametrize("cpu", ["_is_avx512_bf16_supported", "_is_amx_tile_supported", None])
+def test_bf16_is_native_on_the_devices_that_say_so(cuda, cpu, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: cuda)
+    for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, check, lambda check=check: check == cpu, raising=False)
+    assert native_bf16(torch.device("cuda")) is cuda
+    assert native_bf16(torch.device("cpu")) is (cpu is not None)
+
+
+def test_a_torch_without_the_cpu_checks_has_no_native_bf16(monkeypatch):
+    for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, check, raising=False)
+    assert native_bf16(torch.device("cpu")) is False
 
 
 def test_tied_weights_share_the_embedding_through_a_projection():
@@ -110,6 +176,8 @@ def test_total_nll_counts_only_predicted_targets_and_keeps_the_mode():
         ({"vocab_size": 7.5}, "vocab_size must be an integer"),
         ({"embedding_dim": True}, "embedding_dim must be an integer"),
         ({"dropout": "0.1"}, "dropout must be a number"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+        ({"dropout": -0.1}, r"dropout must be in \[0, 1\), got -0.1"),
         ({"tie_weights": 1}, "tie_weights must be true or false"),
         ({"direction": "sideways"}, "direction must be forward or backward"),
         ({"hidden_size": 8192, "num_layers": 16}, "parameters is too large"),

