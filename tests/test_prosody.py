@@ -953,7 +953,7 @@ def test_build_tables_adds_the_poets_rhymes_and_counts_what_it_kept(
     stats = build_tables.build_tables(
         tiny_corpus, out, pingshui=wheel, min_pairs=1, min_rhymes=3, min_char_poems=2
     )
-    assert capsys.readouterr().err == ""  # no progress bar: the corpus is read twice, quickly
+    assert "reading" not in capsys.readouterr().err  # no progress bar: the corpus is read quickly
     assert f"wrote {out / 'parallel.json'}" in caplog.messages
     assert _read(out / "pingshui.json")["attested"] == {"下平七阳": "阳"}
     assert stats["pingshui: attested characters"] == 1
