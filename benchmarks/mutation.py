@@ -89,6 +89,10 @@ TARGETS = {
     "vocab": Target("poetry_rnn/vocab.py", ("tests/test_data.py", "tests/test_model.py")),
     # The evaluation's measures: perplexity, distinct n-grams, 对仗, the metrics of poems.
     "metrics": Target("poetry_rnn/metrics.py", ("tests/test_evaluate.py",)),
+    # The evaluation's CLI: its prompts, its commands and their printed reports.
+    "evaluate": Target(
+        "poetry_rnn/evaluate.py", ("tests/test_evaluate.py", "tests/test_reading.py")
+    ),
     # Drawing a token: temperature, top-k and the nucleus.
     "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
     "generate": Target(
