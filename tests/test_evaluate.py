@@ -10,9 +10,10 @@ import torch
 from conftest import FIXTURE_CORPUS
 
 from poetry_rnn.checkpoint import from_pretrained, load_training_state, save_pretrained
+from poetry_rnn.controls import Controls
 from poetry_rnn.data import CorpusOptions, build_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluate import main
+from poetry_rnn.evaluate import REPORTS, format_corpus, format_report, generate_poems, main
 from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.metrics import (
     _scoring_batches,
@@ -469,8 +470,19 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
 def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys):
     argv = ["report", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", "3"]
     argv += ["--temperature", "0.7", "--top-k", "40", "--top-p", "0.85", "--rhyme-book", "xinyun"]
+    argv += ["--seed", "5"]
     code, out, _ = cli(capsys, *argv, "--json")
     report = json.loads(out)
+    assert (report["model"], report["seed"]) == (str(model_dir), 5)
+    # The first row: 五言绝句 in free mode, its first batch's seed the one asked for, scored by the
+    # model asked for.
+    generator = PoetryGenerator.from_pretrained(model_dir)
+    controls = Controls(form="五言绝句", seed=5, temperature=0.7, top_k=40, top_p=0.85,
+                        rhyme_book="xinyun")  # fmt: skip
+    texts = [poem.text for poem in generate_poems(generator, 3, "free", controls)]
+    scored = perplexity(from_pretrained(model_dir)[0], generator.vocab, texts)["perplexity"]
+    first = report["generated"][0]
+    assert (first["first_poem"], first["model_perplexity"]) == (texts[0], scored)
     assert code == 0 and list(report["poets"]) == ["五言绝句", "七言绝句", "五言律诗", "七言律诗"]
     assert (report["temperature"], report["top_k"], report["top_p"]) == (0.7, 40, 0.85)
     assert report["rhyme"] is True
@@ -530,6 +542,127 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     assert words == pytest.approx([0.040, 0.037, 0.025, 0.027], abs=0.005)
 
 
+#: A form's figures, each one distinct, in the order of the report's columns after "n".
+FIGURES = {
+    "format_accuracy": 0.101, "rhyme_rate_by_book": {"pingshui": 0.102, "xinyun": 0.103},
+    "unrhymed_opening_rate": 0.104, "tone_conformance": 0.105, "unattested_double_rate": 0.106,
+    "line_repeat_rate": 0.107, "word_repeat_rate": 0.108, "copy_rate": 0.109,
+    "distinct_2_batch": 0.110, "coherence": 0.111, "clash_rate": 0.112,
+    "parallelism_middle": 0.113, "parallelism_other": 0.114, "model_perplexity": 11.54,
+    "theme_coverage": 0.116, "distinct_1_poem": 0.117, "distinct_1_batch": 0.118,
+    "distinct_2_poem": 0.119,
+}  # fmt: skip
+
+
+def _cells(table: str, start: str) -> list[list[str]]:
+    """The cells of the table's rows that begin with ``start``."""
+    rows = [line for line in table.splitlines() if line.startswith(start)]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+def test_the_report_table_puts_each_figure_in_its_column():
+    without_theme = {k: v for k, v in FIGURES.items() if k != "theme_coverage"}
+    result = {
+        "model": "M", "corpus": "C", "seed": 3, "seconds": 1.5, "rhyme": True, "tone": False,
+        "rhyme_book": "pingshui", "temperature": 0.8, "top_k": 0, "top_p": 0.9,
+        "poets": {"五言绝句": FIGURES | {"n": 7}, "七言绝句": {"n": 0}},
+        "generated": [
+            FIGURES | {"form": "五言绝句", "mode": "theme", "n": 4},
+            without_theme | {"form": "五言绝句", "mode": "free", "n": 4,
+                             "parallelism_middle": None},
+        ],
+    }  # fmt: skip
+    table = format_report(result)
+    header, rule = table.splitlines()[:2]
+    assert _cells(header, "|")[0] == [
+        "form", "written by", "n", "format", "rhyme 平水韵", "rhyme 中华新韵", "首句", "tone",
+        "叠字", "重字", "重词", "copy", "distinct-2 (all)", "coherence", "clash", "对仗 middle",
+        "对仗 other", "model ppl", "theme coverage",
+    ]  # fmt: skip
+    assert _cells(rule, "|")[0] == ["---"] * 19
+    shares = [f"0.{n}" for n in range(101, 115)]
+    poets, theme, free = _cells(table, "| 五言绝句 |")
+    assert poets == ["五言绝句", "Tang poets", "7", *shares[:8], "", *shares[9:], "", ""]
+    assert theme == ["五言绝句", "model, theme", "4", *shares, "11.5", "0.116"]
+    assert free[-5:] == ["0.112", "n/a", "0.114", "11.5", ""]
+    assert not _cells(table, "| 七言绝句 |")  # no poets' poems of the form, and no model's
+    notes = table.splitlines()[-1]
+    assert notes.startswith(
+        "model M; seed 3; rhyme forced, rhyme book 平水韵, temperature 0.8, top-p"
+    )
+    assert table.splitlines()[-2] == "" and table.endswith("(docs/metrics.md); 1.5 s")
+
+
+def test_the_corpus_table_puts_each_figure_in_its_column():
+    result = {
+        "corpus": "C", "poems": 9, "seconds": 0.5,
+        "forms": {
+            "五言绝句": FIGURES | {"n": 7}, "七言绝句": {"n": 0}, "五言律诗": FIGURES | {"n": 2},
+        },
+    }  # fmt: skip
+    lines = format_corpus(result).splitlines()
+    assert _cells(lines[0], "|")[0] == [
+        "form", "n", "format accuracy", "rhyme 平水韵", "rhyme 中华新韵", "tone conformance",
+        "unattested 叠字", "distinct-1 poem / all", "distinct-2 poem / all", "对仗 middle",
+        "对仗 other",
+    ]  # fmt: skip
+    assert lines[1] == "| --- " * 11 + "|"
+    row = ["0.101", "0.102", "0.103", "0.105", "0.106", "0.117 / 0.118", "0.119 / 0.110"]
+    assert lines[2:5] == [
+        "| 五言绝句 | 7 | " + " | ".join(row) + " | 0.113 | 0.114 |",
+        "| 七言绝句 | 0 | | | | | | | | | |",
+        "| 五言律诗 | 2 | " + " | ".join(row) + " | 0.113 | 0.114 |",
+    ]
+    assert lines[5:] == [
+        "",
+        "corpus C: 9 poems after cleaning; a form's poems are those whose lines have its shape.",
+        "format accuracy < 1 only where a line ends in ？！； rather than ，/。 alternating; "
+        "unattested 叠字: the share of poems doubling a character no poet doubles; 对仗: the "
+        "mean parallelism of a 律诗's middle couplets and of the other couplets; 0.5 s",
+    ]
+
+
+def test_the_generation_report_names_each_figure_with_its_counts():
+    result = FIGURES | {
+        "model": "M", "form": "五言绝句", "mode": "start", "prompts": ["床前", "春风"], "n": 4,
+        "rhyme": True, "tone": True, "rhyme_book": "xinyun", "temperature": 0.7, "top_k": 40,
+        "top_p": 0.85, "tone_satisfied": 10, "tone_checked": 12, "unattested_doubles": 1,
+        "word_repeats": 2, "copied_lines": 3, "lines": 16, "clashes": 0,
+        "generation_seconds": 2.5, "seconds": 3.0,
+    }  # fmt: skip
+    assert dict(REPORTS["generation"](result)) == {
+        "model": "M", "form": "五言绝句", "mode": "start (床前 春风)", "poems (n)": 4,
+        "sampling": "rhyme and tone forced, rhyme book 中华新韵, temperature 0.7, top-k 40, "
+        "top-p 0.85",
+        "format accuracy": "0.101", "rhyme rate": "0.102 平水韵, 0.103 中华新韵",
+        "tone conformance": "0.105 (10/12 positions)",
+        "unattested 叠字": "0.106 (1/4 poems)", "重字 in a line": "0.107 of the lines",
+        "重词 in a poem": "0.108 (2/4 poems)", "首句 平, unrhymed": "0.104 of the poems",
+        "copy rate": "0.109 (3/16 lines)", "coherence": "0.111 (mean over the poems)",
+        "season/time clashes": "0.112 (0/4 poems)",
+        "对仗": "0.113 middle couplets, 0.114 the others",
+        "distinct-1": "0.117 in a poem, 0.118 across the poems",
+        "distinct-2": "0.119 in a poem, 0.110 across the poems",
+        "model perplexity": "11.5 (the model's own, of its poems)",
+        "theme coverage": "0.116 of the lines hold a keyword character",
+        "seconds": "2.5 generating, 3.0 in all",
+    }  # fmt: skip
+    free = {k: v for k, v in result.items() if k != "theme_coverage"}
+    rows = dict(REPORTS["generation"](free | {"mode": "free", "prompts": [], "copy_rate": None}))
+    assert (rows["mode"], rows["copy rate"]) == ("free", "n/a (give --corpus)")
+    assert "theme coverage" not in rows
+
+
+def test_the_perplexity_report_names_each_figure(model_dir, capsys):
+    code, out, _ = cli(capsys, "perplexity", "--model", model_dir, "--corpus", FIXTURE_CORPUS)
+    labels = [line.split("  ")[0] for line in out.splitlines()]
+    assert code == 0 and labels == [
+        "corpus", "model", "split", "form", "precision", "poems", "tokens", "OOV", "perplexity",
+        "seconds",
+    ]  # fmt: skip
+    assert out.splitlines()[1].split()[-1] == str(model_dir)
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 
@@ -557,6 +690,8 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
          "corpus not found"),
         (["corpus", "--corpus", "CORPUS", "--form", "regulated"], "unknown form"),
         (["corpus", "--corpus", "nowhere"], "corpus not found"),
+        (["report", "--model", "MODEL", "--corpus", "CORPUS", "--n", "0"],
+         "--n must be at least 1, got 0"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(model_dir, capsys, argv, message):
