@@ -371,6 +371,13 @@ def test_generation_with_constraints_is_exact_in_every_mode(model_dir, capsys, m
     if mode == "acrostic":
         assert all(len(heads) == 8 for heads in report["prompts"])
     assert report["seconds"] >= report["generation_seconds"] > 0
+    assert (report["seed"], report["corpus"]) == (0, str(FIXTURE_CORPUS))
+    assert (report["prompts"] == []) is (mode == "free")
+    assert report.get("steer", "only a theme's") == (
+        "plan" if mode == "theme" else "only a theme's"
+    )
+    model, vocab = from_pretrained(model_dir)  # the model asked for scores its own poems
+    assert report["model_perplexity"] == perplexity(model, vocab, report["texts"])["perplexity"]
 
 
 def test_generation_without_constraints_and_corpus(model_dir, capsys):
