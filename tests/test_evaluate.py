@@ -707,6 +707,16 @@ def test_bad_input_is_one_line_and_exit_2(model_dir, capsys, argv, message):
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_model_that_knows_no_prompt_of_a_mode_says_so(tmp_path, capsys):
+    model = untrained_model_dir(Vocab.build([JINGYESI]), tmp_path)  # 床前 only, of the starts
+    argv = ["generation", "--model", model, "--form", "五言绝句", "--n", 1]
+    assert cli(capsys, *argv, "--mode", "start")[0] == 0
+    code, _, err = cli(capsys, *argv, "--mode", "acrostic")
+    assert code == 2 and err == (
+        "error: the model's vocabulary lacks characters of every acrostic prompt\n"
+    )
+
+
 def test_a_corpus_without_the_form_says_so(tmp_path, capsys):
     path = tmp_path / "one.json"
     path.write_text(json.dumps([{"paragraphs": [JINGYESI]}], ensure_ascii=False))
