@@ -3,6 +3,7 @@
 import json
 import logging
 import math
+from dataclasses import replace
 from unittest.mock import ANY
 
 import pytest
@@ -13,7 +14,14 @@ from poetry_rnn.checkpoint import from_pretrained, load_training_state, save_pre
 from poetry_rnn.controls import Controls
 from poetry_rnn.data import CorpusOptions, build_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluate import REPORTS, format_corpus, format_report, generate_poems, main
+from poetry_rnn.evaluate import (
+    REPORTS,
+    format_corpus,
+    format_report,
+    generate_poems,
+    main,
+    prompts,
+)
 from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.metrics import (
     _scoring_batches,
@@ -380,6 +388,55 @@ def test_generation_with_constraints_is_exact_in_every_mode(model_dir, capsys, m
     assert report["model_perplexity"] == perplexity(model, vocab, report["texts"])["perplexity"]
 
 
+def test_poems_are_written_in_batches_cycling_the_prompts_with_seeds_counting_up(
+    model_dir, monkeypatch, capsys
+):
+    generator = PoetryGenerator.from_pretrained(model_dir)
+    calls = []
+
+    def write(mode, prompt, controls, steer):
+        calls.append((mode, prompt, controls.n, controls.seed, steer))
+        return [prompt] * controls.n
+
+    monkeypatch.setattr(generator, "write", write)
+    monkeypatch.setattr("poetry_rnn.evaluate.GENERATION_BATCH", 2)
+    controls = Controls(form="五言绝句")  # no seed: the first batch's is 0
+    poems = generate_poems(generator, 19, "start", controls, steer="prime")
+    starts = prompts(generator, "start", get_form("五言绝句"))
+    assert starts[:3] == ["床前", "春风", "明月"] and len(starts) == 8
+    # Poem i takes prompt i % 8: 3 poems of each of the first three (batches of 2 and 1), 2 of
+    # each of the rest; each batch's seed one more than the last's.
+    assert calls[:6] == [
+        ("start", "床前", 2, 0, "prime"), ("start", "床前", 1, 1, "prime"),
+        ("start", "春风", 2, 2, "prime"), ("start", "春风", 1, 3, "prime"),
+        ("start", "明月", 2, 4, "prime"), ("start", "明月", 1, 5, "prime"),
+    ]  # fmt: skip
+    assert calls[6:] == [("start", start, 2, 6 + i, "prime") for i, start in enumerate(starts[3:])]
+    assert poems == [start for i, start in enumerate(starts) for _ in range(3 if i < 3 else 2)]
+    calls.clear()
+    generate_poems(generator, 1, "free", replace(controls, seed=9))
+    assert calls == [("free", "", 1, 9, "plan")] and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("n", "mode", "form", "message"),
+    [
+        (0, "free", "五言绝句", "n must be at least 1, got 0"),
+        (1, "sing", "五言绝句", "unknown mode 'sing'; choose one of free, start, acrostic, theme"),
+        (
+            1,
+            "free",
+            None,
+            "evaluation needs one of the forms 五言绝句, 七言绝句, 五言律诗, 七言律诗",
+        ),
+    ],
+)
+def test_writing_poems_to_evaluate_refuses_in_words(model_dir, n, mode, form, message):
+    generator = PoetryGenerator.from_pretrained(model_dir)
+    with pytest.raises(PoetryError, match=f"^{message}$"):
+        generate_poems(generator, n, mode, Controls(form=form))
+
+
 def test_generation_without_constraints_and_corpus(model_dir, capsys):
     code, out, _ = cli(capsys, "generation", "--model", model_dir, "--n", 12, "--form", "七言律诗",
                        "--no-rhyme", "--no-tone", "--seed", 1)  # fmt: skip
@@ -707,14 +764,29 @@ def test_bad_input_is_one_line_and_exit_2(model_dir, capsys, argv, message):
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("rules", [["--no-rhyme"], ["--no-tone"]])
+def test_a_blind_kit_is_written_by_the_model_and_rules_asked_for(
+    model_dir, tmp_path, capsys, rules
+):
+    argv = ["blind", "--out", tmp_path / "kit", "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", 4]
+    code, out, _ = cli(capsys, *argv, "--model", model_dir, *rules, "--temperature", "0.6")
+    key = json.loads((tmp_path / "kit" / "key.json").read_text(encoding="utf-8"))
+    (controls,) = key["variants"].values()
+    assert code == 0 and key["model"] == str(model_dir) and controls["temperature"] == 0.6
+    assert (controls["rhyme"], controls["tone"]) == (
+        "--no-rhyme" not in rules,
+        "--no-tone" not in rules,
+    )
+    assert out.startswith("4 poems (") and f"blind-score {tmp_path / 'kit'}" in out
+
+
 def test_a_model_that_knows_no_prompt_of_a_mode_says_so(tmp_path, capsys):
     model = untrained_model_dir(Vocab.build([JINGYESI]), tmp_path)  # 床前 only, of the starts
     argv = ["generation", "--model", model, "--form", "五言绝句", "--n", 1]
     assert cli(capsys, *argv, "--mode", "start")[0] == 0
     code, _, err = cli(capsys, *argv, "--mode", "acrostic")
-    assert code == 2 and err == (
-        "error: the model's vocabulary lacks characters of every acrostic prompt\n"
-    )
+    assert code == 2
+    assert err == "error: the model's vocabulary lacks characters of every acrostic prompt\n"
 
 
 def test_a_corpus_without_the_form_says_so(tmp_path, capsys):
