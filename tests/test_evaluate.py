@@ -418,17 +418,16 @@ def test_poems_are_written_in_batches_cycling_the_prompts_with_seeds_counting_up
     assert calls == [("free", "", 1, 9, "plan")] and capsys.readouterr().err == ""
 
 
+NO_FORM = "evaluation needs one of the forms 五言绝句, 七言绝句, 五言律诗, 七言律诗"
+
+
 @pytest.mark.parametrize(
     ("n", "mode", "form", "message"),
     [
         (0, "free", "五言绝句", "n must be at least 1, got 0"),
         (1, "sing", "五言绝句", "unknown mode 'sing'; choose one of free, start, acrostic, theme"),
-        (
-            1,
-            "free",
-            None,
-            "evaluation needs one of the forms 五言绝句, 七言绝句, 五言律诗, 七言律诗",
-        ),
+        (1, "free", None, NO_FORM),
+        (1, "free", "free", NO_FORM),
     ],
 )
 def test_writing_poems_to_evaluate_refuses_in_words(model_dir, n, mode, form, message):
@@ -532,7 +531,7 @@ def test_corpus_subcommand_scores_the_fixture_poems(capsys):
 
 
 def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys):
-    argv = ["report", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", "3"]
+    argv = ["report", "--model", model_dir, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--n", "1"]
     argv += ["--temperature", "0.7", "--top-k", "40", "--top-p", "0.85", "--rhyme-book", "xinyun"]
     argv += ["--seed", "5"]
     code, out, _ = cli(capsys, *argv, "--json")
@@ -543,7 +542,7 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
     generator = PoetryGenerator.from_pretrained(model_dir)
     controls = Controls(form="五言绝句", seed=5, temperature=0.7, top_k=40, top_p=0.85,
                         rhyme_book="xinyun")  # fmt: skip
-    texts = [poem.text for poem in generate_poems(generator, 3, "free", controls)]
+    texts = [poem.text for poem in generate_poems(generator, 1, "free", controls)]
     scored = perplexity(from_pretrained(model_dir)[0], generator.vocab, texts)["perplexity"]
     first = report["generated"][0]
     assert (first["first_poem"], first["model_perplexity"]) == (texts[0], scored)
@@ -555,7 +554,7 @@ def test_the_report_puts_every_form_and_mode_beside_the_poets(model_dir, capsys)
         (form, mode) for form in report["poets"] for mode in ("free", "start", "acrostic", "theme")
     ]
     for row in report["generated"]:
-        assert row["n"] == 3 and row["format_accuracy"] == row["rhyme_rate"] == 1.0
+        assert row["n"] == 1 and row["format_accuracy"] == row["rhyme_rate"] == 1.0
         assert row["rhyme_book"] == "xinyun" and row["rhyme_rate_by_book"]["xinyun"] == 1.0
         assert row["tone_conformance"] == 1.0 and row["copy_rate"] is not None
         assert row["line_repeat_rate"] == row["unrhymed_opening_rate"] == 0  # the decoder's rules
@@ -764,7 +763,7 @@ def test_bad_input_is_one_line_and_exit_2(model_dir, capsys, argv, message):
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("rules", [["--no-rhyme"], ["--no-tone"]])
+@pytest.mark.parametrize("rules", [["--no-rhyme"], ["--no-tone", "--prompts", "fixed"]])
 def test_a_blind_kit_is_written_by_the_model_and_rules_asked_for(
     model_dir, tmp_path, capsys, rules
 ):
@@ -773,11 +772,15 @@ def test_a_blind_kit_is_written_by_the_model_and_rules_asked_for(
     key = json.loads((tmp_path / "kit" / "key.json").read_text(encoding="utf-8"))
     (controls,) = key["variants"].values()
     assert code == 0 and key["model"] == str(model_dir) and controls["temperature"] == 0.6
+    assert key["prompts"] == ("fixed" if "fixed" in rules else "corpus")
     assert (controls["rhyme"], controls["tone"]) == (
         "--no-rhyme" not in rules,
         "--no-tone" not in rules,
     )
     assert out.startswith("4 poems (") and f"blind-score {tmp_path / 'kit'}" in out
+    vocab = from_pretrained(model_dir)[1]  # the model asked for wrote the poems
+    written = [poem["text"] for poem in key["poems"].values() if poem["source"] == "model"]
+    assert written and all(char in vocab for text in written for char in text)
 
 
 def test_a_model_that_knows_no_prompt_of_a_mode_says_so(tmp_path, capsys):
