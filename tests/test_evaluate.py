@@ -605,7 +605,7 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     assert words == pytest.approx([0.040, 0.037, 0.025, 0.027], abs=0.005)
 
 
-#: A form's figures, each one distinct, in the order of the report's columns after "n".
+#: A form's figures, each one distinct, so that a figure in the wrong cell shows.
 FIGURES = {
     "format_accuracy": 0.101, "rhyme_rate_by_book": {"pingshui": 0.102, "xinyun": 0.103},
     "unrhymed_opening_rate": 0.104, "tone_conformance": 0.105, "unattested_double_rate": 0.106,

@@ -932,8 +932,9 @@ def _lu(first: str, rhymes: str) -> str:
     )
 
 
-#: 阳 rhymes with 光 霜 乡 of 下平七阳 in three poems; 月 (仄 by the strains) and 夜 (仄 by
-#: its modern reading, unlabelled) too, but a rhyme is never 仄.
+#: 阳 rhymes with 光 霜 乡 of 下平七阳 in three poems; 月 (仄 by the strains) and 夜 (not in the
+#: tiny strains, though the shipped table labels it; 仄 by its Mandarin reading) too, but a
+#: rhyme is never 仄.
 RHYMING = [
     {"paragraphs": [_lu(first, rhymes)]}
     for rhymes in ("光霜乡阳", "光霜乡月", "光霜乡夜")
