@@ -73,9 +73,8 @@ def test_the_shipped_tables_are_rebuilt_from_the_corpus_byte_for_byte(
         "tones.json",
     ]
     for name in rebuilt:
-        assert (tmp_path / name).read_bytes() == (build_tables.PACKAGE_DIR / name).read_bytes(), (
-            name
-        )
+        shipped = build_tables.PACKAGE_DIR / name
+        assert (tmp_path / name).read_bytes() == shipped.read_bytes(), name
     report = capsys.readouterr().out  # the figures docs/prosody.md and docs/coherence.md give
     assert "\n平: 2388\n仄: 3196\neither: 107\n" in report
     assert "\nrhymed: poems of one group: 203875\nrhymed: characters: 2454\n" in report

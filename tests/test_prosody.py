@@ -224,9 +224,12 @@ def test_the_poets_rhymes_fill_characters_the_book_lacks():
     assert rhyme_groups("西") == {"上平八齐"}
 
 
-def _regulated(rhymes: str) -> str:
-    """A 五言律诗 whose even lines end in ``rhymes``."""
-    return join_lines([("山月照" + char)[:4] + char for char in "云" + "云".join(rhymes)])
+def _regulated(rhymes: str, first: str = "东") -> str:
+    """A 五言律诗 whose first line starts with ``first`` and whose even lines end in ``rhymes``
+    (their second last character never one of them)."""
+    odd = [first + "山含落日", "孤鸟入寒云", "野径无人到", "归舟何处停"]
+    even = ["天边远树" + char for char in rhymes]
+    return join_lines([line for pair in zip(odd, even, strict=True) for line in pair])
 
 
 def test_attested_rhymes_need_enough_agreeing_poems():
@@ -246,11 +249,10 @@ def test_attested_rhymes_need_enough_agreeing_poems():
 
 def test_attested_rhymes_at_the_edges_of_agreement_and_of_what_is_known():
     book = {"上平一东": "东风", "上平八齐": "西低齐", "上平四支": "西支"}
-    lu = lambda rhymes: _lu("东", rhymes)  # noqa: E731
-    texts = ["山月。", DENG_GUAN_QUE_LOU, lu("低东风西")]  # no form; rhymes of no one group
-    texts += [lu("低齐啼溪")] * 4  # two known characters are enough
-    texts.append(lu("东风东啼"))  # 4 of 啼's 5 poems: exactly 0.8
-    texts += [lu("东啼啼啼")] * 5  # one known character says nothing
+    texts = ["山月。", DENG_GUAN_QUE_LOU, _regulated("低东风西")]  # no form; rhymes of no one group
+    texts += [_regulated("低齐啼溪")] * 4  # two known characters are enough
+    texts.append(_regulated("东风东啼"))  # 4 of 啼's 5 poems: exactly 0.8
+    texts += [_regulated("东啼啼啼")] * 5  # one known character says nothing
     attested = build_tables.attested_rhymes(texts, book, set(), 4, 0.8)
     assert attested == {"上平八齐": "啼溪"}
     assert build_tables.attested_rhymes(texts, book, set(), 5, 0.8) == {}
@@ -730,8 +732,8 @@ def test_the_shipped_parallel_table_is_small_and_well_formed():
 
 
 def test_pairs_count_every_律诗_and_their_scores_round_to_a_tenth():
-    lu = _lu("东", "光霜乡阳")
-    assert build_tables.count_pairs([DENG_GUAN_QUE_LOU, lu, _lu("西", "光霜乡阳")])[2] == 2
+    two = [_regulated("光霜乡阳"), _regulated("光霜乡阳", first="西")]
+    assert build_tables.count_pairs([DENG_GUAN_QUE_LOU, *two])[2] == 2
     # 天地: log(15 / 15) - log(11 / 14) = 0.24; 山水: log(10 / 15) - log(9 / 14) = 0.04.
     middle, background = (
         Counter({"山水": 5, "天地": 10}),
@@ -923,20 +925,11 @@ def test_build_tables_writes_every_table(tiny_corpus, tmp_path):
     assert stats["rhymed: poems of one group"] == 0 and stats["rhymed: characters"] == 0
 
 
-def _lu(first: str, rhymes: str) -> str:
-    """A 五言律诗 whose first line starts with ``first`` and whose even lines end in ``rhymes``
-    (their second last character never one of them)."""
-    odd = [first + "山含落日", "孤鸟入寒云", "野径无人到", "归舟何处停"]
-    return join_lines(
-        [line for pair in zip(odd, rhymes, strict=True) for line in (pair[0], "天边远树" + pair[1])]
-    )
-
-
 #: 阳 rhymes with 光 霜 乡 of 下平七阳 in three poems; 月 (仄 by the strains) and 夜 (not in the
 #: tiny strains, though the shipped table labels it; 仄 by its Mandarin reading) too, but a
 #: rhyme is never 仄.
 RHYMING = [
-    {"paragraphs": [_lu(first, rhymes)]}
+    {"paragraphs": [_regulated(rhymes, first)]}
     for rhymes in ("光霜乡阳", "光霜乡月", "光霜乡夜")
     for first in "东南西"
 ]
