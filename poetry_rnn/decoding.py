@@ -223,10 +223,15 @@ class VocabTables:
         rhyme (the level groups of 平水韵), where a reader hears it rhyme
         (:func:`poetry_rnn.prosody.heard_rhyme_groups`); made once per book."""
         if book not in self._rhymes:
-            groups = rhyming_groups(book)
-            self._rhymes[book] = torch.tensor(
-                [[group in heard_rhyme_groups(t, book) for group in groups] for t in self.tokens]
-            )
+            column = {group: number for number, group in enumerate(rhyming_groups(book))}
+            cells = [
+                (row, column[group])
+                for row, token in enumerate(self.tokens)
+                for group in heard_rhyme_groups(token, book)
+            ]
+            table = torch.zeros(len(self.tokens), len(column), dtype=torch.bool)
+            table[tuple(torch.tensor(cells, dtype=torch.long).reshape(-1, 2).T)] = True
+            self._rhymes[book] = table
         return self._rhymes[book]
 
     def pair_bonus(self, firsts: torch.Tensor) -> torch.Tensor:
