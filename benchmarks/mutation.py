@@ -139,6 +139,25 @@ TARGETS = {
         "poetry_rnn/build_tables.py",
         ("tests/test_prosody.py", "tests/test_coherence.py"),
     ),
+    # The web demo: what the page shows and how a request is answered. The page's layout,
+    # ``build_app`` (471 mutants, nearly all labels and sizes), is left out.
+    "demo": Target(
+        "poetry_rnn/demo.py",
+        ("tests/test_demo.py", "tests/test_demo_controls.py", "tests/test_demo_answers.py"),
+        (
+            "x_render*",
+            "x_answer*",
+            "x__answer*",
+            "x__report*",
+            "x__seed*",
+            "x__chosen*",
+            "x__shown*",
+            "x__candidate_lines*",
+            "x__lock_choices*",
+            "x__integer*",
+            "x_main*",
+        ),
+    ),
     # Int8 inference: the packed weights and the LSTM run over them.
     "quantized": Target("poetry_rnn/quantized.py", ("tests/test_model.py",)),
     # The blind reading kit's scoring: ratings read, averaged and paired (writing a kit loads a
@@ -173,12 +192,13 @@ def mutant_globs(target: Target, functions: tuple[str, ...]) -> list[str]:
 
 
 def prepare(name: str, target: Target, fresh: bool) -> Path:
-    """The module's scratch folder: the package, the tests, a pyproject narrowed to it."""
+    """The module's scratch folder: the package, the tests, the demo launcher, a pyproject
+    narrowed to it."""
     folder = SCRATCH / name
     if fresh and folder.exists():
         shutil.rmtree(folder)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for part in ("poetry_rnn", "tests"):
+    for part in ("poetry_rnn", "tests", "demo"):
         shutil.copytree(ROOT / part, folder / part, ignore=ignore, dirs_exist_ok=True)
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     settings = config["mutmut"] | {

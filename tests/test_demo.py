@@ -426,6 +426,7 @@ def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
         logger.removeHandler(handler)
     assert page == render_error(UNEXPECTED) and 'role="alert"' in page
     assert len(records) == 1 and records[0].levelname == "ERROR"
+    assert records[0].getMessage() == "writing a poem failed"
     assert records[0].exc_info[0] is RuntimeError
 
 

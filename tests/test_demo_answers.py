@@ -1,0 +1,290 @@
+"""The demo's answers without a browser: the 检查 tab's report and suggestions, rewriting a
+candidate around its locked lines, and what the 写诗 tab shows for an answer."""
+
+import html
+import logging
+import re
+
+import gradio as gr
+import pytest
+import torch
+
+from poetry_rnn import demo
+from poetry_rnn.check import check, findings
+from poetry_rnn.checkpoint import Models
+from poetry_rnn.generate import Poem, PoetryGenerator
+from poetry_rnn.prosody import EITHER, FORMS, LEVEL, OBLIQUE, check_poem
+from poetry_rnn.suggest import suggest
+
+JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+# 杜甫's 登高 with one character changed (上 for 登): a 七律 with a few broken positions.
+DENG_GAO = (
+    "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
+    "万里悲秋常作客，百年多病独上台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。"
+)
+# A poem as the page keeps it for rewriting: its lines, each with its mark.
+JING_YE_SI_LINES = re.findall("[^，。]+[，。]", JING_YE_SI)
+DENG_GAO_LINES = re.findall("[^，。]+[，。]", DENG_GAO)
+LINE = re.compile(r'<div class="poem-line">(.*?)</div>')
+CELL = re.compile(r'<span class="cell ([a-z ]+)"><span class="ch">(.)</span>')
+
+
+@pytest.fixture(scope="module")
+def generator():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield PoetryGenerator.from_pretrained()
+    torch.set_num_threads(threads)
+
+
+def broken_cells(page: str) -> list[tuple[int, int, str]]:
+    """(line, position, character) of every character the page marks broken, 1-based."""
+    return [
+        (n, p, char)
+        for n, line in enumerate(LINE.findall(page), start=1)
+        for p, (classes, char) in enumerate(CELL.findall(line), start=1)
+        if "broken" in classes.split() and "punct" not in classes.split()
+    ]
+
+
+def listed(page: str, css: str) -> list[str]:
+    """The items of the page's list of class ``css``, as text."""
+    body = re.search(f'<[ou]l class="{css}">(.*?)</[ou]l>', page).group(1)
+    return [
+        html.unescape(re.sub("<[^>]+>", "", item)) for item in re.findall("<li>(.*?)</li>", body)
+    ]
+
+
+def test_the_check_tab_reports_the_form_rhyme_tones_and_every_broken_position():
+    page = demo.answer_check(JING_YE_SI, "平水韵")
+    assert page.startswith('<article class="poem report" data-form="五言绝句">')
+    assert '<div class="poem-meta">五言绝句 · 平水韵 · 韵：下平七阳 · 平仄 3/8 合律</div>' in page
+    # The positions the rules of 平仄 break, each marked where it stands, and in words.
+    assert broken_cells(page) == [(2, 2, "是"), (2, 4, "上"), (3, 2, "头"), (3, 4, "明"),
+                                  (4, 2, "头")]  # fmt: skip
+    said = listed(page, "findings")
+    assert said == findings(check(JING_YE_SI))
+    assert (
+        said[0]
+        == "line 2, character 2 (是): wants 平, is 仄 — 二四六分明 (against character 4, 上)"
+    )
+    # The same poem's lines, marks and rhyme groups as a written poem shows them.
+    assert len(LINE.findall(page)) == 4 and page.count('<span class="group">下平七阳</span>') == 3
+
+
+def test_the_check_tab_names_the_rhyme_book_and_a_poem_that_does_not_rhyme_in_it():
+    page = demo.answer_check(DENG_GAO, "中华新韵")
+    assert '<div class="poem-meta">七言律诗 · 中华新韵 · 韵：不押韵 · 平仄 21/24 合律</div>' in page
+    assert listed(page, "findings")[:2] == [
+        "line 2, last character (回): 五微, not in 四开 — rhyme",
+        "line 8, last character (杯): 五微, not in 四开 — rhyme",
+    ]
+    assert broken_cells(page) == [(6, 4, "病"), (6, 6, "上"), (7, 6, "霜")]
+
+
+def test_a_poem_with_nothing_broken_is_said_to_keep_the_rules():
+    whole = DENG_GAO.replace("独上台", "独登台")
+    page = demo.answer_check(whole, "平水韵")
+    assert "韵：上平十灰 · 平仄 24/24 合律" in page
+    assert listed(page, "findings") == ["合律：没有出律之处 (nothing is broken)"]
+    assert broken_cells(page) == []
+
+
+def test_the_check_tab_answers_what_it_cannot_check_with_a_message(monkeypatch, caplog):
+    assert demo.answer_check("", "平水韵") == demo.render_error("the poem is empty")
+    assert demo.answer_check(JING_YE_SI, "广韵") == demo.render_error(
+        "unknown rhyme book '广韵'; choose one of pingshui, xinyun"
+    )
+    # A failure of its own is logged, and the page says only that something went wrong.
+    monkeypatch.setattr(demo, "check", lambda *_, **__: 1 / 0)
+    with caplog.at_level(logging.ERROR, logger="poetry_rnn.demo"):
+        assert demo.answer_check(JING_YE_SI, "平水韵") == demo.render_error(demo.UNEXPECTED)
+    assert [r.message for r in caplog.records] == ["checking a poem failed"]
+    assert caplog.records[0].exc_info[0] is ZeroDivisionError
+
+
+def test_the_suggestions_are_the_librarys_ranked_with_their_tone_and_score(generator):
+    page = demo.answer_suggestions(generator, DENG_GAO, 6, 6, "平水韵")
+    models = Models(generator.composer.model, generator.vocab, generator.composer.backward)
+    found = suggest(DENG_GAO, 6, 6, demo.SUGGESTIONS, rhyme_book="pingshui", model=models)
+    assert len(found) == demo.SUGGESTIONS == 10
+    signs = {LEVEL: "○", OBLIQUE: "●", EITHER: "◐"}
+    assert listed(page, "suggestions") == [f"{s.char} {signs[s.tone]} {s.score:.2f}" for s in found]
+    # Line 6, character 6 wants 平: level characters, and those of either tone (思).
+    assert {s.tone for s in found} == {LEVEL, EITHER}
+
+
+def test_the_suggestions_answer_a_bad_position_or_none_found_with_a_message(generator):
+    assert demo.answer_suggestions(generator, DENG_GAO, 9, 1, "平水韵") == demo.render_error(
+        "line 9 is out of range: a 七言律诗 has lines 1–8"
+    )
+    assert demo.answer_suggestions(generator, DENG_GAO, 1, 1, "广韵") == demo.render_error(
+        "unknown rhyme book '广韵'; choose one of pingshui, xinyun"
+    )
+    assert demo.render_suggestions([]) == demo.render_error(
+        "这里没有合律的字 (no character of the vocabulary satisfies the rules)"
+    )
+
+
+def test_a_candidate_is_rewritten_around_its_locked_lines_in_its_own_form(generator):
+    poems = [JING_YE_SI_LINES, DENG_GAO_LINES]
+    values = (True, True, 0.8, 0.9, 3, 2, "简体", "平水韵")
+    answer = demo.answer_revision(generator, poems, 2, [1, 4], *values)
+    assert answer.poems is not None and len(answer.poems) == 2
+    for lines in answer.poems:
+        assert lines[0] == DENG_GAO_LINES[0] and lines[3] == DENG_GAO_LINES[3]
+        assert lines != DENG_GAO_LINES
+        assert check_poem("".join(lines), FORMS["七言律诗"]).format_ok
+    assert answer.page.count('<article class="poem"') == 2
+    assert "候选 1 · 七言律诗 · 种子 3" in answer.page
+
+
+@pytest.mark.parametrize(
+    ("poems", "chosen", "message"),
+    [
+        (None, 1, demo.NOTHING_TO_REVISE),
+        ([], 1, demo.NOTHING_TO_REVISE),
+        ([JING_YE_SI_LINES], 2, "choose a candidate from 1 to 1, got 2"),
+        ([JING_YE_SI_LINES], 0, "choose a candidate from 1 to 1, got 0"),
+        ([JING_YE_SI_LINES], "1", "choose a candidate from 1 to 1, got '1'"),
+    ],
+)
+def test_rewriting_without_a_candidate_to_rewrite_says_so(generator, poems, chosen, message):
+    values = (True, True, 0.8, 0.9, 1, 1, "简体", "平水韵")
+    answer = demo.answer_revision(generator, poems, chosen, [1], *values)
+    assert answer == demo.Answer(demo.render_error(message), None)
+
+
+def test_an_answer_shows_its_candidates_and_the_first_ones_lines_to_lock():
+    poems = [JING_YE_SI_LINES, DENG_GAO_LINES]
+    page, kept, candidates, lock = demo._shown(demo.Answer("<p>", poems), [1, 6, "2", None])
+    assert (page, kept) == ("<p>", poems)
+    assert candidates == gr.update(choices=[("候选 1", 1), ("候选 2", 2)], value=1)
+    # Locked lines stay locked where the first candidate has them (it has 4 lines).
+    assert lock == gr.update(choices=[(line, n) for n, line in enumerate(poems[0], 1)], value=[1])
+    assert demo._shown(demo.Answer("<p>", poems))[3]["value"] == []
+
+
+def test_a_message_leaves_the_candidates_before_it_to_rewrite():
+    assert demo._shown(demo.Answer("<div>", None), [1]) == (
+        "<div>", gr.skip(), gr.skip(), gr.skip()
+    )  # fmt: skip
+
+
+def test_choosing_a_candidate_offers_its_lines_to_lock():
+    poems = [JING_YE_SI_LINES, DENG_GAO_LINES]
+    lines = demo._candidate_lines(poems, 2)
+    assert lines == gr.update(choices=[(line, n) for n, line in enumerate(poems[1], 1)], value=[])
+    for chosen in (0, 3, "2", None):
+        assert demo._candidate_lines(poems, chosen) == gr.skip()
+
+
+# --- what a written poem looks like ----------------------------------------------------------
+
+
+def cell(char: str, tone: str, extra: str = "") -> str:
+    sign = {"level": "○", "oblique": "●", "either": "◐"}[tone]
+    return (f'<span class="cell {tone}{extra}"><span class="ch">{char}</span>'
+            f'<span class="tone">{sign}</span></span>')  # fmt: skip
+
+
+def mark(char: str) -> str:
+    return f'<span class="cell punct"><span class="ch">{char}</span></span>'
+
+
+def test_each_line_is_a_row_of_characters_over_their_tones_broken_ones_marked():
+    # 白日依山尽 仄仄平平仄, 黄河入海流 平平仄仄平: 流 rhymes in 下平十一尤.
+    page = demo.render_lines("白日依山尽，黄河入海流。", "pingshui", frozenset({(2, 1)}))
+    assert page == (
+        '<div class="poem-line">'
+        + cell("白", "oblique") + cell("日", "oblique") + cell("依", "level")
+        + cell("山", "level") + cell("尽", "oblique") + mark("，")
+        + '</div><div class="poem-line">'
+        + cell("黄", "level", " broken") + cell("河", "level") + cell("入", "oblique")
+        + cell("海", "oblique") + cell("流", "level", " rhyme") + mark("。")
+        + '<span class="group">下平十一尤</span></div>'
+    )  # fmt: skip
+
+
+def test_candidates_are_numbered_with_their_form_seed_and_score_under_one_legend():
+    free = Poem("白日依山尽，黄河入海流。", [], None, "free", 7, None, score=-1.234)
+    quatrain = Poem(JING_YE_SI, [], "五言绝句", "start", 0, None)
+    first, second = demo.render_poem(free, "xinyun", 1), demo.render_poem(quatrain, "xinyun", 2)
+    assert first.startswith(
+        '<article class="poem" data-text="白日依山尽，黄河入海流。">'
+        '<div class="poem-meta">候选 1 · 不限字数 · 种子 7 · 得分 -1.23</div>'
+        '<div class="poem-line">'  # no plan: the lines follow at once
+    )
+    assert (
+        '<div class="poem-meta">候选 2 · 五言绝句 · 种子 0</div><div class="poem-line">' in second
+    )
+    assert '<span class="group">七尤</span>' in first  # the book asked for
+    legend = (
+        "○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（中华新韵）"
+        "　得分：每字平均对数似然，越高越好"
+    )
+    assert demo.render_poems([free, quatrain], "xinyun") == (
+        f'<div class="poems">{first}{second}</div><p class="legend">{legend}</p>'
+    )
+
+
+# --- a request to write ----------------------------------------------------------------------
+
+
+class Recorder:
+    """A generator that writes 静夜思 and keeps the controls it was asked with."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, object]] = []
+
+    def write(self, mode, text, controls):
+        self.asked.append((mode, text, controls))
+        return [Poem(JING_YE_SI, JING_YE_SI_LINES, "五言绝句", mode, 5, None)] * controls.n
+
+
+WRITE = ("续写", "床前", "五言绝句", False, True, 0.6, 0.75, "7", 2, "繁體", "中华新韵")
+
+
+def test_every_control_on_the_page_reaches_the_library():
+    recorder = Recorder()
+    answer = demo.answer(recorder, *WRITE)
+    ((mode, text, controls),) = recorder.asked
+    assert (mode, text) == ("start", "床前")
+    assert (controls.form, controls.rhyme, controls.tone) == ("五言绝句", False, True)
+    assert (controls.temperature, controls.top_p, controls.seed, controls.n) == (0.6, 0.75, 7, 2)
+    assert (controls.script, controls.rhyme_book) == ("traditional", "xinyun")
+    # The lines of each poem are kept, for the reader to lock and rewrite.
+    assert answer.poems == [JING_YE_SI_LINES, JING_YE_SI_LINES]
+    assert answer.page.count('<article class="poem"') == 2 and "（中华新韵）" in answer.page
+
+
+def test_no_prompt_is_an_empty_one():
+    recorder = Recorder()
+    demo.answer(recorder, "自由", None, *WRITE[2:])
+    assert recorder.asked[0][:2] == ("free", "")
+
+
+@pytest.mark.parametrize(
+    ("position", "value", "message"),
+    [
+        (8, 5, "n must be at most 4 here, got 5"),
+        (
+            2,
+            "六言绝句",
+            "unknown form '六言绝句'; choose one of 五言绝句, 七言绝句, 五言律诗, 七言律诗",
+        ),
+        (2, ["五言绝句"], "form must be a form's name, got ['五言绝句']"),
+        (9, "篆書", "script must be simplified or traditional, got '篆書'"),
+        (9, ["简体"], "script must be simplified or traditional, got ['简体']"),
+        (10, "广韵", "unknown rhyme book '广韵'; choose one of pingshui, xinyun"),
+    ],
+)
+def test_a_value_the_page_does_not_offer_is_refused_in_the_librarys_words(position, value, message):
+    values = list(WRITE)
+    values[position] = value
+    assert demo.answer(Recorder(), *values) == demo.Answer(demo.render_error(message), None)
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", 1), ("65535", 65535), (" 80 ", 80)])
+def test_a_port_may_be_any_from_1_to_65535(text, value):
+    assert demo._integer(1, 65535)(text) == value
