@@ -13,6 +13,7 @@ from poetry_rnn import demo
 from poetry_rnn.check import check, findings
 from poetry_rnn.checkpoint import Models
 from poetry_rnn.generate import Poem, PoetryGenerator
+from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import EITHER, FORMS, LEVEL, OBLIQUE, check_poem
 from poetry_rnn.suggest import suggest
 
@@ -50,9 +51,9 @@ def broken_cells(page: str) -> list[tuple[int, int, str]]:
 def listed(page: str, css: str) -> list[str]:
     """The items of the page's list of class ``css``, as text."""
     body = re.search(f'<[ou]l class="{css}">(.*?)</[ou]l>', page).group(1)
-    return [
-        html.unescape(re.sub("<[^>]+>", "", item)) for item in re.findall("<li>(.*?)</li>", body)
-    ]
+    assert re.fullmatch("(<li>((?!</li>).)*</li>)*", body), body  # nothing between the items
+    items = re.findall("<li>(.*?)</li>", body)
+    return [html.unescape(re.sub("<[^>]+>", "", item)) for item in items]
 
 
 def test_the_check_tab_reports_the_form_rhyme_tones_and_every_broken_position():
@@ -80,6 +81,12 @@ def test_the_check_tab_names_the_rhyme_book_and_a_poem_that_does_not_rhyme_in_it
         "line 8, last character (杯): 五微, not in 四开 — rhyme",
     ]
     assert broken_cells(page) == [(6, 4, "病"), (6, 6, "上"), (7, 6, "霜")]
+
+
+def test_a_rhyme_shared_in_two_groups_names_both():
+    # 梨 and 提 both stand in 上平四支 and in 上平八齐.
+    page = demo.answer_check("春风吹落花，满树白如梨。独坐空庭下，时时手自提。", "平水韵")
+    assert "五言绝句 · 平水韵 · 韵：上平四支、上平八齐 · 平仄 8/8 合律" in page
 
 
 def test_a_poem_with_nothing_broken_is_said_to_keep_the_rules():
@@ -114,6 +121,30 @@ def test_the_suggestions_are_the_librarys_ranked_with_their_tone_and_score(gener
     assert {s.tone for s in found} == {LEVEL, EITHER}
 
 
+def favouring(char: str, vocab, direction: str) -> CharRNN:
+    """An untrained tiny model over ``vocab`` that strongly prefers ``char``."""
+    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
+                         direction=direction)  # fmt: skip
+    model = CharRNN(config).eval()
+    with torch.no_grad():
+        model.decoder.bias[vocab.index[char]] = 30.0
+    return model
+
+
+def test_the_suggestions_come_from_the_demos_own_models(generator):
+    # 白日依山尽，黄河入海流。欲穷千山目: 山 breaks line 3 at character 4, which wants 仄. The
+    # shipped model alone never puts 水 there; a forward or a backward model that favours it
+    # puts it first, when the demo was started with that model.
+    broken, vocab = "白日依山尽，黄河入海流。欲穷千山目，更上一层楼。", generator.vocab
+    alone = demo.answer_suggestions(generator, broken, 3, 4, "平水韵")
+    assert "水" not in {item.split()[0] for item in listed(alone, "suggestions")}
+    forward = PoetryGenerator(favouring("水", vocab, "forward"), vocab)
+    backward = PoetryGenerator(generator.composer.model, vocab, favouring("水", vocab, "backward"))
+    for own in (forward, backward):
+        page = demo.answer_suggestions(own, broken, 3, 4, "平水韵")
+        assert listed(page, "suggestions")[0].startswith("水 ●")
+
+
 def test_the_suggestions_answer_a_bad_position_or_none_found_with_a_message(generator):
     assert demo.answer_suggestions(generator, DENG_GAO, 9, 1, "平水韵") == demo.render_error(
         "line 9 is out of range: a 七言律诗 has lines 1–8"
@@ -129,6 +160,10 @@ def test_the_suggestions_answer_a_bad_position_or_none_found_with_a_message(gene
 def test_a_candidate_is_rewritten_around_its_locked_lines_in_its_own_form(generator):
     poems = [JING_YE_SI_LINES, DENG_GAO_LINES]
     values = (True, True, 0.8, 0.9, 3, 2, "简体", "平水韵")
+    first = demo.answer_revision(generator, poems, 1, [2], *values)
+    assert first.poems is not None and all(
+        lines[1] == JING_YE_SI_LINES[1] and len(lines) == 4 for lines in first.poems
+    )
     answer = demo.answer_revision(generator, poems, 2, [1, 4], *values)
     assert answer.poems is not None and len(answer.poems) == 2
     for lines in answer.poems:
@@ -163,6 +198,7 @@ def test_an_answer_shows_its_candidates_and_the_first_ones_lines_to_lock():
     # Locked lines stay locked where the first candidate has them (it has 4 lines).
     assert lock == gr.update(choices=[(line, n) for n, line in enumerate(poems[0], 1)], value=[1])
     assert demo._shown(demo.Answer("<p>", poems))[3]["value"] == []
+    assert demo._shown(demo.Answer("<p>", poems), [4])[3]["value"] == [4]  # the last line
 
 
 def test_a_message_leaves_the_candidates_before_it_to_rewrite():
@@ -173,8 +209,10 @@ def test_a_message_leaves_the_candidates_before_it_to_rewrite():
 
 def test_choosing_a_candidate_offers_its_lines_to_lock():
     poems = [JING_YE_SI_LINES, DENG_GAO_LINES]
-    lines = demo._candidate_lines(poems, 2)
-    assert lines == gr.update(choices=[(line, n) for n, line in enumerate(poems[1], 1)], value=[])
+    for chosen in (1, 2):
+        lines = demo._candidate_lines(poems, chosen)
+        choices = [(line, n) for n, line in enumerate(poems[chosen - 1], 1)]
+        assert lines == gr.update(choices=choices, value=[])
     for chosen in (0, 3, "2", None):
         assert demo._candidate_lines(poems, chosen) == gr.skip()
 
@@ -218,6 +256,7 @@ def test_candidates_are_numbered_with_their_form_seed_and_score_under_one_legend
     assert (
         '<div class="poem-meta">候选 2 · 五言绝句 · 种子 0</div><div class="poem-line">' in second
     )
+    assert demo.render_poem(quatrain, "xinyun") == second.replace("候选 2", "候选 1")  # the first
     assert '<span class="group">七尤</span>' in first  # the book asked for
     legend = (
         "○ 平　● 仄　◐ 可平可仄　下划线：韵脚，旁注韵部（中华新韵）"
