@@ -12,6 +12,7 @@ import torch
 from poetry_rnn import demo
 from poetry_rnn.check import check, findings
 from poetry_rnn.checkpoint import Models
+from poetry_rnn.errors import run_cli
 from poetry_rnn.generate import Poem, PoetryGenerator
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import EITHER, FORMS, LEVEL, OBLIQUE, check_poem
@@ -327,3 +328,68 @@ def test_a_value_the_page_does_not_offer_is_refused_in_the_librarys_words(positi
 @pytest.mark.parametrize(("text", "value"), [("1", 1), ("65535", 65535), (" 80 ", 80)])
 def test_a_port_may_be_any_from_1_to_65535(text, value):
     assert demo._integer(1, 65535)(text) == value
+
+
+# --- starting the demo -----------------------------------------------------------------------
+
+
+class Launch:
+    """Stands in for the model and the page: what ``demo.main`` loads and serves."""
+
+    def __init__(self, monkeypatch, cores: int | None, failure: OSError | None = None) -> None:
+        self.loaded, self.built, self.served, self.threads = [], [], [], []
+        self.failure = failure
+        monkeypatch.setattr(demo.os, "cpu_count", lambda: cores)
+        monkeypatch.setattr(demo.torch, "set_num_threads", self.threads.append)
+        monkeypatch.setattr(demo.PoetryGenerator, "from_pretrained", self.load)
+        monkeypatch.setattr(demo, "build_app", self.build)
+
+    def load(self, model, backward):
+        self.loaded.append((model, backward))
+        return "the generator"
+
+    def build(self, generator, concurrency):
+        self.built.append((generator, concurrency))
+        return self
+
+    def launch(self, **options):
+        self.served.append(options)
+        if self.failure is not None:
+            raise self.failure
+
+
+def test_the_demo_serves_on_the_loopback_one_request_a_core_by_default(monkeypatch, capsys):
+    launch = Launch(monkeypatch, cores=4)
+    assert demo.main([]) == 0
+    assert launch.loaded == [(None, None)] and launch.built == [("the generator", 4)]
+    assert launch.threads == [1]
+    assert launch.served == [{
+        "server_name": "127.0.0.1", "server_port": 7860, "css": demo.CSS, "ssr_mode": False,
+        "footer_links": ["api"], "show_error": False,
+    }]  # fmt: skip
+    said = "INFO poetry_rnn.demo: serving on http://127.0.0.1:7860, 4 requests at a time, 1 threads"
+    assert said in capsys.readouterr().err
+
+
+def test_the_demo_serves_what_its_options_ask(monkeypatch, tmp_path):
+    launch = Launch(monkeypatch, cores=4)
+    argv = ["--host", "0.0.0.0", "--port", "8080", "--concurrency", "2",
+            "--model", str(tmp_path / "m"), "--backward", str(tmp_path / "b")]  # fmt: skip
+    assert demo.main(argv) == 0
+    assert launch.loaded == [(tmp_path / "m", tmp_path / "b")]
+    assert launch.built == [("the generator", 2)] and launch.threads == [2]
+    assert (launch.served[0]["server_name"], launch.served[0]["server_port"]) == ("0.0.0.0", 8080)
+
+
+def test_a_machine_that_does_not_say_its_cores_serves_one_request_on_one_thread(monkeypatch):
+    launch = Launch(monkeypatch, cores=None)
+    assert demo.main([]) == 0
+    assert launch.built == [("the generator", 1)] and launch.threads == [1]
+
+
+def test_a_port_it_cannot_serve_on_is_one_line_and_exit_2(monkeypatch, capsys):
+    Launch(monkeypatch, cores=2, failure=OSError(98, "Address already in use"))
+    assert run_cli(demo.main, ["--port", "8080"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: cannot serve on 127.0.0.1:8080: [Errno 98] Address already in use"
+    )
