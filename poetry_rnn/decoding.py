@@ -224,13 +224,13 @@ class VocabTables:
         (:func:`poetry_rnn.prosody.heard_rhyme_groups`); made once per book."""
         if book not in self._rhymes:
             column = {group: number for number, group in enumerate(rhyming_groups(book))}
-            cells = [
-                (row, column[group])
-                for row, token in enumerate(self.tokens)
-                for group in heard_rhyme_groups(token, book)
-            ]
+            rows, columns = [], []
+            for row, token in enumerate(self.tokens):
+                for group in heard_rhyme_groups(token, book):
+                    rows.append(row)
+                    columns.append(column[group])
             table = torch.zeros(len(self.tokens), len(column), dtype=torch.bool)
-            table[tuple(torch.tensor(cells, dtype=torch.long).reshape(-1, 2).T)] = True
+            table[rows, columns] = True
             self._rhymes[book] = table
         return self._rhymes[book]
 
