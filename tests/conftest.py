@@ -45,3 +45,15 @@ def fresh_caches_under_mutation_testing():
             for value in vars(module).values():
                 if callable(getattr(value, "cache_clear", None)):
                     value.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def generator():
+    """The shipped model's generator as users get it, on one torch thread while a test module
+    uses it (a module may define its own ``generator``)."""
+    from poetry_rnn.generate import PoetryGenerator
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield PoetryGenerator.from_pretrained()
+    torch.set_num_threads(threads)

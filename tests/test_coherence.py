@@ -22,7 +22,6 @@ from poetry_rnn.coherence import (
 )
 from poetry_rnn.controls import Controls
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.metrics import read_cleaned
 from poetry_rnn.prosody import FORMS
 from poetry_rnn.text import is_han, split_lines
@@ -290,11 +289,6 @@ def tiny_texts():
 
 
 # --- every mode gets a plan -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def generator():
-    return PoetryGenerator.from_pretrained()
 
 
 @pytest.mark.parametrize(

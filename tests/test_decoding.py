@@ -24,7 +24,7 @@ from poetry_rnn.decoding import (
 )
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluate import perplexity
-from poetry_rnn.generate import PoetryGenerator, main
+from poetry_rnn.generate import main
 from poetry_rnn.metrics import couplet_parallelism
 from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import (
@@ -244,14 +244,6 @@ def test_free_poems_have_no_bare_punctuation_lines(composer, context):
 
 PROMPTS = {"free": "", "start": "床前", "theme": "秋夜思乡"}
 HEADS = {4: "春夏秋冬", 8: "春风秋月江山万里"}
-
-
-@pytest.fixture(scope="module")
-def generator():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield PoetryGenerator.from_pretrained()  # as users get it: bf16 where the CPU has it
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("mode", ["free", "start", "acrostic", "theme"])

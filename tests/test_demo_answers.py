@@ -1,5 +1,5 @@
 """The demo's answers without a browser: the 检查 tab's report and suggestions, rewriting a
-candidate around its locked lines, and what the 写诗 tab shows for an answer."""
+candidate around its locked lines, what the 写诗 tab shows for an answer, and starting the demo."""
 
 import html
 import logging
@@ -29,14 +29,6 @@ JING_YE_SI_LINES = re.findall("[^，。]+[，。]", JING_YE_SI)
 DENG_GAO_LINES = re.findall("[^，。]+[，。]", DENG_GAO)
 LINE = re.compile(r'<div class="poem-line">(.*?)</div>')
 CELL = re.compile(r'<span class="cell ([a-z ]+)"><span class="ch">(.)</span>')
-
-
-@pytest.fixture(scope="module")
-def generator():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield PoetryGenerator.from_pretrained()
-    torch.set_num_threads(threads)
 
 
 def broken_cells(page: str) -> list[tuple[int, int, str]]:

@@ -9,21 +9,13 @@ import torch
 
 from poetry_rnn import demo
 from poetry_rnn.decoding import Composer
-from poetry_rnn.generate import Poem, PoetryGenerator
+from poetry_rnn.generate import Poem
 from poetry_rnn.prosody import FORMS, check_rhyme
 from poetry_rnn.text import to_traditional
 
 JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 CELL = re.compile(r'<span class="cell (\w+)( rhyme)?"><span class="ch">(.)</span>'
                   r'<span class="tone">(.)</span></span>')  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def generator():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield PoetryGenerator.from_pretrained()
-    torch.set_num_threads(threads)
 
 
 def ask(generator, *, form="五言律诗", rhyme=True, tone=True, seed=1, n=4, script="简体"):

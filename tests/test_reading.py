@@ -35,11 +35,6 @@ def cli(capsys, *argv):
 
 
 @pytest.fixture(scope="module")
-def generator():
-    return PoetryGenerator.from_pretrained()
-
-
-@pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     """A kit of 6 poems on the fixture corpus: its 2 test-split poems and 2 of each variant."""
     out = tmp_path_factory.mktemp("kit") / "round1"

@@ -19,11 +19,6 @@ from poetry_rnn.text import split_lines
 MAX_BYTES = 40 * 10**6  # 40 MB
 
 
-@pytest.fixture(scope="module")
-def generator():
-    return PoetryGenerator.from_pretrained()
-
-
 def test_the_shipped_model_is_complete_small_and_sharded():
     names = {path.name for path in SHIPPED_MODEL.iterdir()}
     index = json.loads((SHIPPED_MODEL / INDEX).read_text(encoding="utf-8"))
