@@ -367,6 +367,7 @@ def test_generation_with_constraints_is_exact_in_every_mode(model_dir, capsys, m
                        "--mode", mode, "--corpus", FIXTURE_CORPUS, *INCLUDE, "--json")  # fmt: skip
     report = json.loads(out)
     assert code == 0 and report["n"] == len(report["texts"]) == 10
+    assert report["texts"][0] in out  # the poems as they read, not escaped
     assert report["format_accuracy"] == report["rhyme_rate"] == report["tone_conformance"] == 1.0
     # Near-uniform characters never make a line of the fixture corpus.
     assert report["copy_rate"] == 0.0 and report["lines"] == 10 * (4 if "绝" in form else 8)
@@ -753,6 +754,8 @@ def test_the_perplexity_report_names_each_figure(model_dir, capsys):
          "corpus not found"),
         (["corpus", "--corpus", "CORPUS", "--form", "regulated"], "unknown form"),
         (["corpus", "--corpus", "nowhere"], "corpus not found"),
+        (["corpus", "--corpus", "CORPUS", "--include", "tang", "yuan"],
+         "argument --include: invalid choice: 'yuan' (choose from 'tang', 'song', 'tang300')"),
         (["report", "--model", "MODEL", "--corpus", "CORPUS", "--n", "0"],
          "--n must be at least 1, got 0"),
     ],
