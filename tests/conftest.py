@@ -1,9 +1,14 @@
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
+
+from poetry_rnn.generate import Poem, PoetryGenerator
+from poetry_rnn.model import CharRNN, ModelConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"
@@ -51,9 +56,54 @@ def fresh_caches_under_mutation_testing():
 def generator():
     """The shipped model's generator as users get it, on one torch thread while a test module
     uses it (a module may define its own ``generator``)."""
-    from poetry_rnn.generate import PoetryGenerator
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield PoetryGenerator.from_pretrained()
     torch.set_num_threads(threads)
+
+
+class FakeGenerator:
+    """Stands in for a generator behind the demo: writes 静夜思 (``controls.n`` times) and keeps
+    what each request asked; slowly, counting the requests that run at once; or fails."""
+
+    LINES = ("床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。")
+
+    def __init__(self, seconds: float = 0.0, failure: Exception | None = None) -> None:
+        self.seconds, self.failure = seconds, failure
+        self.running = self.most = 0
+        self.asked: list[tuple] = []  # (mode, text, controls) of each request
+        self.lock = threading.Lock()
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [controls.seed for _, _, controls in self.asked]
+
+    def write(self, mode, text, controls, steer="plan"):
+        self.asked.append((mode, text, controls))
+        if self.failure is not None:
+            raise self.failure
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running -= 1
+        lines = list(self.LINES)
+        poem = Poem("".join(lines), lines, "五言绝句", mode, controls.seed or 0, None)
+        return [poem] * controls.n
+
+
+def tiny_model(vocab, direction: str = "forward") -> CharRNN:
+    """An untrained model over ``vocab`` reading in ``direction``, small enough to build in a
+    test."""
+    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
+                         direction=direction)  # fmt: skip
+    return CharRNN(config).eval()
+
+
+def favouring(char: str, vocab, direction: str = "forward") -> CharRNN:
+    """A :func:`tiny_model` that strongly prefers ``char``."""
+    model = tiny_model(vocab, direction)
+    with torch.no_grad():
+        model.decoder.bias[vocab.index[char]] = 30.0
+    return model

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import favouring, tiny_model
 
 from poetry_rnn.check import MAX_INPUT_CHARS, check, format_report, main
 from poetry_rnn.checkpoint import Models, from_pretrained, load_models, save_pretrained
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.model import CharRNN, ModelConfig, masked_loss
+from poetry_rnn.model import CharRNN, masked_loss
 from poetry_rnn.prosody import (
     FORMS,
     check_rhyme,
@@ -327,7 +328,7 @@ def test_no_suggestion_is_said_so():
 def test_with_a_backward_model_the_score_adds_its_reading_of_the_poem_from_its_end():
     model, vocab = from_pretrained()  # fp32, so the two computations agree closely
     torch.manual_seed(0)
-    backward = _tiny_backward(vocab)
+    backward = tiny_model(vocab, "backward")
     suggestions = suggest(JING_YE_SI, 3, 3, k=3, model=Models(model, vocab, backward))
     for s in suggestions:
         text = JING_YE_SI.replace("举头望", "举头" + s.char)
@@ -352,19 +353,9 @@ def test_the_score_is_the_poems_log_likelihood():
         assert s.score == pytest.approx(_log_likelihood(model, vocab, text), abs=1e-3)
 
 
-def _tiny_backward(vocab) -> CharRNN:
-    """An untrained backward model over ``vocab``, small enough to build in a test."""
-    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
-                         direction="backward")  # fmt: skip
-    return CharRNN(config).eval()
-
-
 def _favouring(char: str, vocab, forward) -> Models:
     """The shipped forward model with a tiny backward model that strongly prefers ``char``."""
-    backward = _tiny_backward(vocab)
-    with torch.no_grad():
-        backward.decoder.bias[vocab.index[char]] = 30.0
-    return Models(forward, vocab, backward)
+    return Models(forward, vocab, favouring(char, vocab, "backward"))
 
 
 def test_a_backward_model_joins_the_ranking(scorer):

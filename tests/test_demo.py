@@ -7,13 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import FakeGenerator
 
 from poetry_rnn.controls import MAX_INPUT_CHARS
 from poetry_rnn.errors import run_cli
@@ -384,29 +384,6 @@ def test_the_log_says_how_many_requests_run_at_once(demo):
 
 
 # --- in-process: the handler, the queue, the command line -----------------------------------
-
-
-class FakeGenerator:
-    """Writes 静夜思 slowly, counting the requests that run at once; or fails."""
-
-    def __init__(self, seconds: float = 0.0, failure: Exception | None = None) -> None:
-        self.seconds, self.failure = seconds, failure
-        self.running = self.most = 0
-        self.seeds: list[int | None] = []
-        self.lock = threading.Lock()
-
-    def write(self, mode, text, controls, steer="plan"):
-        self.seeds.append(controls.seed)
-        if self.failure is not None:
-            raise self.failure
-        with self.lock:
-            self.running += 1
-            self.most = max(self.most, self.running)
-        time.sleep(self.seconds)
-        with self.lock:
-            self.running -= 1
-        lines = ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"]
-        return [Poem(JINGYESI, lines, "五言绝句", mode, controls.seed or 0, None)]
 
 
 VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体", "平水韵")

@@ -7,14 +7,13 @@ import re
 
 import gradio as gr
 import pytest
-import torch
+from conftest import FakeGenerator, favouring
 
 from poetry_rnn import demo
 from poetry_rnn.check import check, findings
 from poetry_rnn.checkpoint import Models
 from poetry_rnn.errors import run_cli
 from poetry_rnn.generate import Poem, PoetryGenerator
-from poetry_rnn.model import CharRNN, ModelConfig
 from poetry_rnn.prosody import EITHER, FORMS, LEVEL, OBLIQUE, check_poem
 from poetry_rnn.suggest import suggest
 
@@ -112,16 +111,6 @@ def test_the_suggestions_are_the_librarys_ranked_with_their_tone_and_score(gener
     assert listed(page, "suggestions") == [f"{s.char} {signs[s.tone]} {s.score:.2f}" for s in found]
     # Line 6, character 6 wants 平: level characters, and those of either tone (思).
     assert {s.tone for s in found} == {LEVEL, EITHER}
-
-
-def favouring(char: str, vocab, direction: str) -> CharRNN:
-    """An untrained tiny model over ``vocab`` that strongly prefers ``char``."""
-    config = ModelConfig(len(vocab), embedding_dim=8, hidden_size=8, num_layers=1, dropout=0.0,
-                         direction=direction)  # fmt: skip
-    model = CharRNN(config).eval()
-    with torch.no_grad():
-        model.decoder.bias[vocab.index[char]] = 30.0
-    return model
 
 
 def test_the_suggestions_come_from_the_demos_own_models(generator):
@@ -263,24 +252,13 @@ def test_candidates_are_numbered_with_their_form_seed_and_score_under_one_legend
 # --- a request to write ----------------------------------------------------------------------
 
 
-class Recorder:
-    """A generator that writes 静夜思 and keeps the controls it was asked with."""
-
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, str, object]] = []
-
-    def write(self, mode, text, controls):
-        self.asked.append((mode, text, controls))
-        return [Poem(JING_YE_SI, JING_YE_SI_LINES, "五言绝句", mode, 5, None)] * controls.n
-
-
 WRITE = ("续写", "床前", "五言绝句", False, True, 0.6, 0.75, "7", 2, "繁體", "中华新韵")
 
 
 def test_every_control_on_the_page_reaches_the_library():
-    recorder = Recorder()
-    answer = demo.answer(recorder, *WRITE)
-    ((mode, text, controls),) = recorder.asked
+    fake = FakeGenerator()
+    answer = demo.answer(fake, *WRITE)
+    ((mode, text, controls),) = fake.asked
     assert (mode, text) == ("start", "床前")
     assert (controls.form, controls.rhyme, controls.tone) == ("五言绝句", False, True)
     assert (controls.temperature, controls.top_p, controls.seed, controls.n) == (0.6, 0.75, 7, 2)
@@ -291,9 +269,9 @@ def test_every_control_on_the_page_reaches_the_library():
 
 
 def test_no_prompt_is_an_empty_one():
-    recorder = Recorder()
-    demo.answer(recorder, "自由", None, *WRITE[2:])
-    assert recorder.asked[0][:2] == ("free", "")
+    fake = FakeGenerator()
+    demo.answer(fake, "自由", None, *WRITE[2:])
+    assert fake.asked[0][:2] == ("free", "")
 
 
 @pytest.mark.parametrize(
@@ -314,7 +292,7 @@ def test_no_prompt_is_an_empty_one():
 def test_a_value_the_page_does_not_offer_is_refused_in_the_librarys_words(position, value, message):
     values = list(WRITE)
     values[position] = value
-    assert demo.answer(Recorder(), *values) == demo.Answer(demo.render_error(message), None)
+    assert demo.answer(FakeGenerator(), *values) == demo.Answer(demo.render_error(message), None)
 
 
 @pytest.mark.parametrize(("text", "value"), [("1", 1), ("65535", 65535), (" 80 ", 80)])
