@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / name for name in ("README.md", "MODEL_CARD.md", "data/README.md", "demo/README.md")]
 sys.path.insert(0, str(ROOT / "docs"))
 samples = importlib.import_module("samples")
+ratings_fit = importlib.import_module("ratings_fit")
 
 #: Every command of the docs and the module whose --help lists its flags.
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
@@ -79,3 +80,34 @@ def test_the_documented_error_of_an_empty_start(capsys):
 
     assert run_cli(main, ["--start", ""]) == 2
     assert capsys.readouterr().err.strip() == "error: the start is empty"
+
+
+def test_the_cards_ratings_by_form_and_mode_are_the_rounds_own():
+    poems = ratings_fit.rated_poems(range(10, 22))
+    assert len(poems) == 544
+    card = (ROOT / "MODEL_CARD.md").read_text(encoding="utf-8")
+    header = re.search(r"^\| \| 五言绝句 .*$", card, re.M).group(0)
+    columns = [cell.strip() for cell in header.split("|")[2:-1]]
+    for score in ("fluency", "coherence"):
+        row = re.search(rf"^\| model, {score} \|(.*)$", card, re.M).group(1)
+        shown = [float(cell.strip(" *")) for cell in row.split("|")[:-1]]
+        for column, value in zip(columns, shown, strict=True):
+            group = "form" if column in ("五言绝句", "七言绝句", "五言律诗", "七言律诗") else "mode"
+            some = [p[score] for p in poems if p[group] == column]
+            assert round(sum(some) / len(some), 2) == value, (score, column)
+
+
+def test_the_ratings_fit_finds_an_effect_planted_in_one_measure():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    forms, modes = ("五言绝句", "七言律诗"), ("free", "start", "theme")
+    poems = [{"form": forms[i % 2], "mode": modes[i % 3]} for i in range(600)]
+    measured = rng.normal(size=(600, 3)) * [1.0, 5.0, 0.1]
+    for poem, (_, planted, _) in zip(poems, measured, strict=True):
+        poem["fluency"] = 3 + 0.5 * (poem["form"] == "七言律诗") + 0.08 * planted
+    poems[0]["fluency"] += 0.1  # not a perfect fit
+    coefficients, widths = ratings_fit.fit(poems, measured, "fluency")
+    assert abs(coefficients[1] - 0.4) < 0.02  # for one standard deviation of the measure: 5
+    assert abs(coefficients[0]) < 0.01 and abs(coefficients[2]) < 0.01
+    assert all(0 < width < 0.05 for width in widths)
