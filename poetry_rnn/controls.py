@@ -99,9 +99,7 @@ class Controls:
             raise PoetryError(f"script must be simplified or traditional, got {self.script!r}")
         if not isinstance(self.search, str) or self.search not in SEARCHES:
             raise PoetryError(f"search must be lines or sample, got {self.search!r}")
-        search = Search(self.beams, self.candidates)  # a value out of range is a PoetryError
-        if self.search == "lines" and self.form != FREE:
-            search.beams_for(self.n)  # so are too many rows for n poems
+        Search(self.beams, self.candidates)  # a value out of range is a PoetryError
         # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
         for name in ("temperature", "top_p", "coherence"):
             object.__setattr__(self, name, float(getattr(self, name)))

@@ -39,6 +39,7 @@ user's own text (the context, fixed characters) is printed as given.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,8 +80,8 @@ SEARCHES = ("lines", "sample")  # whole-line search, token sampling
 DEFAULT_BEAMS = 2
 DEFAULT_CANDIDATES = 8
 MAX_BEAMS = MAX_CANDIDATES = 64
-#: The most rows (beams × candidates) one search decodes at once: bounds its memory, about
-#: 100 KB a row with the shipped model's vocabulary.
+#: The most rows (beams × candidates of each search) the searches for a call's poems decode at
+#: once: bounds their memory, about 100 KB a row with the shipped model's vocabulary.
 MAX_SEARCH_ROWS = 2048
 #: w_parallel: the logit bonus for a character per unit of its pair score with the character
 #: facing it; whole-line search adds the same weight times the couplet's summed pair scores.
@@ -111,17 +112,16 @@ class Search:
             if not 1 <= value <= most:
                 raise PoetryError(f"{name} must be an integer from 1 to {most}, got {value!r}")
             object.__setattr__(self, name, int(value))
-        self.beams_for(1)
-
-    def beams_for(self, n: int) -> int:
-        """The beams that give ``n`` poems: at least ``n``, within :data:`MAX_SEARCH_ROWS`."""
-        beams = max(self.beams, n)
-        if beams * self.candidates > MAX_SEARCH_ROWS:
+        if self.rows > MAX_SEARCH_ROWS:
             raise PoetryError(
-                f"beams × candidates (the beams at least n) must be at most {MAX_SEARCH_ROWS}, "
-                f"got {beams} × {self.candidates}"
+                f"beams × candidates must be at most {MAX_SEARCH_ROWS}, "
+                f"got {self.beams} × {self.candidates}"
             )
-        return beams
+
+    @property
+    def rows(self) -> int:
+        """The rows one search decodes: each kept poem's candidate lines."""
+        return self.beams * self.candidates
 
 
 @dataclass(frozen=True)
@@ -295,13 +295,13 @@ def is_opening_slot(plan: Plan, slot: Slot | None) -> bool:
 
 
 def _best_distinct(
-    texts: list[str], score: list[float], clashing: list[bool], most: int
+    rows: Sequence[int], texts: list[str], score: list[float], clashing: list[bool], most: int
 ) -> list[int]:
-    """The rows of the ``most`` best-scored distinct texts, best first (ties by row): each
-    text's best row, every text that does not clash before any that does."""
+    """The ``most`` best-scored of ``rows`` with distinct texts, best first (ties by their
+    order in ``rows``): each text's best row, every text that does not clash before any that
+    does."""
     first: dict[str, int] = {}
-    # stable: ties by row
-    for row in sorted(range(len(texts)), key=lambda row: (clashing[row], -score[row])):
+    for row in sorted(rows, key=lambda row: (clashing[row], -score[row])):  # stable
         first.setdefault(texts[row], row)
     return list(first.values())[:most]
 
@@ -571,24 +571,42 @@ class Composer:
     def _search(
         self, plan: Plan, n: int, sampling: Sampling, generator: torch.Generator
     ) -> list[tuple[str, float]]:
-        """The best ``n`` distinct poems of a whole-line search (repeated where fewer exist),
-        each with its score per token."""
+        """``n`` poems, each the best of a whole-line search of its own and, where its search
+        kept another, distinct from the poems before it; best first, each with its score per
+        token. The searches run side by side, as many at once as :data:`MAX_SEARCH_ROWS` lets."""
+        assert plan.search is not None
+        at_once = MAX_SEARCH_ROWS // plan.search.rows
+        poems: list[tuple[str, float]] = []
+        for begin in range(0, n, at_once):
+            for kept in self._searches(plan, min(at_once, n - begin), sampling, generator):
+                taken = {text for text, _ in poems}
+                poems.append(next((poem for poem in kept if poem[0] not in taken), kept[0]))
+        return sorted(poems, key=lambda poem: -poem[1])
+
+    def _searches(
+        self, plan: Plan, count: int, sampling: Sampling, generator: torch.Generator
+    ) -> list[list[tuple[str, float]]]:
+        """``count`` whole-line searches side by side: each one's kept poems, best first, with
+        their scores per token."""
         assert plan.search is not None and plan.slots is not None
-        beams = plan.search.beams_for(n)
-        rows = torch.arange(beams * plan.search.candidates)
-        poems, kept = self._poems(plan, 1), [0]
+        beams, rows = plan.search.beams, plan.search.rows
+        poems, kept = self._poems(plan, 1), [[0]] * count  # each search's kept rows
         for line in _lines(plan.slots):
-            # Row r continues kept poem r mod k: every kept poem gets its share of candidates.
-            # A line the plan fixes whole (a kept line, a whole start line) has one candidate.
+            # Row r of a search continues its kept poem r mod k: every kept poem gets its share
+            # of candidates. A line the plan fixes whole (a kept line, a whole start line) has
+            # one candidate.
             whole = all(slot.fixed is not None or slot.line == -1 for slot in line)
-            picks = torch.tensor(kept)
-            poems = poems.take(picks if whole else picks[rows % len(kept)])
+            picks = [own if whole else [own[r % len(own)] for r in range(rows)] for own in kept]
+            poems = poems.take(torch.tensor([row for own in picks for row in own]))
             self._advance(plan, poems, line, sampling, generator)
             texts = self._texts(plan, poems)
             score = self._score(plan, poems, texts).tolist()
-            kept = _best_distinct(texts, score, _clashing(plan, texts), beams)
-        chosen = [(texts[row], score[row] / poems.tokens.shape[1]) for row in kept]
-        return [chosen[i % len(chosen)] for i in range(n)]
+            clashing = _clashing(plan, texts)
+            ends = list(itertools.accumulate(len(own) for own in picks))
+            spans = [range(end - len(own), end) for own, end in zip(picks, ends, strict=True)]
+            kept = [_best_distinct(span, texts, score, clashing, beams) for span in spans]
+        length = poems.tokens.shape[1]
+        return [[(texts[row], score[row] / length) for row in own] for own in kept]
 
     def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
         """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, its

@@ -11,6 +11,7 @@ import itertools
 import pytest
 import torch
 
+from poetry_rnn import decoding
 from poetry_rnn.checkpoint import from_pretrained
 from poetry_rnn.controls import Controls
 from poetry_rnn.decoding import (
@@ -254,6 +255,8 @@ def test_search_writes_the_form_rhyme_and_tones_in_every_mode(generator, form, m
     assert controls.search == "lines"  # the default
     poems = generator.write(mode, text, controls)
     assert len({poem.text for poem in poems}) == 4  # n distinct poems
+    # ... from n searches: the best four of one search shared their opening lines.
+    assert len({split_lines(poem.text)[1] for poem in poems}) >= 3
     for poem in poems:
         checks = check_poem(poem.text, FORMS[form], "pingshui")
         assert checks.format_ok and checks.rhyme_ok, poem.text
@@ -406,12 +409,25 @@ def test_search_out_of_range_is_refused(beams, candidates, message):
         Controls(beams=beams, candidates=candidates)
 
 
-def test_too_many_rows_for_n_poems_are_refused(composer, capsys):
-    # n poems need n beams: 256 poems of 16 candidates each would be 4,096 rows.
-    with pytest.raises(PoetryError, match="got 256 × 16"):
-        Controls(form="五言绝句", n=256, candidates=16)
-    with pytest.raises(PoetryError, match="got 256 × 16"):
-        composer.decode(form_plan(FORMS["五言绝句"], {}, search=Search(4, 16)), 256, SAMPLING, 0)
-    assert Controls(form="free", n=256, candidates=16).n == 256  # free length samples
+def test_n_poems_are_searched_side_by_side_as_many_at_once_as_the_rows_allow(composer, monkeypatch):
+    monkeypatch.setattr(decoding, "MAX_SEARCH_ROWS", 64)  # 4 searches of 2 × 8 rows at once
+    turns = []
+    searches = Composer._searches
+
+    def counted(self, plan, count, *args):
+        turns.append(count)
+        return searches(self, plan, count, *args)
+
+    monkeypatch.setattr(Composer, "_searches", counted)
+    form = FORMS["五言绝句"]
+    poems = composer.decode_scored(form_plan(form, {}, search=Search(2, 8)), 6, SAMPLING, 5)
+    assert turns == [4, 2]
+    assert len({text for text, _ in poems}) == 6
+    assert [score for _, score in poems] == sorted((score for _, score in poems), reverse=True)
+    assert all(check_poem(text, form, "pingshui").rhyme_ok for text, _ in poems)
+
+
+def test_n_poems_need_no_more_rows_than_one_search(capsys):
+    assert Controls(form="五言绝句", n=256, beams=4, candidates=64).n == 256
     assert run_cli(main, ["--form", "五言绝句", "--beams", "0"]) == 2
     assert capsys.readouterr().err.strip().endswith("beams must be an integer from 1 to 64, got 0")

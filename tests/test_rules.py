@@ -162,9 +162,9 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
 
 def test_a_search_may_decode_up_to_its_row_limit_at_once():
     assert decoding.MAX_SEARCH_ROWS == 2048 == 32 * 64
-    assert decoding.Search(8, 64).beams_for(32) == 32  # 32 × 64 rows: at the limit
+    assert decoding.Search(32, 64).rows == 2048  # at the limit
     with pytest.raises(PoetryError, match="must be at most 2048, got 33 × 64"):
-        decoding.Search(8, 64).beams_for(33)
+        decoding.Search(33, 64)
 
 
 def test_no_character_comes_more_than_twice_however_favoured():
@@ -272,7 +272,7 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     fixed = {(line, p): c for line, text in enumerate(["天山风月花", "云水地光霜"])
              for p, c in enumerate(text, start=1)}  # fmt: skip
     plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
-    texts = Composer(net, VOCAB).decode(plan, 2, Sampling(), seed=7)
+    texts = Composer(net, VOCAB).decode(plan, 1, Sampling(), seed=7)
     assert all(text.startswith("天山风月花，云水地光霜。") for text in texts)
     # <s> and the two kept lines (5 characters and a mark each) in one row; then lines 3 and 4
     # in 2 beams × 8 candidates, all continuing the one poem kept so far.
@@ -282,9 +282,13 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     rows.clear()
     fixed = {(line + 2, p): c for (line, p), c in fixed.items()}
     plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
-    texts = Composer(net, VOCAB).decode(plan, 2, Sampling(), seed=7)
+    texts = Composer(net, VOCAB).decode(plan, 1, Sampling(), seed=7)
     assert all(text.endswith("天山风月花，云水地光霜。") for text in texts)
     assert rows == [1] + [16] * 12 + [2] * 12
+    # Two poems: two searches side by side, each with its own rows.
+    rows.clear()
+    assert len(set(Composer(net, VOCAB).decode(plan, 2, Sampling(), seed=7))) == 2
+    assert rows == [1] + [32] * 12 + [4] * 12
 
 
 def test_a_poems_search_score_adds_its_coherence_times_its_characters():
@@ -302,10 +306,12 @@ def test_the_search_keeps_each_texts_best_row_best_first():
     texts = ["天", "月", "天", "山", "月"]
     score = [1.0, 3.0, 5.0, 2.0, 3.0]
     # 天 at its best (row 2, 5.0), 月 (row 1; row 4 ties it, and comes later), 山 (row 3).
-    clear = [False] * 5
-    assert decoding._best_distinct(texts, score, clear, 5) == [2, 1, 3]
-    assert decoding._best_distinct(texts, score, clear, 2) == [2, 1]
-    assert decoding._best_distinct(texts, score, clear, 1) == [2]
+    clear, rows = [False] * 5, range(5)
+    assert decoding._best_distinct(rows, texts, score, clear, 5) == [2, 1, 3]
+    assert decoding._best_distinct(rows, texts, score, clear, 2) == [2, 1]
+    assert decoding._best_distinct(rows, texts, score, clear, 1) == [2]
+    # One search's rows among others': 月 at its row 4, then 山.
+    assert decoding._best_distinct([3, 4], texts, score, clear, 5) == [4, 3]
 
 
 def test_the_search_keeps_a_clashing_poem_only_after_every_other():
@@ -313,10 +319,10 @@ def test_the_search_keeps_a_clashing_poem_only_after_every_other():
     score = [1.0, 3.0, 5.0, 2.0, 3.0]
     clashing = [False, True, True, False, False]
     # 天's best row clashes, so its clear row 0 stands for it; 月's clear row 4 for 月.
-    assert decoding._best_distinct(texts, score, clashing, 5) == [4, 3, 0]
-    assert decoding._best_distinct(texts, score, clashing, 2) == [4, 3]
+    assert decoding._best_distinct(range(5), texts, score, clashing, 5) == [4, 3, 0]
+    assert decoding._best_distinct(range(5), texts, score, clashing, 2) == [4, 3]
     # Where every row clashes, the score alone decides.
-    assert decoding._best_distinct(texts, score, [True] * 5, 5) == [2, 1, 3]
+    assert decoding._best_distinct(range(5), texts, score, [True] * 5, 5) == [2, 1, 3]
 
 
 @pytest.mark.parametrize("weight", [1.0, 0.0])
