@@ -291,6 +291,28 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     assert rows == [1] + [32] * 12 + [4] * 12
 
 
+def test_the_poems_of_a_call_differ_where_their_searches_kept_another():
+    # All fixed but line 2's first character, which the model favours to be 地: every search
+    # keeps the poem with 地 first and another after it. The second poem is its search's other.
+    lines = ["天山风月花", "_水看光霜", "花月看山水", "悠云天地阳"]
+    fixed = {(line, p): c for line, text in enumerate(lines)
+             for p, c in enumerate(text, start=1) if c != "_"}  # fmt: skip
+    net = model()
+    with torch.no_grad():
+        net.decoder.bias[VOCAB.index["地"]] = 3.0
+    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    scored = Composer(net, VOCAB).decode_scored(plan, 2, Sampling(top_p=1.0), seed=3)
+    (first, best), (second, other) = scored
+    assert split_lines(first)[1] == "地水看光霜" and split_lines(second)[1][0] != "地"
+    assert best > other
+    # With nothing left open, every search writes the one poem, and the poems repeat it.
+    fixed[(1, 1)] = "地"
+    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    assert (
+        len({text for text, _ in Composer(net, VOCAB).decode_scored(plan, 3, Sampling(), 3)}) == 1
+    )
+
+
 def test_a_poems_search_score_adds_its_coherence_times_its_characters():
     texts = ["天山风月花，云水地光霜。花月看山水，悠云天地阳。", "天天天天天，天天天天天。"]
     texts[1] += texts[1]  # one character throughout: no pair of different characters
