@@ -39,7 +39,6 @@ user's own text (the context, fixed characters) is printed as given.
 
 from __future__ import annotations
 
-import itertools
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -596,14 +595,15 @@ class Composer:
             # of candidates. A line the plan fixes whole (a kept line, a whole start line) has
             # one candidate.
             whole = all(slot.fixed is not None or slot.line == -1 for slot in line)
-            picks = [own if whole else [own[r % len(own)] for r in range(rows)] for own in kept]
-            poems = poems.take(torch.tensor([row for own in picks for row in own]))
+            picks, spans = [], []  # the rows continued; each search's span of the new rows
+            for own in kept:
+                spans.append(range(len(picks), len(picks) + (len(own) if whole else rows)))
+                picks += own if whole else [own[r % len(own)] for r in range(rows)]
+            poems = poems.take(torch.tensor(picks))
             self._advance(plan, poems, line, sampling, generator)
             texts = self._texts(plan, poems)
             score = self._score(plan, poems, texts).tolist()
             clashing = _clashing(plan, texts)
-            ends = list(itertools.accumulate(len(own) for own in picks))
-            spans = [range(end - len(own), end) for own, end in zip(picks, ends, strict=True)]
             kept = [_best_distinct(span, texts, score, clashing, beams) for span in spans]
         length = poems.tokens.shape[1]
         return [[(texts[row], score[row] / length) for row in own] for own in kept]
