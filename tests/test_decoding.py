@@ -427,7 +427,7 @@ def test_n_poems_are_searched_side_by_side_as_many_at_once_as_the_rows_allow(com
     assert all(check_poem(text, form, "pingshui").rhyme_ok for text, _ in poems)
 
 
-def test_n_poems_need_no_more_rows_than_one_search(capsys):
+def test_n_poems_are_bounded_by_one_searchs_rows_not_by_n(capsys):
     assert Controls(form="五言绝句", n=256, beams=4, candidates=64).n == 256
     assert run_cli(main, ["--form", "五言绝句", "--beams", "0"]) == 2
     assert capsys.readouterr().err.strip().endswith("beams must be an integer from 1 to 64, got 0")
