@@ -14,8 +14,6 @@ a 95 % bootstrap interval (300 resamples of the poems, seed 0).
 from __future__ import annotations
 
 import argparse
-import json
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +21,10 @@ import torch
 
 from poetry_rnn.checkpoint import load_models
 from poetry_rnn.coherence import coherence
+from poetry_rnn.reading import RATINGS_GLOB, SCORES, read_key, read_ratings
 from poetry_rnn.text import split_lines
 
 BLIND = Path(__file__).resolve().parent / "blind"
-SCORES = ("fluency", "coherence", "poeticness")
 #: The model's 20 commonest characters in round 20's 1,200 poems (MODEL_CARD.md, round 20).
 STOCK = set("不人风日一春何处无花相山里月知去有江云白")
 MEASURES = ("likelihood", "last line", "distinct", "coherence score", "stock")
@@ -37,14 +35,12 @@ def rated_poems(rounds: range) -> list[dict]:
     poems = []
     for number in rounds:
         folder = BLIND / f"round-{number}"
-        ratings = defaultdict(list)
-        for path in sorted(folder.glob("ratings-*.json")):
-            for poem, rating in json.loads(path.read_text())["ratings"].items():
-                ratings[poem].append(rating)
-        key = json.loads((folder / "key.json").read_text())
-        for poem, entry in key["poems"].items():
-            if entry["source"] == "model" and ratings[poem]:
-                means = {s: float(np.mean([r[s] for r in ratings[poem]])) for s in SCORES}
+        key = read_key(folder)["poems"]
+        readers = [read_ratings(path, set(key))[1] for path in sorted(folder.glob(RATINGS_GLOB))]
+        for poem, entry in key.items():
+            ratings = [ratings[poem] for ratings in readers if poem in ratings]
+            if entry["source"] == "model" and ratings:
+                means = {s: float(np.mean([r[s] for r in ratings])) for s in SCORES}
                 poems.append({**entry, **means})
     return poems
 

@@ -576,10 +576,12 @@ class Composer:
         assert plan.search is not None
         at_once = MAX_SEARCH_ROWS // plan.search.rows
         poems: list[tuple[str, float]] = []
+        taken: set[str] = set()
         for begin in range(0, n, at_once):
             for kept in self._searches(plan, min(at_once, n - begin), sampling, generator):
-                taken = {text for text, _ in poems}
-                poems.append(next((poem for poem in kept if poem[0] not in taken), kept[0]))
+                poem = next((poem for poem in kept if poem[0] not in taken), kept[0])
+                poems.append(poem)
+                taken.add(poem[0])
         return sorted(poems, key=lambda poem: -poem[1])
 
     def _searches(
