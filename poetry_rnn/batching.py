@@ -51,6 +51,27 @@ def padded_rows(
     return out
 
 
+def headed_stream(
+    chars: np.ndarray,
+    offsets: np.ndarray,
+    title_chars: np.ndarray,
+    title_offsets: np.ndarray,
+    sep_id: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The poems' stream with each poem's title and ``sep_id`` in front of it: (chars,
+    offsets, header lengths), a row's header being its title and the separator."""
+    title_lengths, poem_lengths = np.diff(title_offsets), np.diff(offsets)
+    header = title_lengths + 1
+    starts = np.concatenate(([0], np.cumsum(header + poem_lengths))).astype(np.int64)
+    out = np.empty(int(starts[-1]), dtype=chars.dtype)
+    title_at = np.repeat(starts[:-1] - title_offsets[:-1], title_lengths)
+    out[title_at + np.arange(len(title_chars))] = title_chars
+    out[starts[:-1] + title_lengths] = sep_id
+    poem_at = np.repeat(starts[:-1] + header - offsets[:-1], poem_lengths)
+    out[poem_at + np.arange(len(chars))] = chars
+    return out, starts, header.astype(np.int64)
+
+
 class LengthBucketedBatches:
     """Batches of row numbers whose poems have similar lengths, so little is padding.
 

@@ -139,6 +139,50 @@ def clean_text(text: str, report: CleaningReport | None = None) -> str | None:
     return text
 
 
+# --- titles -------------------------------------------------------------------------------
+
+#: A title is cut to this many characters: longer ones are prefaces more than titles.
+MAX_TITLE_CHARS = 16
+_SERIES_TAIL = re.compile(f"\\s+[其第{_NUMERALS}百].*$")
+_SERIES_COUNT = re.compile(f"[{_NUMERALS}百]+首$")
+_NOT_HAN = re.compile(f"[^{HAN_RANGES}]")
+
+
+def strip_series_number(title: str) -> str:
+    """Remove a poem's number in its series: ``秋兴八首 其一`` and ``杂诗 二`` lose the tail,
+    ``寒夜思友三首`` its count."""
+    return _SERIES_COUNT.sub("", _SERIES_TAIL.sub("", title.strip()))
+
+
+def keep_han(title: str) -> str:
+    """Keep only the Han characters: a title is one phrase, without marks."""
+    return _NOT_HAN.sub("", title)
+
+
+def cut_title(title: str) -> str:
+    """Cut a title to :data:`MAX_TITLE_CHARS` characters."""
+    return title[:MAX_TITLE_CHARS]
+
+
+#: The title rules in the order they run; a title they leave empty is the empty title.
+TITLE_RULES: tuple[Rule, ...] = (
+    Rule("annotations", strip_annotations),
+    Rule("series_number", strip_series_number),
+    Rule("title_marks", strip_title_marks),
+    Rule("han_only", keep_han),
+    Rule("simplified", to_simplified),
+    Rule("length", cut_title),
+)
+
+
+def clean_title(title: str) -> str:
+    """A corpus title as the model reads it: numbering, notes and marks gone, simplified,
+    cut; "" where nothing usable is left."""
+    for rule in TITLE_RULES:
+        title = rule.apply(title)
+    return title
+
+
 def clean_texts(texts: Iterable[str]) -> tuple[list[int], list[str], CleaningReport]:
     """Clean many poems and drop duplicates; returns (indices kept, clean texts, report)."""
     report = CleaningReport()

@@ -14,15 +14,18 @@ from poetry_rnn.errors import PoetryError
 
 log = logging.getLogger(__name__)
 
-#: Collections of a chinese-poetry checkout, by the name ``--include`` takes.
-COLLECTIONS: dict[str, str] = {
-    "tang": "poet.tang.*.json",
-    "song": "poet.song.*.json",
-    "tang300": "唐诗三百首.json",
+#: The folder of a chinese-poetry checkout that holds the shi collections.
+POEM_FOLDER = "全唐诗"
+#: The folder that holds the Song ci, each titled by its 词牌 (``rhythmic``).
+CI_FOLDER = "宋词"
+#: Collections of a chinese-poetry checkout, by the name ``--include`` takes: (folder, glob).
+COLLECTIONS: dict[str, tuple[str, str]] = {
+    "tang": (POEM_FOLDER, "poet.tang.*.json"),
+    "song": (POEM_FOLDER, "poet.song.*.json"),
+    "tang300": (POEM_FOLDER, "唐诗三百首.json"),
+    "ci": (CI_FOLDER, "ci.song.*.json"),
 }
 DEFAULT_INCLUDE = ("tang",)
-#: The folder of a chinese-poetry checkout that holds the collections above.
-POEM_FOLDER = "全唐诗"
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class RawPoem:
     """A poem as a corpus file holds it: paragraphs joined, nothing cleaned."""
 
     author: str
-    title: str
+    title: str  # a ci's title is its 词牌
     text: str
     source: str  # the collection it came from (a name of COLLECTIONS), or "other"
 
@@ -38,8 +41,8 @@ class RawPoem:
 def find_poem_files(corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLUDE) -> list[Path]:
     """The poem files to read from ``corpus``: one JSON file, or a folder.
 
-    In a chinese-poetry checkout (or its ``全唐诗`` folder) the ``include`` collections are
-    picked; any other folder gives every ``*.json`` file below it.
+    In a chinese-poetry checkout (or its ``全唐诗`` or ``宋词`` folder) the ``include``
+    collections are picked; any other folder gives every ``*.json`` file below it.
     """
     path = Path(corpus)
     if not path.exists():
@@ -51,16 +54,25 @@ def find_poem_files(corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLU
         raise PoetryError(
             f"unknown collection {unknown[0]!r}; choose from {', '.join(COLLECTIONS)}"
         )
-    folder = path / POEM_FOLDER if (path / POEM_FOLDER).is_dir() else path
-    if any(any(folder.glob(pattern)) for pattern in COLLECTIONS.values()):
-        files = [file for name in include for file in folder.glob(COLLECTIONS[name])]
+    checkout = path.parent if path.name in (POEM_FOLDER, CI_FOLDER) else path
+    folders = {
+        name: _collection_folder(checkout, path, folder)
+        for name, (folder, _) in COLLECTIONS.items()
+    }
+    if any(any(folders[name].glob(glob)) for name, (_, glob) in COLLECTIONS.items()):
+        files = [file for name in include for file in folders[name].glob(COLLECTIONS[name][1])]
         if not files:
-            raise PoetryError(f"no {'/'.join(include)} poem files in {folder}")
+            raise PoetryError(f"no {'/'.join(include)} poem files in {path}")
     else:
         files = [file for file in path.rglob("*.json") if file.is_file()]
         if not files:
             raise PoetryError(f"no poem files (*.json) in {path}")
     return sorted(set(files), key=_natural_key)
+
+
+def _collection_folder(checkout: Path, path: Path, folder: str) -> Path:
+    """Where a collection's files lie: its folder in a checkout, else the folder given."""
+    return checkout / folder if (checkout / folder).is_dir() else path
 
 
 def _natural_key(path: Path) -> tuple:
@@ -70,7 +82,9 @@ def _natural_key(path: Path) -> tuple:
 
 def collection_of(path: Path) -> str:
     """The collection a poem file belongs to, by its name; "other" outside the collections."""
-    return next((name for name, glob in COLLECTIONS.items() if fnmatch(path.name, glob)), "other")
+    return next(
+        (name for name, (_, glob) in COLLECTIONS.items() if fnmatch(path.name, glob)), "other"
+    )
 
 
 def read_poem_file(path: Path) -> list[RawPoem]:
@@ -100,7 +114,7 @@ def read_poem_file(path: Path) -> list[RawPoem]:
         poems.append(
             RawPoem(
                 author=str(record.get("author") or ""),
-                title=str(record.get("title") or ""),
+                title=str(record.get("title") or record.get("rhythmic") or ""),
                 text="".join(paragraphs),
                 source=source,
             )

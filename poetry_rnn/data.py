@@ -27,11 +27,12 @@ import numpy as np
 from poetry_rnn import __version__
 from poetry_rnn.batching import (
     LengthBucketedBatches,
+    headed_stream,
     padded_rows,
     padding_share,
     textbook_padding_share,
 )
-from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.cleaning import clean_texts, clean_title
 from poetry_rnn.corpus import (
     COLLECTIONS,
     DEFAULT_INCLUDE,
@@ -53,7 +54,7 @@ DEFAULT_MAXLEN = 256
 MAX_MAXLEN = 8192  # tokens per row; far above any poem the collections hold
 #: Bump when the cache's layout changes; the package version is part of the key as well, so
 #: a release with other cleaning rules rebuilds old caches.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class CorpusOptions:
     min_freq: int = 2
     maxlen: int = DEFAULT_MAXLEN
     split: tuple[float, float, float] = (0.96, 0.02, 0.02)
+    headed: bool = False  # rows are <s> title <sep> poem </s>
+    vocab: str | None = None  # encode in this vocabulary (a vocab.json) instead of building one
 
     def __post_init__(self) -> None:
         if self.form not in FORM_CHOICES:
@@ -97,7 +100,12 @@ class CorpusOptions:
 
 @dataclass
 class EncodedCorpus:
-    """A prepared corpus: every poem's character ids in one flat stream, and what made it."""
+    """A prepared corpus: every poem's character ids in one flat stream, its title's in
+    another, and what made it.
+
+    Where the vocabulary holds ``<sep>`` the rows are headed: ``<s>`` title ``<sep>`` poem
+    ``</s>`` (a ci's title is its 词牌); else ``<s>`` poem ``</s>``.
+    """
 
     chars: np.ndarray  # all poems' character ids, end to end (uint16 where the vocab fits)
     offsets: np.ndarray  # (poems + 1,) poem i is chars[offsets[i]:offsets[i + 1]]
@@ -106,12 +114,27 @@ class EncodedCorpus:
     sources: list[str]  # the collections the poems came from, e.g. ["tang", "song"]
     vocab: Vocab
     maxlen: int  # tokens per row at most: start, characters, end; longer poems are cut
+    title_chars: np.ndarray  # all titles' character ids, end to end ("" where none)
+    title_offsets: np.ndarray  # (poems + 1,) like ``offsets``
     stats: dict = field(default_factory=dict)
     key: str = ""  # the cache key it was built under, see cache_key
 
     def __post_init__(self) -> None:
-        #: Tokens of each poem's row: start, characters, end (if not cut by maxlen).
-        self.lengths = np.minimum(np.diff(self.offsets) + 2, self.maxlen).astype(np.int64)
+        if self.headed:
+            sep = self.vocab.sep_id
+            self.row_chars, self.row_offsets, self.header = headed_stream(
+                self.chars, self.offsets, self.title_chars, self.title_offsets, sep
+            )
+        else:
+            self.row_chars, self.row_offsets = self.chars, self.offsets
+            self.header = np.zeros(len(self.split), dtype=np.int64)
+        #: Tokens of each row: start, (header,) characters, end (if not cut by maxlen).
+        self.lengths = np.minimum(np.diff(self.row_offsets) + 2, self.maxlen).astype(np.int64)
+
+    @property
+    def headed(self) -> bool:
+        """Whether each row begins with its title and ``<sep>``."""
+        return self.vocab.sep_id is not None
 
     def __len__(self) -> int:
         return len(self.split)
@@ -130,9 +153,11 @@ class EncodedCorpus:
 
     def texts(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
         """The poem texts of ``rows`` (all rows by default), decoded from the ids."""
-        rows = range(len(self)) if rows is None else rows
-        offsets = self.offsets
-        return [self.vocab.decode(self.chars[offsets[r] : offsets[r + 1]].tolist()) for r in rows]
+        return _decoded(self.vocab, self.chars, self.offsets, rows, len(self))
+
+    def titles(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
+        """The titles of ``rows`` (all rows by default); "" where a poem has none."""
+        return _decoded(self.vocab, self.title_chars, self.title_offsets, rows, len(self))
 
     def batch(
         self,
@@ -143,8 +168,16 @@ class EncodedCorpus:
     ) -> np.ndarray:
         """The rows as one int64 array, see :func:`padded_rows`."""
         return padded_rows(
-            self.chars, self.offsets, rows, self.vocab, self.maxlen, direction, padding, width
-        )
+            self.row_chars, self.row_offsets, rows, self.vocab, self.maxlen, direction, padding,
+            width,
+        )  # fmt: skip
+
+
+def _decoded(
+    vocab: Vocab, chars: np.ndarray, offsets: np.ndarray, rows: object, count: int
+) -> list[str]:
+    rows = range(count) if rows is None else rows
+    return [vocab.decode(chars[offsets[r] : offsets[r + 1]].tolist()) for r in rows]
 
 
 # --- splitting, filtering, encoding -------------------------------------------------------
@@ -208,7 +241,7 @@ def cache_key(files: Sequence[Path], options: CorpusOptions) -> str:
     digest = hashlib.blake2b(digest_size=16)
     header = [CACHE_FORMAT, __version__, asdict(options)]
     digest.update(json.dumps(header, ensure_ascii=False).encode())
-    for path in files:
+    for path in [*files, *([Path(options.vocab)] if options.vocab else [])]:
         digest.update(path.name.encode())
         digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
     return digest.hexdigest()
@@ -226,6 +259,7 @@ def build_corpus(
     authors = [to_simplified(poems[i].author) for i in cleaned_index]
     kept, filtered = filter_poems(authors, texts, options)
     texts = [texts[i] for i in kept]
+    titles = [clean_title(poems[cleaned_index[i]].title) for i in kept]
     sources = sorted({poems[cleaned_index[i]].source for i in kept}, key=_collection_order)
     source = np.array([sources.index(poems[cleaned_index[i]].source) for i in kept], dtype=np.uint8)
     if not texts:
@@ -234,8 +268,15 @@ def build_corpus(
         )
     split = np.array([split_of(text, options.split) for text in texts], dtype=np.uint8)
     train_texts = [text for text, part in zip(texts, split, strict=True) if part == 0]
-    vocab = Vocab.build(train_texts or texts, options.min_freq)
+    if options.vocab is not None:
+        vocab = Vocab.load(options.vocab)
+        vocab = vocab.with_sep() if options.headed else vocab
+    else:
+        # A headed model reads titles too: their characters count towards the vocabulary.
+        heads = [t for t, part in zip(titles, split, strict=True) if part == 0 and options.headed]
+        vocab = Vocab.build([*(train_texts or texts), *heads], options.min_freq, options.headed)
     chars, offsets = encode_poems(texts, vocab)
+    title_chars, title_offsets = encode_poems(titles, vocab)
     char_counts = np.diff(offsets)
     lengths = np.minimum(char_counts + 2, options.maxlen)
     char_frequency = Counter("".join(texts))
@@ -253,6 +294,7 @@ def build_corpus(
         "changed": report.changed,
         "dropped": report.dropped,
         "filtered": filtered,
+        "titled": sum(map(bool, titles)),
         "vocab_size": len(vocab),
         "min_freq": options.min_freq,
         "oov_share": oov / int(char_counts.sum()),
@@ -267,7 +309,10 @@ def build_corpus(
             "bucketed_128": padding_share(lengths, list(bucketed)),
         },
     }
-    return EncodedCorpus(chars, offsets, split, source, sources, vocab, options.maxlen, stats)
+    return EncodedCorpus(
+        chars, offsets, split, source, sources, vocab, options.maxlen, title_chars, title_offsets,
+        stats,
+    )  # fmt: skip
 
 
 def _collection_order(name: str) -> int:
@@ -289,6 +334,8 @@ def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
         sources=np.array(json.dumps(corpus.sources)),
         vocab=np.array(corpus.vocab.to_json()),
         maxlen=np.array(corpus.maxlen),
+        title_chars=corpus.title_chars,
+        title_offsets=corpus.title_offsets,
         stats=np.array(json.dumps(corpus.stats, ensure_ascii=False)),
         key=np.array(corpus.key),
     )
@@ -309,6 +356,8 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
                 sources=json.loads(str(archive["sources"])),
                 vocab=Vocab.from_json(str(archive["vocab"])),
                 maxlen=int(archive["maxlen"]),
+                title_chars=archive["title_chars"],
+                title_offsets=archive["title_offsets"],
                 stats=json.loads(str(archive["stats"])),
                 key=str(archive["key"]),
             )
@@ -325,6 +374,11 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
         and offsets[0] == 0
         and offsets[-1] == len(corpus.chars)
         and bool((np.diff(offsets) >= 0).all())
+        and corpus.title_offsets.shape == (poems + 1,)
+        and corpus.title_offsets[0] == 0
+        and corpus.title_offsets[-1] == len(corpus.title_chars)
+        and bool((np.diff(corpus.title_offsets) >= 0).all())
+        and int(corpus.title_chars.max(initial=0)) < len(corpus.vocab)
         and int(corpus.chars.max(initial=0)) < len(corpus.vocab)
         and int(corpus.source.max(initial=0)) < len(corpus.sources)
         and int(corpus.split.max(initial=0)) < len(SPLITS)
@@ -415,6 +469,7 @@ def format_stats(stats: dict) -> str:
         *((f"  changed: {rule}", n) for rule, n in stats["changed"].items() if n),
         *((f"  filtered: {name}", n) for name, n in stats["filtered"].items() if n),
         ("poems kept", stats["poems_kept"]),
+        ("  with a title", stats["titled"]),
         ("split train/val/test", "/".join(str(n) for n in stats["split"].values())),
         ("vocabulary size", f"{stats['vocab_size']} (min freq {stats['min_freq']})"),
         ("OOV share", f"{stats['oov_share']:.4%}"),
@@ -457,6 +512,13 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, required: bool = True)
     group.add_argument("--maxlen", type=int, default=DEFAULT_MAXLEN, help="tokens per row")
     group.add_argument("--split", type=_split_shares, default=(0.96, 0.02, 0.02),
                        help="train/val/test shares (default 96/2/2)")  # fmt: skip
+    group.add_argument(
+        "--headed", action="store_true",
+        help="rows are <s> title <sep> poem </s> (a ci's title is its 词牌), for a titled model",
+    )  # fmt: skip
+    group.add_argument(
+        "--vocab", help="encode in this vocabulary (a model's vocab.json) instead of building one"
+    )
     group.add_argument("--cache-dir", default="data", help="where the cache goes (default data/)")
     group.add_argument(
         "--name", help="cache file stem (default: the collections, e.g. tang, and an options hash)"
@@ -476,6 +538,8 @@ def corpus_from_arguments(args: argparse.Namespace, progress: bool = True) -> En
         min_freq=args.min_freq,
         maxlen=args.maxlen,
         split=tuple(args.split),
+        headed=args.headed,
+        vocab=args.vocab,
     )
     return prepare_corpus(
         args.corpus, options, args.cache_dir, args.name, args.rebuild, args.skip_bad, progress

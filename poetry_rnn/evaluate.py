@@ -31,6 +31,7 @@ from poetry_rnn.metrics import (
     generation_metrics,
     perplexity,
     read_cleaned,
+    read_titled,
 )
 from poetry_rnn.model import CharRNN
 from poetry_rnn.prosody import (
@@ -145,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="score only the poems of this form, or of any regulated form (default any)",
     )  # fmt: skip
     scoring.add_argument(
+        "--titles", choices=("given", "empty", "none"),
+        help="a titled model scores each poem given its title (given, the default for such a "
+        "model), after an empty title (empty), or as an untitled model does (none)",
+    )  # fmt: skip
+    scoring.add_argument(
         "--precision", choices=("fp32", "bf16", "int8"), default="fp32",
         help="score in a precision poems are written in (int8: what the CPU decodes in by "
         "default); default fp32",
@@ -247,16 +253,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     model, vocab, _ = load_models(args.model, precision=args.precision)
-    texts = read_cleaned(args.corpus, tuple(args.include), progress)
-    if args.split != "all":
-        texts = [text for text in texts if split_of(text) == SPLITS.index(args.split)]
-    texts = [text for text in texts if keep_form(text, args.form)]
-    if not texts:
+    titles_of = args.titles or ("given" if vocab.sep_id is not None else "none")
+    if titles_of != "none" and vocab.sep_id is None:
+        raise PoetryError(f"--titles {titles_of}: this model was not trained with titles")
+    titles, texts = read_titled(args.corpus, tuple(args.include), progress)
+    chosen = [
+        i for i, text in enumerate(texts)
+        if (args.split == "all" or split_of(text) == SPLITS.index(args.split))
+        and keep_form(text, args.form)
+    ]  # fmt: skip
+    if not chosen:
         raise PoetryError(f"{args.corpus} holds no poems of split {args.split}, form {args.form}")
-    scores = perplexity(model, vocab, texts, progress)
+    texts = [texts[i] for i in chosen]
+    headers = {"none": None, "given": [titles[i] for i in chosen], "empty": [""] * len(chosen)}
+    scores = perplexity(model, vocab, texts, progress, headers[titles_of])
     where = {
         "corpus": args.corpus, "model": model_name(args.model), "split": args.split,
-        "form": args.form,
+        "form": args.form, "titles": titles_of,
     }  # fmt: skip
     return where | {"precision": args.precision} | scores
 

@@ -12,11 +12,12 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
-from poetry_rnn.batching import padded_rows
-from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.batching import headed_stream, padded_rows
+from poetry_rnn.cleaning import clean_texts, clean_title
 from poetry_rnn.coherence import clashes, coherences
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import encode_poems
@@ -56,13 +57,20 @@ _HAN_RUN = re.compile(f"[{HAN_RANGES}]+")
 def read_cleaned(
     corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLUDE, progress: bool = False
 ) -> list[str]:
-    """The cleaned poem texts of ``corpus``, read and cleaned exactly as for training (no
+    """The cleaned, de-duplicated poem texts of ``corpus`` (no form, author or length
     filters)."""
+    return read_titled(corpus, include, progress)[1]
+
+
+def read_titled(
+    corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLUDE, progress: bool = False
+) -> tuple[list[str], list[str]]:
+    """The cleaned titles and poem texts of ``corpus``, as :func:`read_cleaned` reads them."""
     poems, _, _ = read_corpus(corpus, include, progress=progress)
-    _, texts, _ = clean_texts(poem.text for poem in poems)
+    kept, texts, _ = clean_texts(poem.text for poem in poems)
     if not texts:
         raise PoetryError(f"no poems left after cleaning {corpus} ({len(poems)} read)")
-    return texts
+    return [clean_title(poems[i].title) for i in kept], texts
 
 
 # --- perplexity ---------------------------------------------------------------------------
@@ -82,12 +90,20 @@ def _scoring_batches(lengths: Sequence[int], budget: int = SCORING_TOKENS) -> li
     return [*batches, current] if current else batches
 
 
-def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: bool = False) -> dict:
+def perplexity(
+    model: CharRNN,
+    vocab: Vocab,
+    texts: Sequence[str],
+    progress: bool = False,
+    titles: Sequence[str] | None = None,
+) -> dict:
     """Perplexity of ``model`` on cleaned poem ``texts`` (docs/metrics.md#perplexity).
 
     Every poem is scored whole as ``<s>`` + characters + ``</s>`` (read in the model's own
     direction): the characters and the end token are predicted, the start token and padding
-    are not. Characters outside ``vocab`` are scored as ``<unk>`` and counted (``oov``,
+    are not. With ``titles`` (a model trained with them) a poem is scored given its title, as
+    ``<s>`` title ``<sep>`` + characters + ``</s>``: the title and ``<sep>`` are not
+    predicted either. Characters outside ``vocab`` are scored as ``<unk>`` and counted (``oov``,
     ``oov_rate`` of the characters); a high rate is warned about, since the unknown token is
     easy to predict and flatters the figure.
     """
@@ -95,17 +111,19 @@ def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: boo
         raise PoetryError("no poems to score")
     device = next(model.parameters()).device
     chars, offsets = encode_poems(texts, vocab)
-    widest = max(len(text) for text in texts) + 2  # nothing is cut
+    rows_chars, rows_offsets, header = _rows(chars, offsets, vocab, titles)
+    lengths = np.diff(rows_offsets)
+    widest = int(lengths.max()) + 2  # nothing is cut
+    groups = _scoring_batches(lengths.tolist())
     batches = (
         torch.from_numpy(
-            padded_rows(chars, offsets, rows, vocab, widest, model.config.direction)
+            padded_rows(rows_chars, rows_offsets, rows, vocab, widest, model.config.direction)
         ).to(device)
-        for rows in tqdm(
-            _scoring_batches([len(t) for t in texts]), desc="scoring", disable=not progress
-        )
+        for rows in tqdm(groups, desc="scoring", disable=not progress)
     )
+    headers = (torch.from_numpy(header[rows]) for rows in groups)
     with torch.inference_mode():
-        total, predicted = total_nll(model, batches, ignore=[vocab.pad_id])
+        total, predicted = total_nll(model, batches, [vocab.pad_id], headers=headers)
     characters = sum(len(text) for text in texts)
     oov = int((chars == vocab.unk_id).sum())
     if oov / characters > OOV_WARNING:
@@ -122,6 +140,20 @@ def perplexity(model: CharRNN, vocab: Vocab, texts: Sequence[str], progress: boo
         "nll": total / predicted,
         "perplexity": math.exp(total / predicted),
     }
+
+
+def _rows(
+    chars: np.ndarray, offsets: np.ndarray, vocab: Vocab, titles: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stream to score, its offsets and each row's header length (0 without titles)."""
+    if titles is None:
+        return chars, offsets, np.zeros(len(offsets) - 1, dtype=np.int64)
+    if vocab.sep_id is None:
+        raise PoetryError("this model was not trained with titles")
+    if len(titles) != len(offsets) - 1:
+        raise PoetryError(f"{len(titles)} titles for {len(offsets) - 1} poems")
+    title_chars, title_offsets = encode_poems(titles, vocab)
+    return headed_stream(chars, offsets, title_chars, title_offsets, vocab.sep_id)
 
 
 # --- metrics of a set of poems ------------------------------------------------------------

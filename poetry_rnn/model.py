@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 
@@ -196,14 +197,20 @@ class CharRNN(nn.Module):
 
 
 def masked_loss(
-    model: nn.Module, batch: Tensor, ignore: Sequence[int], reduction: str = "mean"
+    model: nn.Module,
+    batch: Tensor,
+    ignore: Sequence[int],
+    reduction: str = "mean",
+    header: Tensor | None = None,
 ) -> Tensor:
     """The one negative log-likelihood: cross-entropy of predicting each next token of
     ``batch`` (batch, time), in fp32. Targets whose id is in ``ignore`` are not predicted
-    (padding; in a front-padded layout also the start token). ``reduction``: "mean" over the
-    predicted targets, or "sum"."""
+    (padding; in a front-padded layout also the start token), nor, where ``header`` (batch,)
+    is given, the first ``header[i]`` targets of row i (a title and its separator, so that
+    the poem is scored given its title). ``reduction``: "mean" over the predicted targets,
+    or "sum"."""
     logits, _ = model(batch[:, :-1])
-    targets = batch[:, 1:].masked_fill(_ignored(batch[:, 1:], ignore), -100)
+    targets = batch[:, 1:].masked_fill(_skipped(batch[:, 1:], ignore, header), -100)
     return F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]).float(),
         targets.reshape(-1),
@@ -218,17 +225,19 @@ def total_nll(
     batches: Iterable[Tensor],
     ignore: Sequence[int],
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    headers: Iterable[Tensor | None] | None = None,
 ) -> tuple[float, int]:
     """The summed negative log-likelihood of ``batches`` and how many targets it predicts, in
-    eval mode (the model's mode is restored afterwards)."""
+    eval mode (the model's mode is restored afterwards); ``headers``, one per batch, as
+    :func:`masked_loss` takes them."""
     was_training = model.training
     model.eval()
     total, count = None, None
     try:
-        for batch in batches:
+        for batch, header in zip(batches, headers or itertools.repeat(None), strict=False):
             with autocast():
-                loss = masked_loss(model, batch, ignore, reduction="sum")
-            predicted = (~_ignored(batch[:, 1:], ignore)).sum()
+                loss = masked_loss(model, batch, ignore, reduction="sum", header=header)
+            predicted = (~_skipped(batch[:, 1:], ignore, header)).sum()
             total = loss if total is None else total + loss
             count = predicted if count is None else count + predicted
     finally:
@@ -236,8 +245,12 @@ def total_nll(
     return (0.0, 0) if total is None else (total.item(), int(count.item()))
 
 
-def _ignored(targets: Tensor, ignore: Sequence[int]) -> Tensor:
-    return torch.isin(targets, torch.tensor(list(ignore), device=targets.device))
+def _skipped(targets: Tensor, ignore: Sequence[int], header: Tensor | None) -> Tensor:
+    skipped = torch.isin(targets, torch.tensor(list(ignore), device=targets.device))
+    if header is not None:
+        position = torch.arange(targets.shape[1], device=targets.device)
+        skipped |= position < header.to(targets.device)[:, None]
+    return skipped
 
 
 def native_bf16(device: torch.device) -> bool:

@@ -99,8 +99,9 @@ def validation_loss(
     batches = device_batches(
         corpus, [rows[b] for b in order], runtime.device, model.config.direction
     )
+    headers = (torch.from_numpy(corpus.header[rows[b]]) for b in order)
     total, tokens = total_nll(
-        model, (batch for batch, _ in batches), [corpus.vocab.pad_id], runtime.autocast
+        model, (batch for batch, _ in batches), [corpus.vocab.pad_id], runtime.autocast, headers
     )
     return total / max(tokens, 1)
 
@@ -444,6 +445,10 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         train_config = train_config_from(args)
         train_on = args.train_on
     corpus, data_path = load_training_data(args, runtime, resumed)
+    if corpus.headed and args.direction == "backward":
+        raise PoetryError(
+            "a headed corpus (--headed) is read forward; prepare a backward model's data without it"
+        )
     if resumed is not None and resumed.vocab != corpus.vocab:
         raise PoetryError(
             f"the run in {args.resume} was trained on another vocabulary; "
@@ -517,7 +522,8 @@ def transplant(source: CharRNN, source_vocab: Vocab, target: CharRNN, vocab: Voc
 
     Rows indexed by token (the embedding, and an untied output layer) move with their token;
     a token new to ``target`` keeps its fresh embedding and takes the output bias of
-    ``<unk>``, the id that stood for it in ``source``.
+    ``<unk>``, the id that stood for it in ``source``; but a new ``<sep>``, which ends a title
+    where the poem begins, starts as ``<s>``, the token that began every poem so far.
     """
     old = torch.tensor([source_vocab.index.get(token, -1) for token in vocab.tokens])
     known = old >= 0
@@ -531,6 +537,10 @@ def transplant(source: CharRNN, source_vocab: Vocab, target: CharRNN, vocab: Voc
         target.decoder.weight[known] = source.decoder.weight[old[known]]
     target.decoder.bias[known] = source.decoder.bias[old[known]]
     target.decoder.bias[~known] = source.decoder.bias[source_vocab.unk_id]
+    if vocab.sep_id is not None and source_vocab.sep_id is None:
+        target.embedding.weight[vocab.sep_id] = source.embedding.weight[source_vocab.start_id]
+        if not target.config.tie_weights:
+            target.decoder.weight[vocab.sep_id] = source.decoder.weight[source_vocab.start_id]
 
 
 @contextlib.contextmanager

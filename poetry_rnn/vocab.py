@@ -14,10 +14,15 @@ from poetry_rnn.files import write_text_atomic
 
 PAD, START, END, UNK = "<pad>", "<s>", "</s>", "<unk>"
 SPECIALS = (PAD, START, END, UNK)
+#: Ends a row's header (a title, or a ci's 词牌) where the poem begins: ``<s>静夜思<sep>床前…</s>``.
+SEP = "<sep>"
 
 
 class Vocab:
-    """Maps characters to ids and back; ids 0–3 are padding, start, end and unknown."""
+    """Maps characters to ids and back; ids 0–3 are padding, start, end and unknown.
+
+    A vocabulary of headed rows also holds :data:`SEP` (``sep_id``; None where it has none).
+    """
 
     pad_id, start_id, end_id, unk_id = range(len(SPECIALS))
 
@@ -29,10 +34,12 @@ class Vocab:
         self.tokens: list[str] = list(tokens)
         self.min_freq = min_freq
         self.index: dict[str, int] = {token: i for i, token in enumerate(self.tokens)}
+        self.sep_id: int | None = self.index.get(SEP)
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_freq: int = 1) -> Vocab:
-        """Characters of ``texts`` seen at least ``min_freq`` times, most frequent first."""
+    def build(cls, texts: Iterable[str], min_freq: int = 1, headed: bool = False) -> Vocab:
+        """Characters of ``texts`` seen at least ``min_freq`` times, most frequent first;
+        :data:`SEP` after the special tokens where ``headed``."""
         if min_freq < 1:
             raise PoetryError(f"min_freq must be at least 1, got {min_freq}")
         counts = Counter()
@@ -42,22 +49,32 @@ class Vocab:
             (char for char, count in counts.items() if count >= min_freq),
             key=lambda char: (-counts[char], char),
         )
-        return cls([*SPECIALS, *chars], min_freq)
+        return cls([*SPECIALS, *([SEP] if headed else []), *chars], min_freq)
+
+    def with_sep(self) -> Vocab:
+        """This vocabulary with :data:`SEP` appended, every other id kept (itself if it has it)."""
+        return self if self.sep_id is not None else Vocab([*self.tokens, SEP], self.min_freq)
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def __contains__(self, char: str) -> bool:
-        return char in self.index and char not in SPECIALS
+        return char in self.index and char not in SPECIALS and char != SEP
 
     def encode(self, text: str, wrap: bool = False) -> list[int]:
         """Ids of ``text``'s characters, unknown ones as ``unk_id``; ``wrap`` adds start, end."""
         ids = [self.index.get(char, self.unk_id) for char in text]
         return [self.start_id, *ids, self.end_id] if wrap else ids
 
+    def header(self, title: str) -> list[int]:
+        """The ids a headed row begins with: start, the title's characters, :data:`SEP`."""
+        if self.sep_id is None:
+            raise PoetryError("this model was not trained with titles")
+        return [self.start_id, *self.encode(title), self.sep_id]
+
     def decode(self, ids: Iterable[int]) -> str:
         """The text of ``ids``, leaving out padding, start and end."""
-        skip = {self.pad_id, self.start_id, self.end_id}
+        skip = {self.pad_id, self.start_id, self.end_id, self.sep_id}
         return "".join(self.tokens[i] for i in ids if i not in skip)
 
     def unknown_chars(self, text: str) -> list[str]:

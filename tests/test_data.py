@@ -108,14 +108,15 @@ def test_files_are_read_in_their_numbers_order_once_each(tmp_path):
 @pytest.mark.parametrize(
     ("include", "message"),
     [
-        (("tang", "yuan", "ming"), "unknown collection 'yuan'; choose from tang, song, tang300"),
-        (("song", "tang300"), "no song/tang300 poem files in {folder}"),
+        (("tang", "yuan"), "unknown collection 'yuan'; choose from tang, song, tang300, ci"),
+        (("song", "tang300"), "no song/tang300 poem files in {root}"),
     ],
 )
 def test_a_collection_unknown_or_absent_is_named(include, message, tmp_path):
     folder = _json_files(tmp_path / "全唐诗", {"poet.tang.0.json": [POEM]})
-    with pytest.raises(PoetryError, match=f"^{re.escape(message.format(folder=folder))}$"):
+    with pytest.raises(PoetryError, match=f"^{re.escape(message.format(root=tmp_path))}$"):
         find_poem_files(tmp_path, include)
+    assert find_poem_files(folder, ("tang",)) == [folder / "poet.tang.0.json"]
 
 
 def test_a_poem_keeps_its_author_and_title_and_its_collection(tmp_path):

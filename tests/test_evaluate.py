@@ -755,7 +755,7 @@ def test_the_perplexity_report_names_each_figure(model_dir, capsys):
         (["corpus", "--corpus", "CORPUS", "--form", "regulated"], "unknown form"),
         (["corpus", "--corpus", "nowhere"], "corpus not found"),
         (["corpus", "--corpus", "CORPUS", "--include", "tang", "yuan"],
-         "argument --include: invalid choice: 'yuan' (choose from 'tang', 'song', 'tang300')"),
+         "argument --include: invalid choice: 'yuan' (choose from 'tang', 'song', 'tang300'"),
         (["report", "--model", "MODEL", "--corpus", "CORPUS", "--n", "0"],
          "--n must be at least 1, got 0"),
     ],

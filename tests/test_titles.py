@@ -1,0 +1,160 @@
+"""Titles in the corpus pipeline: cleaned titles, the ci collection titled by its 词牌, headed
+rows ``<s> title <sep> poem </s>``, and scoring a poem given its title."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import FIXTURE_CORPUS, tiny_model
+
+from poetry_rnn.cleaning import MAX_TITLE_CHARS, clean_title
+from poetry_rnn.corpus import find_poem_files, read_corpus
+from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, prepare_corpus, save_corpus
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.metrics import perplexity
+from poetry_rnn.model import masked_loss
+from poetry_rnn.train import transplant
+from poetry_rnn.vocab import SEP, Vocab
+
+QUIET = {"progress": False}
+CI = [
+    {"author": "晏殊", "rhythmic": "浣溪沙", "paragraphs": [
+        "一曲新词酒一杯，去年天气旧亭台。夕阳西下几时回。",
+        "无可奈何花落去，似曾相识燕归来。小园香径独徘徊。",
+    ]},
+    {"author": "李清照", "rhythmic": "如梦令", "paragraphs": [
+        "昨夜雨疏风骤，浓睡不消残酒。试问卷帘人，却道海棠依旧。知否，知否，应是绿肥红瘦。",
+    ]},
+]  # fmt: skip
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A chinese-poetry checkout: the fixture's shi, and two ci in 宋词."""
+    root = Path(shutil.copytree(FIXTURE_CORPUS, tmp_path / "chinese-poetry"))
+    (root / "宋词").mkdir()
+    (root / "宋词" / "ci.song.0.json").write_text(json.dumps(CI, ensure_ascii=False), "utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("靜夜思", "静夜思"),
+        ("秋興八首 其一", "秋兴"),
+        ("寒夜思友三首 三", "寒夜思友"),
+        ("句  其一○", "句"),
+        ("《送別》（一作王維詩）", "送别"),
+        ("十六觀經頌 池觀第五", "十六观经颂池观第五"),
+        ("改祭修齋决疑頌 第七疑：改祭之後", "改祭修斋决疑颂"),
+        ("Hello", ""),
+        ("", ""),
+    ],
+)
+def test_a_title_loses_its_number_notes_and_marks(raw, clean):
+    assert clean_title(raw) == clean
+    assert clean_title(clean) == clean  # cleaning a clean title changes nothing
+
+
+def test_an_overlong_title_is_cut():
+    preface = "玉梁峽口懷朱嚴從事之官嶺外兩夕舟次于此"
+    assert clean_title(preface) == "玉梁峡口怀朱严从事之官岭外两夕舟"[:MAX_TITLE_CHARS]
+
+
+def test_the_ci_collection_is_read_with_its_tune_as_title(checkout):
+    assert [p.name for p in find_poem_files(checkout, ("ci",))] == ["ci.song.0.json"]
+    poems, _, _ = read_corpus(checkout, ("ci",), progress=False)
+    assert [(p.title, p.source) for p in poems] == [("浣溪沙", "ci"), ("如梦令", "ci")]
+    both, _, _ = read_corpus(checkout / "全唐诗", ("tang", "ci"), progress=False)
+    assert {p.source for p in both} == {"tang", "ci"}  # the shi folder finds the ci beside it
+
+
+def test_a_headed_corpus_reads_title_sep_poem(checkout):
+    options = CorpusOptions(include=("tang", "ci"), headed=True, min_freq=1, split=(1, 0, 0))
+    corpus = build_corpus(checkout, options, **QUIET)
+    vocab = corpus.vocab
+    assert vocab.sep_id == 4 and SEP not in list(vocab.index)[5:]
+    ci = int(np.flatnonzero(np.array(corpus.titles()) == "浣溪沙")[0])
+    row = corpus.batch(np.array([ci]))[0]
+    sep = int(np.flatnonzero(row == vocab.sep_id)[0])
+    assert row[0] == vocab.start_id and vocab.decode(row[1:sep].tolist()) == "浣溪沙"
+    assert vocab.decode(row[sep + 1 :].tolist()) == corpus.texts([ci])[0]
+    assert corpus.header[ci] == len("浣溪沙") + 1
+    assert corpus.lengths[ci] == len(corpus.texts([ci])[0]) + corpus.header[ci] + 2
+    assert corpus.stats["titled"] == len(corpus)  # every fixture poem has a title
+
+
+def test_an_unheaded_corpus_still_keeps_its_titles(checkout, tmp_path):
+    corpus = prepare_corpus(checkout, CorpusOptions(), cache_dir=tmp_path / "cache", **QUIET)
+    assert corpus.vocab.sep_id is None and not corpus.header.any()
+    assert corpus.batch(np.array([0]))[0][0] == corpus.vocab.start_id
+    loaded = load_corpus(corpus.stats["cache"])
+    assert loaded.titles() == corpus.titles() and all(loaded.titles())
+
+
+def test_a_headed_corpus_survives_the_cache(checkout, tmp_path):
+    corpus = build_corpus(checkout, CorpusOptions(headed=True, min_freq=1), **QUIET)
+    save_corpus(corpus, tmp_path / "c.npz")
+    loaded = load_corpus(tmp_path / "c.npz")
+    assert loaded.titles() == corpus.titles() and loaded.texts() == corpus.texts()
+    np.testing.assert_array_equal(loaded.batch(np.arange(4)), corpus.batch(np.arange(4)))
+
+
+def test_a_cache_whose_title_stream_does_not_fit_is_refused(checkout, tmp_path):
+    corpus = build_corpus(checkout, CorpusOptions(min_freq=1), **QUIET)
+    corpus.title_offsets = corpus.title_offsets[:-1]
+    save_corpus(corpus, tmp_path / "c.npz")
+    with pytest.raises(PoetryError, match="do not fit together"):
+        load_corpus(tmp_path / "c.npz")
+
+
+def test_a_corpus_encoded_in_a_models_vocabulary_keeps_its_ids(checkout, tmp_path):
+    base = Vocab.build(["床前明月光，疑是地上霜。"])
+    base.save(tmp_path / "vocab.json")
+    options = CorpusOptions(headed=True, vocab=str(tmp_path / "vocab.json"))
+    corpus = build_corpus(checkout, options, **QUIET)
+    assert corpus.vocab.tokens == [*base.tokens, SEP]  # every id kept, <sep> appended
+
+
+def test_the_separator_is_not_a_character():
+    vocab = Vocab.build(["床前明月光静"]).with_sep()
+    assert SEP not in vocab and "床" in vocab
+    assert vocab.header("静夜") == [vocab.start_id, vocab.index["静"], vocab.unk_id, vocab.sep_id]
+    assert vocab.decode([vocab.start_id, vocab.sep_id, vocab.index["床"]]) == "床"
+    with pytest.raises(PoetryError, match="not trained with titles"):
+        Vocab.build(["床"]).header("静夜")
+
+
+def test_a_new_separator_starts_as_the_start_token():
+    old = Vocab.build(["床前明月光"])
+    new = old.with_sep()
+    source, target = tiny_model(old), tiny_model(new)
+    transplant(source, old, target, new)
+    torch.testing.assert_close(
+        target.embedding.weight[new.sep_id], source.embedding.weight[old.start_id]
+    )
+    torch.testing.assert_close(target.embedding.weight[:-1], source.embedding.weight)
+
+
+def test_a_poem_given_its_title_is_scored_on_the_poem_alone():
+    vocab = Vocab.build(["床前明月光，疑是地上霜。静夜思"]).with_sep()
+    model = tiny_model(vocab)
+    poem, title = "床前明月光，疑是地上霜。", "静夜思"
+    given = perplexity(model, vocab, [poem], titles=[title])
+    row = torch.tensor([[*vocab.header(title), *vocab.encode(poem), vocab.end_id]])
+    header = torch.tensor([len(title) + 1])
+    expected = masked_loss(model, row, [vocab.pad_id], "sum", header=header).item()
+    assert given["tokens"] == len(poem) + 1  # the characters and the end, not the title
+    assert math.isclose(given["nll"] * given["tokens"], expected, rel_tol=1e-5)
+    whole = masked_loss(model, row, [vocab.pad_id], "sum").item()
+    assert whole > expected  # the title's own tokens were left out
+
+
+def test_titles_need_a_model_trained_with_them():
+    vocab = Vocab.build(["床前明月光"])
+    with pytest.raises(PoetryError, match="not trained with titles"):
+        perplexity(tiny_model(vocab), vocab, ["床前明月光"], titles=["静夜思"])
