@@ -175,7 +175,7 @@ def rhyme_segments(agreement: list[list[float]]) -> list[int | None]:
 
 def segment_tones(cis: Sequence[Ci], rhyme: list[int | None]) -> list[str]:
     """Each segment's tone class: the tone of the groups its lines share in most ci."""
-    votes: list[Counter] = [Counter() for _ in range(max((s for s in rhyme if s is not None)) + 1)]
+    votes: list[Counter] = [Counter() for _ in range(max(s for s in rhyme if s is not None) + 1)]
     for ci in cis:
         for segment, counter in enumerate(votes):
             ends = [ci.lines[i][-1] for i, s in enumerate(rhyme) if s == segment]
