@@ -41,6 +41,7 @@ from poetry_rnn.prosody import (
     modern_reading,
     parallelism,
     repeated_words,
+    require_rhyme_book,
     rhyme_groups,
     rhyme_positions,
     rhyming_groups,
@@ -128,7 +129,7 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
 
     Text that is not a poem of a fixed form is a :class:`PoetryError`.
     """
-    book_groups(rhyme_book)  # rejects an unknown book
+    require_rhyme_book(rhyme_book)
     lines, chosen = read_poem(text, form)
     required = [lines[i][-1] for i in rhyme_positions(chosen)]
     rhymes = bool(shared_rhymes(required, rhyme_book))

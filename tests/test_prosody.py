@@ -173,7 +173,7 @@ def test_a_non_han_character_has_no_group(book):
     ],
 )
 def test_an_unknown_rhyme_book_is_a_clear_error(call):
-    message = "^unknown rhyme book 'guangyun'; choose one of pingshui, xinyun$"
+    message = "^unknown rhyme book 'guangyun'; choose one of pingshui, xinyun, cilin$"
     with pytest.raises(PoetryError, match=message):
         call()
 
