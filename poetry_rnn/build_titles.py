@@ -34,11 +34,12 @@ log = logging.getLogger("poetry_rnn.build_titles")  # also when run as __main__
 PACKAGE_DIR = Path(__file__).parent
 COLLECTIONS = ("tang", "song")
 MIN_CHARS, MAX_CHARS = 2, 7
-MIN_POEMS = 3
-#: Titles matching this name no occasion a reader could hold a poem to.
+MIN_POEMS = 4
+#: Titles matching this name no occasion a reader could hold a poem to: replies to another
+#: poem's rhymes, religious verse, elegies for a named person, a form's name, a lost title.
 NO_OCCASION = re.compile(
-    "[偈颂赞铭]|次韵|前韵|用韵|韵|^和|^又|^再|存目|集句|失题|缺题|无题|^句|歌辞|乐章|丹|诗诀|"
-    "[一二三四五六七八九十百]+[首章篇则绝]"
+    "[偈颂赞铭挽哭韵丹]|^和|^又|^再|存目|集句|失题|缺题|无题|^句|歌辞|乐章|诗诀|证道|缘识|"
+    "绝句|[五六七]言|[一二三四五六七八九十百]+[首章篇则绝咏]"
 )
 
 
@@ -66,7 +67,7 @@ def bank_json(bank: dict[str, int]) -> str:
         f"{MIN_CHARS} to {MAX_CHARS} characters, borne by at least {MIN_POEMS} poems, less those "
         "that name no occasion and the 词牌; by python -m poetry_rnn.build_titles."
     )
-    return json.dumps({"about": about, "titles": bank}, ensure_ascii=False, indent=0) + "\n"
+    return json.dumps({"about": about, "titles": bank}, ensure_ascii=False) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

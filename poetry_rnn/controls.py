@@ -19,6 +19,7 @@ from poetry_rnn.decoding import (
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS, get_form
 from poetry_rnn.sampling import Sampling
+from poetry_rnn.titles import user_title
 
 MAX_POEMS = 256
 MAX_COHERENCE = 20.0
@@ -43,7 +44,9 @@ class Controls:
     free length always samples. ``parallel``: favour 对仗 in a 律诗's middle couplets.
     ``coherence``: the whole-line search's weight of the poem's coherence (0 turns it off).
     ``plan``: grow the user's keywords (or the model's first line) into one keyword per line
-    with the corpus statistics, and steer each line toward its keyword.
+    with the corpus statistics, and steer each line toward its keyword. ``title``: the title
+    the poems are written to (命题; cleaned as :func:`poetry_rnn.titles.user_title` says); ""
+    gives each poem a title of its own.
     """
 
     form: str | None = None
@@ -63,6 +66,7 @@ class Controls:
     parallel: bool = True
     coherence: float = COHERENCE_WEIGHT
     plan: bool = True
+    title: str = ""
 
     def __post_init__(self) -> None:
         if self.form is not None and self.form != FREE:
@@ -95,6 +99,7 @@ class Controls:
             raise PoetryError(f"the style must be text, got {type(self.style).__name__}")
         if len(self.style) > MAX_INPUT_CHARS:
             raise PoetryError(f"the style is too long: at most {MAX_INPUT_CHARS} characters")
+        object.__setattr__(self, "title", user_title(self.title))
         if not isinstance(self.script, str) or self.script not in SCRIPTS:
             raise PoetryError(f"script must be simplified or traditional, got {self.script!r}")
         if not isinstance(self.search, str) or self.search not in SEARCHES:

@@ -149,6 +149,7 @@ class Plan:
     search: Search | None = Search()  # None: token sampling (a free plan always samples)
     parallel: bool = True  # favour 对仗 in a 律诗's middle couplets
     coherence: float = COHERENCE_WEIGHT  # the search's weight of coherence per character
+    title: str = ""  # what a titled model writes to: <s> title <sep> before the poem
 
     def __post_init__(self) -> None:
         book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
@@ -472,9 +473,12 @@ class Composer:
         return next(self.model.parameters()).device
 
     def _prime(self, plan: Plan, n: int) -> tuple[torch.Tensor, State]:
-        """Feed the style and the context once; the first logits and the state, for n rows."""
-        ids = self.vocab.encode(plan.style, wrap=True) if plan.style else []
-        ids += [self.vocab.start_id, *self.vocab.encode(plan.context)]
+        """Feed the style, the title (a titled model's header) and the context once; the first
+        logits and the state, for n rows."""
+        vocab = self.vocab
+        ids = vocab.encode(plan.style, wrap=True) if plan.style else []
+        ids += vocab.header(plan.title) if vocab.sep_id is not None else [vocab.start_id]
+        ids += vocab.encode(plan.context)
         state = None
         for token in torch.tensor(ids, device=self.device):
             logits, state = self.model.step(token.view(1), state)

@@ -52,11 +52,13 @@ from poetry_rnn.prosody import (
     get_form,
 )
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
+from poetry_rnn.titles import choose_title, user_title
 from poetry_rnn.vocab import Vocab
 
 STEERS = ("plan", "prime", "both")
 THEME_KEYWORDS = 8
 PLAN_BONUS = 3.0  # logit bonus for a line's planned keyword
+MAX_THEME_TITLE_CHARS = 10  # a theme of more characters is a sentence, not a title
 ACROSTIC_FORMS = {4: "七言绝句", 8: "七言律诗"}
 BACKWARD_HELP = "a backward model's directory: its score of each poem joins the search's"
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
@@ -83,6 +85,7 @@ class Poem:
     score: float | None = None
     plan: list[str] = field(default_factory=list)  # one keyword per line, or none
     plan_source: str = ""  # "theme", "start", "heads" or "first line"; "" without a plan
+    title: str = ""  # what it was written to; "" from a model trained without titles
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -198,6 +201,8 @@ class PoetryGenerator:
         controls = controls_with(controls, options)
         text = self._user_text(text, "theme", required=True, check_vocab=False, punctuation=True)
         chars = self.theme_characters(text)
+        if not controls.title and self.vocab.sep_id is not None:
+            controls = replace(controls, title=_as_title(text))
         style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
         if controls.form == FREE:  # free length: no lines to plan into
             bias = {-1: dict.fromkeys(chars, PLAN_BONUS / 3)} if steer != "prime" else {}
@@ -402,13 +407,48 @@ class PoetryGenerator:
         keywords: Sequence[str] = (),
         source: str = "",
     ) -> list[Poem]:
+        """The poems of ``plan``, written to the controls' title; where there is none (and the
+        model knows titles), each poem to a title of its own, drawn from the bank by what the
+        user gave and the poem's seed (:func:`poetry_rnn.titles.choose_title`)."""
         seed = _seed(controls)
+        if self.vocab.sep_id is None:
+            if controls.title:
+                raise PoetryError("this model was not trained with titles: it cannot take one")
+            return self._written(plan, controls, mode, seed, keywords, source)
+        if controls.title:
+            titled = replace(plan, title=controls.title)
+            return self._written(titled, controls, mode, seed, keywords, source)
+        prompt = (
+            plan.context
+            + "".join(keywords)
+            + "".join(slot.fixed for slot in plan.slots or () if slot.fixed and slot.position)
+        )
+        poems, titles = [], frozenset()
+        for number in range(controls.n):
+            title = choose_title(prompt, seed + number, avoid=titles)
+            titles |= {title}
+            one = replace(controls, n=1)
+            titled = replace(plan, title=title)
+            poems += self._written(titled, one, mode, seed + number, keywords, source)
+        return sorted(poems, key=lambda poem: -(poem.score or 0.0))
+
+    def _written(
+        self,
+        plan: Plan,
+        controls: Controls,
+        mode: str,
+        seed: int,
+        keywords: Sequence[str],
+        source: str,
+    ) -> list[Poem]:
+        """The poems of one decoding of ``plan``, with their checks and scores."""
         scored = self.composer.decode_scored(plan, controls.n, controls.sampling, seed)
         poems = []
         for text, score in scored:
             checks = None if plan.form is None else check_poem(text, plan.form, controls.rhyme_book)
+            title = plan.title
             if controls.script == "traditional":
-                text = to_traditional(text)
+                text, title = to_traditional(text), to_traditional(title)
             poems.append(
                 Poem(
                     text=text,
@@ -420,6 +460,7 @@ class PoetryGenerator:
                     score=score,
                     plan=list(keywords),
                     plan_source=source,
+                    title=title,
                 )
             )
         return poems
@@ -428,6 +469,16 @@ class PoetryGenerator:
 def _seed(controls: Controls) -> int:
     """The user's seed, or one drawn afresh; the poems report it, so they can be written again."""
     return controls.seed if controls.seed is not None else secrets.randbelow(2**31)
+
+
+def _as_title(theme: str) -> str:
+    """A theme that reads as a title (秋夜思乡: a phrase of Han characters, not a sentence)
+    stands as the poem's title; "" for any other."""
+    try:
+        title = user_title(theme)
+    except PoetryError:
+        return ""
+    return title if len(title) <= MAX_THEME_TITLE_CHARS else ""
 
 
 def _start_required(text: str) -> str:
@@ -534,6 +585,11 @@ def _printed_lines(text: str) -> list[str]:
 # --- command line -------------------------------------------------------------------------
 
 
+def _printed(poem: Poem) -> str:
+    """A poem as the command line prints it: its title (where it has one), then a line a row."""
+    return "\n".join([poem.title, *poem.lines] if poem.title else poem.lines)
+
+
 def _kept_lines(value: str) -> list[int]:
     """--keep's line numbers: "1,3" → [1, 3]; "" → none."""
     items = [item.strip() for item in value.split(",") if item.strip()]
@@ -554,6 +610,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--keep", default="", help="with --revise: the lines kept (1-based), e.g. 1,3"
     )
+    parser.add_argument(
+        "--title", default="",
+        help="命题: the title the poems are written to (default: each poem a title of its own)",
+    )  # fmt: skip
     parser.add_argument("--style", default="", help="text that primes the mood, not printed")
     parser.add_argument(
         "--steer", choices=STEERS, default="plan",
@@ -597,6 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         n=args.n, style=args.style, script="traditional" if args.traditional else "simplified",
         search=args.search, beams=args.beams, candidates=args.candidates,
         parallel=not args.no_parallel, coherence=args.coherence, plan=not args.no_plan,
+        title=args.title,
     )  # fmt: skip
     if args.keep and args.revise is None:
         raise PoetryError("--keep goes with --revise")
@@ -610,7 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps([poem.to_dict() for poem in poems], ensure_ascii=False, indent=2))
     else:
-        print("\n\n".join("\n".join(poem.lines) for poem in poems))
+        print("\n\n".join(_printed(poem) for poem in poems))
     return 0
 
 
