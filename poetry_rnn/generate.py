@@ -84,7 +84,7 @@ class Poem:
     checks: PoemChecks | None
     score: float | None = None
     plan: list[str] = field(default_factory=list)  # one keyword per line, or none
-    plan_source: str = ""  # "theme", "start", "heads" or "first line"; "" without a plan
+    plan_source: str = ""  # "theme", "start", "heads", "title" or "first line"; "" without a plan
     title: str = ""  # what it was written to; "" from a model trained without titles
 
     def to_dict(self) -> dict:
@@ -140,10 +140,15 @@ class PoetryGenerator:
         free poems without one. ``options`` are fields of :class:`Controls`."""
         controls = controls_with(controls, options)
         start = self._start_text(start)
+        return self._titled(controls, start, lambda titled: self._continued(start, titled))
+
+    def _continued(self, start: str, controls: Controls) -> list[Poem]:
         style = self._style(controls)
         mode = "start" if start else "free"
         if controls.form == FREE:
-            plan = Plan(context=start, style=style, repeat_ok=_repeated(start))
+            plan = Plan(
+                context=start, style=style, repeat_ok=_repeated(start), title=controls.title
+            )
         else:
             form = get_form(controls.form) if controls.form else self._chosen_form(start, style)
             fixed = _align_start(start, form)
@@ -158,6 +163,9 @@ class PoetryGenerator:
         """Poems whose lines begin with the characters of ``heads`` (藏头诗)."""
         controls = controls_with(controls, options)
         heads = self._user_text(heads, "acrostic", required=True)
+        return self._titled(controls, heads, lambda titled: self._acrostic(heads, titled))
+
+    def _acrostic(self, heads: str, controls: Controls) -> list[Poem]:
         if controls.form == FREE:
             raise PoetryError("an acrostic needs a regulated form, not free length")
         if controls.form is None:
@@ -203,10 +211,16 @@ class PoetryGenerator:
         chars = self.theme_characters(text)
         if not controls.title and self.vocab.sep_id is not None:
             controls = replace(controls, title=_as_title(text))
+        return self._titled(
+            controls, "".join(chars), lambda titled: self._themed(chars, steer, titled)
+        )
+
+    def _themed(self, chars: list[str], steer: str, controls: Controls) -> list[Poem]:
         style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
         if controls.form == FREE:  # free length: no lines to plan into
             bias = {-1: dict.fromkeys(chars, PLAN_BONUS / 3)} if steer != "prime" else {}
-            return self._decode(Plan(style=style, bias=bias), controls, "theme")
+            plan = Plan(style=style, bias=bias, title=controls.title)
+            return self._decode(plan, controls, "theme")
         form = get_form(controls.form) if controls.form else self._chosen_form("", style)
         plan = self._form_plan(form, controls, {}, style=style)
         if steer == "prime":
@@ -245,6 +259,10 @@ class PoetryGenerator:
         if unknown:
             raise PoetryError(f"the kept characters include ones the model does not know: "
                               f"{' '.join(unknown)}")  # fmt: skip
+        return self._titled(controls, kept, lambda titled: self._revised(form, fixed, titled))
+
+    def _revised(self, form: Form, fixed: dict, controls: Controls) -> list[Poem]:
+        kept = "".join(fixed.values())
         style = self._style(controls)
         plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(kept))
         return self._decode(plan, controls, "revise")
@@ -266,6 +284,25 @@ class PoetryGenerator:
         return list(dict.fromkeys(chars))
 
     # --- shared steps -----------------------------------------------------------------------
+
+    def _titled(
+        self, controls: Controls, prompt: str, write: Callable[[Controls], list[Poem]]
+    ) -> list[Poem]:
+        """The poems ``write`` writes to the controls' title; where there is none (and the
+        model knows titles), each poem to a title of its own, drawn from the bank by the
+        user's ``prompt`` and the poem's seed (:func:`poetry_rnn.titles.choose_title`), best
+        first. A model trained without titles takes none."""
+        if self.vocab.sep_id is None or controls.title:
+            if controls.title and self.vocab.sep_id is None:
+                raise PoetryError("this model was not trained with titles: it cannot take one")
+            return write(controls)
+        seed = _seed(controls)
+        poems: list[Poem] = []
+        for number in range(controls.n):
+            taken = frozenset(poem.title for poem in poems)
+            title = choose_title(prompt, seed + number, avoid=taken)
+            poems += write(replace(controls, title=title, n=1, seed=seed + number))
+        return sorted(poems, key=lambda poem: -(poem.score or 0.0))
 
     def _start_text(self, start: str) -> str:
         """The start, checked: Han characters, each mark ending a line; empty for none."""
@@ -334,7 +371,7 @@ class PoetryGenerator:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
             search=controls.line_search, parallel=controls.parallel,
-            coherence=controls.coherence, **options,
+            coherence=controls.coherence, title=controls.title, **options,
         )  # fmt: skip
 
     def _user_text(
@@ -372,10 +409,11 @@ class PoetryGenerator:
         self, plan: Plan, controls: Controls, mode: str, seeds: str, source: str, printed: str
     ) -> list[Poem]:
         """Poems of ``plan``, each line steered by its keyword: the plan grown from ``seeds``
-        (``printed``: the text the poem prints anyway), or, where the statistics know none of
-        them, from the model's own first line."""
+        and the title (``printed``: the text the poem prints anyway), or, where the statistics
+        know none of them, from the model's own first line."""
         assert plan.form is not None and plan.slots is not None
-        keywords = plan_keywords(seeds, plan.form.lines, printed)
+        keywords = plan_keywords(seeds + plan.title, plan.form.lines, printed)
+        source = "title" if plan.title and not seeds else source
         if keywords:
             return self._decode(
                 _steered(plan, keywords, self.vocab), controls, mode, keywords, source
@@ -407,41 +445,7 @@ class PoetryGenerator:
         keywords: Sequence[str] = (),
         source: str = "",
     ) -> list[Poem]:
-        """The poems of ``plan``, written to the controls' title; where there is none (and the
-        model knows titles), each poem to a title of its own, drawn from the bank by what the
-        user gave and the poem's seed (:func:`poetry_rnn.titles.choose_title`)."""
         seed = _seed(controls)
-        if self.vocab.sep_id is None:
-            if controls.title:
-                raise PoetryError("this model was not trained with titles: it cannot take one")
-            return self._written(plan, controls, mode, seed, keywords, source)
-        if controls.title:
-            titled = replace(plan, title=controls.title)
-            return self._written(titled, controls, mode, seed, keywords, source)
-        prompt = (
-            plan.context
-            + "".join(keywords)
-            + "".join(slot.fixed for slot in plan.slots or () if slot.fixed and slot.position)
-        )
-        poems, titles = [], frozenset()
-        for number in range(controls.n):
-            title = choose_title(prompt, seed + number, avoid=titles)
-            titles |= {title}
-            one = replace(controls, n=1)
-            titled = replace(plan, title=title)
-            poems += self._written(titled, one, mode, seed + number, keywords, source)
-        return sorted(poems, key=lambda poem: -(poem.score or 0.0))
-
-    def _written(
-        self,
-        plan: Plan,
-        controls: Controls,
-        mode: str,
-        seed: int,
-        keywords: Sequence[str],
-        source: str,
-    ) -> list[Poem]:
-        """The poems of one decoding of ``plan``, with their checks and scores."""
         scored = self.composer.decode_scored(plan, controls.n, controls.sampling, seed)
         poems = []
         for text, score in scored:

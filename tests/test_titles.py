@@ -3,6 +3,7 @@ rows ``<s> title <sep> poem </s>``, and scoring a poem given its title."""
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -11,12 +12,18 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS, tiny_model
 
+from poetry_rnn.build_titles import NO_OCCASION, build_bank
+from poetry_rnn.checkpoint import save_pretrained
 from poetry_rnn.cleaning import MAX_TITLE_CHARS, clean_title
+from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import find_poem_files, read_corpus
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, prepare_corpus, save_corpus
-from poetry_rnn.errors import PoetryError
+from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.generate import PoetryGenerator
+from poetry_rnn.generate import main as generate_main
 from poetry_rnn.metrics import perplexity
 from poetry_rnn.model import masked_loss
+from poetry_rnn.titles import choose_title, title_bank, user_title
 from poetry_rnn.train import transplant
 from poetry_rnn.vocab import SEP, Vocab
 
@@ -158,3 +165,172 @@ def test_titles_need_a_model_trained_with_them():
     vocab = Vocab.build(["床前明月光"])
     with pytest.raises(PoetryError, match="not trained with titles"):
         perplexity(tiny_model(vocab), vocab, ["床前明月光"], titles=["静夜思"])
+
+
+# --- a user's title ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "title"),
+    [
+        ("静夜思", "静夜思"),
+        (" 《靜夜思》 ", "静夜思"),
+        ("秋夜·思乡", "秋夜思乡"),
+        ("", ""),
+        ("  ", ""),
+    ],
+)
+def test_a_users_title_is_cleaned_as_the_corpus_titles_are(typed, title):
+    assert user_title(typed) == title
+    assert Controls(title=typed).title == title
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("，。！", "no Han characters, only marks"),
+        ("Moonlight", "must be Chinese characters; it holds 'M'"),
+        ("静夜🌙", "must be Chinese characters"),
+        ("静" * 200, "too long: 200 characters, at most 16"),
+        (123, "the title must be text, got int"),
+    ],
+)
+def test_a_title_that_is_no_title_is_refused_in_one_line(typed, message):
+    with pytest.raises(PoetryError, match=re.escape(message)):
+        Controls(title=typed)
+
+
+def test_the_command_line_refuses_a_bad_title_in_one_line(capsys):
+    code = run_cli(generate_main, ["--start", "床前", "--title", "Moonlight"])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.count("\n") == 1 and "must be Chinese characters" in err
+
+
+def test_a_model_without_titles_refuses_one_but_writes_untitled(generator):
+    with pytest.raises(PoetryError, match="not trained with titles"):
+        generator.generate("床前", title="静夜思", seed=1)
+    (poem,) = generator.generate("床前", seed=1)
+    assert poem.title == "" and poem.to_dict()["title"] == ""
+
+
+# --- writing to a title -----------------------------------------------------------------------
+
+BANK = {"静夜思": 9, "春晓": 4, "送别": 1, "登高": 1}
+
+
+@pytest.fixture
+def titled(monkeypatch):
+    """A generator of a tiny untrained model that knows titles, the prime it is fed recorded;
+    the title bank a small one."""
+    vocab = Vocab.build(["床前明月光，疑是地上霜。举头望低思故乡静夜春晓送别登高秋"], headed=True)
+    generator = PoetryGenerator(tiny_model(vocab), vocab)
+    primes = []
+    prime = generator.composer._prime
+    monkeypatch.setattr(
+        generator.composer, "_prime", lambda plan, n: primes.append(plan.title) or prime(plan, n)
+    )
+    monkeypatch.setattr("poetry_rnn.titles.title_bank", lambda: BANK)
+    return generator, primes
+
+
+def test_a_poem_is_written_to_the_title_it_is_given(titled):
+    generator, primes = titled
+    poems = generator.generate("床前", title="《靜夜思》", seed=3, n=2, form="五言绝句")
+    assert [poem.title for poem in poems] == ["静夜思", "静夜思"] and primes == ["静夜思"]
+    assert poems[0].text.startswith("床前")
+    traditional = generator.acrostic("床疑举低", title="静夜思", seed=3, script="traditional")
+    assert traditional[0].title == "靜夜思"
+
+
+def test_the_header_is_what_the_model_reads_first():
+    vocab = Vocab.build(["床前明月光，静夜思。"], headed=True)
+    model = tiny_model(vocab)
+    fed = []
+    step = model.step
+    model.step = lambda token, state: fed.append(int(token)) or step(token, state)
+    PoetryGenerator(model, vocab).generate(title="静夜思", seed=0, form="五言绝句", search="sample")
+    assert fed[:5] == vocab.header("静夜思")
+
+
+def test_each_poem_without_a_title_gets_one_of_its_own_from_the_bank(titled):
+    generator, primes = titled
+    poems = generator.generate(seed=5, n=3, form="五言绝句")
+    titles = [poem.title for poem in poems]
+    assert len(set(titles)) == 3 and set(titles) <= set(BANK) and sorted(primes) == sorted(titles)
+    again = generator.generate(seed=5, n=3, form="五言绝句")
+    assert [poem.title for poem in again] == titles and [p.text for p in again] == [
+        p.text for p in poems
+    ]
+    assert [poem.score for poem in poems] == sorted((p.score for p in poems), reverse=True)
+
+
+def test_a_drawn_title_shares_a_character_with_what_the_user_gave(titled):
+    generator, _ = titled
+    for seed in range(6):
+        (poem,) = generator.generate("春", seed=seed, form="五言绝句", plan=False)
+        assert poem.title == "春晓"  # the only title of the bank with 春
+        (poem,) = generator.acrostic("送别登高", seed=seed, form="五言绝句", plan=False)
+        assert poem.title in ("送别", "登高")
+
+
+def test_a_theme_that_reads_as_a_title_stands_as_one(titled):
+    generator, _ = titled
+    (poem,) = generator.themed("秋夜思乡", seed=1, form="五言绝句")
+    assert poem.title == "秋夜思乡"
+    (poem,) = generator.themed("秋天的夜晚，我在异乡想念故乡的亲人。", seed=1, form="五言绝句")
+    assert poem.title in BANK
+
+
+def test_choosing_a_title_follows_the_seed_the_prompt_and_what_to_avoid():
+    assert choose_title("", 1, BANK) == choose_title("", 1, BANK)
+    assert {choose_title("", seed, BANK) for seed in range(200)} == set(BANK)
+    drawn = [choose_title("", seed, BANK) for seed in range(400)]
+    assert drawn.count("静夜思") > drawn.count("送别")  # weighted by how often poets used it
+    assert {choose_title("夜", seed, BANK) for seed in range(20)} == {"静夜思"}
+    assert choose_title("夜", 0, BANK, avoid=frozenset({"静夜思"})) == "静夜思"  # none else fits
+    assert choose_title("", 0, BANK, avoid=frozenset(BANK) - {"登高"}) == "登高"
+
+
+def test_the_command_line_prints_the_title_above_the_poem(titled_model_dir, capsys):
+    argv = ["--model", str(titled_model_dir), "--start", "床前", "--seed", "2"]
+    assert run_cli(generate_main, [*argv, "--title", "静夜思"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "静夜思" and out[1].startswith("床前") and len(out) == 5
+    assert run_cli(generate_main, [*argv, "--title", "静夜思", "--json"]) == 0
+    (poem,) = json.loads(capsys.readouterr().out)
+    assert poem["title"] == "静夜思" and poem["text"].startswith("床前")
+
+
+@pytest.fixture
+def titled_model_dir(tmp_path):
+    vocab = Vocab.build(["床前明月光，疑是地上霜。举头望低思故乡静夜"], headed=True)
+    save_pretrained(tmp_path / "model", tiny_model(vocab), vocab)
+    return tmp_path / "model"
+
+
+# --- the bank -------------------------------------------------------------------------------
+
+
+def test_the_bank_holds_common_titles_of_occasions(tmp_path, monkeypatch):
+    root = Path(shutil.copytree(FIXTURE_CORPUS, tmp_path / "corpus"))
+    poems = [
+        {"author": "某", "title": title, "paragraphs": [text]}
+        for title, text in [
+            ("秋夜 其一", "床前明月光，疑是地上霜。"), ("秋夜 其二", "举头望明月，低头思故乡。"),
+            ("次韵秋夜", "白日依山尽，黄河入海流。"), ("浣溪沙", "欲穷千里目，更上一层楼。"),
+        ]
+    ]  # fmt: skip
+    (root / "全唐诗" / "poet.tang.9.json").write_text(json.dumps(poems, ensure_ascii=False))
+    monkeypatch.setattr("poetry_rnn.build_titles.MIN_POEMS", 1)
+    monkeypatch.setattr("poetry_rnn.build_titles.split_of", lambda text: 0)
+    bank = build_bank(root)
+    assert bank["秋夜"] == 2 and next(iter(bank)) == "秋夜"  # numbered poems of one title count
+    assert "次韵秋夜" not in bank and "浣溪沙" not in bank  # a reply's rhymes, a tune
+    assert "静夜思" in bank and all(2 <= len(title) <= 7 for title in bank)
+
+
+def test_the_shipped_bank_is_clean():
+    bank = title_bank()
+    assert len(bank) > 1000 and all(clean_title(title) == title for title in bank)
+    assert all(not NO_OCCASION.search(title) for title in bank)
+    assert list(bank.values()) == sorted(bank.values(), reverse=True)
