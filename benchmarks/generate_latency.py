@@ -30,7 +30,7 @@ from poetry_rnn.check import check
 from poetry_rnn.checkpoint import PRECISIONS, Models
 from poetry_rnn.controls import Controls
 from poetry_rnn.evaluate import prompts
-from poetry_rnn.generate import MODES, PoetryGenerator
+from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.prosody import FORMS
 from poetry_rnn.quantized import Int8CharRNN
 from poetry_rnn.suggest import suggest
@@ -103,7 +103,7 @@ def measure_form(generator: PoetryGenerator, form_name: str, runs: int) -> list[
         timed(lambda _: greedy_poem(model, vocab, max_chars=tokens - 2, stop_at_end=False), runs)
     )
     rows = []
-    for mode in MODES:
+    for mode in generator.modes:
         single = timed(partial(write, generator, mode, form_name), runs)
         loose = timed(partial(write, generator, mode, form_name, rhyme=False, tone=False), runs)
         unplanned = timed(

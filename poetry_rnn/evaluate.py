@@ -53,6 +53,7 @@ HEADS = {
     8: ("风花雪月山高水长", "春风秋月江山万里", "白云青山明月清风"),
 }
 THEMES = ("秋夜思乡", "春日登山", "边塞征战", "送别友人")
+TITLES = ("送友人", "秋夜", "登楼", "山居", "江上", "春望", "寄远", "夜泊")
 #: Where a blind kit's prompts come from: other poems of the test split, or the ones above.
 PROMPT_SOURCES = ("corpus", "fixed")
 DEFAULT_N = 200
@@ -64,7 +65,10 @@ GENERATION_BATCH = 50  # poems per decoding batch
 
 def prompts(generator: PoetryGenerator, mode: str, form: Form) -> list[str]:
     """The prompts cycled across the poems of ``mode`` that the model's vocabulary can take."""
-    candidates = {"free": ("",), "start": STARTS, "acrostic": HEADS[form.lines], "theme": THEMES}
+    candidates = {
+        "free": ("",), "start": STARTS, "acrostic": HEADS[form.lines], "theme": THEMES,
+        "title": TITLES,
+    }  # fmt: skip
     usable = [prompt for prompt in candidates[mode] if usable_prompt(generator, mode, prompt)]
     if not usable:
         raise PoetryError(f"the model's vocabulary lacks characters of every {mode} prompt")
@@ -73,7 +77,9 @@ def prompts(generator: PoetryGenerator, mode: str, form: Form) -> list[str]:
 
 def usable_prompt(generator: PoetryGenerator, mode: str, prompt: str) -> bool:
     """Whether the model can write in ``mode`` from ``prompt``: its vocabulary has the
-    characters (for a theme, of its keywords)."""
+    characters (for a theme, of its keywords; a title needs a model trained with titles)."""
+    if mode == "title":
+        return mode in generator.modes
     if mode != "theme":
         return all(char in generator.vocab for char in prompt)
     try:
@@ -377,7 +383,7 @@ def run_report(args: argparse.Namespace, progress: bool) -> dict:
     lines = corpus_lines(texts)
     written = []
     for form in FORMS.values():
-        for mode in MODES:
+        for mode in generator.modes:
             in_form = replace(controls, form=form.name)
             poems = generate_poems(generator, args.n, mode, in_form, progress=progress)
             poem_texts = [poem.text for poem in poems]

@@ -119,6 +119,12 @@ class PoetryGenerator:
         """
         return cls(*load_models(path, backward, device, precision))
 
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes this generator's model writes in: those of titles need a titled model."""
+        titled = self.vocab.sep_id is not None
+        return tuple(mode for mode in MODES if titled or mode not in TITLED_MODES)
+
     # --- the modes --------------------------------------------------------------------------
 
     def write(
@@ -126,7 +132,8 @@ class PoetryGenerator:
     ) -> list[Poem]:
         """Poems in ``mode`` (one of ``MODES``) from the user's ``text``: for "free" an optional
         mood primer (added to the style), for "start" the start (required), for "acrostic" the
-        heads, for "theme" the theme; ``steer`` is the theme's (see :meth:`themed`)."""
+        heads, for "theme" the theme, for "title" the title (命题); ``steer`` is the theme's
+        (see :meth:`themed`)."""
         if not isinstance(mode, str) or mode not in MODES:
             raise PoetryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(text, str):
@@ -485,6 +492,12 @@ def _as_title(theme: str) -> str:
     return title if len(title) <= MAX_THEME_TITLE_CHARS else ""
 
 
+def _title_required(text: str) -> str:
+    if not user_title(text):
+        raise PoetryError("the title is empty")
+    return text
+
+
 def _start_required(text: str) -> str:
     if not text.split():
         raise PoetryError("the start is empty")
@@ -499,7 +512,12 @@ MODES: dict[str, Callable[[PoetryGenerator, str, Controls, str], list[Poem]]] = 
     "start": lambda g, text, controls, _: g.generate(_start_required(text), controls),
     "acrostic": lambda g, text, controls, _: g.acrostic(text, controls),
     "theme": lambda g, text, controls, steer: g.themed(text, steer, controls),
+    "title": lambda g, text, controls, _: g.generate(
+        controls=replace(controls, title=_title_required(text))
+    ),
 }
+#: The modes that need a model trained with titles.
+TITLED_MODES = frozenset({"title"})
 
 
 def _steered(plan: Plan, keywords: Sequence[str], vocab: Vocab) -> Plan:

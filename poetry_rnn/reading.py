@@ -20,14 +20,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from poetry_rnn.checkpoint import PRECISIONS
-from poetry_rnn.cleaning import clean_texts
+from poetry_rnn.cleaning import clean_texts, clean_title
 from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.evaluate import PROMPT_SOURCES, prompts, usable_prompt
 from poetry_rnn.files import write_text_atomic
-from poetry_rnn.generate import MODES, PoetryGenerator
+from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.prosody import FORMS, form_of, join_lines
 from poetry_rnn.text import PUNCTUATION, split_lines, to_simplified
 
@@ -48,6 +48,10 @@ SCALE = (
     ("poeticness", "imagery, diction, craft", "none", "some", "striking"),
 )  # fmt: skip
 SCORES = tuple(row[0] for row in SCALE)
+#: The score a kit that shows titles asks as well.
+TITLE_SCALE = ("title_fit", "扣题: is the poem built around its title?", "unrelated to it",
+               "touches it", "written to it")  # fmt: skip
+TITLE_SCORE = TITLE_SCALE[0]
 MAX_FILE_BYTES = 1 << 20  # a key or a ratings file of 400 poems is far smaller
 Z_95 = 1.96
 _VARIANT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
@@ -141,7 +145,7 @@ def draw_real_poems(
             poem = poems[index]
             pool[form.name].append({
                 "source": "poet", "form": form.name, "author": to_simplified(poem.author),
-                "title": to_simplified(poem.title), "text": join_lines(split_lines(text)),
+                "title": clean_title(poem.title), "text": join_lines(split_lines(text)),
             })  # fmt: skip
     available = sum(len(group) for group in pool.values())
     if available < count:
@@ -173,7 +177,7 @@ def model_jobs(
     take it; otherwise, and without ``spare``, from the fixed prompts, in turn. Each job says
     which (``prompt_source``: corpus, fixed, or none for free writing).
     """
-    modes, jobs, written, fixed = list(MODES), [], Counter(), Counter()
+    modes, jobs, written, fixed = list(generator.modes), [], Counter(), Counter()
     spare = {name: list(poems) for name, poems in (spare or {}).items()}
     for number, name in enumerate(forms):
         mode = modes[written[name] % len(modes)]
@@ -198,7 +202,7 @@ def _spare_prompt(generator: PoetryGenerator, mode: str, poems: list[dict]) -> s
         poem = poems.pop()
         lines = split_lines(poem["text"])
         prompt = {"start": lines[0][:2], "acrostic": "".join(line[0] for line in lines),
-                  "theme": poem["title"]}[mode]  # fmt: skip
+                  "theme": poem["title"], "title": poem["title"]}[mode]  # fmt: skip
         if 2 <= len(prompt) <= MAX_THEME_CHARS and usable_prompt(generator, mode, prompt):
             return prompt
     return None
@@ -254,20 +258,26 @@ def write_kit(
             controls = replace(variant.controls, form=job["form"], n=1, seed=job["seed"])
             (poem,) = writers[variant.writer].write(job["mode"], job["prompt"], controls)
             text = join_lines(split_lines(poem.text))
-            entries.append({"source": "model", "variant": name, **job, "text": text})
+            entries.append(
+                {"source": "model", "variant": name, **job, "title": poem.title, "text": text}
+            )
     rng.shuffle(entries)
+    # Titles are shown where every poem of the model has one: else they would tell the poets'.
+    titled = all(entry["title"] for entry in entries if entry["source"] == "model")
     key = {
         "n": n,
         "seed": seed,
         "prompts": prompt_source,
+        "titles": titled,
         "corpus": str(corpus),
         **(about or {}),
         "variants": {name: _recorded(variant) for name, variant in variants.items()},
         "poems": {str(number): entry for number, entry in enumerate(entries, 1)},
     }
     write_text_atomic(out / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
-    write_text_atomic(out / POEMS_FILE, poems_markdown([entry["text"] for entry in entries]))
-    write_text_atomic(out / RUBRIC_FILE, rubric(n))
+    shown = [(entry["title"] if titled else "", entry["text"]) for entry in entries]
+    write_text_atomic(out / POEMS_FILE, poems_markdown(shown))
+    write_text_atomic(out / RUBRIC_FILE, rubric(n, kit_scores(key)))
     return key
 
 
@@ -281,12 +291,19 @@ def _recorded(variant: Variant) -> dict:
     return recorded | ({"precision": variant.precision} if variant.precision != "auto" else {})
 
 
-def poems_markdown(texts: list[str]) -> str:
-    """The poems as readers see them: a number and the lines, one a row, nothing else."""
-    parts = [f"# {len(texts)} poems\n\nRate them as {RUBRIC_FILE} asks.\n"]
-    parts += [f"## {number}\n\n" + "\n".join(printed_lines(text)) + "\n" for number, text in
-              enumerate(texts, 1)]  # fmt: skip
+def poems_markdown(poems: list[tuple[str, str]]) -> str:
+    """The poems as readers see them: a number, the title in 《》 where there is one, and the
+    lines, one a row; nothing else."""
+    parts = [f"# {len(poems)} poems\n\nRate them as {RUBRIC_FILE} asks.\n"]
+    for number, (title, text) in enumerate(poems, 1):
+        heading = [f"《{title}》", ""] if title else []
+        parts.append(f"## {number}\n\n" + "\n".join([*heading, *printed_lines(text)]) + "\n")
     return "\n".join(parts)
+
+
+def kit_scores(key: dict) -> tuple[str, ...]:
+    """The scores a kit asks: :data:`SCORES`, and 扣题 where it shows titles."""
+    return (*SCORES, TITLE_SCORE) if key.get("titles") else SCORES
 
 
 def printed_lines(text: str) -> list[str]:
@@ -294,25 +311,32 @@ def printed_lines(text: str) -> list[str]:
     return _PRINTED_LINE.findall(text)
 
 
-def rubric(n: int) -> str:
+def rubric(n: int, scores: tuple[str, ...] = SCORES) -> str:
     """The instructions to a reader, with the exact shape of the ratings file."""
+    titled = TITLE_SCORE in scores
+    first = {"fluency": 4, "coherence": 3, "poeticness": 3} | ({TITLE_SCORE: 4} if titled else {})
+    second = {"fluency": 2, "coherence": 2, "poeticness": 1} | ({TITLE_SCORE: 1} if titled else {})
     example = {
         "reader": "your-name",
         "ratings": {
-            "1": {"fluency": 4, "coherence": 3, "poeticness": 3, "human": True, "note": "..."},
-            "2": {"fluency": 2, "coherence": 2, "poeticness": 1, "human": False},
+            "1": first | {"human": True, "note": "..."},
+            "2": second | {"human": False},
         },
     }
     shape = json.dumps(example, ensure_ascii=False, indent=2)
+    rows = [*SCALE, *([TITLE_SCALE] if titled else [])]
     scale = "\n".join(
         ["| score | asks | 1 | 3 | 5 |", "| --- | --- | --- | --- | --- |"]
-        + [f"| {' | '.join(row)} |" for row in SCALE]
+        + [f"| {' | '.join(row)} |" for row in rows]
     )
+    names = ", ".join(f"`{name}`" for name in scores)
+    count = {3: "three", 4: "four"}[len(scores)]
+    titles = " Each poem stands under its title, in 《》." if titled else ""
     return f"""# Reading the poems
 
-{POEMS_FILE} holds {n} classical Chinese poems, numbered 1 to {n}. Some were written by Tang
-poets, some by a machine; you are not told how many of each. Read each poem once, on its own,
-without looking anything up, and give it three scores from 1 to 5 and one guess:
+{POEMS_FILE} holds {n} classical Chinese poems, numbered 1 to {n}.{titles} Some were written by
+Tang poets, some by a machine; you are not told how many of each. Read each poem once, on its
+own, without looking anything up, and give it {count} scores from 1 to 5 and one guess:
 
 {scale}
 
@@ -325,8 +349,7 @@ judge by leaving its number out. A note is optional.
 
 Save them as `ratings-<name>.json` (your name or initials, letters and digits), UTF-8 JSON of
 exactly this shape: `reader` your name; `ratings` maps a poem's number (as text) to its
-`fluency`, `coherence` and `poeticness` (1 to 5), `human` (true or false) and optionally
-`note` (text). Nothing else.
+{names} (1 to 5), `human` (true or false) and optionally `note` (text). Nothing else.
 
 ```json
 {shape}
@@ -346,9 +369,11 @@ def read_key(kit: str | Path) -> dict:
     return key
 
 
-def read_ratings(path: str | Path, numbers: set[str]) -> tuple[str, dict[str, dict]]:
+def read_ratings(
+    path: str | Path, numbers: set[str], scores: tuple[str, ...] = SCORES
+) -> tuple[str, dict[str, dict]]:
     """(reader, ratings by poem number) of one ratings file, checked against the kit's poem
-    ``numbers``; every problem is one line naming the file."""
+    ``numbers`` and the ``scores`` it asks; every problem is one line naming the file."""
     path = Path(path)
     ratings = _read_json(path, path.name)
     if not isinstance(ratings, dict) or set(ratings) != {"reader", "ratings"}:
@@ -364,12 +389,12 @@ def read_ratings(path: str | Path, numbers: set[str]) -> tuple[str, dict[str, di
             raise PoetryError(f"{path.name}: no poem {number} in the kit (1 to {len(numbers)})")
         if not isinstance(rating, dict):
             raise PoetryError(f"{where}: a rating must be an object")
-        unknown = sorted(set(rating) - {*SCORES, "human", "note"})
-        missing = [name for name in (*SCORES, "human") if name not in rating]
+        unknown = sorted(set(rating) - {*scores, "human", "note"})
+        missing = [name for name in (*scores, "human") if name not in rating]
         if unknown or missing:
             problem = f"unknown field {unknown[0]}" if unknown else f"missing {missing[0]}"
             raise PoetryError(f"{where}: {problem}")
-        for name in SCORES:
+        for name in scores:
             value = rating[name]
             if type(value) is not int or not 1 <= value <= 5:
                 raise PoetryError(f"{where}: {name} must be a whole number 1 to 5, got {value!r}")
@@ -430,18 +455,21 @@ def score_kit(kit: str | Path, against: str | None = None) -> dict:
     key's first variant; :func:`paired`)."""
     kit = Path(kit)
     key = read_key(kit)
-    poems = key["poems"]
+    poems, scores = key["poems"], kit_scores(key)
     files = sorted(kit.glob(RATINGS_GLOB))
     if not files:
         raise PoetryError(f"no {RATINGS_GLOB} in {kit}")
     readers: dict[str, dict[str, dict]] = {}
     for path in files:
-        reader, ratings = read_ratings(path, set(poems))
+        reader, ratings = read_ratings(path, set(poems), scores)
         if reader in readers:
             raise PoetryError(f"{path.name}: reader {reader} has another ratings file")
         readers[reader] = ratings
     sources = sorted({source_of(entry) for entry in poems.values()}, key=_poets_first)
-    result: dict = {"kit": str(kit), "poems": len(poems), "readers": list(readers), "sources": {}}
+    result: dict = {
+        "kit": str(kit), "poems": len(poems), "readers": list(readers), "scores": list(scores),
+        "sources": {},
+    }  # fmt: skip
     for source in sources:
         numbers = [number for number, entry in poems.items() if source_of(entry) == source]
         rated = {
@@ -456,10 +484,10 @@ def score_kit(kit: str | Path, against: str | None = None) -> dict:
             "ratings": given,
             "skipped": len(numbers) * len(readers) - given,
             "readers": sum(any(n in ratings for n in numbers) for ratings in readers.values()),
-            **{name: interval([_mean(r, name) for r in rated.values()]) for name in SCORES},
+            **{name: interval([_mean(r, name) for r in rated.values()]) for name in scores},
             "human": interval([_mean(r, "human") for r in rated.values()]),
             "by_reader": {
-                reader: _reader_means([ratings[n] for n in numbers if n in ratings])
+                reader: _reader_means([ratings[n] for n in numbers if n in ratings], scores)
                 for reader, ratings in readers.items()
             },
         }
@@ -468,7 +496,7 @@ def score_kit(kit: str | Path, against: str | None = None) -> dict:
         listed = ", ".join(variants) or "none"
         raise PoetryError(f"no variant {against} in the kit; it has {listed}")
     if len(variants) > 1:
-        result["paired"] = paired(poems, readers, against or variants[0])
+        result["paired"] = paired(poems, readers, against or variants[0], scores)
     return result
 
 
@@ -476,7 +504,12 @@ def _variants_of(poems: dict[str, dict]) -> set[str]:
     return {entry["variant"] for entry in poems.values() if entry["source"] != "poet"}
 
 
-def paired(poems: dict[str, dict], readers: dict[str, dict], against: str) -> dict:
+def paired(
+    poems: dict[str, dict],
+    readers: dict[str, dict],
+    against: str,
+    scores: tuple[str, ...] = SCORES,
+) -> dict:
     """Each variant against ``against``, prompt by prompt: the poems written for the same form,
     mode, prompt and seed, each averaged over its readers; per score the mean difference with
     its 95 % interval over the prompts, and how many prompts came out better and worse."""
@@ -498,7 +531,7 @@ def paired(poems: dict[str, dict], readers: dict[str, dict], against: str) -> di
             and rated[numbers[variant]] and rated[numbers[against]]
         ]  # fmt: skip
         result["variants"][variant] = {}
-        for name in (*SCORES, "human"):
+        for name in (*scores, "human"):
             changes = [_mean(rated[a], name) - _mean(rated[b], name) for a, b in pairs]
             result["variants"][variant][name] = interval(changes) | {
                 "better": sum(change > 0 for change in changes),
@@ -515,23 +548,25 @@ def _mean(ratings: list[dict], name: str) -> float:
     return statistics.fmean(float(rating[name]) for rating in ratings)
 
 
-def _reader_means(ratings: list[dict]) -> dict:
-    means = {name: _mean(ratings, name) if ratings else None for name in (*SCORES, "human")}
+def _reader_means(ratings: list[dict], scores: tuple[str, ...]) -> dict:
+    means = {name: _mean(ratings, name) if ratings else None for name in (*scores, "human")}
     return {"poems": len(ratings), **means}
 
 
 def format_scores(result: dict) -> str:
     """The scores as Markdown: one row per source, then each reader's own means."""
+    names = (*result["scores"], "human")
+    heads = " | ".join({"human": "judged human"}.get(name, name) for name in names)
+    rule = " | ".join("---" for _ in names)
     rows = [
         f"blind reading {result['kit']}: {result['poems']} poems, {len(result['readers'])} "
         f"readers ({', '.join(result['readers'])})",
         "",
-        "| source | poems rated / in kit | ratings | skipped | readers | fluency | coherence "
-        "| poeticness | judged human |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| source | poems rated / in kit | ratings | skipped | readers | {heads} |",
+        f"| --- | --- | --- | --- | --- | {rule} |",
     ]
     for source, scores in result["sources"].items():
-        cells = " | ".join(_interval(scores[name]) for name in (*SCORES, "human"))
+        cells = " | ".join(_interval(scores[name]) for name in names)
         rows.append(
             f"| {source} | {scores['rated_poems']} / {scores['poems']} | {scores['ratings']} "
             f"| {scores['skipped']} | {scores['readers']} | {cells} |"
@@ -544,13 +579,13 @@ def format_scores(result: dict) -> str:
         "",
         "Each reader's own means (a reader's bias shows here):",
         "",
-        "| reader | source | poems rated | fluency | coherence | poeticness | judged human |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        f"| reader | source | poems rated | {heads} |",
+        f"| --- | --- | --- | {rule} |",
     ]
     for reader in result["readers"]:
         for source, scores in result["sources"].items():
             own = scores["by_reader"][reader]
-            cells = " | ".join(_number(own[name]) for name in (*SCORES, "human"))
+            cells = " | ".join(_number(own[name]) for name in names)
             rows.append(f"| {reader} | {source} | {own['poems']} | {cells} |")
     if "paired" in result:
         against = result["paired"]["against"]
@@ -560,11 +595,11 @@ def format_scores(result: dict) -> str:
             "prompt and seed): the mean difference ± its 95 % interval over the prompts (prompts "
             "better / worse):",
             "",
-            f"| variant − {against} | prompts | fluency | coherence | poeticness | judged human |",
-            "| --- | --- | --- | --- | --- | --- |",
+            f"| variant − {against} | prompts | {heads} |",
+            f"| --- | --- | {rule} |",
         ]
         for variant, changes in result["paired"]["variants"].items():
-            cells = " | ".join(_change(changes[name]) for name in (*SCORES, "human"))
+            cells = " | ".join(_change(changes[name]) for name in names)
             rows.append(f"| {variant} | {changes['fluency']['n']} | {cells} |")
     return "\n".join(rows)
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 import torch
-from conftest import FIXTURE_CORPUS
+from conftest import FIXTURE_CORPUS, tiny_model
 
 from poetry_rnn.checkpoint import from_pretrained, save_pretrained
 from poetry_rnn.controls import Controls
@@ -15,8 +15,9 @@ from poetry_rnn.data import split_of
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluate import HEADS, STARTS, THEMES, main
 from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.reading import Variant, draw_real_poems, model_jobs, parse_variants
+from poetry_rnn.reading import Variant, draw_real_poems, model_jobs, parse_variants, write_kit
 from poetry_rnn.text import split_lines
+from poetry_rnn.vocab import Vocab
 
 INCLUDE = ["--include", "tang", "song", "tang300"]
 SEED = 12345  # seeds this long cannot be mistaken for a poem's number
@@ -499,3 +500,61 @@ def test_scoring_needs_a_key_and_ratings(tmp_path, capsys):
     (tmp_path / "key.json").write_text(json.dumps(KEY), encoding="utf-8")
     code, _, err = cli(capsys, "blind-score", tmp_path)
     assert code == 2 and f"no ratings-*.json in {tmp_path}" in err
+
+
+# --- titles -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def titled_generator(monkeypatch):
+    """A tiny untrained model that knows titles, with a bank of two titles."""
+    chars = "".join(sorted(set(LIANGZHOU + DIAO_BAI + "静夜思春晓凉州词")))
+    vocab = Vocab.build([chars], headed=True)
+    monkeypatch.setattr("poetry_rnn.titles.title_bank", lambda: {"静夜思": 2, "春晓": 1})
+    return PoetryGenerator(tiny_model(vocab), vocab)
+
+
+def test_a_kit_of_a_titled_model_shows_every_poems_title_and_asks_how_it_fits(
+    titled_generator, tmp_path, capsys
+):
+    out = tmp_path / "kit"
+    key = write_kit(out, titled_generator, FIXTURE_CORPUS, n=4, seed=SEED,
+                    include=("tang", "song", "tang300"))  # fmt: skip
+    assert key["titles"] is True
+    poems = key["poems"]
+    assert {p["title"] for p in poems.values() if p["source"] == "poet"} == {"吊白居易", "凉州词"}
+    assert all(p["title"] in ("静夜思", "春晓") for p in poems.values() if p["source"] == "model")
+    shown = (out / "poems.md").read_text(encoding="utf-8")
+    for number, poem in poems.items():
+        assert f"## {number}\n\n《{poem['title']}》\n\n" in shown
+    rubric = (out / "RUBRIC.md").read_text(encoding="utf-8")
+    assert "| title_fit | 扣题: is the poem built around its title? |" in rubric
+    example = json.loads(re.search(r"```json\n(.*?)```", rubric, flags=re.S).group(1))
+    assert example["ratings"]["1"]["title_fit"] == 4
+    without = {"reader": "r", "ratings": {"1": {"fluency": 3, "coherence": 3, "poeticness": 3,
+                                                "human": False}}}  # fmt: skip
+    (out / "ratings-r.json").write_text(json.dumps(without), encoding="utf-8")
+    code, _, err = cli(capsys, "blind-score", out)
+    assert code == 2 and "poem 1: missing title_fit" in err
+    (out / "ratings-r.json").write_text(json.dumps(example), encoding="utf-8")
+    code, shown_scores, _ = cli(capsys, "blind-score", out)
+    assert code == 0 and "| fluency | coherence | poeticness | title_fit | judged human |" in (
+        shown_scores
+    )
+
+
+def test_a_kit_of_a_model_without_titles_shows_none(kit):
+    out, key = kit
+    assert key["titles"] is False
+    assert "《" not in (out / "poems.md").read_text(encoding="utf-8")
+    assert "title_fit" not in (out / "RUBRIC.md").read_text(encoding="utf-8")
+
+
+def test_a_titled_model_writes_to_the_poets_titles_in_its_turn(titled_generator):
+    poem = {"source": "poet", "form": "七言绝句", "author": "某", "title": "凉州词",
+            "text": LIANGZHOU}  # fmt: skip
+    jobs = model_jobs(titled_generator, ["七言绝句"] * 5, 1, {"七言绝句": [poem] * 5})
+    assert [job["mode"] for job in jobs] == ["free", "start", "acrostic", "theme", "title"]
+    assert jobs[-1]["prompt"] == "凉州词" and jobs[-1]["prompt_source"] == "corpus"
+    (written,) = titled_generator.write("title", "凉州词", Controls(seed=1, form="七言绝句"))
+    assert written.title == "凉州词"
