@@ -84,8 +84,10 @@ def travelling_corpus(data: Path, carry: Path) -> Path:
     read = (corpus.split == 0) | ((corpus.split == 1) & (corpus.source == 0))
     subset = corpus.subset(np.flatnonzero(read))
     subset.stats["travelling"] = f"{len(subset)} of the {len(corpus)} poems: those training reads"
-    path = carry / (Path(data).name.removesuffix(".npz") + ".npz.xz")
+    stem = Path(data).name.removesuffix(".npz")
+    path = carry / f"{stem}.npz.xz"
     save_corpus(subset, path)
+    (carry / f"{stem}.vocab.json").unlink()  # the archive holds the vocabulary: it stays here
     log.info("wrote %s: %d of %d poems, %.1f MiB", path, len(subset), len(corpus), _mib(path))
     return path
 

@@ -69,6 +69,7 @@ def test_pack_carries_the_poems_training_reads_and_no_other(dry_run):
     assert travelling.texts() == full.texts(np.flatnonzero(read))
     assert travelling.vocab == full.vocab and travelling.sources == full.sources
     assert len(travelling) < len(full)  # its test poems and val poems of Song stay behind
+    assert sorted(path.name for path in (dry_run / "carry").iterdir()) == ["fixture.npz.xz"]
 
 
 def test_the_dry_run_sends_back_what_a_gpu_call_can_return(dry_run):
