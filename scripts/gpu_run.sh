@@ -19,7 +19,11 @@ if ! "$python" -c "import pypinyin, opencc" 2>/dev/null; then
         "$carry"/wheels/*.whl
     export PYTHONPATH="$PYTHONPATH:/tmp/gpu-site"
 fi
-data=$(ls "$carry"/*.npz.xz | head -n 1)
+data=$(ls "$carry"/*.npz.xz 2>/dev/null | head -n 1 || true)
+if [[ -z $data ]]; then
+    echo "error: no corpus in $carry/: run python -m poetry_rnn.gpu_recipe pack first" >&2
+    exit 2
+fi
 
 extra=()
 if [[ ${1:-} == --bench ]]; then
