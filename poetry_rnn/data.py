@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import lzma
 import math
 import sys
 import time
@@ -133,6 +134,19 @@ class EncodedCorpus:
         rows = range(len(self)) if rows is None else rows
         offsets = self.offsets
         return [self.vocab.decode(self.chars[offsets[r] : offsets[r + 1]].tolist()) for r in rows]
+
+    def subset(self, rows: np.ndarray) -> EncodedCorpus:
+        """The poems of ``rows`` alone, in their order, with this corpus's vocabulary and
+        stats."""
+        rows = np.asarray(rows, dtype=np.int64)
+        counts = self.offsets[rows + 1] - self.offsets[rows]
+        picked = np.repeat(self.offsets[rows] - np.cumsum(counts) + counts, counts)
+        chars = self.chars[picked + np.arange(int(counts.sum()))]
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        return EncodedCorpus(
+            chars, offsets, self.split[rows], self.source[rows], list(self.sources), self.vocab,
+            self.maxlen, dict(self.stats), self.key,
+        )  # fmt: skip
 
     def batch(
         self,
@@ -277,10 +291,12 @@ def _collection_order(name: str) -> int:
 
 def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
     """Write ``corpus`` as one compressed ``.npz`` (no pickles) plus its vocabulary as JSON,
-    atomically."""
+    atomically. A path ending in ``.npz.xz`` is compressed harder (xz over the whole archive,
+    about a quarter smaller and slower to write): the copy that travels to a GPU machine."""
     path = Path(path)
+    xz = path.name.endswith(".xz")
     buffer = io.BytesIO()
-    np.savez_compressed(
+    (np.savez if xz else np.savez_compressed)(
         buffer,
         chars=corpus.chars,
         offsets=corpus.offsets,
@@ -293,14 +309,23 @@ def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
         key=np.array(corpus.key),
     )
     with atomic_writer(path) as file:
-        file.write(buffer.getbuffer())
-    corpus.vocab.save(path.with_suffix(".vocab.json"))
+        file.write(lzma.compress(buffer.getvalue()) if xz else buffer.getbuffer())
+    corpus.vocab.save(Path(str(path).removesuffix(".xz")).with_suffix(".vocab.json"))
+
+
+#: What reading a damaged prepared corpus raises.
+_UNREADABLE = (
+    OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, lzma.LZMAError,
+)  # fmt: skip
 
 
 def load_corpus(path: str | Path) -> EncodedCorpus:
     """Read a corpus written by :func:`save_corpus`; :class:`PoetryError` if missing or damaged."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        stored = Path(path).read_bytes()
+        if str(path).endswith(".xz"):
+            stored = lzma.decompress(stored)
+        with np.load(io.BytesIO(stored), allow_pickle=False) as archive:
             corpus = EncodedCorpus(
                 chars=archive["chars"],
                 offsets=archive["offsets"],
@@ -314,7 +339,7 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
             )
     except FileNotFoundError:
         raise PoetryError(f"prepared corpus not found: {path}") from None
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+    except _UNREADABLE as error:
         raise PoetryError(f"damaged prepared corpus {path}: {error}") from error
     poems, offsets = len(corpus.split), corpus.offsets
     sound = (

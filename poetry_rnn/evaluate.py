@@ -245,14 +245,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def scored_texts(
+    corpus: str | Path,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    split: str = "all",
+    form: str = "any",
+    progress: bool = False,
+) -> list[str]:
+    """The cleaned poems of ``corpus`` that perplexity scores: those of one ``split`` (as
+    training splits them by default) and ``form``, or all."""
+    texts = read_cleaned(corpus, tuple(include), progress)
+    if split != "all":
+        texts = [text for text in texts if split_of(text) == SPLITS.index(split)]
+    texts = [text for text in texts if keep_form(text, form)]
+    if not texts:
+        raise PoetryError(f"{corpus} holds no poems of split {split}, form {form}")
+    return texts
+
+
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     model, vocab, _ = load_models(args.model, precision=args.precision)
-    texts = read_cleaned(args.corpus, tuple(args.include), progress)
-    if args.split != "all":
-        texts = [text for text in texts if split_of(text) == SPLITS.index(args.split)]
-    texts = [text for text in texts if keep_form(text, args.form)]
-    if not texts:
-        raise PoetryError(f"{args.corpus} holds no poems of split {args.split}, form {args.form}")
+    texts = scored_texts(args.corpus, args.include, args.split, args.form, progress)
     scores = perplexity(model, vocab, texts, progress)
     where = {
         "corpus": args.corpus, "model": model_name(args.model), "split": args.split,
