@@ -35,7 +35,6 @@ import torch
 
 from poetry_rnn.check import MAX_INPUT_CHARS as MAX_POEM_CHARS
 from poetry_rnn.check import CheckReport, check, findings
-from poetry_rnn.checkpoint import Models
 from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import BACKWARD_HELP, Poem, PoetryGenerator
@@ -271,11 +270,9 @@ def answer_suggestions(
     generator: PoetryGenerator, text: object, line: object, position: object, rhyme_book: object
 ) -> str:
     """The characters that mend ``position`` of ``line`` (both 1-based), or a message."""
-    composer = generator.composer
-    models = Models(composer.model, generator.vocab, composer.backward)
 
     def ranked(book: str) -> str:
-        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=models)
+        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=generator)
         return render_suggestions(found)
 
     return _report(ranked, rhyme_book)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.check import read_poem
-from poetry_rnn.checkpoint import load_models
+from poetry_rnn.checkpoint import Models, load_models
 from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
@@ -116,6 +116,11 @@ class PoetryGenerator:
         """
         return cls(*load_models(path, backward, device, precision))
 
+    @property
+    def models(self) -> Models:
+        """The models the generator writes with, as :func:`load_models` gives them."""
+        return Models(self.composer.model, self.vocab, self.composer.backward)
+
     # --- the modes --------------------------------------------------------------------------
 
     def write(
@@ -128,7 +133,7 @@ class PoetryGenerator:
             raise PoetryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(text, str):
             raise PoetryError(f"the {mode} text must be text, got {type(text).__name__}")
-        return MODES[mode](self, text, controls or Controls(), steer)
+        return MODES[mode](self, text, controls_with(controls, {}), steer)
 
     def generate(
         self, start: str = "", controls: Controls | None = None, **options: object
@@ -464,7 +469,7 @@ def _kept(
     """The fixed characters of a form plan for what ``keep`` keeps of a poem's ``lines``."""
     if isinstance(keep, Mapping):
         wanted = dict(keep)
-    elif isinstance(keep, Sequence) and not isinstance(keep, str):
+    elif isinstance(keep, Sequence) and not isinstance(keep, str | bytes | bytearray):
         for line in keep:
             _check_line(line, form)
         wanted = {(line, p): None for line in keep for p in range(1, form.chars + 1)}

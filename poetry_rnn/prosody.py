@@ -74,7 +74,7 @@ def get_form(name: str) -> Form:
     """The form called ``name``; a :class:`PoetryError` naming the known forms otherwise."""
     try:
         return FORMS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: a list, say, cannot even be looked up
         raise PoetryError(f"unknown form {name!r}; choose one of {', '.join(FORMS)}") from None
 
 

@@ -363,6 +363,37 @@ def test_controls_refuse_wrong_types_and_ranges(generator, controls, message):
         generator.generate("春风", **controls)
 
 
+@pytest.mark.parametrize("controls", ["n=2", {"n": 2}, 2, {}, ""])
+def test_controls_that_are_not_a_controls_are_refused(generator, controls):
+    # A dict is not read as Controls(**dict): a request is checked once, when it is made.
+    message = f"controls must be a Controls, got {type(controls).__name__}: pass Controls"
+    calls = [
+        lambda: generator.write("start", "春风", controls),
+        lambda: generator.generate("春风", controls),
+        lambda: generator.acrostic("春夏秋冬", controls),
+        lambda: generator.themed("秋夜", "plan", controls),
+        lambda: generator.revise(REGULAR["五言绝句"], [1], controls),
+    ]
+    for call in calls:
+        with pytest.raises(PoetryError, match=message):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("path", "backward", "message"),
+    [
+        (123, None, "a forward model's directory must be a path, got int"),
+        (b"poetry_rnn/pretrained", None, "a forward model's directory must be a path, got bytes"),
+        (["poetry_rnn/pretrained"], None, "a forward model's directory must be a path, got list"),
+        (None, 123, "a backward model's directory must be a path, got int"),
+    ],
+)
+def test_a_model_directory_that_is_not_a_path_is_refused(path, backward, message):
+    with pytest.raises(PoetryError) as error:
+        PoetryGenerator.from_pretrained(path, backward=backward)
+    assert str(error.value) == message
+
+
 @pytest.mark.parametrize(
     ("edge", "beyond", "message"),
     [
@@ -917,6 +948,18 @@ def test_kept_tones_later_in_the_poem_set_the_pattern_of_the_lines_before(genera
         ),
         (REGULAR["五言绝句"], {(1, 1): "黑"}, {}, "line 1, character 1 is 白, not '黑'"),
         (REGULAR["五言绝句"], {1: "白"}, {}, "a kept position must be (line, position), got 1"),
+        (
+            REGULAR["五言绝句"],
+            b"\x01",
+            {},
+            "keep must be line numbers or {(line, position): character}, got b'\\x01'",
+        ),
+        (
+            REGULAR["五言绝句"],
+            bytearray(b"\x01"),
+            {},
+            "keep must be line numbers or {(line, position): character}, got bytearray(b'\\x01')",
+        ),
         (
             REGULAR["五言绝句"],
             "1,3",
