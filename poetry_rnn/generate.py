@@ -221,7 +221,7 @@ class PoetryGenerator:
 
     def revise(
         self,
-        poem: str,
+        poem: str | Poem,
         keep: Sequence[int] | Mapping[tuple[int, int], str],
         controls: Controls | None = None,
         **options: object,
@@ -230,7 +230,8 @@ class PoetryGenerator:
         own form, under the controls' rhyme, rhyme book, tones and search.
 
         ``poem``: a poem of one of the four forms, as :func:`poetry_rnn.check.check` reads it
-        (simplified or traditional; lines ended by marks or line breaks). ``keep``: the lines
+        (simplified or traditional; lines ended by marks or line breaks), or a :class:`Poem`
+        this generator wrote. ``keep``: the lines
         to keep (1-based), or ``{(line, position): char}`` (both 1-based), each ``char`` the
         poem's own there. Kept characters take part from the first step: a kept rhyme sets the
         rhyme group, and the kept tones set the tone pattern of the lines written around them.
@@ -238,7 +239,7 @@ class PoetryGenerator:
         controls = controls_with(controls, options)
         if controls.form == FREE:
             raise PoetryError("revising keeps the poem's own form, not free length")
-        lines, form = read_poem(poem, controls.form)
+        lines, form = read_poem(poem.text if isinstance(poem, Poem) else poem, controls.form)
         fixed = _kept(lines, form, keep)
         kept = "".join(fixed.values())
         unknown = self.vocab.unknown_chars(kept)

@@ -29,7 +29,7 @@ from poetry_rnn.prosody import (
     tone_of,
 )
 from poetry_rnn.quantized import Int8CharRNN
-from poetry_rnn.text import is_han, split_lines, to_simplified
+from poetry_rnn.text import is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.vocab import Vocab
 
 FORM_NAMES = list(FORMS)
@@ -995,6 +995,15 @@ def test_revise_refuses_what_it_cannot_keep(generator, poem, keep, controls, mes
 def test_without_a_form_a_start_of_four_whole_lines_is_that_quatrain(generator):
     (poem,) = generator.generate(REGULAR["五言绝句"], seed=1)
     assert poem.form == "五言绝句" and poem.text == REGULAR["五言绝句"]
+
+
+def test_revise_takes_the_poem_generate_returned(generator):
+    (written,) = generator.generate("白日", form="五言绝句", seed=3)
+    traditional = replace(written, text=to_traditional(written.text))
+    for poem in (written, traditional):
+        (revised,) = generator.revise(poem, [1, 3], seed=4)
+        assert split_lines(revised.text)[::2] == split_lines(written.text)[::2]
+        assert revised.form == "五言绝句"
 
 
 def test_revise_writes_under_the_controls_given(generator, monkeypatch):
