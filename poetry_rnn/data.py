@@ -42,7 +42,7 @@ from poetry_rnn.corpus import (
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import atomic_writer, user_path
 from poetry_rnn.prosody import FORMS, form_of
-from poetry_rnn.text import han_count, to_simplified, two_columns
+from poetry_rnn.text import han_count, to_simplified, two_columns, variants
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.data")  # also when run as __main__
@@ -206,9 +206,10 @@ def encode_poems(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.nda
 
 
 def cache_key(files: Sequence[Path], options: CorpusOptions) -> str:
-    """A hash of the input files' names and contents and of every option."""
+    """A hash of the input files' names and contents, of every option and of the variant table
+    the cleaning simplifies with."""
     digest = hashlib.blake2b(digest_size=16)
-    header = [CACHE_FORMAT, __version__, asdict(options)]
+    header = [CACHE_FORMAT, __version__, asdict(options), variants()]
     digest.update(json.dumps(header, ensure_ascii=False).encode())
     for path in files:
         digest.update(path.name.encode())
