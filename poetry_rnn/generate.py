@@ -470,7 +470,7 @@ def _kept(
     """The fixed characters of a form plan for what ``keep`` keeps of a poem's ``lines``."""
     if isinstance(keep, Mapping):
         wanted = dict(keep)
-    elif isinstance(keep, Sequence) and not isinstance(keep, str | bytes | bytearray):
+    elif isinstance(keep, Sequence) and not isinstance(keep, str | bytes | bytearray | memoryview):
         for line in keep:
             _check_line(line, form)
         wanted = {(line, p): None for line in keep for p in range(1, form.chars + 1)}

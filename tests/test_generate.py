@@ -997,6 +997,13 @@ def test_without_a_form_a_start_of_four_whole_lines_is_that_quatrain(generator):
     assert poem.form == "五言绝句" and poem.text == REGULAR["五言绝句"]
 
 
+def test_revise_refuses_bytes_as_line_numbers(generator):
+    # Bytes are a sequence of integers: b"\x01" once kept line 1.
+    for keep in (b"\x01", bytearray(b"\x01\x02"), memoryview(b"\x01")):
+        with pytest.raises(PoetryError, match="keep must be line numbers or"):
+            generator.revise(REGULAR["五言绝句"], keep)
+
+
 def test_revise_takes_the_poem_generate_returned(generator):
     (written,) = generator.generate("白日", form="五言绝句", seed=3)
     traditional = replace(written, text=to_traditional(written.text))
