@@ -41,9 +41,9 @@ from poetry_rnn.corpus import (
     read_corpus,
 )
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.files import atomic_writer
+from poetry_rnn.files import atomic_writer, user_path
 from poetry_rnn.prosody import FORMS, form_of
-from poetry_rnn.text import han_count, to_simplified, two_columns
+from poetry_rnn.text import han_count, to_simplified, two_columns, variants
 from poetry_rnn.vocab import Vocab
 
 log = logging.getLogger("poetry_rnn.data")  # also when run as __main__
@@ -93,6 +93,8 @@ class CorpusOptions:
         if not shares_ok or abs(sum(self.split) - 1) > 1e-6:
             raise PoetryError(f"split must be three shares that add up to 1, got {self.split}")
         if self.author is not None:
+            if not isinstance(self.author, str):
+                raise PoetryError(f"author must be a name, got {self.author!r}")
             object.__setattr__(self, "author", to_simplified(self.author.strip()))
 
 
@@ -218,9 +220,10 @@ def encode_poems(texts: Sequence[str], vocab: Vocab) -> tuple[np.ndarray, np.nda
 
 
 def cache_key(files: Sequence[Path], options: CorpusOptions) -> str:
-    """A hash of the input files' names and contents and of every option."""
+    """A hash of the input files' names and contents, of every option and of the variant table
+    the cleaning simplifies with."""
     digest = hashlib.blake2b(digest_size=16)
-    header = [CACHE_FORMAT, __version__, asdict(options)]
+    header = [CACHE_FORMAT, __version__, asdict(options), variants()]
     digest.update(json.dumps(header, ensure_ascii=False).encode())
     for path in files:
         digest.update(path.name.encode())
@@ -397,7 +400,11 @@ def prepare_corpus(
     options = options or CorpusOptions()
     files = find_poem_files(corpus, options.include)
     key = cache_key(files, options)
-    path = Path(cache_dir) / f"{name or default_cache_name(corpus, files, options)}.npz"
+    if name is not None and not isinstance(name, str):
+        raise PoetryError(f"the corpus's name must be text, got {type(name).__name__}")
+    path = user_path(cache_dir, "the cache directory") / (
+        f"{name or default_cache_name(corpus, files, options)}.npz"
+    )
     cached = None
     if path.exists() and not rebuild:
         try:

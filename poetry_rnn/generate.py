@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.check import read_poem
-from poetry_rnn.checkpoint import load_models
+from poetry_rnn.checkpoint import Models, load_models
 from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
@@ -116,6 +116,11 @@ class PoetryGenerator:
         """
         return cls(*load_models(path, backward, device, precision))
 
+    @property
+    def models(self) -> Models:
+        """The models the generator writes with, as :func:`load_models` gives them."""
+        return Models(self.composer.model, self.vocab, self.composer.backward)
+
     # --- the modes --------------------------------------------------------------------------
 
     def write(
@@ -128,7 +133,7 @@ class PoetryGenerator:
             raise PoetryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(text, str):
             raise PoetryError(f"the {mode} text must be text, got {type(text).__name__}")
-        return MODES[mode](self, text, controls or Controls(), steer)
+        return MODES[mode](self, text, controls_with(controls, {}), steer)
 
     def generate(
         self, start: str = "", controls: Controls | None = None, **options: object
@@ -216,7 +221,7 @@ class PoetryGenerator:
 
     def revise(
         self,
-        poem: str,
+        poem: str | Poem,
         keep: Sequence[int] | Mapping[tuple[int, int], str],
         controls: Controls | None = None,
         **options: object,
@@ -225,7 +230,8 @@ class PoetryGenerator:
         own form, under the controls' rhyme, rhyme book, tones and search.
 
         ``poem``: a poem of one of the four forms, as :func:`poetry_rnn.check.check` reads it
-        (simplified or traditional; lines ended by marks or line breaks). ``keep``: the lines
+        (simplified or traditional; lines ended by marks or line breaks), or a :class:`Poem`
+        this generator wrote. ``keep``: the lines
         to keep (1-based), or ``{(line, position): char}`` (both 1-based), each ``char`` the
         poem's own there. Kept characters take part from the first step: a kept rhyme sets the
         rhyme group, and the kept tones set the tone pattern of the lines written around them.
@@ -233,7 +239,7 @@ class PoetryGenerator:
         controls = controls_with(controls, options)
         if controls.form == FREE:
             raise PoetryError("revising keeps the poem's own form, not free length")
-        lines, form = read_poem(poem, controls.form)
+        lines, form = read_poem(poem.text if isinstance(poem, Poem) else poem, controls.form)
         fixed = _kept(lines, form, keep)
         kept = "".join(fixed.values())
         unknown = self.vocab.unknown_chars(kept)
@@ -464,7 +470,7 @@ def _kept(
     """The fixed characters of a form plan for what ``keep`` keeps of a poem's ``lines``."""
     if isinstance(keep, Mapping):
         wanted = dict(keep)
-    elif isinstance(keep, Sequence) and not isinstance(keep, str):
+    elif isinstance(keep, Sequence) and not isinstance(keep, str | bytes | bytearray | memoryview):
         for line in keep:
             _check_line(line, form)
         wanted = {(line, p): None for line in keep for p in range(1, form.chars + 1)}

@@ -352,6 +352,7 @@ def test_max_chars_zero_is_a_filter_not_off():
         ({"split": (float("nan"), 0.5, 0.5)}, "split must be three shares"),
         ({"split": (1.0, float("inf"), 0.0)}, "split must be three shares"),
         ({"split": (1.2, -0.1, -0.1)}, "split must be three shares"),
+        ({"author": 123}, "author must be a name, got 123"),
     ],
 )
 def test_bad_options_are_refused(options, message):
@@ -729,3 +730,19 @@ def test_written_files_get_the_usual_permissions(corpus_copy, tmp_path):
     os.umask(mask)
     for path in (tmp_path / "cache").iterdir():
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    ("corpus", "options", "message"),
+    [
+        (None, {}, "the corpus must be a path, got NoneType"),
+        (123, {}, "the corpus must be a path, got int"),
+        (b"tests/fixtures/corpus", {}, "the corpus must be a path, got bytes"),
+        (FIXTURE_CORPUS, {"cache_dir": 123}, "the cache directory must be a path, got int"),
+        (FIXTURE_CORPUS, {"name": 5}, "the corpus's name must be text, got int"),
+    ],
+)
+def test_a_corpus_or_cache_that_is_not_a_path_is_refused(tmp_path, corpus, options, message):
+    with pytest.raises(PoetryError) as error:
+        prepare_corpus(corpus, **({"cache_dir": tmp_path} | options), **QUIET)
+    assert str(error.value) == message
