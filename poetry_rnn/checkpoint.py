@@ -26,7 +26,7 @@ from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
-from poetry_rnn.files import write_bytes_atomic, write_text_atomic
+from poetry_rnn.files import user_path, write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN, ModelConfig, native_bf16
 from poetry_rnn.quantized import Int8CharRNN, int8_supported
 from poetry_rnn.vocab import SPECIALS, Vocab
@@ -236,7 +236,7 @@ def from_pretrained(
                 "reinstall poetry-rnn or give a model directory"
             )
         directory = SHIPPED_MODEL
-    directory = Path(directory)
+    directory = user_path(directory, f"a {direction} model's directory")
     if not directory.is_dir():
         raise PoetryError(f"model directory not found: {directory}")
     config, raw_config = _read_config(directory)

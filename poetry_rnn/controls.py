@@ -132,7 +132,16 @@ def _is_real(value: object) -> bool:
 
 
 def controls_with(controls: Controls | None, options: dict[str, object]) -> Controls:
-    """``controls`` (default: the defaults) with ``options`` (fields of Controls) changed."""
+    """``controls`` (default: the defaults) with ``options`` (fields of Controls) changed.
+
+    ``controls`` must be a :class:`Controls` or None: a dict of fields is refused rather than
+    read, so that a request is checked in one place, when its Controls is made; pass
+    ``Controls(**fields)``, or the fields themselves as ``options``."""
+    if controls is not None and not isinstance(controls, Controls):
+        raise PoetryError(
+            f"controls must be a Controls, got {type(controls).__name__}: pass "
+            "Controls(**fields), or the fields as keyword arguments"
+        )
     unknown = sorted(set(options) - {field.name for field in fields(Controls)})
     if unknown:
         raise PoetryError(f"unknown controls: {', '.join(unknown)}")

@@ -65,7 +65,7 @@ from poetry_rnn.prosody import (
     tone_of,
 )
 from poetry_rnn.sampling import Sampling, draw
-from poetry_rnn.text import PUNCTUATION, is_han, split_lines
+from poetry_rnn.text import PUNCTUATION, is_han, split_lines, standard_form
 from poetry_rnn.vocab import Vocab
 
 MAX_FREE_CHARS = 120
@@ -188,6 +188,10 @@ class VocabTables:
     def __init__(self, vocab: Vocab) -> None:
         self.tokens = vocab.tokens
         self.han = torch.tensor([is_han(t) for t in self.tokens])
+        # What the decoder writes: Han characters but the variants whose standard form the
+        # package writes instead (poetry_rnn.text.variants; a vocabulary of an older corpus
+        # holds both). The user's own characters are simplified to standard forms already.
+        self.written = self.han & torch.tensor([standard_form(t) == t for t in self.tokens])
         tones = [tone_of(t) if is_han(t) else None for t in self.tokens]
         self.level = torch.tensor([tone == LEVEL for tone in tones])
         self.oblique = torch.tensor([tone == OBLIQUE for tone in tones])
@@ -664,11 +668,11 @@ class Composer:
                 return tables.end.expand(n, -1)
             after_han = tables.han[poems.previous][:, None]
             after_final = tables.final[poems.previous][:, None]
-            allowed = tables.han | (tables.punctuation & after_han) | (tables.end & after_final)
+            allowed = tables.written | (tables.punctuation & after_han) | (tables.end & after_final)
             return _narrowed(allowed, [
                 not_doubled, not_overused | tables.punctuation, new_in_line | tables.punctuation
             ])  # fmt: skip
-        allowed = tables.han.expand(n, -1)
+        allowed = tables.written.expand(n, -1)
         constraints = []
         if is_rhyme_slot(plan, slot):
             rhymes = tables.rhymes(plan.rhyme_book).float()

@@ -23,6 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read when gradio i
 import argparse
 import functools
 import html
+import json
 import logging
 import re
 import sys
@@ -35,10 +36,10 @@ import torch
 
 from poetry_rnn.check import MAX_INPUT_CHARS as MAX_POEM_CHARS
 from poetry_rnn.check import CheckReport, check, findings
-from poetry_rnn.checkpoint import Models
 from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import BACKWARD_HELP, Poem, PoetryGenerator
+from poetry_rnn.messages import in_chinese
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     EITHER,
@@ -69,7 +70,9 @@ RHYME_BOOK_LABELS = {name: book for book, name in RHYME_BOOK_NAMES.items()}
 MAX_POEMS = 4
 MAX_CONCURRENCY = 64
 QUEUE_SIZE = 200  # requests waiting beyond this are turned away
-UNEXPECTED = "出错了，请再试一次（an unexpected error; it is in the server's log）"
+UNEXPECTED = "出错了，请再试一次（错误已记入服务器的日志）"
+#: What the page says to a request of too few values (a client of the API, not the page).
+TOO_FEW_VALUES = "请求缺少参数：每个输入都要给一个值"
 EXAMPLES = [
     ["续写", "床前", "五言绝句"],
     ["藏头", "春夏秋冬", "七言绝句"],
@@ -82,7 +85,7 @@ SUGGESTIONS = 10
 PLAN_SOURCES = {
     "theme": "取自题意", "start": "取自起句", "heads": "取自藏头", "first line": "取自首句"
 }  # fmt: skip
-NOTHING_TO_REVISE = "先写一首诗，再锁定要保留的句子重写（nothing to revise yet）"
+NOTHING_TO_REVISE = "先写一首诗，再锁定要保留的句子重写"
 _LINE = re.compile(f"([^{PUNCTUATION}]+)([{PUNCTUATION}]?)")  # a line and its mark
 
 CSS = """
@@ -255,7 +258,7 @@ def _answer(
             raise PoetryError(f"n must be at most {MAX_POEMS} here, got {controls.n}")
         poems = write(controls)
     except PoetryError as error:
-        return Answer(render_error(str(error)), None)
+        return Answer(render_error(in_chinese(str(error))), None)
     except Exception:
         log.exception("writing a poem failed")
         return Answer(render_error(UNEXPECTED), None)
@@ -271,11 +274,9 @@ def answer_suggestions(
     generator: PoetryGenerator, text: object, line: object, position: object, rhyme_book: object
 ) -> str:
     """The characters that mend ``position`` of ``line`` (both 1-based), or a message."""
-    composer = generator.composer
-    models = Models(composer.model, generator.vocab, composer.backward)
 
     def ranked(book: str) -> str:
-        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=models)
+        found = suggest(text, line, position, SUGGESTIONS, rhyme_book=book, model=generator)
         return render_suggestions(found)
 
     return _report(ranked, rhyme_book)
@@ -285,7 +286,7 @@ def _report(render: Callable[[str], str], rhyme_book: object) -> str:
     try:
         return render(_chosen(RHYME_BOOK_LABELS, rhyme_book))
     except PoetryError as error:
-        return render_error(str(error))
+        return render_error(in_chinese(str(error)))
     except Exception:
         log.exception("checking a poem failed")
         return render_error(UNEXPECTED)
@@ -331,9 +332,27 @@ def _lock_choices(lines: list[str], locked: object = ()) -> dict:
     return gr.update(choices=[(line, n) for n, line in enumerate(lines, start=1)], value=kept)
 
 
+def example_values_js() -> str:
+    """The browser's handler of a click on example ``index``: the example's values, in the
+    order of its components."""
+    return f"(index) => {json.dumps(EXAMPLES, ensure_ascii=False)}[index]"
+
+
+class _Page(gr.Blocks):
+    """The demo's Blocks: a request of too few values, which Gradio refuses before any of the
+    page's functions runs (with a traceback in the server's log), is answered in a line."""
+
+    def validate_inputs(self, block_fn: object, inputs: list) -> None:
+        try:
+            super().validate_inputs(block_fn, inputs)  # type: ignore[arg-type]
+        except ValueError:
+            log.warning("refused a request of %d values", len(inputs))
+            raise gr.Error(TOO_FEW_VALUES, print_exception=False) from None
+
+
 def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
     """The demo page over ``generator``; its queue runs ``concurrency`` requests at a time."""
-    with gr.Blocks(title="诗 · poetry-rnn", analytics_enabled=False) as app:
+    with _Page(title="诗 · poetry-rnn", analytics_enabled=False) as app:
         gr.Markdown("# 诗 · poetry-rnn\n字级 LSTM 写唐诗：续写、藏头、主题，格律可控；重写、检查。")
         with gr.Tab("写诗", elem_id="writing"):
             with gr.Row(equal_height=False):
@@ -375,7 +394,11 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
                         [], label="锁定（重写时保留这些句子）", elem_id="locks", interactive=True
                     )
                     again = gr.Button("重写", elem_id="revise")
-            gr.Examples(EXAMPLES, inputs=[mode, text, form], label="例子")
+            # The examples fill the boxes in the browser itself: a round trip to the server
+            # (gr.Examples's way) let 写诗 pressed at once send the boxes as they were.
+            examples = gr.Dataset(
+                components=[mode, text, form], samples=EXAMPLES, label="例子", elem_id="examples"
+            )
         with gr.Tab("检查", elem_id="checking"):
             pasted = gr.Textbox(
                 label="一首诗（绝句或律诗，句末标点或换行分句）", lines=4,
@@ -395,6 +418,7 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
             suggestions = gr.HTML(elem_id="suggestions")
 
         poems = gr.State([])
+        examples.click(None, examples, [mode, text, form], js=example_values_js(), api_name=False)
         mode.change(lambda chosen: gr.update(label=PROMPT_LABELS[chosen]), mode, text)
         shared = [rhyme, tone, temperature, top_p, seed, n, script, rhyme_book]
         shown = [output, poems, candidate, locks]

@@ -257,21 +257,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def scored_texts(
+    corpus: str | Path,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    split: str = "all",
+    form: str = "any",
+    progress: bool = False,
+) -> list[str]:
+    """The cleaned poems of ``corpus`` that perplexity scores: those of one ``split`` (as
+    training splits them by default) and ``form``, or all."""
+    return scored_poems(corpus, include, split, form, progress)[1]
+
+
+def scored_poems(
+    corpus: str | Path,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    split: str = "all",
+    form: str = "any",
+    progress: bool = False,
+) -> tuple[list[str], list[str]]:
+    """The titles and texts of :func:`scored_texts`'s poems."""
+    titles, texts = read_titled(corpus, tuple(include), progress)
+    chosen = [
+        i for i, text in enumerate(texts)
+        if (split == "all" or split_of(text) == SPLITS.index(split)) and keep_form(text, form)
+    ]  # fmt: skip
+    if not chosen:
+        raise PoetryError(f"{corpus} holds no poems of split {split}, form {form}")
+    return [titles[i] for i in chosen], [texts[i] for i in chosen]
+
+
 def run_perplexity(args: argparse.Namespace, progress: bool) -> dict:
     model, vocab, _ = load_models(args.model, precision=args.precision)
     titles_of = args.titles or ("given" if vocab.sep_id is not None else "none")
     if titles_of != "none" and vocab.sep_id is None:
         raise PoetryError(f"--titles {titles_of}: this model was not trained with titles")
-    titles, texts = read_titled(args.corpus, tuple(args.include), progress)
-    chosen = [
-        i for i, text in enumerate(texts)
-        if (args.split == "all" or split_of(text) == SPLITS.index(args.split))
-        and keep_form(text, args.form)
-    ]  # fmt: skip
-    if not chosen:
-        raise PoetryError(f"{args.corpus} holds no poems of split {args.split}, form {args.form}")
-    texts = [texts[i] for i in chosen]
-    headers = {"none": None, "given": [titles[i] for i in chosen], "empty": [""] * len(chosen)}
+    titles, texts = scored_poems(args.corpus, args.include, args.split, args.form, progress)
+    headers = {"none": None, "given": titles, "empty": [""] * len(texts)}
     scores = perplexity(model, vocab, texts, progress, headers[titles_of])
     where = {
         "corpus": args.corpus, "model": model_name(args.model), "split": args.split,

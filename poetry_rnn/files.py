@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader never sees a half-written file."""
+"""Paths a user gives, and atomic file writes: a reader never sees a half-written file."""
 
 from __future__ import annotations
 
@@ -10,6 +10,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from poetry_rnn.errors import PoetryError
+
+
+def user_path(value: object, what: str) -> Path:
+    """``value`` as a path: text or an ``os.PathLike`` of text; anything else (bytes, a
+    number, a list) is a :class:`PoetryError` naming ``what`` it should have been."""
+    if isinstance(value, str) or (
+        isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)
+    ):
+        return Path(value)
+    raise PoetryError(f"{what} must be a path, got {type(value).__name__}")
 
 
 @contextlib.contextmanager

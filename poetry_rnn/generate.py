@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from poetry_rnn.check import read_poem
-from poetry_rnn.checkpoint import load_models
+from poetry_rnn.checkpoint import Models, load_models
 from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
@@ -125,6 +125,11 @@ class PoetryGenerator:
         titled = self.vocab.sep_id is not None
         return tuple(mode for mode in MODES if titled or mode not in TITLED_MODES)
 
+    @property
+    def models(self) -> Models:
+        """The models the generator writes with, as :func:`load_models` gives them."""
+        return Models(self.composer.model, self.vocab, self.composer.backward)
+
     # --- the modes --------------------------------------------------------------------------
 
     def write(
@@ -138,7 +143,7 @@ class PoetryGenerator:
             raise PoetryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(text, str):
             raise PoetryError(f"the {mode} text must be text, got {type(text).__name__}")
-        return MODES[mode](self, text, controls or Controls(), steer)
+        return MODES[mode](self, text, controls_with(controls, {}), steer)
 
     def generate(
         self, start: str = "", controls: Controls | None = None, **options: object
@@ -242,7 +247,7 @@ class PoetryGenerator:
 
     def revise(
         self,
-        poem: str,
+        poem: str | Poem,
         keep: Sequence[int] | Mapping[tuple[int, int], str],
         controls: Controls | None = None,
         **options: object,
@@ -251,7 +256,8 @@ class PoetryGenerator:
         own form, under the controls' rhyme, rhyme book, tones and search.
 
         ``poem``: a poem of one of the four forms, as :func:`poetry_rnn.check.check` reads it
-        (simplified or traditional; lines ended by marks or line breaks). ``keep``: the lines
+        (simplified or traditional; lines ended by marks or line breaks), or a :class:`Poem`
+        this generator wrote. ``keep``: the lines
         to keep (1-based), or ``{(line, position): char}`` (both 1-based), each ``char`` the
         poem's own there. Kept characters take part from the first step: a kept rhyme sets the
         rhyme group, and the kept tones set the tone pattern of the lines written around them.
@@ -259,7 +265,7 @@ class PoetryGenerator:
         controls = controls_with(controls, options)
         if controls.form == FREE:
             raise PoetryError("revising keeps the poem's own form, not free length")
-        lines, form = read_poem(poem, controls.form)
+        lines, form = read_poem(poem.text if isinstance(poem, Poem) else poem, controls.form)
         fixed = _kept(lines, form, keep)
         kept = "".join(fixed.values())
         unknown = self.vocab.unknown_chars(kept)
@@ -537,7 +543,7 @@ def _kept(
     """The fixed characters of a form plan for what ``keep`` keeps of a poem's ``lines``."""
     if isinstance(keep, Mapping):
         wanted = dict(keep)
-    elif isinstance(keep, Sequence) and not isinstance(keep, str):
+    elif isinstance(keep, Sequence) and not isinstance(keep, str | bytes | bytearray | memoryview):
         for line in keep:
             _check_line(line, form)
         wanted = {(line, p): None for line in keep for p in range(1, form.chars + 1)}

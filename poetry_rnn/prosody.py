@@ -50,7 +50,7 @@ from typing import NamedTuple
 from pypinyin import Style, pinyin
 
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified
+from poetry_rnn.text import PUNCTUATION, is_han, split_lines, standard_form, to_simplified
 
 # --- forms ---------------------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def get_form(name: str) -> Form:
     """The form called ``name``; a :class:`PoetryError` naming the known forms otherwise."""
     try:
         return FORMS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: a list, say, cannot even be looked up
         raise PoetryError(f"unknown form {name!r}; choose one of {', '.join(FORMS)}") from None
 
 
@@ -151,10 +151,12 @@ def _tone_table() -> dict[str, str | None]:
 def tone_of(char: str) -> str | None:
     """平, 仄, or None ("either"): the Tang table first, pypinyin for characters it lacks.
 
-    A character the table marks "either" stays None; pypinyin is never asked about it.
+    A character the table marks "either" stays None; pypinyin is never asked about it. A
+    variant character has its standard form's tone (:func:`poetry_rnn.text.standard_form`).
     """
     if not is_han(char):
         return None
+    char = standard_form(char)
     table = _tone_table()
     if char in table:
         return table[char]
@@ -369,10 +371,12 @@ def rhyming_groups(book: str = DEFAULT_RHYME_BOOK) -> tuple[str, ...]:
 @functools.cache
 def rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[str]:
     """Every group of ``char`` in ``book`` (level and oblique); empty for a character the book
-    lacks or a non-Han one. Under 中华新韵 at most one group."""
+    lacks or a non-Han one. Under 中华新韵 at most one group. A variant character has its
+    standard form's groups."""
     book_groups(book)  # rejects an unknown book
     if not is_han(char):
         return frozenset()
+    char = standard_form(char)
     if book == "pingshui":
         return _pingshui().groups_of.get(char, frozenset())
     if book == CILIN:
@@ -388,7 +392,7 @@ def heard_rhyme_groups(char: str, book: str = DEFAULT_RHYME_BOOK) -> frozenset[s
     下平十五咸 by 纔, a traditional source it took from the simplification; none for a
     character they do not rhyme. Under 中华新韵 its one group (the modern reading)."""
     if book == "pingshui":
-        return _poets_rhymes().get(char, frozenset())
+        return _poets_rhymes().get(standard_form(char), frozenset())
     return rhyme_groups(char, book)
 
 

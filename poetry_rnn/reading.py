@@ -366,6 +366,14 @@ def read_key(kit: str | Path) -> dict:
     key = _read_json(path, str(path))
     if not isinstance(key, dict) or not isinstance(key.get("poems"), dict):
         raise PoetryError(f"{path} is not a blind reading kit's key: it has no poems")
+    if not isinstance(key.get("variants", {}), dict):
+        raise PoetryError(f"{path}: variants must map names to controls")
+    for number, entry in key["poems"].items():
+        if not isinstance(entry, dict) or entry.get("source") not in ("poet", "model"):
+            raise PoetryError(f"{path}: poem {number} must be an object whose source is poet or "
+                              "model")  # fmt: skip
+        if entry["source"] == "model" and not isinstance(entry.get("variant"), str):
+            raise PoetryError(f"{path}: poem {number} is the model's, but names no variant")
     return key
 
 

@@ -6,6 +6,7 @@ model reading it from its end). The report they start from is :func:`poetry_rnn.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -16,6 +17,7 @@ from poetry_rnn.check import CheckReport, check, rhyme_target, tone_label, wante
 from poetry_rnn.checkpoint import Models, load_models
 from poetry_rnn.controls import is_integer
 from poetry_rnn.errors import PoetryError
+from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.model import CharRNN, State
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
@@ -61,7 +63,7 @@ def suggest(
     k: int = 10,
     form: str | None = None,
     rhyme_book: str = DEFAULT_RHYME_BOOK,
-    model: Models | None = None,
+    model: Models | PoetryGenerator | str | os.PathLike[str] | None = None,
 ) -> list[Suggestion]:
     """Up to ``k`` characters for ``position`` of ``line`` (both 1-based) of ``text`` that
     satisfy the rules there, best first.
@@ -69,7 +71,8 @@ def suggest(
     The rules: the tone the tone rules want there; at a rhyme position a level character that
     shares the rhyme group of the other rhyme characters and is none of them; no unattested
     doubling with a neighbour; no character a third time. Ranked by log P(poem with the
-    character in place) under ``model``'s forward model (default: the shipped model), plus
+    character in place) under ``model``'s forward model (``model``: loaded models, a
+    generator's, or a model directory; default: the shipped model), plus
     the backward model's log-likelihood of the poem read from its end where there is one. On
     a CPU it runs fastest on one torch thread (``torch.set_num_threads(1)``, as the command
     line sets it).
@@ -87,7 +90,7 @@ def suggest(
             f"character {position} is out of range: a line of {chosen.name} has characters "
             f"1–{chosen.chars}"
         )
-    scorer = model if model is not None else _shipped_models()
+    scorer = _scorer(model)
     chars = _allowed(report, chosen, line - 1, position, scorer.vocab)
     if not chars:
         return []
@@ -96,6 +99,22 @@ def suggest(
         Suggestion(char, score, tone_label(tone_of(char)))
         for char, score in _rank(scorer, report.text, index, chars, k)
     ]
+
+
+def _scorer(model: object) -> Models:
+    """The models that rank the suggestions, from what ``suggest`` was given as its model."""
+    if model is None:
+        return _shipped_models()
+    if isinstance(model, Models):
+        return model
+    if isinstance(model, PoetryGenerator):
+        return model.models
+    if isinstance(model, str | os.PathLike):
+        return load_models(model)
+    raise PoetryError(
+        f"model must be a PoetryGenerator, loaded Models or a model directory, "
+        f"got {type(model).__name__}"
+    )
 
 
 def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: Vocab) -> list[str]:

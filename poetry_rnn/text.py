@@ -1,13 +1,22 @@
-"""Character classes and script conversion shared by the corpus pipeline and user input."""
+"""Character classes and script conversion shared by the corpus pipeline and user input.
+
+Simplified text is opencc's ``t2s`` and then the variant table: a variant character (异体字)
+that ``t2s`` leaves alone (鴈, 疎, 巵, 猨, 堦) becomes its standard form (雁, 疏, 卮, 猿, 阶).
+``variants.json`` ships in the package, built from the corpus's counts by
+``python -m poetry_rnn.build_tables --variants-only`` (see :mod:`poetry_rnn.build_tables`).
+"""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
+from importlib import resources
 
 from opencc import OpenCC
 
+VARIANT_TABLE = "variants.json"
 #: The only punctuation a cleaned poem keeps: line ends.
 PUNCTUATION = "，。？！；"
 
@@ -41,8 +50,31 @@ def _converter(config: str) -> OpenCC:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional to simplified Chinese (opencc ``t2s``); simplified text passes unchanged."""
+    """Traditional to simplified Chinese (opencc ``t2s``), each variant character then its
+    standard form (:func:`standard_form`); simplified text of standard forms passes unchanged."""
+    return t2s(text).translate(_variant_map())
+
+
+def t2s(text: str) -> str:
+    """opencc's ``t2s`` alone, variants left as they are (what the variant table is built on)."""
     return _converter("t2s").convert(text)
+
+
+def standard_form(char: str) -> str:
+    """The standard form of a variant character of ``variants.json``; any other as it is."""
+    return variants().get(char, char)
+
+
+@functools.cache
+def variants() -> dict[str, str]:
+    """The shipped variant table: variant character → its standard form."""
+    table = json.loads(resources.files("poetry_rnn").joinpath(VARIANT_TABLE).read_text("utf-8"))
+    return table["variants"]
+
+
+@functools.cache
+def _variant_map() -> dict[int, str]:
+    return str.maketrans(variants())
 
 
 def to_traditional(text: str) -> str:

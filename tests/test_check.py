@@ -236,6 +236,7 @@ def test_any_way_of_writing_the_poem_is_the_same_poem(text):
         (JING_YE_SI, {"form": "七言绝句"},
          "4 lines of 5, 5, 5, 5 characters: not 七言绝句 (4 lines of 7)"),
         (JING_YE_SI, {"form": "六言绝句"}, "unknown form '六言绝句'"),
+        (JING_YE_SI, {"form": ["五言绝句"]}, "unknown form ['五言绝句']"),
         (JING_YE_SI, {"rhyme_book": "cilin"}, "unknown rhyme book 'cilin'"),
         ("床" * (MAX_INPUT_CHARS + 1), {}, f"the poem is too long: at most {MAX_INPUT_CHARS}"),
         (None, {}, "the poem must be text, got NoneType"),
@@ -270,6 +271,18 @@ def test_suggestions_mend_a_broken_position_with_the_poets_character(scorer):
     assert [s.score for s in suggestions] == sorted((s.score for s in suggestions), reverse=True)
     for s in suggestions:  # each mends every broken position
         assert check(BROKEN.replace("千山", "千" + s.char)).tone_satisfied == 8, s
+
+
+def test_suggestions_take_a_generator_or_a_model_directory_as_their_model(scorer):
+    from poetry_rnn.checkpoint import SHIPPED_MODEL
+    from poetry_rnn.generate import PoetryGenerator
+
+    expected = suggest(BROKEN, 3, 4, k=5, model=scorer)
+    assert suggest(BROKEN, 3, 4, k=5, model=PoetryGenerator(*scorer)) == expected
+    assert suggest(BROKEN, 3, 4, k=5, model=str(SHIPPED_MODEL)) == expected
+    for wrong in (5, b"model", ["model"]):
+        with pytest.raises(PoetryError, match="model must be a PoetryGenerator, loaded Models or"):
+            suggest(BROKEN, 3, 4, model=wrong)
 
 
 def _tone(char: str) -> str:

@@ -28,6 +28,7 @@ from poetry_rnn.data import (
     load_corpus,
     main,
     prepare_corpus,
+    save_corpus,
     split_of,
 )
 from poetry_rnn.errors import PoetryError, run_cli
@@ -352,6 +353,7 @@ def test_max_chars_zero_is_a_filter_not_off():
         ({"split": (float("nan"), 0.5, 0.5)}, "split must be three shares"),
         ({"split": (1.0, float("inf"), 0.0)}, "split must be three shares"),
         ({"split": (1.2, -0.1, -0.1)}, "split must be three shares"),
+        ({"author": 123}, "author must be a name, got 123"),
     ],
 )
 def test_bad_options_are_refused(options, message):
@@ -468,6 +470,17 @@ def test_each_poem_knows_its_collection():
         corpus.indices("val", "yuan")
 
 
+def test_a_subset_holds_its_rows_poems_in_order_and_everything_else_alike():
+    corpus = build(include=("tang", "song", "tang300"))
+    rows = np.array([40, 3, 17, 0, 35])
+    part = corpus.subset(rows)
+    assert part.texts() == corpus.texts(rows)
+    assert part.split.tolist() == corpus.split[rows].tolist()
+    assert part.source.tolist() == corpus.source[rows].tolist()
+    assert (part.vocab, part.sources, part.maxlen) == (corpus.vocab, corpus.sources, corpus.maxlen)
+    assert np.array_equal(part.batch(np.arange(5)), corpus.batch(rows))
+
+
 # --- cache --------------------------------------------------------------------------------
 
 
@@ -573,6 +586,25 @@ def test_damaged_cache_is_detected_and_rebuilt(corpus_copy, tmp_path, damage):
     again = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
     assert not again.stats["cached"] and np.array_equal(again.chars, built.chars)
     assert load_corpus(path).key == again.key
+
+
+def test_a_corpus_saved_as_npz_xz_is_smaller_and_loads_the_same(tmp_path):
+    corpus = build(include=("tang", "song", "tang300"))
+    save_corpus(corpus, tmp_path / "c.npz")
+    save_corpus(corpus, tmp_path / "c.npz.xz")
+    assert (tmp_path / "c.npz.xz").stat().st_size < (tmp_path / "c.npz").stat().st_size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz", "c.npz.xz", "c.vocab.json"]
+    loaded = load_corpus(tmp_path / "c.npz.xz")
+    assert np.array_equal(loaded.chars, corpus.chars) and loaded.texts() == corpus.texts()
+    assert (loaded.vocab, loaded.sources, loaded.stats) == (
+        corpus.vocab,
+        corpus.sources,
+        corpus.stats,
+    )
+    data = (tmp_path / "c.npz.xz").read_bytes()
+    (tmp_path / "c.npz.xz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(PoetryError, match="damaged"):
+        load_corpus(tmp_path / "c.npz.xz")
 
 
 def test_cache_write_leaves_no_temp_files(corpus_copy, tmp_path):
@@ -699,3 +731,19 @@ def test_written_files_get_the_usual_permissions(corpus_copy, tmp_path):
     os.umask(mask)
     for path in (tmp_path / "cache").iterdir():
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    ("corpus", "options", "message"),
+    [
+        (None, {}, "the corpus must be a path, got NoneType"),
+        (123, {}, "the corpus must be a path, got int"),
+        (b"tests/fixtures/corpus", {}, "the corpus must be a path, got bytes"),
+        (FIXTURE_CORPUS, {"cache_dir": 123}, "the cache directory must be a path, got int"),
+        (FIXTURE_CORPUS, {"name": 5}, "the corpus's name must be text, got int"),
+    ],
+)
+def test_a_corpus_or_cache_that_is_not_a_path_is_refused(tmp_path, corpus, options, message):
+    with pytest.raises(PoetryError) as error:
+        prepare_corpus(corpus, **({"cache_dir": tmp_path} | options), **QUIET)
+    assert str(error.value) == message

@@ -214,11 +214,11 @@ def test_switching_rhyme_and_tone_off_writes_without_them(page):
 @pytest.mark.parametrize(
     ("mode", "text", "form", "message"),
     [
-        ("藏头", "春夏秋冬花开月明", "五言绝句", "does not fit"),
+        ("藏头", "春夏秋冬花开月明", "五言绝句", "8 个藏头字不合五言绝句"),
         ("续写", "床前😀", None, "😀"),
-        ("续写", "", None, "the start is empty"),
-        ("续写", "，床前", "自动", "the start begins with ，"),
-        ("续写", "床前。。。", "自动", "the start has two marks in a row"),
+        ("续写", "", None, "开头是空的"),
+        ("续写", "，床前", "自动", "开头不能以「，」开始"),
+        ("续写", "床前。。。", "自动", "开头有两个连在一起的标点"),
     ],
 )
 def test_bad_input_shows_a_readable_message(page, mode, text, form, message):
@@ -318,7 +318,7 @@ def test_a_bad_paste_shows_a_message(page):
     check_poem_on_page(page, "春风又绿江南岸")
     error = page.locator("#report .poem-error")
     error.wait_for(timeout=POEM_MS)
-    assert "1 line of 7 characters: not one of 五言绝句" in error.inner_text()
+    assert "1 句，每句字数 7：不是五言绝句" in error.inner_text()
     assert "Traceback" not in page.content()
 
 
@@ -355,22 +355,22 @@ def test_the_api_takes_the_same_input_limit_as_the_library(server):
     assert 'class="poem"' in longest
     page = ask(server, "主题", "秋" * (MAX_INPUT_CHARS + 1), "七言绝句", True, True, 0.8, 0.9, 1,
                1, "简体", "平水韵")  # fmt: skip
-    assert 'role="alert"' in page and f"at most {MAX_INPUT_CHARS} characters" in page
+    assert 'role="alert"' in page and f"最多 {MAX_INPUT_CHARS} 个字" in page
 
 
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ((None, 0.9, 1, 1), "temperature must be a finite number above 0, got None"),
-        (("0.8", 0.9, 1, 1), "temperature must be a finite number above 0, got &#x27;0.8&#x27;"),
-        ((0.8, None, 1, 1), "top_p must be a number in (0, 1], got None"),
-        ((0.8, "0.9", 1, 1), "top_p must be a number in (0, 1], got &#x27;0.9&#x27;"),
-        ((0.8, 0.9, "7a", 1), "seed must be an integer from 0 to 2**63 - 1, got &#x27;7a&#x27;"),
-        ((0.8, 0.9, -1, 1), "seed must be an integer from 0 to 2**63 - 1, got -1"),
-        ((0.8, 0.9, 1.5, 1), "seed must be an integer"),
-        ((0.8, 0.9, 1, None), "n must be an integer between 1 and 256, got None"),
-        ((0.8, 0.9, 1, "2"), "n must be an integer between 1 and 256, got &#x27;2&#x27;"),
-        ((0.8, 0.9, 1, 5), "n must be at most 4 here, got 5"),
+        ((None, 0.9, 1, 1), "温度必须是大于 0 的数，收到 None"),
+        (("0.8", 0.9, 1, 1), "温度必须是大于 0 的数，收到 &#x27;0.8&#x27;"),
+        ((0.8, None, 1, 1), "top-p 必须大于 0、不大于 1，收到 None"),
+        ((0.8, "0.9", 1, 1), "top-p 必须大于 0、不大于 1，收到 &#x27;0.9&#x27;"),
+        ((0.8, 0.9, "7a", 1), "种子必须是 0 到 2⁶³−1 的整数（或留空），收到 &#x27;7a&#x27;"),
+        ((0.8, 0.9, -1, 1), "种子必须是 0 到 2⁶³−1 的整数（或留空），收到 -1"),
+        ((0.8, 0.9, 1.5, 1), "种子必须是 0 到 2⁶³−1 的整数"),
+        ((0.8, 0.9, 1, None), "首数必须是 1 到 256 的整数，收到 None"),
+        ((0.8, 0.9, 1, "2"), "首数必须是 1 到 256 的整数，收到 &#x27;2&#x27;"),
+        ((0.8, 0.9, 1, 5), "这里一次最多写 4 首，收到 5"),
     ],
 )
 def test_the_api_given_bad_numbers_answers_with_a_message_not_a_traceback(demo, values, message):

@@ -1,7 +1,9 @@
 """The demo's answers without a browser: the 检查 tab's report and suggestions, rewriting a
 candidate around its locked lines, what the 写诗 tab shows for an answer, and starting the demo."""
 
+import asyncio
 import html
+import json
 import logging
 import re
 
@@ -90,9 +92,9 @@ def test_a_poem_with_nothing_broken_is_said_to_keep_the_rules():
 
 
 def test_the_check_tab_answers_what_it_cannot_check_with_a_message(monkeypatch, caplog):
-    assert demo.answer_check("", "平水韵") == demo.render_error("the poem is empty")
+    assert demo.answer_check("", "平水韵") == demo.render_error("诗是空的，请先填写")
     assert demo.answer_check(JING_YE_SI, "广韵") == demo.render_error(
-        "unknown rhyme book '广韵'; choose one of pingshui, xinyun"
+        "没有韵书 '广韵'；可选：平水韵、中华新韵"
     )
     # A failure of its own is logged, and the page says only that something went wrong.
     monkeypatch.setattr(demo, "check", lambda *_, **__: 1 / 0)
@@ -129,10 +131,10 @@ def test_the_suggestions_come_from_the_demos_own_models(generator):
 
 def test_the_suggestions_answer_a_bad_position_or_none_found_with_a_message(generator):
     assert demo.answer_suggestions(generator, DENG_GAO, 9, 1, "平水韵") == demo.render_error(
-        "line 9 is out of range: a 七言律诗 has lines 1–8"
+        "没有第 9 句：七言律诗只有第 1–8 句"
     )
     assert demo.answer_suggestions(generator, DENG_GAO, 1, 1, "广韵") == demo.render_error(
-        "unknown rhyme book '广韵'; choose one of pingshui, xinyun"
+        "没有韵书 '广韵'；可选：平水韵、中华新韵"
     )
     assert demo.render_suggestions([]) == demo.render_error(
         "这里没有合律的字 (no character of the vocabulary satisfies the rules)"
@@ -161,9 +163,9 @@ def test_a_candidate_is_rewritten_around_its_locked_lines_in_its_own_form(genera
     [
         (None, 1, demo.NOTHING_TO_REVISE),
         ([], 1, demo.NOTHING_TO_REVISE),
-        ([JING_YE_SI_LINES], 2, "choose a candidate from 1 to 1, got 2"),
-        ([JING_YE_SI_LINES], 0, "choose a candidate from 1 to 1, got 0"),
-        ([JING_YE_SI_LINES], "1", "choose a candidate from 1 to 1, got '1'"),
+        ([JING_YE_SI_LINES], 2, "请选第 1 到第 1 首候选，收到 2"),
+        ([JING_YE_SI_LINES], 0, "请选第 1 到第 1 首候选，收到 0"),
+        ([JING_YE_SI_LINES], "1", "请选第 1 到第 1 首候选，收到 '1'"),
     ],
 )
 def test_rewriting_without_a_candidate_to_rewrite_says_so(generator, poems, chosen, message):
@@ -277,19 +279,15 @@ def test_no_prompt_is_an_empty_one():
 @pytest.mark.parametrize(
     ("position", "value", "message"),
     [
-        (8, 5, "n must be at most 4 here, got 5"),
-        (
-            2,
-            "六言绝句",
-            "unknown form '六言绝句'; choose one of 五言绝句, 七言绝句, 五言律诗, 七言律诗",
-        ),
-        (2, ["五言绝句"], "form must be a form's name, got ['五言绝句']"),
-        (9, "篆書", "script must be simplified or traditional, got '篆書'"),
-        (9, ["简体"], "script must be simplified or traditional, got ['简体']"),
-        (10, "广韵", "unknown rhyme book '广韵'; choose one of pingshui, xinyun"),
+        (8, 5, "这里一次最多写 4 首，收到 5"),
+        (2, "六言绝句", "没有体裁 '六言绝句'；可选：五言绝句、七言绝句、五言律诗、七言律诗"),
+        (2, ["五言绝句"], "体裁必须是体裁的名字，收到 ['五言绝句']"),
+        (9, "篆書", "字体只能是简体或繁體，收到 '篆書'"),
+        (9, ["简体"], "字体只能是简体或繁體，收到 ['简体']"),
+        (10, "广韵", "没有韵书 '广韵'；可选：平水韵、中华新韵"),
     ],
 )
-def test_a_value_the_page_does_not_offer_is_refused_in_the_librarys_words(position, value, message):
+def test_a_value_the_page_does_not_offer_is_refused_in_chinese(position, value, message):
     values = list(WRITE)
     values[position] = value
     assert demo.answer(FakeGenerator(), *values) == demo.Answer(demo.render_error(message), None)
@@ -363,3 +361,93 @@ def test_a_port_it_cannot_serve_on_is_one_line_and_exit_2(monkeypatch, capsys):
     assert capsys.readouterr().err.splitlines()[-1] == (
         "error: cannot serve on 127.0.0.1:8080: [Errno 98] Address already in use"
     )
+
+
+# --- the page speaks Chinese; examples; requests the page never sends ---------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (("续写", "", "五言绝句"), "开头是空的，请先填写"),
+        (("续写", "   ", "自动"), "开头是空的，请先填写"),
+        (("续写", "床前hello", "五言绝句"), "开头里有不是汉字的字符：h e l o"),
+        (("续写", "床前靐", "五言绝句"), "模型不认识开头里的这些字：靐"),
+        (("续写", "，床前", "自动"), "开头不能以「，」开始：标点只能放在句末"),
+        (("续写", "床前。。", "自动"), "开头有两个连在一起的标点：一句末尾只用一个"),
+        (("续写", "床前明月光照，", "五言绝句"), "开头第 2 句有 1 个字，五言绝句每句 5 个字"),
+        (("续写", "床前明月光照，", "自动"),
+         "开头第一句有 6 个字，格律诗每句五字或七字（体裁选「不限字数」则不限）"),
+        (("续写", "床" * 21, "五言绝句"), "开头比一首五言绝句还长：五言绝句共 4 句，每句 5 个字"),
+        (("续写", "床" * 101, "五言绝句"), "开头太长了：最多 100 个字"),
+        (("藏头", "", "七言绝句"), "藏头字是空的，请先填写"),
+        (("藏头", "春夏秋", "自动"), "3 个藏头字没有合适的体裁：绝句 4 个字，律诗 8 个字"),
+        (("藏头", "春夏秋", "五言绝句"), "3 个藏头字不合五言绝句（4 句）；合适的体裁：无"),
+        (("藏头", "春夏秋冬花开月明", "五言绝句"),
+         "8 个藏头字不合五言绝句（4 句）；合适的体裁：五言律诗、七言律诗"),
+        (("藏头", "春夏秋冬", "不限字数"), "藏头诗要选格律体裁，不能选「不限字数」"),
+        (("主题", "", "七言绝句"), "主题是空的，请先填写"),
+        (("主题", "hello", "七言绝句"), "主题里有不是汉字的字符：h e l o"),
+        (("主题", "靐", "七言绝句"), "主题里的词模型都不认识，请换个说法"),
+        (("自由", 5, "五言绝句"), "风格必须是文字"),
+    ],
+)  # fmt: skip
+def test_what_a_reader_gets_wrong_is_said_in_chinese(generator, values, message):
+    answer = demo.answer(generator, *values, True, True, 0.8, 0.9, "1", 1, "简体", "平水韵")
+    assert answer == demo.Answer(demo.render_error(message), None)
+
+
+def test_a_seed_that_is_not_a_number_is_said_in_chinese():
+    answer = demo.answer(FakeGenerator(), "续写", "床前", "五言绝句", True, True, 0.8, 0.9, "七",
+                         1, "简体", "平水韵")  # fmt: skip
+    assert answer.page == demo.render_error("种子必须是 0 到 2⁶³−1 的整数（或留空），收到 '七'")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("床前明月光，hello。", "诗里有不是汉字的字符：h e l o"),
+        ("床前明月光", "1 句，每句字数 5：不是五言绝句、七言绝句、五言律诗、七言律诗中的任何一种"),
+        ("床" * 201, "诗太长了：最多 200 个字"),
+        (None, "诗必须是文字"),
+    ],
+)
+def test_what_the_check_tab_cannot_read_is_said_in_chinese(text, message):
+    assert demo.answer_check(text, "平水韵") == demo.render_error(message)
+
+
+def test_a_position_out_of_range_is_said_in_chinese(generator):
+    page = demo.answer_suggestions(generator, JING_YE_SI, 1, 6, "平水韵")
+    assert page == demo.render_error("没有第 6 字：五言绝句每句只有第 1–5 字")
+
+
+def test_a_message_without_chinese_words_is_framed_and_logged(caplog):
+    with caplog.at_level(logging.WARNING, logger="poetry_rnn.demo"):
+        assert demo.in_chinese("something new") == "输入有误（something new）"
+    assert caplog.messages == ["no Chinese for the message 'something new'"]
+    assert demo.in_chinese("先写一首诗") == "先写一首诗"
+
+
+def test_an_example_fills_the_boxes_in_the_browser_without_a_round_trip():
+    # A click that asked the server for the example's values let 写诗, pressed at once, send
+    # the boxes as they were ("the start is empty" while the box showed 床前).
+    app = demo.build_app(FakeGenerator())
+    (examples,) = [block for block in app.blocks.values() if isinstance(block, gr.Dataset)]
+    clicked = [(examples._id, "click")]
+    (handler,) = [d for d in app.config["dependencies"] if d["targets"] == clicked]
+    assert handler["backend_fn"] is False and handler["js"] == demo.example_values_js()
+    shown = re.fullmatch(r"\(index\) => (.*)\[index\]", handler["js"]).group(1)
+    assert json.loads(shown) == demo.EXAMPLES == examples.samples
+    assert [app.blocks[i].elem_id for i in handler["outputs"]] == ["mode", "prompt", "form"]
+
+
+def test_a_request_of_too_few_values_is_answered_in_a_line_without_a_traceback(capsys, caplog):
+    app = demo.build_app(FakeGenerator())
+    write = next(fn for fn in app.fns.values() if fn.api_name == "write")
+    with pytest.raises(gr.Error) as refused:
+        asyncio.run(app.process_api(write, ["续写", "床前"], state=None))
+    assert refused.value.message == demo.TOO_FEW_VALUES and not refused.value.print_exception
+    assert caplog.messages == ["refused a request of 2 values"]
+    values = ["续写", "床前", "五言绝句", True, True, 0.8, 0.9, "1", 1, "简体", "平水韵"]
+    answered = asyncio.run(app.process_api(write, values, state=None))
+    assert answered["data"][0].startswith('<div class="poems">')

@@ -29,7 +29,7 @@ from poetry_rnn.prosody import (
     tone_of,
 )
 from poetry_rnn.quantized import Int8CharRNN
-from poetry_rnn.text import is_han, split_lines, to_simplified
+from poetry_rnn.text import is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.vocab import Vocab
 
 FORM_NAMES = list(FORMS)
@@ -361,6 +361,37 @@ def test_controls_refuse_wrong_types_and_ranges(generator, controls, message):
         Controls(**controls)
     with pytest.raises(PoetryError, match=message):
         generator.generate("春风", **controls)
+
+
+@pytest.mark.parametrize("controls", ["n=2", {"n": 2}, 2, {}, ""])
+def test_controls_that_are_not_a_controls_are_refused(generator, controls):
+    # A dict is not read as Controls(**dict): a request is checked once, when it is made.
+    message = f"controls must be a Controls, got {type(controls).__name__}: pass Controls"
+    calls = [
+        lambda: generator.write("start", "春风", controls),
+        lambda: generator.generate("春风", controls),
+        lambda: generator.acrostic("春夏秋冬", controls),
+        lambda: generator.themed("秋夜", "plan", controls),
+        lambda: generator.revise(REGULAR["五言绝句"], [1], controls),
+    ]
+    for call in calls:
+        with pytest.raises(PoetryError, match=message):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("path", "backward", "message"),
+    [
+        (123, None, "a forward model's directory must be a path, got int"),
+        (b"poetry_rnn/pretrained", None, "a forward model's directory must be a path, got bytes"),
+        (["poetry_rnn/pretrained"], None, "a forward model's directory must be a path, got list"),
+        (None, 123, "a backward model's directory must be a path, got int"),
+    ],
+)
+def test_a_model_directory_that_is_not_a_path_is_refused(path, backward, message):
+    with pytest.raises(PoetryError) as error:
+        PoetryGenerator.from_pretrained(path, backward=backward)
+    assert str(error.value) == message
 
 
 @pytest.mark.parametrize(
@@ -919,6 +950,18 @@ def test_kept_tones_later_in_the_poem_set_the_pattern_of_the_lines_before(genera
         (REGULAR["五言绝句"], {1: "白"}, {}, "a kept position must be (line, position), got 1"),
         (
             REGULAR["五言绝句"],
+            b"\x01",
+            {},
+            "keep must be line numbers or {(line, position): character}, got b'\\x01'",
+        ),
+        (
+            REGULAR["五言绝句"],
+            bytearray(b"\x01"),
+            {},
+            "keep must be line numbers or {(line, position): character}, got bytearray(b'\\x01')",
+        ),
+        (
+            REGULAR["五言绝句"],
             "1,3",
             {},
             "keep must be line numbers or {(line, position): character}, got '1,3'",
@@ -952,6 +995,22 @@ def test_revise_refuses_what_it_cannot_keep(generator, poem, keep, controls, mes
 def test_without_a_form_a_start_of_four_whole_lines_is_that_quatrain(generator):
     (poem,) = generator.generate(REGULAR["五言绝句"], seed=1)
     assert poem.form == "五言绝句" and poem.text == REGULAR["五言绝句"]
+
+
+def test_revise_refuses_bytes_as_line_numbers(generator):
+    # Bytes are a sequence of integers: b"\x01" once kept line 1.
+    for keep in (b"\x01", bytearray(b"\x01\x02"), memoryview(b"\x01")):
+        with pytest.raises(PoetryError, match="keep must be line numbers or"):
+            generator.revise(REGULAR["五言绝句"], keep)
+
+
+def test_revise_takes_the_poem_generate_returned(generator):
+    (written,) = generator.generate("白日", form="五言绝句", seed=3)
+    traditional = replace(written, text=to_traditional(written.text))
+    for poem in (written, traditional):
+        (revised,) = generator.revise(poem, [1, 3], seed=4)
+        assert split_lines(revised.text)[::2] == split_lines(written.text)[::2]
+        assert revised.form == "五言绝句"
 
 
 def test_revise_writes_under_the_controls_given(generator, monkeypatch):

@@ -502,6 +502,24 @@ def test_scoring_needs_a_key_and_ratings(tmp_path, capsys):
     assert code == 2 and f"no ratings-*.json in {tmp_path}" in err
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (KEY | {"poems": {"1": {}}}, "poem 1 must be an object whose source is poet or model"),
+        (KEY | {"poems": {"1": "a poem"}}, "poem 1 must be an object whose source is poet or"),
+        (
+            KEY | {"poems": {"1": {"source": "model"}}},
+            "poem 1 is the model's, but names no variant",
+        ),
+        (KEY | {"variants": 5}, "variants must map names to controls"),
+    ],
+)
+def test_a_key_of_the_wrong_shape_is_one_line_and_exit_2(rated, capsys, key, message):
+    (rated / "key.json").write_text(json.dumps(key), encoding="utf-8")
+    code, out, err = cli(capsys, "blind-score", rated)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
 # --- titles -----------------------------------------------------------------------------------
 
 
