@@ -28,6 +28,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -83,7 +84,8 @@ TONE_CLASSES = {LEVEL: "level", OBLIQUE: "oblique", None: "either"}
 SUGGESTIONS = 10
 #: Where a poem's plan came from, as the page says it.
 PLAN_SOURCES = {
-    "theme": "取自题意", "start": "取自起句", "heads": "取自藏头", "first line": "取自首句"
+    "theme": "取自题意", "start": "取自起句", "heads": "取自藏头", "first line": "取自首句",
+    "title": "取自题目",
 }  # fmt: skip
 NOTHING_TO_REVISE = "先写一首诗，再锁定要保留的句子重写"
 _LINE = re.compile(f"([^{PUNCTUATION}]+)([{PUNCTUATION}]?)")  # a line and its mark
@@ -92,6 +94,7 @@ CSS = """
 .poems { display: flex; flex-wrap: wrap; gap: 1.5rem; }
 .poem { padding: 1rem 1.25rem; border: 1px solid var(--border-color-primary);
         border-radius: 0.75rem; max-width: 100%; }
+.poem-title { font-size: 1.3rem; margin: 0 0 0.4rem; letter-spacing: 0.1rem; }
 .poem-meta { font-size: 0.85rem; color: var(--body-text-color-subdued); margin-bottom: 0.5rem; }
 .poem-line { display: flex; align-items: flex-start; gap: 0.1rem; margin: 0.15rem 0; }
 .cell { display: inline-flex; flex-direction: column; align-items: center; width: 2rem; }
@@ -151,8 +154,9 @@ def render_poem(poem: Poem, rhyme_book: str = DEFAULT_RHYME_BOOK, number: int = 
     if poem.plan:
         source = PLAN_SOURCES.get(poem.plan_source, poem.plan_source)
         plan = f'<div class="poem-plan">意象（{source}）：{html.escape("、".join(poem.plan))}</div>'
+    title = f'<h3 class="poem-title">{html.escape(poem.title)}</h3>' if poem.title else ""
     return (
-        f'<article class="poem" data-text="{html.escape(poem.text)}">'
+        f'<article class="poem" data-text="{html.escape(poem.text)}">{title}'
         f'<div class="poem-meta">{meta}</div>{plan}'
         f"{render_lines(poem.text, rhyme_book, frozenset())}</article>"
     )
@@ -214,13 +218,14 @@ class Answer(NamedTuple):
 def answer(
     generator: PoetryGenerator, mode: object, text: object, form: object, rhyme: object,
     tone: object, temperature: object, top_p: object, seed: object, n: object, script: object,
-    rhyme_book: object,
+    rhyme_book: object, title: object = "",
 ) -> Answer:  # fmt: skip
     """The page's answer to one request, from the values as the client sent them: the poems,
     or a one-line message. Nothing a client sends gives an error page or a traceback."""
 
     def write(controls: Controls) -> list[Poem]:
-        return generator.write(_chosen(MODE_LABELS, mode), "" if text is None else text, controls)
+        titled = replace(controls, title="" if title is None else title)
+        return generator.write(_chosen(MODE_LABELS, mode), "" if text is None else text, titled)
 
     return _answer(write, form, rhyme, tone, temperature, top_p, seed, n, script, rhyme_book)
 
@@ -361,6 +366,10 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
                     text = gr.Textbox(
                         label=PROMPT_LABELS["续写"], max_length=MAX_INPUT_CHARS, elem_id="prompt"
                     )
+                    title = gr.Textbox(
+                        label="题目（空：每首自拟一题）", max_length=MAX_INPUT_CHARS,
+                        elem_id="title",
+                    )  # fmt: skip
                     form = gr.Dropdown(
                         list(FORM_LABELS), value="五言绝句", label="体裁", elem_id="form"
                     )
@@ -424,7 +433,7 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
         shown = [output, poems, candidate, locks]
         # The values reach the handlers as sent (no preprocess): the library checks them, so
         # bad ones get a message in the page rather than Gradio's generic error.
-        inputs = [mode, text, form, *shared]
+        inputs = [mode, text, form, *shared, title]
         button.click(
             lambda *values: _shown(answer(generator, *values)), inputs, shown,
             api_name="write", preprocess=False,

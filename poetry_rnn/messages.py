@@ -49,6 +49,15 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("an acrostic of (?P<n>\\d+) characters does not fit (?P<form>\\S+) \\((?P<lines>\\d+) "
      "lines\\); forms that fit: (?P<forms>.+)",
      "{n} 个藏头字不合{form}（{lines} 句）；合适的体裁：{forms}"),
+    ("the title has no Han characters, only marks", "题目里没有汉字，只有标点"),
+    ("the title must be Chinese characters; it holds (?P<value>.+)",
+     "题目只能用汉字，其中有 {value}"),
+    ("the title is too long: (?P<n>\\d+) characters, at most (?P<most>\\d+) \\(a longer text is "
+     "a theme: --theme\\)", "题目太长了：{n} 个字，最多 {most} 个（长的文字请用「主题」模式）"),
+    ("the title must be text, got \\w+", "题目必须是文字"),
+    ("the title is empty", "题目是空的，请先填写"),
+    ("this model was not trained with titles: it cannot take one",
+     "这个模型没有学过题目，不能按题写诗"),
     ("none of the theme's words are in the model's vocabulary",
      "主题里的词模型都不认识，请换个说法"),
     # the writing tab: the controls
@@ -71,7 +80,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("seed must be an integer from 0 to 2\\*\\*63 - 1, got (?P<value>.+)",
      "种子必须是 0 到 2⁶³−1 的整数（或留空），收到 {value}"),
     ("unknown mode (?P<value>.+); choose one of .+",
-     "没有模式 {value}；可选：自由、续写、藏头、主题"),
+     "没有模式 {value}；可选：自由、续写、藏头、主题、命题"),
     # rewriting
     ("choose a candidate from 1 to (?P<most>\\d+), got (?P<value>.+)",
      "请选第 1 到第 {most} 首候选，收到 {value}"),

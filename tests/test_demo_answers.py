@@ -451,3 +451,31 @@ def test_a_request_of_too_few_values_is_answered_in_a_line_without_a_traceback(c
     values = ["续写", "床前", "五言绝句", True, True, 0.8, 0.9, "1", 1, "简体", "平水韵"]
     answered = asyncio.run(app.process_api(write, values, state=None))
     assert answered["data"][0].startswith('<div class="poems">')
+
+
+def test_the_title_box_reaches_the_library_and_each_poem_shows_its_title():
+    fake = FakeGenerator()
+    demo.answer(fake, *WRITE, "《静夜思》")
+    ((_, _, controls),) = fake.asked
+    assert controls.title == "静夜思"
+    poem = Poem("床前明月光。", ["床前明月光。"], "五言绝句", "start", 1, None, title="静夜思")
+    assert '<h3 class="poem-title">静夜思</h3>' in demo.render_poem(poem)
+    assert "poem-title" not in demo.render_poem(Poem("床前。", ["床前。"], None, "free", 1, None))
+
+
+@pytest.mark.parametrize(
+    ("title", "message"),
+    [
+        ("Moonlight", "题目只能用汉字，其中有 'M'"),
+        ("，。", "题目里没有汉字，只有标点"),
+        ("静" * 17, "题目太长了：17 个字，最多 16 个（长的文字请用「主题」模式）"),
+    ],
+)
+def test_a_title_that_is_no_title_is_said_in_chinese(title, message):
+    answer = demo.answer(FakeGenerator(), *WRITE, title)
+    assert answer == demo.Answer(demo.render_error(message), None)
+
+
+def test_a_title_to_a_model_without_titles_is_said_in_chinese(generator):
+    answer = demo.answer(generator, *WRITE, "静夜思")
+    assert answer == demo.Answer(demo.render_error("这个模型没有学过题目，不能按题写诗"), None)
