@@ -26,7 +26,7 @@ from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
-from poetry_rnn.files import write_bytes_atomic, write_text_atomic
+from poetry_rnn.files import usable_path, write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN, ModelConfig, native_bf16
 from poetry_rnn.quantized import Int8CharRNN, int8_supported
 from poetry_rnn.vocab import SPECIALS, Vocab
@@ -102,7 +102,7 @@ def save_pretrained(
 ) -> None:
     """Write ``model`` and ``vocab`` as a model directory; ``dtype`` (e.g. bfloat16) shrinks
     it, and ``max_shard_bytes`` splits the weights into shards of at most that size."""
-    directory = Path(directory)
+    directory = usable_path(directory, "the model directory")
     weights = {name: t.to(dtype) if dtype else t for name, t in _weights(model).items()}
     binding = _binding(model.config, vocab)
     shards = _shards(weights, max_shard_bytes)
@@ -236,7 +236,7 @@ def from_pretrained(
                 "reinstall poetry-rnn or give a model directory"
             )
         directory = SHIPPED_MODEL
-    directory = Path(directory)
+    directory = usable_path(directory, "the model directory")
     if not directory.is_dir():
         raise PoetryError(f"model directory not found: {directory}")
     config, raw_config = _read_config(directory)
@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the direction the source's model reads in; another is refused (default forward)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.source.is_file():
+    if usable_path(args.source, "the source").is_file():
         model, vocab, metrics = _from_run_state(args.source, args.direction)
     else:
         model, vocab = from_pretrained(args.source, direction=args.direction)

@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from poetry_rnn.errors import PoetryError
+from poetry_rnn.files import usable_path
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def find_poem_files(corpus: str | Path, include: tuple[str, ...] = DEFAULT_INCLU
     In a chinese-poetry checkout (or its ``全唐诗`` folder) the ``include`` collections are
     picked; any other folder gives every ``*.json`` file below it.
     """
-    path = Path(corpus)
+    path = usable_path(corpus, "the corpus")
     if not path.exists():
         raise PoetryError(f"corpus not found: {path}")
     if path.is_file():

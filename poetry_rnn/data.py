@@ -40,7 +40,7 @@ from poetry_rnn.corpus import (
     read_corpus,
 )
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.files import atomic_writer
+from poetry_rnn.files import atomic_writer, usable_path
 from poetry_rnn.prosody import FORMS, form_of
 from poetry_rnn.text import han_count, to_simplified, two_columns
 from poetry_rnn.vocab import Vocab
@@ -299,6 +299,7 @@ def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
 
 def load_corpus(path: str | Path) -> EncodedCorpus:
     """Read a corpus written by :func:`save_corpus`; :class:`PoetryError` if missing or damaged."""
+    usable_path(path, "the prepared corpus")
     try:
         with np.load(path, allow_pickle=False) as archive:
             corpus = EncodedCorpus(
@@ -372,7 +373,8 @@ def prepare_corpus(
     options = options or CorpusOptions()
     files = find_poem_files(corpus, options.include)
     key = cache_key(files, options)
-    path = Path(cache_dir) / f"{name or default_cache_name(corpus, files, options)}.npz"
+    name = name or default_cache_name(corpus, files, options)
+    path = usable_path(Path(cache_dir) / f"{name}.npz", "the cache")
     cached = None
     if path.exists() and not rebuild:
         try:

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader never sees a half-written file."""
+"""Paths the system can look up, and atomic file writes: a reader never sees a half-written
+file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ from pathlib import Path
 from typing import BinaryIO
 
 from poetry_rnn.errors import PoetryError
+
+
+def usable_path(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as a Path, once the system can look it up (whether or not it exists): a name
+    too long, a NUL in it or a folder on the way that may not be searched is a
+    :class:`PoetryError` naming ``what``, where ``Path.exists`` and the like would raise."""
+    path = Path(path)
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as error:
+        raise PoetryError(f"cannot use {what} {path}: {error.strerror or error}") from None
+    except ValueError as error:  # a NUL character
+        raise PoetryError(f"cannot use {what} {str(path)!r}: {error}") from None
+    return path
 
 
 @contextlib.contextmanager

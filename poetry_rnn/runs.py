@@ -15,7 +15,7 @@ import torch
 
 from poetry_rnn.checkpoint import TrainingState, load_training_state, save_training_state
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.files import write_bytes_atomic, write_text_atomic
+from poetry_rnn.files import usable_path, write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN
 from poetry_rnn.vocab import Vocab
 
@@ -139,7 +139,7 @@ class Resumed:
 
 def read_run_state(path: Path) -> Resumed:
     """Read a training state written by :func:`write_run_state`."""
-    if not path.is_file():
+    if not usable_path(path, "the training state").is_file():
         raise PoetryError(f"no training state to resume from: {path} is missing")
     state = load_training_state(path)
     try:

@@ -20,7 +20,12 @@ import torch
 from conftest import FIXTURE_CORPUS
 
 from poetry_rnn import train
-from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_state
+from poetry_rnn.checkpoint import (
+    SHIPPED_MODEL,
+    from_pretrained,
+    load_tensors,
+    load_training_state,
+)
 from poetry_rnn.checkpoint import main as checkpoint_main
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
@@ -245,6 +250,37 @@ def test_bad_input_is_one_line_and_exit_2(case, message, fixture_npz, tmp_path, 
     assert train_cli(*argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+
+
+LONG = "x" * 300  # a path name of more bytes than a file system's 255
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv", "what"),
+    [
+        ("generate", ["--model", "{tmp}/" + LONG, "--start", "床前"], "the model directory"),
+        ("checkpoint", ["{model}", "{tmp}/" + LONG], "the model directory"),
+        ("checkpoint", ["{tmp}/" + LONG, "{tmp}/copy"], "the source"),
+        ("data", ["--corpus", "{tmp}/" + LONG], "the corpus"),
+        (
+            "data",
+            ["--corpus", str(FIXTURE_CORPUS), "--cache-dir", "{tmp}", "--name", LONG],
+            "the cache",
+        ),
+        ("train", ["--data", "{tmp}/" + LONG], "the prepared corpus"),
+        ("train", ["--resume", "{tmp}/" + LONG], "the training state"),
+    ],
+)
+def test_a_path_name_too_long_is_one_line_and_exit_2(tool, argv, what, tmp_path, capsys):
+    from poetry_rnn import data, generate
+
+    mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data.main,
+             "train": main}  # fmt: skip
+    argv = [arg.format(tmp=tmp_path, model=SHIPPED_MODEL) for arg in argv]
+    assert run_cli(mains[tool], argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot use {what} {tmp_path}") and len(err.splitlines()) == 1
+    assert err.endswith(": File name too long\n")
 
 
 def test_state_file_is_pure_safetensors_and_verifies(fixture_npz, tmp_path):
