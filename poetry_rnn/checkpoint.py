@@ -321,6 +321,8 @@ def _read_weights(
             raise PoetryError(f"damaged {index_path}: {error}") from error
         if not isinstance(weight_map, dict):
             raise PoetryError(f"damaged {index_path}: its weight_map is not an object")
+        if not all(isinstance(file, str) for file in weight_map.values()):
+            raise PoetryError(f"damaged {index_path}: its weight_map names a file by a non-string")
         files = {name: sorted(t for t, f in weight_map.items() if f == name)
                  for name in dict.fromkeys(weight_map.values())}  # fmt: skip
         if sorted(files) != _shard_names(len(files)):

@@ -533,6 +533,9 @@ def test_a_damaged_shard_index_is_refused_in_one_line(tmp_path):
                     max_shard_bytes=30_000)  # fmt: skip
     for index, detail in (
         ('{"weight_map": 3}', "its weight_map is not an object"),
+        ('{"weight_map": {"a": 1, "b": "x"}}', "its weight_map names a file by a non-string"),
+        ('{"weight_map": {"a": [1]}}', "its weight_map names a file by a non-string"),
+        ('{"weight_map": {"a": null}}', "its weight_map names a file by a non-string"),
         ('{"metadata": {}}', "'weight_map'"),
         ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
     ):
