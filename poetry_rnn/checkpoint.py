@@ -209,9 +209,13 @@ def _read_config(directory: Path) -> tuple[ModelConfig, dict]:
 
 
 def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: str) -> CharRNN:
-    """A :class:`CharRNN` of ``config`` holding ``tensors``, as float32."""
+    """A :class:`CharRNN` of ``config`` holding ``tensors``, as float32; weights that are not
+    all finite numbers (a NaN writes nonsense, and stops int8 quantisation) are refused."""
     model = CharRNN(config)
     tensors = {name: tensor.float() for name, tensor in tensors.items()}
+    broken = next((name for name, tensor in tensors.items() if not tensor.isfinite().all()), None)
+    if broken is not None:
+        raise PoetryError(f"{source} holds weights that are not finite numbers (in {broken})")
     if config.tie_weights and "embedding.weight" in tensors:
         tensors[_TIED] = tensors["embedding.weight"]
     try:

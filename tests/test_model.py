@@ -317,6 +317,22 @@ def test_a_damaged_sharded_model_is_refused(damage, message, tmp_path):
         from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_weights_that_are_not_finite_are_refused_in_one_line(value, precision, tmp_path):
+    model = _model()
+    with torch.no_grad():
+        model.lstm.weight_hh_l0[3, 2] = value
+    save_pretrained(tmp_path, model, VOCAB)  # checksums and all: only the numbers are wrong
+    if precision == "int8" and not int8_supported():
+        pytest.skip("no int8 kernels")
+    with pytest.raises(PoetryError) as error:
+        load_models(tmp_path, precision=precision)
+    assert str(error.value) == (
+        f"{tmp_path} holds weights that are not finite numbers (in lstm.weight_hh_l0)"
+    )
+
+
 def test_a_model_of_the_other_direction_is_refused(tmp_path):
     save_pretrained(tmp_path / "b", _model(direction="backward"), VOCAB)
     with pytest.raises(PoetryError, match="holds a backward model, but a forward one is needed"):
