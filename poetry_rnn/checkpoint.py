@@ -10,8 +10,10 @@ vocabulary's digest, so a damaged, altered, swapped or reordered file is refused
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -445,7 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dtype", choices=list(DTYPES), default="fp32",
         help="the precision of the copied weights (default fp32)",
     )  # fmt: skip
-    parser.add_argument("--max-shard-mb", type=float, help="split the weights into shards")
+    parser.add_argument(
+        "--max-shard-mb", type=_megabytes, help="split the weights into shards of this size"
+    )
     parser.add_argument(
         "--vocab-size", type=int,
         help="keep only the special tokens and the most frequent characters, this many tokens "
@@ -471,6 +475,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = sum(path.stat().st_size for path in args.out.iterdir())
     print(f"wrote {args.out} ({size / 2**20:.1f} MiB)")
     return 0
+
+
+def _megabytes(text: str) -> float:
+    """--max-shard-mb: a finite number of megabytes above 0."""
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of megabytes above 0, got {text!r}")
+    return size
 
 
 def _from_run_state(path: Path, direction: str) -> tuple[CharRNN, Vocab, dict]:

@@ -415,8 +415,11 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor.bfloat16().float())
     assert run_cli(main, [str(tmp_path / "nowhere"), str(tmp_path / "x")]) == 2
-    assert run_cli(main, [*argv, "--max-shard-mb", "0"]) == 2
-    assert "shard size must be positive" in capsys.readouterr().err
+    capsys.readouterr()
+    for size in ("0", "-1", "nan", "inf", "lots"):
+        assert run_cli(main, [*argv, "--max-shard-mb", size]) == 2
+        err = capsys.readouterr().err
+        assert "expected a number of megabytes above 0" in err and len(err.splitlines()) == 1
 
 
 def test_a_shard_file_keeps_to_its_size_with_its_header(tmp_path):
