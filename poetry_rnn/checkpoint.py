@@ -464,10 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, vocab, metrics = _from_run_state(args.source, args.direction)
     else:
         model, vocab = from_pretrained(args.source, direction=args.direction)
-        metrics_path = args.source / METRICS
-        metrics = (
-            json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else None
-        )
+        metrics = _read_metrics(args.source / METRICS)
     if args.vocab_size is not None:
         model, vocab = trimmed(model, vocab, args.vocab_size)
     shard_bytes = None if args.max_shard_mb is None else int(args.max_shard_mb * 2**20)
@@ -475,6 +472,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = sum(path.stat().st_size for path in args.out.iterdir())
     print(f"wrote {args.out} ({size / 2**20:.1f} MiB)")
     return 0
+
+
+def _read_metrics(path: Path) -> dict | None:
+    """A model directory's metrics.json, None where it has none."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        detail = error.strerror if isinstance(error, OSError) else error
+        raise PoetryError(f"damaged {path}: {detail or error}") from None
+    if not isinstance(metrics, dict):
+        raise PoetryError(f"damaged {path}: not a JSON object")
+    return metrics
 
 
 def _megabytes(text: str) -> float:

@@ -422,6 +422,27 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
         assert "expected a number of megabytes above 0" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("damage", "detail"),
+    [
+        ("broken JSON", "Expecting value: line 1 column 7 (char 6)"),
+        ("a list", "not a JSON object"),
+        ("a directory", "Is a directory"),
+    ],
+)
+def test_the_cli_refuses_a_damaged_metrics_file_in_one_line(damage, detail, tmp_path, capsys):
+    save_pretrained(tmp_path / "m", _model(), VOCAB, metrics={"best": {"val_ppl": 9.5}})
+    metrics = tmp_path / "m" / "metrics.json"
+    if damage == "a directory":
+        metrics.unlink()
+        metrics.mkdir()
+    else:
+        metrics.write_text({"broken JSON": '{"a": ', "a list": "[1]"}[damage])
+    assert run_cli(main, [str(tmp_path / "m"), str(tmp_path / "copy")]) == 2
+    assert capsys.readouterr().err == f"error: damaged {metrics}: {detail}\n"
+    assert not (tmp_path / "copy").exists()
+
+
 def test_a_shard_file_keeps_to_its_size_with_its_header(tmp_path):
     model = _model(embedding_dim=32, hidden_size=64)
     sizes = [t.numel() * 2 for name, t in model.state_dict().items() if name != "decoder.weight"]
