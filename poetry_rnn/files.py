@@ -31,7 +31,9 @@ def usable_path(path: str | os.PathLike[str], what: str) -> Path:
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Yield a binary file that replaces ``path`` only once it is completely written."""
+    """Yield a binary file that replaces ``path`` only once it is completely written. A write
+    that fails (a full disk, a directory in the place of ``path``) leaves ``path`` as it was,
+    and is a :class:`PoetryError` naming it."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,9 +47,11 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise PoetryError(f"cannot write {path}: {error.strerror or error}") from error
         raise
 
 

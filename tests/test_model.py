@@ -1,9 +1,12 @@
 """The CharRNN, its config and the one loss, and model directories (sharded or not)."""
 
 import json
+import os
 import platform
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -441,6 +444,36 @@ def test_the_cli_refuses_a_damaged_metrics_file_in_one_line(damage, detail, tmp_
     assert run_cli(main, [str(tmp_path / "m"), str(tmp_path / "copy")]) == 2
     assert capsys.readouterr().err == f"error: damaged {metrics}: {detail}\n"
     assert not (tmp_path / "copy").exists()
+
+
+def test_a_write_that_fails_is_one_line_naming_its_target_and_loses_nothing(tmp_path, capsys):
+    model = _model(embedding_dim=32, hidden_size=64)
+    save_pretrained(tmp_path / "m", model, VOCAB, metrics={"best": {"val_ppl": 9.5}})
+    copy = [str(tmp_path / "m"), str(tmp_path / "copy")]
+    (tmp_path / "copy" / "metrics.json").mkdir(parents=True)  # a directory in its place
+    assert run_cli(main, copy) == 2
+    assert capsys.readouterr().err == (
+        f"error: cannot write {tmp_path / 'copy' / 'metrics.json'}: Is a directory\n"
+    )
+    (tmp_path / "copy" / "metrics.json").rmdir()
+    assert run_cli(main, copy) == 0
+    before = {path.name: path.read_bytes() for path in (tmp_path / "copy").iterdir()}
+
+    # A disk that fills up part-way: files of at most 8 KiB (ulimit -f) in a fresh process.
+    resource = pytest.importorskip("resource")  # Unix
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "poetry_rnn.checkpoint", *copy, "--dtype", "fp16"],
+        capture_output=True, text=True, preexec_fn=small_files,
+        env=os.environ | {"PYTHONPATH": root}, check=False,
+    )  # fmt: skip
+    target = tmp_path / "copy" / WEIGHTS
+    assert (done.returncode, done.stderr) == (2, f"error: cannot write {target}: File too large\n")
+    assert {path.name: path.read_bytes() for path in (tmp_path / "copy").iterdir()} == before
 
 
 def test_a_shard_file_keeps_to_its_size_with_its_header(tmp_path):
