@@ -539,7 +539,10 @@ def run_log(path: Path | None) -> Iterator[None]:
     if path is None:
         yield
         return
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as error:
+        raise PoetryError(f"cannot write {path}: {error.strerror or error}") from None
     handler.setFormatter(LOG_FORMAT)
     package = logging.getLogger("poetry_rnn")
     package.addHandler(handler)

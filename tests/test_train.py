@@ -220,6 +220,7 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         "huge hidden size": [*TINY, *data, "--hidden-size", "100000"],
         "too many layers": [*TINY, *data, "--num-layers", "1000000"],
         "unknown collection": [*TINY, *data, "--train-on", "yuan"],
+        "log is a directory": [*TINY, *data],
     }[case]
 
 
@@ -238,6 +239,7 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         ("huge hidden size", "hidden_size must be between 1 and 8,192"),
         ("too many layers", "num_layers must be between 1 and 16"),
         ("unknown collection", "the corpus has no 'yuan' poems; it holds tang, song, tang300"),
+        ("log is a directory", "train.log: Is a directory"),
         ("damaged state", "damaged"),
         ("other vocabulary", "another vocabulary"),
     ],
@@ -246,6 +248,8 @@ def test_bad_input_is_one_line_and_exit_2(case, message, fixture_npz, tmp_path, 
     if case == "no cuda" and torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
     argv = _bad_run(tmp_path, case, fixture_npz)
+    if case == "log is a directory":
+        (tmp_path / "run" / "train.log").mkdir(parents=True)
     capsys.readouterr()
     assert train_cli(*argv) == 2
     err = capsys.readouterr().err.strip()
