@@ -105,6 +105,15 @@ def test_files_are_read_in_their_numbers_order_once_each(tmp_path):
     assert [f.name for f in files] == [names[2], names[1], names[0]]
 
 
+def test_any_file_names_sort_numbers_among_text(tmp_path):
+    names = ["poems.json", "poems.10.json", "poems.2.json", "poems².json", "poems.1a.json", "b.json"]
+    _json_files(tmp_path, {name: [POEM] for name in names})
+    files = find_poem_files(tmp_path)
+    assert [f.name for f in files] == [
+        "b.json", "poems.1a.json", "poems.2.json", "poems.10.json", "poems.json", "poems².json"
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("include", "message"),
     [
