@@ -317,22 +317,40 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
         raise PoetryError(f"prepared corpus not found: {path}") from None
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
         raise PoetryError(f"damaged prepared corpus {path}: {error}") from error
+    fault = _fault(corpus)
+    if fault:
+        raise PoetryError(f"damaged prepared corpus {path}: {fault}")
+    return corpus
+
+
+def _fault(corpus: EncodedCorpus) -> str:
+    """What makes a corpus read from a file unfit to train on; "" where nothing does."""
+    arrays = {"chars": corpus.chars, "offsets": corpus.offsets, "split": corpus.split,
+              "source": corpus.source}  # fmt: skip
+    for name, array in arrays.items():
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            return f"its {name} array is not one row of integers"
+    sources = corpus.sources
+    if not (isinstance(sources, list) and sources and all(isinstance(s, str) for s in sources)):
+        return "its sources are not a list of collection names"
+    if not 3 <= corpus.maxlen <= MAX_MAXLEN:
+        return f"its maxlen {corpus.maxlen} is not between 3 and {MAX_MAXLEN}"
+    if not isinstance(corpus.stats, dict):
+        return "its stats are not an object"
     poems, offsets = len(corpus.split), corpus.offsets
-    sound = (
-        corpus.chars.ndim == 1
-        and offsets.shape == (poems + 1,)
+    fits = (
+        offsets.shape == (poems + 1,)
         and len(corpus.source) == poems
         and poems > 0
         and offsets[0] == 0
         and offsets[-1] == len(corpus.chars)
         and bool((np.diff(offsets) >= 0).all())
+        and int(corpus.chars.min(initial=0)) >= 0
         and int(corpus.chars.max(initial=0)) < len(corpus.vocab)
         and int(corpus.source.max(initial=0)) < len(corpus.sources)
         and int(corpus.split.max(initial=0)) < len(SPLITS)
     )
-    if not sound:
-        raise PoetryError(f"damaged prepared corpus {path}: its arrays do not fit together")
-    return corpus
+    return "" if fits else "its arrays do not fit together"
 
 
 def default_cache_name(corpus: str | Path, files: Sequence[Path], options: CorpusOptions) -> str:
