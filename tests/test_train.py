@@ -256,6 +256,26 @@ def test_bad_input_is_one_line_and_exit_2(case, message, fixture_npz, tmp_path, 
     assert message in err and len(err.splitlines()) == 1, err
 
 
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"WORLD_SIZE": "two"}, "WORLD_SIZE must be a whole number of at least 1, got 'two'"),
+        ({"WORLD_SIZE": "0"}, "WORLD_SIZE must be a whole number of at least 1, got '0'"),
+        ({"WORLD_SIZE": "1.5"}, "WORLD_SIZE must be a whole number of at least 1, got '1.5'"),
+        ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK must be a whole number from 0 to 1, got '2'"),
+        ({"RANK": "-1"}, "RANK must be a whole number from 0 to 0, got '-1'"),
+    ],
+)
+def test_a_process_number_from_the_environment_that_is_not_one_is_one_line(
+    environment, message, fixture_npz, tmp_path, monkeypatch, capsys
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert train_cli(*TINY, "--data", str(fixture_npz), "--out", str(tmp_path)) == 2
+    assert capsys.readouterr().err == f"error: the environment's {message}\n"
+    assert not (tmp_path / STATE_FILE).exists()
+
+
 LONG = "x" * 300  # a path name of more bytes than a file system's 255
 
 
