@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import math
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,7 @@ from poetry_rnn.data import (
 )
 from poetry_rnn.decoding import Composer, Plan
 from poetry_rnn.errors import LOG_FORMAT, ArgumentParser, PoetryError, run_cli, setup_logging
+from poetry_rnn.files import usable_path
 from poetry_rnn.model import (
     DIRECTIONS,
     PRESETS,
@@ -389,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", default="auto", help="auto (bf16 where native), bf16 or fp32")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>)")
     train.add_argument("--resume", type=Path, help="continue the run in this directory")
+    train.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the run that --out holds (without it, a run is never replaced)",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
@@ -443,6 +449,15 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         out = args.out or Path("runs") / (args.preset or "small")
         train_config = train_config_from(args)
         train_on = args.train_on
+    out = usable_path(out, "the run directory")
+    replacing = holds_run(out) and not (resumed is not None and _same(out, args.resume))
+    if replacing and not args.overwrite:
+        raise PoetryError(
+            f"{out} holds a run already: continue it with --resume {out}, "
+            "or replace it with --overwrite"
+        )
+    if args.overwrite and resumed is not None and _same(out, args.resume):
+        raise PoetryError("--overwrite would replace the run that --resume continues")
     corpus, data_path = load_training_data(args, runtime, resumed)
     if resumed is not None and resumed.vocab != corpus.vocab:
         raise PoetryError(
@@ -450,6 +465,8 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             "prepare the data with the same corpus and options"
         )
     if runtime.main:
+        if replacing:
+            remove_run(out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -531,6 +548,33 @@ def transplant(source: CharRNN, source_vocab: Vocab, target: CharRNN, vocab: Voc
         target.decoder.weight[known] = source.decoder.weight[old[known]]
     target.decoder.bias[known] = source.decoder.bias[old[known]]
     target.decoder.bias[~known] = source.decoder.bias[source_vocab.unk_id]
+
+
+#: What a run leaves in its directory (poetry_rnn/runs.py); --overwrite removes them.
+RUN_FILES = (STATE_FILE, MODEL_DIR, "metrics.csv", "curves.png", "train.log")
+
+
+def holds_run(directory: Path) -> bool:
+    """True where ``directory`` holds a run's training state or best model."""
+    return (directory / STATE_FILE).exists() or (directory / MODEL_DIR).exists()
+
+
+def remove_run(directory: Path) -> None:
+    """Remove the run that ``directory`` holds, and nothing else of it."""
+    log.info("replacing the run in %s (--overwrite)", directory)
+    try:
+        for name in RUN_FILES:
+            path = directory / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    except OSError as error:
+        raise PoetryError(f"cannot replace the run in {directory}: {error.strerror}") from None
+
+
+def _same(one: Path, other: Path) -> bool:
+    return one.resolve() == other.resolve()
 
 
 @contextlib.contextmanager

@@ -106,6 +106,27 @@ def test_resume_extends_a_finished_run(fixture_npz, tmp_path):
     assert [row["epoch"] for row in read_metrics(run)] == ["1", "2", "3"]
 
 
+def test_a_run_is_replaced_only_when_asked(fixture_npz, tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(run)]
+    assert train_cli(*argv, "--epochs", "1") == 0
+    kept = {path.name: path.read_bytes() for path in run.iterdir() if path.is_file()}
+    capsys.readouterr()
+    assert train_cli(*argv, "--epochs", "2") == 2
+    assert capsys.readouterr().err == (
+        f"error: {run} holds a run already: continue it with --resume {run}, "
+        "or replace it with --overwrite\n"
+    )
+    assert {path.name: path.read_bytes() for path in run.iterdir() if path.is_file()} == kept
+    assert train_cli("--resume", str(run), "--overwrite") == 2
+    assert "--overwrite would replace the run that --resume continues" in capsys.readouterr().err
+
+    assert train_cli(*argv, "--epochs", "2", "--seed", "1", "--overwrite") == 0
+    assert [row["epoch"] for row in read_metrics(run)] == ["1", "2"]  # a new run, not resumed
+    assert read_run_state(run / STATE_FILE).train_config.seed == 1
+    assert (run / "train.log").read_text(encoding="utf-8").count("validating on") == 1
+
+
 def _progress(state_file: Path) -> dict | None:
     try:
         return json.loads(load_training_state(state_file).metadata["run_state"])
