@@ -161,7 +161,8 @@ def write_metrics(out: Path, history: list[dict]) -> None:
     if not history:
         return
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(history[0]), lineterminator="\n")
+    columns = list(dict.fromkeys(name for row in history for name in row))  # older runs: fewer
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
     write_text_atomic(out / "metrics.csv", text.getvalue())

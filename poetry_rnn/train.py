@@ -107,6 +107,42 @@ def validation_loss(
     return total / max(tokens, 1)
 
 
+class RunClock:
+    """The seconds a run has spent, its earlier commands' included: steps, validations, saves.
+
+    Read every step from the host's monotonic clock, which costs nothing and waits for no
+    device. Under torchrun every process must change the rate and stop at the same step, so
+    there the clock is rank 0's, shared at each epoch's start and every LOG_EVERY steps, and
+    counted on between shares at the pace of the steps before.
+    """
+
+    def __init__(self, runtime: Runtime, seconds: float) -> None:
+        self.runtime = runtime
+        self.origin = time.monotonic() - seconds
+        self.shared, self.shared_step, self.pace = seconds, 0, 0.0
+
+    def local(self) -> float:
+        """This process's own reading."""
+        return time.monotonic() - self.origin
+
+    def read(self, step: int) -> float:
+        """The reading after ``step``, the same on every process."""
+        if self.runtime.world_size == 1:
+            return self.local()
+        if step - self.shared_step >= LOG_EVERY:
+            return self.share(step)
+        return self.shared + self.pace * (step - self.shared_step)
+
+    def share(self, step: int, pace: bool = True) -> float:
+        """Rank 0's reading on every process; with ``pace``, the pace of the steps since the
+        last share is measured too (without: time other than steps passed since)."""
+        now = agree(self.runtime, self.local())
+        if pace and step > self.shared_step:
+            self.pace = (now - self.shared) / (step - self.shared_step)
+        self.shared, self.shared_step = now, step
+        return now
+
+
 class Diverged(PoetryError):
     """The loss stopped being a finite number: the run stops, its last good state kept."""
 
@@ -159,6 +195,11 @@ class Trainer:
             self.model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
         )
         self.composer: Composer | None = None  # made on first use: it reads the prosody tables
+        self.clock = RunClock(runtime, self.run_state.seconds)
+        #: With a time budget: the run's seconds when training ends (see training_end), and
+        #: the seconds an epoch's end (validation, saving) took last.
+        self.end_of_training = train_config.minutes * 60
+        self.reserve = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -170,32 +211,48 @@ class Trainer:
 
     @property
     def time_spent(self) -> float:
-        """The share of the time budget (``--minutes``) used; 0 without one."""
+        """The share of the training time that the time budget (``--minutes``) allows that is
+        used; 0 without a budget. The learning rate's cosine follows it to its floor."""
         if not self.config.minutes:
             return 0.0
-        return self.run_state.seconds / (self.config.minutes * 60)
+        return self.run_state.seconds / max(self.end_of_training, 1e-9)
+
+    def training_end(self, epoch_end: float) -> float:
+        """When training ends, in the run's seconds: ``reserve`` before the budget's end, so
+        that the final validation and saving end with the budget; or at the end of this epoch
+        (``epoch_end``, projected) where no other epoch would fit after it."""
+        deadline = self.config.minutes * 60 - self.reserve
+        return epoch_end if deadline - self.reserve <= epoch_end < deadline else deadline
 
     def run(self) -> RunState:
         """Train until the last epoch, the time budget or early stopping; returns the final
         run state."""
-        while (
-            self.run_state.epoch < self.config.epochs
-            and self.time_spent < 1
-            and not self.run_state.finished
-        ):
-            self.train_epoch()
-        self.run_state.finished = True
+        run_state = self.run_state
+        while True:
+            run_state.seconds = self.clock.share(run_state.step, pace=False)
+            if run_state.epoch >= self.config.epochs or run_state.finished:
+                break
+            if self.time_spent >= 1:
+                log.info("the time budget of %g minutes is spent", self.config.minutes)
+                break
+            trained_until = self.train_epoch()
+            if self.config.minutes:
+                self.reserve = self.clock.share(run_state.step, pace=False) - trained_until
+        run_state.finished = True
         self.checkpoint()
-        return self.run_state
+        log.info("%s: %.1f seconds in all", self.out, run_state.seconds)
+        return run_state
 
-    def train_epoch(self) -> None:
+    def train_epoch(self) -> float:
+        """Train to the epoch's end or the time budget's, then end the epoch; returns the run's
+        seconds when training stopped."""
         run_state, runtime = self.run_state, self.runtime
         self.batches.set_epoch(run_state.epoch)
         epoch_batches = [self.train_rows[rows] for rows in self.batches]
         remaining = epoch_batches[run_state.batch_in_epoch :]
         loss_sum = torch.tensor(run_state.epoch_loss_sum, device=runtime.device)
-        started = time.perf_counter() - run_state.epoch_seconds
-        run_started = time.perf_counter() - run_state.seconds
+        started = time.monotonic() - run_state.epoch_seconds
+        first_step, first_seconds = run_state.step, run_state.seconds
         bar = tqdm(
             total=len(epoch_batches),
             initial=run_state.batch_in_epoch,
@@ -210,11 +267,14 @@ class Trainer:
             run_state.epoch_tokens += tokens
             run_state.step += 1
             run_state.batch_in_epoch += 1
+            run_state.seconds = self.clock.read(run_state.step)
+            if self.config.minutes:
+                pace = (run_state.seconds - first_seconds) / (run_state.step - first_step)
+                left = len(epoch_batches) - run_state.batch_in_epoch
+                self.end_of_training = self.training_end(run_state.seconds + pace * left)
             bar.update()
             if run_state.batch_in_epoch % LOG_EVERY == 0:
-                # every rank reads rank 0's clock, so that all change the rate and stop together
-                run_state.seconds = agree(runtime, time.perf_counter() - run_started)
-                seconds = time.perf_counter() - started
+                seconds = time.monotonic() - started
                 bar.set_postfix(
                     loss=f"{self.finite(loss_sum.item()) / run_state.epoch_tokens:.3f}",
                     tok_s=f"{run_state.epoch_tokens * runtime.world_size / seconds:,.0f}",
@@ -222,8 +282,7 @@ class Trainer:
             mid_epoch = run_state.batch_in_epoch < len(epoch_batches)
             if mid_epoch and run_state.step % self.config.save_every == 0:
                 run_state.epoch_loss_sum = self.finite(loss_sum.item())
-                run_state.epoch_seconds = time.perf_counter() - started
-                run_state.seconds = agree(runtime, time.perf_counter() - run_started)
+                run_state.epoch_seconds = time.monotonic() - started
                 log.info(
                     "epoch %d, batch %d/%d: train loss %.4f, %s tokens/s",
                     run_state.epoch + 1, run_state.batch_in_epoch, len(epoch_batches),
@@ -232,13 +291,13 @@ class Trainer:
                 )  # fmt: skip
                 self.checkpoint()
             if self.time_spent >= 1:
-                log.info("the time budget of %g minutes is spent", self.config.minutes)
                 break
         bar.close()
-        run_state.seconds = agree(runtime, time.perf_counter() - run_started)
+        trained_until = run_state.seconds
         run_state.epoch_loss_sum = self.finite(loss_sum.item())
-        run_state.epoch_seconds = time.perf_counter() - started
+        run_state.epoch_seconds = time.monotonic() - started
         self.end_epoch()
+        return trained_until
 
     def train_step(self, batch: torch.Tensor) -> torch.Tensor:
         """One optimizer step on ``batch``; returns the loss without waiting for the device."""
@@ -282,6 +341,7 @@ class Trainer:
     def validate(self) -> dict:
         """The epoch's row of metrics.csv, logged and added to the history."""
         run_state, runtime = self.run_state, self.runtime
+        started = time.monotonic()
         val_loss = self.finite(validation_loss(self.model, self.corpus, self.val_rows, runtime))
         row = {
             "epoch": run_state.epoch + 1,
@@ -294,6 +354,8 @@ class Trainer:
                 run_state.epoch_tokens * runtime.world_size / max(run_state.epoch_seconds, 1e-9)
             ),
             "seconds": round(run_state.epoch_seconds, 2),
+            "val_seconds": round(time.monotonic() - started, 2),
+            "elapsed": round(self.clock.local(), 2),  # the run's seconds, this validation's too
         }
         run_state.history.append(row)
         log.info(

@@ -382,7 +382,7 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
 def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
     fixture_npz, tmp_path, monkeypatch
 ):
-    # A fake clock: each training step takes one second; the budget is read every 5 steps.
+    # A fake clock: each training step takes one second, and nothing else any time.
     clock = [0.0]
     step = train.Trainer.train_step
 
@@ -391,7 +391,7 @@ def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
         return step(self, batch)
 
     monkeypatch.setattr(train.Trainer, "train_step", timed_step)
-    monkeypatch.setattr(train, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(train, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(train, "LOG_EVERY", 5)
     argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "1"]
     assert train_cli(*argv, "--epochs", "100", "--minutes", "0.5") == 0
@@ -404,6 +404,24 @@ def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
     assert state.finished is True and state.seconds == 30.0
     assert train_cli("--resume", str(tmp_path), "--minutes", "1") == 0
     assert [row["step"] for row in read_metrics(tmp_path)] == ["30", "60"]
+
+
+def test_a_time_budget_holds_and_the_learning_rate_ends_at_its_floor_with_it(fixture_npz, tmp_path):
+    # A real clock on the fixture corpus: epochs of a second or less, each ended by a validation
+    # and saving. The run's own records say when it stopped and what its last validation took.
+    budget = 6.0
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "2"]
+    argv += ["--epochs", "1000", "--warmup-steps", "5", "--minutes", str(budget / 60)]
+    assert train_cli(*argv) == 0
+    rows = read_metrics(tmp_path)
+    last = rows[-1]
+    assert len(rows) < 1000  # the budget ended the run, not the epochs
+    assert float(last["elapsed"]) <= budget * 1.1 + float(last["val_seconds"])
+    floor = TrainConfig().lr * TrainConfig().min_lr_ratio
+    assert float(last["lr"]) - floor <= 0.03 * (TrainConfig().lr - floor)
+    state = read_run_state(tmp_path / STATE_FILE).run_state
+    assert state.finished and state.seconds <= budget * 1.1 + float(last["val_seconds"])
+    assert "the time budget of 0.1 minutes is spent" in (tmp_path / "train.log").read_text()
 
 
 @pytest.mark.parametrize(
