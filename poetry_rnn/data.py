@@ -324,6 +324,7 @@ _UNREADABLE = (
 
 def load_corpus(path: str | Path) -> EncodedCorpus:
     """Read a corpus written by :func:`save_corpus`; :class:`PoetryError` if missing or damaged."""
+    user_path(path, "the prepared corpus")
     try:
         stored = Path(path).read_bytes()
         if str(path).endswith(".xz"):
@@ -344,22 +345,40 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
         raise PoetryError(f"prepared corpus not found: {path}") from None
     except _UNREADABLE as error:
         raise PoetryError(f"damaged prepared corpus {path}: {error}") from error
+    fault = _fault(corpus)
+    if fault:
+        raise PoetryError(f"damaged prepared corpus {path}: {fault}")
+    return corpus
+
+
+def _fault(corpus: EncodedCorpus) -> str:
+    """What makes a corpus read from a file unfit to train on; "" where nothing does."""
+    arrays = {"chars": corpus.chars, "offsets": corpus.offsets, "split": corpus.split,
+              "source": corpus.source}  # fmt: skip
+    for name, array in arrays.items():
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            return f"its {name} array is not one row of integers"
+    sources = corpus.sources
+    if not (isinstance(sources, list) and sources and all(isinstance(s, str) for s in sources)):
+        return "its sources are not a list of collection names"
+    if not 3 <= corpus.maxlen <= MAX_MAXLEN:
+        return f"its maxlen {corpus.maxlen} is not between 3 and {MAX_MAXLEN}"
+    if not isinstance(corpus.stats, dict):
+        return "its stats are not an object"
     poems, offsets = len(corpus.split), corpus.offsets
-    sound = (
-        corpus.chars.ndim == 1
-        and offsets.shape == (poems + 1,)
+    fits = (
+        offsets.shape == (poems + 1,)
         and len(corpus.source) == poems
         and poems > 0
         and offsets[0] == 0
         and offsets[-1] == len(corpus.chars)
         and bool((np.diff(offsets) >= 0).all())
+        and int(corpus.chars.min(initial=0)) >= 0
         and int(corpus.chars.max(initial=0)) < len(corpus.vocab)
         and int(corpus.source.max(initial=0)) < len(corpus.sources)
         and int(corpus.split.max(initial=0)) < len(SPLITS)
     )
-    if not sound:
-        raise PoetryError(f"damaged prepared corpus {path}: its arrays do not fit together")
-    return corpus
+    return "" if fits else "its arrays do not fit together"
 
 
 def default_cache_name(corpus: str | Path, files: Sequence[Path], options: CorpusOptions) -> str:
@@ -402,9 +421,8 @@ def prepare_corpus(
     key = cache_key(files, options)
     if name is not None and not isinstance(name, str):
         raise PoetryError(f"the corpus's name must be text, got {type(name).__name__}")
-    path = user_path(cache_dir, "the cache directory") / (
-        f"{name or default_cache_name(corpus, files, options)}.npz"
-    )
+    name = name or default_cache_name(corpus, files, options)
+    path = user_path(user_path(cache_dir, "the cache directory") / f"{name}.npz", "the cache")
     cached = None
     if path.exists() and not rebuild:
         try:
