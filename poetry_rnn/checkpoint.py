@@ -10,8 +10,10 @@ vocabulary's digest, so a damaged, altered, swapped or reordered file is refused
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -102,7 +104,7 @@ def save_pretrained(
 ) -> None:
     """Write ``model`` and ``vocab`` as a model directory; ``dtype`` (e.g. bfloat16) shrinks
     it, and ``max_shard_bytes`` splits the weights into shards of at most that size."""
-    directory = Path(directory)
+    directory = user_path(directory, "the model directory")
     weights = {name: t.to(dtype) if dtype else t for name, t in _weights(model).items()}
     binding = _binding(model.config, vocab)
     shards = _shards(weights, max_shard_bytes)
@@ -209,9 +211,13 @@ def _read_config(directory: Path) -> tuple[ModelConfig, dict]:
 
 
 def model_from_tensors(config: ModelConfig, tensors: dict[str, Tensor], source: str) -> CharRNN:
-    """A :class:`CharRNN` of ``config`` holding ``tensors``, as float32."""
+    """A :class:`CharRNN` of ``config`` holding ``tensors``, as float32; weights that are not
+    all finite numbers (a NaN writes nonsense, and stops int8 quantisation) are refused."""
     model = CharRNN(config)
     tensors = {name: tensor.float() for name, tensor in tensors.items()}
+    broken = next((name for name, tensor in tensors.items() if not tensor.isfinite().all()), None)
+    if broken is not None:
+        raise PoetryError(f"{source} holds weights that are not finite numbers (in {broken})")
     if config.tie_weights and "embedding.weight" in tensors:
         tensors[_TIED] = tensors["embedding.weight"]
     try:
@@ -321,6 +327,8 @@ def _read_weights(
             raise PoetryError(f"damaged {index_path}: {error}") from error
         if not isinstance(weight_map, dict):
             raise PoetryError(f"damaged {index_path}: its weight_map is not an object")
+        if not all(isinstance(file, str) for file in weight_map.values()):
+            raise PoetryError(f"damaged {index_path}: its weight_map names a file by a non-string")
         files = {name: sorted(t for t, f in weight_map.items() if f == name)
                  for name in dict.fromkeys(weight_map.values())}  # fmt: skip
         if sorted(files) != _shard_names(len(files)):
@@ -439,7 +447,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dtype", choices=list(DTYPES), default="fp32",
         help="the precision of the copied weights (default fp32)",
     )  # fmt: skip
-    parser.add_argument("--max-shard-mb", type=float, help="split the weights into shards")
+    parser.add_argument(
+        "--max-shard-mb", type=_megabytes, help="split the weights into shards of this size"
+    )
     parser.add_argument(
         "--vocab-size", type=int,
         help="keep only the special tokens and the most frequent characters, this many tokens "
@@ -450,14 +460,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the direction the source's model reads in; another is refused (default forward)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.source.is_file():
+    if user_path(args.source, "the source").is_file():
         model, vocab, metrics = _from_run_state(args.source, args.direction)
     else:
         model, vocab = from_pretrained(args.source, direction=args.direction)
-        metrics_path = args.source / METRICS
-        metrics = (
-            json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else None
-        )
+        metrics = _read_metrics(args.source / METRICS)
     if args.vocab_size is not None:
         model, vocab = trimmed(model, vocab, args.vocab_size)
     shard_bytes = None if args.max_shard_mb is None else int(args.max_shard_mb * 2**20)
@@ -465,6 +472,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = sum(path.stat().st_size for path in args.out.iterdir())
     print(f"wrote {args.out} ({size / 2**20:.1f} MiB)")
     return 0
+
+
+def _read_metrics(path: Path) -> dict | None:
+    """A model directory's metrics.json, None where it has none."""
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        detail = error.strerror if isinstance(error, OSError) else error
+        raise PoetryError(f"damaged {path}: {detail or error}") from None
+    if not isinstance(metrics, dict):
+        raise PoetryError(f"damaged {path}: not a JSON object")
+    return metrics
+
+
+def _megabytes(text: str) -> float:
+    """--max-shard-mb: a finite number of megabytes above 0."""
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of megabytes above 0, got {text!r}")
+    return size
 
 
 def _from_run_state(path: Path, direction: str) -> tuple[CharRNN, Vocab, dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -77,8 +78,11 @@ def _collection_folder(checkout: Path, path: Path, folder: str) -> Path:
 
 
 def _natural_key(path: Path) -> tuple:
-    """Sort poet.tang.2000.json before poet.tang.10000.json."""
-    return tuple(int(part) if part.isdigit() else part for part in path.as_posix().split("."))
+    """Sort poet.tang.2000.json before poet.tang.10000.json: the path's runs of digits 0-9 as
+    numbers. Splitting on them leaves text at even places and numbers at odd ones, so that two
+    keys always compare text with text and numbers with numbers."""
+    parts = re.split(r"([0-9]+)", path.as_posix())
+    return tuple(int(part) if place % 2 else part for place, part in enumerate(parts))
 
 
 def collection_of(path: Path) -> str:

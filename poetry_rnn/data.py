@@ -166,13 +166,11 @@ class EncodedCorpus:
         """The poems of ``rows`` alone, in their order, with this corpus's vocabulary and
         stats."""
         rows = np.asarray(rows, dtype=np.int64)
-        counts = self.offsets[rows + 1] - self.offsets[rows]
-        picked = np.repeat(self.offsets[rows] - np.cumsum(counts) + counts, counts)
-        chars = self.chars[picked + np.arange(int(counts.sum()))]
-        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        chars, offsets = _picked(self.chars, self.offsets, rows)
+        title_chars, title_offsets = _picked(self.title_chars, self.title_offsets, rows)
         return EncodedCorpus(
             chars, offsets, self.split[rows], self.source[rows], list(self.sources), self.vocab,
-            self.maxlen, dict(self.stats), self.key,
+            self.maxlen, title_chars, title_offsets, dict(self.stats), self.key,
         )  # fmt: skip
 
     def batch(
@@ -187,6 +185,18 @@ class EncodedCorpus:
             self.row_chars, self.row_offsets, rows, self.vocab, self.maxlen, direction, padding,
             width,
         )  # fmt: skip
+
+
+def _picked(
+    chars: np.ndarray, offsets: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stretches ``rows`` of a stream, end to end, and their offsets."""
+    counts = offsets[rows + 1] - offsets[rows]
+    picked = np.repeat(offsets[rows] - np.cumsum(counts) + counts, counts)
+    return (
+        chars[picked + np.arange(int(counts.sum()))],
+        np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+    )
 
 
 def _decoded(
@@ -365,12 +375,14 @@ def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
 
 #: What reading a damaged prepared corpus raises.
 _UNREADABLE = (
-    OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, lzma.LZMAError,
+    OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile,
+    lzma.LZMAError,
 )  # fmt: skip
 
 
 def load_corpus(path: str | Path) -> EncodedCorpus:
     """Read a corpus written by :func:`save_corpus`; :class:`PoetryError` if missing or damaged."""
+    user_path(path, "the prepared corpus")
     try:
         stored = Path(path).read_bytes()
         if str(path).endswith(".xz"):
@@ -393,15 +405,36 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
         raise PoetryError(f"prepared corpus not found: {path}") from None
     except _UNREADABLE as error:
         raise PoetryError(f"damaged prepared corpus {path}: {error}") from error
+    fault = _fault(corpus)
+    if fault:
+        raise PoetryError(f"damaged prepared corpus {path}: {fault}")
+    return corpus
+
+
+def _fault(corpus: EncodedCorpus) -> str:
+    """What makes a corpus read from a file unfit to train on; "" where nothing does."""
+    arrays = {"chars": corpus.chars, "offsets": corpus.offsets, "split": corpus.split,
+              "source": corpus.source, "title_chars": corpus.title_chars,
+              "title_offsets": corpus.title_offsets}  # fmt: skip
+    for name, array in arrays.items():
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            return f"its {name} array is not one row of integers"
+    sources = corpus.sources
+    if not (isinstance(sources, list) and sources and all(isinstance(s, str) for s in sources)):
+        return "its sources are not a list of collection names"
+    if not 3 <= corpus.maxlen <= MAX_MAXLEN:
+        return f"its maxlen {corpus.maxlen} is not between 3 and {MAX_MAXLEN}"
+    if not isinstance(corpus.stats, dict):
+        return "its stats are not an object"
     poems, offsets = len(corpus.split), corpus.offsets
-    sound = (
-        corpus.chars.ndim == 1
-        and offsets.shape == (poems + 1,)
+    fits = (
+        offsets.shape == (poems + 1,)
         and len(corpus.source) == poems
         and poems > 0
         and offsets[0] == 0
         and offsets[-1] == len(corpus.chars)
         and bool((np.diff(offsets) >= 0).all())
+        and int(corpus.chars.min(initial=0)) >= 0
         and corpus.title_offsets.shape == (poems + 1,)
         and corpus.title_offsets[0] == 0
         and corpus.title_offsets[-1] == len(corpus.title_chars)
@@ -411,9 +444,7 @@ def load_corpus(path: str | Path) -> EncodedCorpus:
         and int(corpus.source.max(initial=0)) < len(corpus.sources)
         and int(corpus.split.max(initial=0)) < len(SPLITS)
     )
-    if not sound:
-        raise PoetryError(f"damaged prepared corpus {path}: its arrays do not fit together")
-    return corpus
+    return "" if fits else "its arrays do not fit together"
 
 
 def default_cache_name(corpus: str | Path, files: Sequence[Path], options: CorpusOptions) -> str:
@@ -456,9 +487,8 @@ def prepare_corpus(
     key = cache_key(files, options)
     if name is not None and not isinstance(name, str):
         raise PoetryError(f"the corpus's name must be text, got {type(name).__name__}")
-    path = user_path(cache_dir, "the cache directory") / (
-        f"{name or default_cache_name(corpus, files, options)}.npz"
-    )
+    name = name or default_cache_name(corpus, files, options)
+    path = user_path(user_path(cache_dir, "the cache directory") / f"{name}.npz", "the cache")
     cached = None
     if path.exists() and not rebuild:
         try:

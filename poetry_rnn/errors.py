@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -53,8 +54,9 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
             )
             return 2
         # What is left in the buffer goes nowhere, so the interpreter's last flush stays quiet.
-        with contextlib.suppress(OSError, ValueError):  # ValueError: not a file descriptor
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        if stdout is not None:
+            with contextlib.suppress(OSError, ValueError):  # ValueError: not a file descriptor
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
         if isinstance(error, BrokenPipeError):
             return BROKEN_PIPE_STATUS
         print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
@@ -68,20 +70,24 @@ class _OutputError(Exception):
 
 
 class _GuardedOutput:
-    """Standard output whose write errors are told apart from any other error."""
+    """Standard output whose write errors are told apart from any other error. A tool started
+    with its standard output closed (``>&-``) has none: writing to it is such an error too."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO | None) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
         try:
+            if self._stream is None:
+                raise OSError(errno.EBADF, "standard output is closed")
             return self._stream.write(text)
         except (OSError, UnicodeEncodeError) as error:
             raise _OutputError from error
 
     def flush(self) -> None:
         try:
-            self._stream.flush()
+            if self._stream is not None:
+                self._stream.flush()
         except OSError as error:
             raise _OutputError from error
 

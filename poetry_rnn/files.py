@@ -13,18 +13,32 @@ from poetry_rnn.errors import PoetryError
 
 
 def user_path(value: object, what: str) -> Path:
-    """``value`` as a path: text or an ``os.PathLike`` of text; anything else (bytes, a
-    number, a list) is a :class:`PoetryError` naming ``what`` it should have been."""
-    if isinstance(value, str) or (
-        isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)
+    """``value`` as a Path, once the system can look it up (whether or not it exists): text
+    or an ``os.PathLike`` of text. Anything else (bytes, a number, a list), a name too long, a
+    NUL in it or a folder on the way that may not be searched is a :class:`PoetryError` naming
+    ``what`` it is, where ``Path.exists`` and the like would raise."""
+    if not (
+        isinstance(value, str)
+        or (isinstance(value, os.PathLike) and isinstance(os.fspath(value), str))
     ):
-        return Path(value)
-    raise PoetryError(f"{what} must be a path, got {type(value).__name__}")
+        raise PoetryError(f"{what} must be a path, got {type(value).__name__}")
+    path = Path(value)
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as error:
+        raise PoetryError(f"cannot use {what} {path}: {error.strerror or error}") from None
+    except ValueError as error:  # a NUL character
+        raise PoetryError(f"cannot use {what} {str(path)!r}: {error}") from None
+    return path
 
 
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Yield a binary file that replaces ``path`` only once it is completely written."""
+    """Yield a binary file that replaces ``path`` only once it is completely written. A write
+    that fails (a full disk, a directory in the place of ``path``) leaves ``path`` as it was,
+    and is a :class:`PoetryError` naming it."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,9 +52,11 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise PoetryError(f"cannot write {path}: {error.strerror or error}") from error
         raise
 
 

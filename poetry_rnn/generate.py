@@ -446,7 +446,7 @@ class PoetryGenerator:
                 for slot in plan.slots
             )  # fmt: skip
             one = _steered(replace(plan, slots=slots), keywords, self.vocab)
-            single = replace(controls, n=1, seed=seed + number)
+            single = replace(controls, n=1, seed=(seed + number) % SEEDS)
             poems += self._decode(one, single, mode, keywords, "first line" if keywords else "")
         return poems
 
@@ -481,6 +481,11 @@ class PoetryGenerator:
                 )
             )
         return poems
+
+
+#: Seeds run from 0 to this less one; the poems after a seed take the next ones, from 0 again
+#: past the last.
+SEEDS = 2**63
 
 
 def _seed(controls: Controls) -> int:

@@ -15,7 +15,7 @@ import torch
 
 from poetry_rnn.checkpoint import TrainingState, load_training_state, save_training_state
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.files import write_bytes_atomic, write_text_atomic
+from poetry_rnn.files import user_path, write_bytes_atomic, write_text_atomic
 from poetry_rnn.model import CharRNN
 from poetry_rnn.vocab import Vocab
 
@@ -139,7 +139,7 @@ class Resumed:
 
 def read_run_state(path: Path) -> Resumed:
     """Read a training state written by :func:`write_run_state`."""
-    if not path.is_file():
+    if not user_path(path, "the training state").is_file():
         raise PoetryError(f"no training state to resume from: {path} is missing")
     state = load_training_state(path)
     try:
@@ -161,7 +161,8 @@ def write_metrics(out: Path, history: list[dict]) -> None:
     if not history:
         return
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(history[0]), lineterminator="\n")
+    columns = list(dict.fromkeys(name for row in history for name in row))  # older runs: fewer
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
     write_text_atomic(out / "metrics.csv", text.getvalue())

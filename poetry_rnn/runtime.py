@@ -44,10 +44,10 @@ def start_runtime(device: str, precision: str = "auto") -> Runtime:
     if precision not in ("auto", "bf16", "fp32"):
         raise PoetryError(f"--precision must be auto, bf16 or fp32, got {precision!r}")
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    world_size = _process_number("WORLD_SIZE", 1, 1)
+    rank = _process_number("RANK", 0, 0, world_size - 1)
     if use_cuda:
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        local_rank = _process_number("LOCAL_RANK", 0, 0)
         torch.cuda.set_device(local_rank)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -58,6 +58,19 @@ def start_runtime(device: str, precision: str = "auto") -> Runtime:
     if world_size > 1:
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return Runtime(chosen, bf16, rank, world_size)
+
+
+def _process_number(name: str, default: int, low: int, high: int | None = None) -> int:
+    """The whole number torchrun sets in the environment variable ``name`` (``default`` where
+    it is unset), from ``low`` to ``high``."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    value = int(text.strip()) if text.strip().isdecimal() and text.strip().isascii() else None
+    if value is None or value < low or (high is not None and value > high):
+        within = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise PoetryError(f"the environment's {name} must be a whole number {within}, got {text!r}")
+    return value
 
 
 def agree(runtime: Runtime, value: object) -> object:

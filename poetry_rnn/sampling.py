@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 import torch
 
+#: A temperature below this draws as this one does: the draw is greedy already (logits 0.01
+#: apart are e^100 apart), and a smaller one would scale the logits past float32's range,
+#: where the allowed-token mask no longer holds.
+MIN_TEMPERATURE = 1e-4
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -24,7 +29,8 @@ def draw(
     # As bytes: masks of bools are several times slower on a CPU. A closed token's logit
     # becomes the lowest float, which softmax turns into exactly 0.
     closed = (~allowed).view(torch.uint8)
-    logits = (logits.float() / sampling.temperature).sub_(closed, alpha=torch.finfo().max)
+    temperature = max(sampling.temperature, MIN_TEMPERATURE)
+    logits = (logits.float() / temperature).sub_(closed, alpha=torch.finfo().max)
     probabilities = logits.softmax(-1)
     if sampling.top_k:
         top, order = probabilities.topk(min(sampling.top_k, logits.shape[-1]), dim=-1)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import math
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,7 @@ from poetry_rnn.data import (
 )
 from poetry_rnn.decoding import Composer, Plan
 from poetry_rnn.errors import LOG_FORMAT, ArgumentParser, PoetryError, run_cli, setup_logging
+from poetry_rnn.files import user_path
 from poetry_rnn.model import (
     DIRECTIONS,
     PRESETS,
@@ -106,6 +108,42 @@ def validation_loss(
     return total / max(tokens, 1)
 
 
+class RunClock:
+    """The seconds a run has spent, its earlier commands' included: steps, validations, saves.
+
+    Read every step from the host's monotonic clock, which costs nothing and waits for no
+    device. Under torchrun every process must change the rate and stop at the same step, so
+    there the clock is rank 0's, shared at each epoch's start and every LOG_EVERY steps, and
+    counted on between shares at the pace of the steps before.
+    """
+
+    def __init__(self, runtime: Runtime, seconds: float) -> None:
+        self.runtime = runtime
+        self.origin = time.monotonic() - seconds
+        self.shared, self.shared_step, self.pace = seconds, 0, 0.0
+
+    def local(self) -> float:
+        """This process's own reading."""
+        return time.monotonic() - self.origin
+
+    def read(self, step: int) -> float:
+        """The reading after ``step``, the same on every process."""
+        if self.runtime.world_size == 1:
+            return self.local()
+        if step - self.shared_step >= LOG_EVERY:
+            return self.share(step)
+        return self.shared + self.pace * (step - self.shared_step)
+
+    def share(self, step: int, pace: bool = True) -> float:
+        """Rank 0's reading on every process; with ``pace``, the pace of the steps since the
+        last share is measured too (without: time other than steps passed since)."""
+        now = agree(self.runtime, self.local())
+        if pace and step > self.shared_step:
+            self.pace = (now - self.shared) / (step - self.shared_step)
+        self.shared, self.shared_step = now, step
+        return now
+
+
 class Diverged(PoetryError):
     """The loss stopped being a finite number: the run stops, its last good state kept."""
 
@@ -158,6 +196,11 @@ class Trainer:
             self.model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay
         )
         self.composer: Composer | None = None  # made on first use: it reads the prosody tables
+        self.clock = RunClock(runtime, self.run_state.seconds)
+        #: With a time budget: the run's seconds when training ends (see training_end), and
+        #: the seconds an epoch's end (validation, saving) took last.
+        self.end_of_training = train_config.minutes * 60
+        self.reserve = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -169,32 +212,48 @@ class Trainer:
 
     @property
     def time_spent(self) -> float:
-        """The share of the time budget (``--minutes``) used; 0 without one."""
+        """The share of the training time that the time budget (``--minutes``) allows that is
+        used; 0 without a budget. The learning rate's cosine follows it to its floor."""
         if not self.config.minutes:
             return 0.0
-        return self.run_state.seconds / (self.config.minutes * 60)
+        return self.run_state.seconds / max(self.end_of_training, 1e-9)
+
+    def training_end(self, epoch_end: float) -> float:
+        """When training ends, in the run's seconds: ``reserve`` before the budget's end, so
+        that the final validation and saving end with the budget; or at the end of this epoch
+        (``epoch_end``, projected) where no other epoch would fit after it."""
+        deadline = self.config.minutes * 60 - self.reserve
+        return epoch_end if deadline - self.reserve <= epoch_end < deadline else deadline
 
     def run(self) -> RunState:
         """Train until the last epoch, the time budget or early stopping; returns the final
         run state."""
-        while (
-            self.run_state.epoch < self.config.epochs
-            and self.time_spent < 1
-            and not self.run_state.finished
-        ):
-            self.train_epoch()
-        self.run_state.finished = True
+        run_state = self.run_state
+        while True:
+            run_state.seconds = self.clock.share(run_state.step, pace=False)
+            if run_state.epoch >= self.config.epochs or run_state.finished:
+                break
+            if self.time_spent >= 1:
+                log.info("the time budget of %g minutes is spent", self.config.minutes)
+                break
+            trained_until = self.train_epoch()
+            if self.config.minutes:
+                self.reserve = self.clock.share(run_state.step, pace=False) - trained_until
+        run_state.finished = True
         self.checkpoint()
-        return self.run_state
+        log.info("%s: %.1f seconds in all", self.out, run_state.seconds)
+        return run_state
 
-    def train_epoch(self) -> None:
+    def train_epoch(self) -> float:
+        """Train to the epoch's end or the time budget's, then end the epoch; returns the run's
+        seconds when training stopped."""
         run_state, runtime = self.run_state, self.runtime
         self.batches.set_epoch(run_state.epoch)
         epoch_batches = [self.train_rows[rows] for rows in self.batches]
         remaining = epoch_batches[run_state.batch_in_epoch :]
         loss_sum = torch.tensor(run_state.epoch_loss_sum, device=runtime.device)
-        started = time.perf_counter() - run_state.epoch_seconds
-        run_started = time.perf_counter() - run_state.seconds
+        started = time.monotonic() - run_state.epoch_seconds
+        first_step, first_seconds = run_state.step, run_state.seconds
         bar = tqdm(
             total=len(epoch_batches),
             initial=run_state.batch_in_epoch,
@@ -209,11 +268,14 @@ class Trainer:
             run_state.epoch_tokens += tokens
             run_state.step += 1
             run_state.batch_in_epoch += 1
+            run_state.seconds = self.clock.read(run_state.step)
+            if self.config.minutes:
+                pace = (run_state.seconds - first_seconds) / (run_state.step - first_step)
+                left = len(epoch_batches) - run_state.batch_in_epoch
+                self.end_of_training = self.training_end(run_state.seconds + pace * left)
             bar.update()
             if run_state.batch_in_epoch % LOG_EVERY == 0:
-                # every rank reads rank 0's clock, so that all change the rate and stop together
-                run_state.seconds = agree(runtime, time.perf_counter() - run_started)
-                seconds = time.perf_counter() - started
+                seconds = time.monotonic() - started
                 bar.set_postfix(
                     loss=f"{self.finite(loss_sum.item()) / run_state.epoch_tokens:.3f}",
                     tok_s=f"{run_state.epoch_tokens * runtime.world_size / seconds:,.0f}",
@@ -221,8 +283,7 @@ class Trainer:
             mid_epoch = run_state.batch_in_epoch < len(epoch_batches)
             if mid_epoch and run_state.step % self.config.save_every == 0:
                 run_state.epoch_loss_sum = self.finite(loss_sum.item())
-                run_state.epoch_seconds = time.perf_counter() - started
-                run_state.seconds = agree(runtime, time.perf_counter() - run_started)
+                run_state.epoch_seconds = time.monotonic() - started
                 log.info(
                     "epoch %d, batch %d/%d: train loss %.4f, %s tokens/s",
                     run_state.epoch + 1, run_state.batch_in_epoch, len(epoch_batches),
@@ -231,13 +292,13 @@ class Trainer:
                 )  # fmt: skip
                 self.checkpoint()
             if self.time_spent >= 1:
-                log.info("the time budget of %g minutes is spent", self.config.minutes)
                 break
         bar.close()
-        run_state.seconds = agree(runtime, time.perf_counter() - run_started)
+        trained_until = run_state.seconds
         run_state.epoch_loss_sum = self.finite(loss_sum.item())
-        run_state.epoch_seconds = time.perf_counter() - started
+        run_state.epoch_seconds = time.monotonic() - started
         self.end_epoch()
+        return trained_until
 
     def train_step(self, batch: torch.Tensor) -> torch.Tensor:
         """One optimizer step on ``batch``; returns the loss without waiting for the device."""
@@ -281,6 +342,7 @@ class Trainer:
     def validate(self) -> dict:
         """The epoch's row of metrics.csv, logged and added to the history."""
         run_state, runtime = self.run_state, self.runtime
+        started = time.monotonic()
         val_loss = self.finite(validation_loss(self.model, self.corpus, self.val_rows, runtime))
         row = {
             "epoch": run_state.epoch + 1,
@@ -293,6 +355,8 @@ class Trainer:
                 run_state.epoch_tokens * runtime.world_size / max(run_state.epoch_seconds, 1e-9)
             ),
             "seconds": round(run_state.epoch_seconds, 2),
+            "val_seconds": round(time.monotonic() - started, 2),
+            "elapsed": round(self.clock.local(), 2),  # the run's seconds, this validation's too
         }
         run_state.history.append(row)
         log.info(
@@ -390,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", default="auto", help="auto (bf16 where native), bf16 or fp32")
     train.add_argument("--out", type=Path, help="run directory (default runs/<preset>)")
     train.add_argument("--resume", type=Path, help="continue the run in this directory")
+    train.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the run that --out holds (without it, a run is never replaced)",
+    )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
@@ -444,6 +512,15 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
         out = args.out or Path("runs") / (args.preset or "small")
         train_config = train_config_from(args)
         train_on = args.train_on
+    out = user_path(out, "the run directory")
+    replacing = holds_run(out) and not (resumed is not None and _same(out, args.resume))
+    if replacing and not args.overwrite:
+        raise PoetryError(
+            f"{out} holds a run already: continue it with --resume {out}, "
+            "or replace it with --overwrite"
+        )
+    if args.overwrite and resumed is not None and _same(out, args.resume):
+        raise PoetryError("--overwrite would replace the run that --resume continues")
     corpus, data_path = load_training_data(args, runtime, resumed)
     if corpus.headed and args.direction == "backward":
         raise PoetryError(
@@ -455,6 +532,8 @@ def train(args: argparse.Namespace, runtime: Runtime) -> int:
             "prepare the data with the same corpus and options"
         )
     if runtime.main:
+        if replacing:
+            remove_run(out)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -543,13 +622,43 @@ def transplant(source: CharRNN, source_vocab: Vocab, target: CharRNN, vocab: Voc
             target.decoder.weight[vocab.sep_id] = source.decoder.weight[source_vocab.start_id]
 
 
+#: What a run leaves in its directory (poetry_rnn/runs.py); --overwrite removes them.
+RUN_FILES = (STATE_FILE, MODEL_DIR, "metrics.csv", "curves.png", "train.log")
+
+
+def holds_run(directory: Path) -> bool:
+    """True where ``directory`` holds a run's training state or best model."""
+    return (directory / STATE_FILE).exists() or (directory / MODEL_DIR).exists()
+
+
+def remove_run(directory: Path) -> None:
+    """Remove the run that ``directory`` holds, and nothing else of it."""
+    log.info("replacing the run in %s (--overwrite)", directory)
+    try:
+        for name in RUN_FILES:
+            path = directory / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    except OSError as error:
+        raise PoetryError(f"cannot replace the run in {directory}: {error.strerror}") from None
+
+
+def _same(one: Path, other: Path) -> bool:
+    return one.resolve() == other.resolve()
+
+
 @contextlib.contextmanager
 def run_log(path: Path | None) -> Iterator[None]:
     """Also log the package's messages to ``path`` while the block runs."""
     if path is None:
         yield
         return
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as error:
+        raise PoetryError(f"cannot write {path}: {error.strerror or error}") from None
     handler.setFormatter(LOG_FORMAT)
     package = logging.getLogger("poetry_rnn")
     package.addHandler(handler)

@@ -98,6 +98,13 @@ def test_a_full_disk_is_one_line():
     assert done.stderr == "error: cannot write the output: No space left on device\n"
 
 
+def test_a_closed_standard_output_is_one_line():
+    """As ``>&-`` leaves it: the tool starts with no standard output at all."""
+    done = run(*GENERATE, stdout=None, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 2
+    assert done.stderr == "error: cannot write the output: standard output is closed\n"
+
+
 def test_the_console_script_reports_output_errors_too():
     done = run("-m", "poetry_rnn.cli", "generate", "--start", "床前", env=ENV | {
         "PYTHONIOENCODING": "ascii"

@@ -106,6 +106,16 @@ def test_files_are_read_in_their_numbers_order_once_each(tmp_path):
     assert [f.name for f in files] == [names[2], names[1], names[0]]
 
 
+def test_any_file_names_sort_numbers_among_text(tmp_path):
+    names = ["poems.json", "poems.10.json", "poems.2.json", "poems².json", "poems.1a.json"]
+    names.append("b.json")
+    _json_files(tmp_path, {name: [POEM] for name in names})
+    files = find_poem_files(tmp_path)
+    assert [f.name for f in files] == [
+        "b.json", "poems.1a.json", "poems.2.json", "poems.10.json", "poems.json", "poems².json"
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("include", "message"),
     [
@@ -605,6 +615,36 @@ def test_a_corpus_saved_as_npz_xz_is_smaller_and_loads_the_same(tmp_path):
     (tmp_path / "c.npz.xz").write_bytes(data[: len(data) // 2])
     with pytest.raises(PoetryError, match="damaged"):
         load_corpus(tmp_path / "c.npz.xz")
+
+
+@pytest.mark.parametrize(
+    ("change", "fault"),
+    [
+        ({"sources": np.array("5")}, "its sources are not a list of collection names"),
+        ({"sources": np.array("[]")}, "its sources are not a list of collection names"),
+        ({"offsets": "float"}, "its offsets array is not one row of integers"),
+        ({"chars": "2-D"}, "its chars array is not one row of integers"),
+        ({"maxlen": np.array(0)}, "its maxlen 0 is not between 3 and 8192"),
+        ({"stats": np.array("[]")}, "its stats are not an object"),
+        ({"chars": "negative"}, "its arrays do not fit together"),
+    ],
+)
+def test_a_prepared_corpus_of_the_wrong_shape_is_refused_when_read(change, fault, tmp_path):
+    path = tmp_path / "corpus.npz"
+    save_corpus(build(), path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = dict(archive)
+    edits = {
+        "float": lambda a: a.astype(np.float64),
+        "2-D": lambda a: a[None, :],
+        "negative": lambda a: np.concatenate([[-1], a[1:]]).astype(np.int32),
+    }
+    for name, value in change.items():
+        arrays[name] = edits[value](arrays[name]) if isinstance(value, str) else value
+    np.savez(path, **arrays)
+    with pytest.raises(PoetryError) as error:
+        load_corpus(path)
+    assert str(error.value) == f"damaged prepared corpus {path}: {fault}"
 
 
 def test_cache_write_leaves_no_temp_files(corpus_copy, tmp_path):

@@ -283,6 +283,13 @@ def test_without_a_seed_a_planned_poem_draws_one_and_reports_it(generator):
     assert generator.generate(form="五言绝句", seed=poem.seed)[0].text == poem.text
 
 
+def test_the_largest_seed_writes_several_planned_poems_the_next_seed_from_zero(generator):
+    last = 2**63 - 1
+    poems = generator.generate(form="五言绝句", n=2, seed=last)
+    assert [poem.plan_source for poem in poems] == ["first line"] * 2
+    assert [poem.seed for poem in poems] == [last, 0]
+
+
 @pytest.mark.parametrize("plan", [True, False])
 def test_without_a_seed_every_call_draws_a_seed_of_its_own(generator, plan):
     # From 2**31 seeds: forty calls never share one, and each seed is one --seed takes back.

@@ -1,9 +1,12 @@
 """The CharRNN, its config and the one loss, and model directories (sharded or not)."""
 
 import json
+import os
 import platform
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -317,6 +320,22 @@ def test_a_damaged_sharded_model_is_refused(damage, message, tmp_path):
         from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_weights_that_are_not_finite_are_refused_in_one_line(value, precision, tmp_path):
+    model = _model()
+    with torch.no_grad():
+        model.lstm.weight_hh_l0[3, 2] = value
+    save_pretrained(tmp_path, model, VOCAB)  # checksums and all: only the numbers are wrong
+    if precision == "int8" and not int8_supported():
+        pytest.skip("no int8 kernels")
+    with pytest.raises(PoetryError) as error:
+        load_models(tmp_path, precision=precision)
+    assert str(error.value) == (
+        f"{tmp_path} holds weights that are not finite numbers (in lstm.weight_hh_l0)"
+    )
+
+
 def test_a_model_of_the_other_direction_is_refused(tmp_path):
     save_pretrained(tmp_path / "b", _model(direction="backward"), VOCAB)
     with pytest.raises(PoetryError, match="holds a backward model, but a forward one is needed"):
@@ -399,8 +418,62 @@ def test_the_cli_copies_a_model_in_bf16_shards(tmp_path, capsys):
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor.bfloat16().float())
     assert run_cli(main, [str(tmp_path / "nowhere"), str(tmp_path / "x")]) == 2
-    assert run_cli(main, [*argv, "--max-shard-mb", "0"]) == 2
-    assert "shard size must be positive" in capsys.readouterr().err
+    capsys.readouterr()
+    for size in ("0", "-1", "nan", "inf", "lots"):
+        assert run_cli(main, [*argv, "--max-shard-mb", size]) == 2
+        err = capsys.readouterr().err
+        assert "expected a number of megabytes above 0" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "detail"),
+    [
+        ("broken JSON", "Expecting value: line 1 column 7 (char 6)"),
+        ("a list", "not a JSON object"),
+        ("a directory", "Is a directory"),
+    ],
+)
+def test_the_cli_refuses_a_damaged_metrics_file_in_one_line(damage, detail, tmp_path, capsys):
+    save_pretrained(tmp_path / "m", _model(), VOCAB, metrics={"best": {"val_ppl": 9.5}})
+    metrics = tmp_path / "m" / "metrics.json"
+    if damage == "a directory":
+        metrics.unlink()
+        metrics.mkdir()
+    else:
+        metrics.write_text({"broken JSON": '{"a": ', "a list": "[1]"}[damage])
+    assert run_cli(main, [str(tmp_path / "m"), str(tmp_path / "copy")]) == 2
+    assert capsys.readouterr().err == f"error: damaged {metrics}: {detail}\n"
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_write_that_fails_is_one_line_naming_its_target_and_loses_nothing(tmp_path, capsys):
+    model = _model(embedding_dim=32, hidden_size=64)
+    save_pretrained(tmp_path / "m", model, VOCAB, metrics={"best": {"val_ppl": 9.5}})
+    copy = [str(tmp_path / "m"), str(tmp_path / "copy")]
+    (tmp_path / "copy" / "metrics.json").mkdir(parents=True)  # a directory in its place
+    assert run_cli(main, copy) == 2
+    assert capsys.readouterr().err == (
+        f"error: cannot write {tmp_path / 'copy' / 'metrics.json'}: Is a directory\n"
+    )
+    (tmp_path / "copy" / "metrics.json").rmdir()
+    assert run_cli(main, copy) == 0
+    before = {path.name: path.read_bytes() for path in (tmp_path / "copy").iterdir()}
+
+    # A disk that fills up part-way: files of at most 8 KiB (ulimit -f) in a fresh process.
+    resource = pytest.importorskip("resource")  # Unix
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "poetry_rnn.checkpoint", *copy, "--dtype", "fp16"],
+        capture_output=True, text=True, preexec_fn=small_files,
+        env=os.environ | {"PYTHONPATH": root}, check=False,
+    )  # fmt: skip
+    target = tmp_path / "copy" / WEIGHTS
+    assert (done.returncode, done.stderr) == (2, f"error: cannot write {target}: File too large\n")
+    assert {path.name: path.read_bytes() for path in (tmp_path / "copy").iterdir()} == before
 
 
 def test_a_shard_file_keeps_to_its_size_with_its_header(tmp_path):
@@ -533,6 +606,9 @@ def test_a_damaged_shard_index_is_refused_in_one_line(tmp_path):
                     max_shard_bytes=30_000)  # fmt: skip
     for index, detail in (
         ('{"weight_map": 3}', "its weight_map is not an object"),
+        ('{"weight_map": {"a": 1, "b": "x"}}', "its weight_map names a file by a non-string"),
+        ('{"weight_map": {"a": [1]}}', "its weight_map names a file by a non-string"),
+        ('{"weight_map": {"a": null}}', "its weight_map names a file by a non-string"),
         ('{"metadata": {}}', "'weight_map'"),
         ("{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
     ):

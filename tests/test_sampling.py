@@ -132,3 +132,16 @@ def test_top_k_holds_for_a_batch_of_fewer_rows_than_k():
     sampling = Sampling(temperature=1.0, top_k=3, top_p=1.0)
     tokens = torch.cat([draw(logits, allowed, sampling, generator) for _ in range(3000)])
     assert sorted(set(tokens.tolist())) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("temperature", [1e-4, 1e-20, 1e-40, 5e-324])
+def test_a_vanishing_temperature_draws_the_likeliest_allowed_token(temperature):
+    # Logits of a model's size, with the likeliest tokens closed: scaled by 1/1e-40 they would
+    # leave float32's range, and the closed tokens took every draw.
+    logits = torch.randn(64, 500, generator=torch.Generator().manual_seed(1)) * 8
+    allowed = torch.rand(64, 500, generator=torch.Generator().manual_seed(2)) < 0.3
+    allowed[torch.arange(64), logits.argmax(-1)] = False
+    sampling = Sampling(temperature=temperature, top_p=1.0)
+    tokens = draw(logits, allowed, sampling, torch.Generator().manual_seed(0))
+    assert allowed.gather(1, tokens[:, None]).all()
+    assert tokens.tolist() == logits.masked_fill(~allowed, float("-inf")).argmax(-1).tolist()

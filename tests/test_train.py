@@ -20,7 +20,12 @@ import torch
 from conftest import FIXTURE_CORPUS
 
 from poetry_rnn import train
-from poetry_rnn.checkpoint import from_pretrained, load_tensors, load_training_state
+from poetry_rnn.checkpoint import (
+    SHIPPED_MODEL,
+    from_pretrained,
+    load_tensors,
+    load_training_state,
+)
 from poetry_rnn.checkpoint import main as checkpoint_main
 from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
@@ -99,6 +104,27 @@ def test_resume_extends_a_finished_run(fixture_npz, tmp_path):
     assert train_cli(*TINY, "--data", str(fixture_npz), "--out", str(run), "--epochs", "2") == 0
     assert train_cli("--resume", str(run), "--epochs", "3") == 0  # its own data, as documented
     assert [row["epoch"] for row in read_metrics(run)] == ["1", "2", "3"]
+
+
+def test_a_run_is_replaced_only_when_asked(fixture_npz, tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(run)]
+    assert train_cli(*argv, "--epochs", "1") == 0
+    kept = {path.name: path.read_bytes() for path in run.iterdir() if path.is_file()}
+    capsys.readouterr()
+    assert train_cli(*argv, "--epochs", "2") == 2
+    assert capsys.readouterr().err == (
+        f"error: {run} holds a run already: continue it with --resume {run}, "
+        "or replace it with --overwrite\n"
+    )
+    assert {path.name: path.read_bytes() for path in run.iterdir() if path.is_file()} == kept
+    assert train_cli("--resume", str(run), "--overwrite") == 2
+    assert "--overwrite would replace the run that --resume continues" in capsys.readouterr().err
+
+    assert train_cli(*argv, "--epochs", "2", "--seed", "1", "--overwrite") == 0
+    assert [row["epoch"] for row in read_metrics(run)] == ["1", "2"]  # a new run, not resumed
+    assert read_run_state(run / STATE_FILE).train_config.seed == 1
+    assert (run / "train.log").read_text(encoding="utf-8").count("validating on") == 1
 
 
 def _progress(state_file: Path) -> dict | None:
@@ -215,6 +241,7 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         "huge hidden size": [*TINY, *data, "--hidden-size", "100000"],
         "too many layers": [*TINY, *data, "--num-layers", "1000000"],
         "unknown collection": [*TINY, *data, "--train-on", "yuan"],
+        "log is a directory": [*TINY, *data],
     }[case]
 
 
@@ -233,6 +260,7 @@ def _bad_run(tmp_path: Path, case: str, npz: Path) -> list[str]:
         ("huge hidden size", "hidden_size must be between 1 and 8,192"),
         ("too many layers", "num_layers must be between 1 and 16"),
         ("unknown collection", "the corpus has no 'yuan' poems; it holds tang, song, tang300"),
+        ("log is a directory", "train.log: Is a directory"),
         ("damaged state", "damaged"),
         ("other vocabulary", "another vocabulary"),
     ],
@@ -241,10 +269,63 @@ def test_bad_input_is_one_line_and_exit_2(case, message, fixture_npz, tmp_path, 
     if case == "no cuda" and torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
     argv = _bad_run(tmp_path, case, fixture_npz)
+    if case == "log is a directory":
+        (tmp_path / "run" / "train.log").mkdir(parents=True)
     capsys.readouterr()
     assert train_cli(*argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"WORLD_SIZE": "two"}, "WORLD_SIZE must be a whole number of at least 1, got 'two'"),
+        ({"WORLD_SIZE": "0"}, "WORLD_SIZE must be a whole number of at least 1, got '0'"),
+        ({"WORLD_SIZE": "1.5"}, "WORLD_SIZE must be a whole number of at least 1, got '1.5'"),
+        ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK must be a whole number from 0 to 1, got '2'"),
+        ({"RANK": "-1"}, "RANK must be a whole number from 0 to 0, got '-1'"),
+    ],
+)
+def test_a_process_number_from_the_environment_that_is_not_one_is_one_line(
+    environment, message, fixture_npz, tmp_path, monkeypatch, capsys
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert train_cli(*TINY, "--data", str(fixture_npz), "--out", str(tmp_path)) == 2
+    assert capsys.readouterr().err == f"error: the environment's {message}\n"
+    assert not (tmp_path / STATE_FILE).exists()
+
+
+LONG = "x" * 300  # a path name of more bytes than a file system's 255
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv", "what"),
+    [
+        ("generate", ["--model", "{tmp}/" + LONG, "--start", "床前"], "the model directory"),
+        ("checkpoint", ["{model}", "{tmp}/" + LONG], "the model directory"),
+        ("checkpoint", ["{tmp}/" + LONG, "{tmp}/copy"], "the source"),
+        ("data", ["--corpus", "{tmp}/" + LONG], "the corpus"),
+        (
+            "data",
+            ["--corpus", str(FIXTURE_CORPUS), "--cache-dir", "{tmp}", "--name", LONG],
+            "the cache",
+        ),
+        ("train", ["--data", "{tmp}/" + LONG], "the prepared corpus"),
+        ("train", ["--resume", "{tmp}/" + LONG], "the training state"),
+    ],
+)
+def test_a_path_name_too_long_is_one_line_and_exit_2(tool, argv, what, tmp_path, capsys):
+    from poetry_rnn import data, generate
+
+    mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data.main,
+             "train": main}  # fmt: skip
+    argv = [arg.format(tmp=tmp_path, model=SHIPPED_MODEL) for arg in argv]
+    assert run_cli(mains[tool], argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot use {what} {tmp_path}") and len(err.splitlines()) == 1
+    assert err.endswith(": File name too long\n")
 
 
 def test_state_file_is_pure_safetensors_and_verifies(fixture_npz, tmp_path):
@@ -301,7 +382,7 @@ def test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor():
 def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
     fixture_npz, tmp_path, monkeypatch
 ):
-    # A fake clock: each training step takes one second; the budget is read every 5 steps.
+    # A fake clock: each training step takes one second, and nothing else any time.
     clock = [0.0]
     step = train.Trainer.train_step
 
@@ -310,7 +391,7 @@ def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
         return step(self, batch)
 
     monkeypatch.setattr(train.Trainer, "train_step", timed_step)
-    monkeypatch.setattr(train, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(train, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(train, "LOG_EVERY", 5)
     argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "1"]
     assert train_cli(*argv, "--epochs", "100", "--minutes", "0.5") == 0
@@ -323,6 +404,24 @@ def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
     assert state.finished is True and state.seconds == 30.0
     assert train_cli("--resume", str(tmp_path), "--minutes", "1") == 0
     assert [row["step"] for row in read_metrics(tmp_path)] == ["30", "60"]
+
+
+def test_a_time_budget_holds_and_the_learning_rate_ends_at_its_floor_with_it(fixture_npz, tmp_path):
+    # A real clock on the fixture corpus: epochs of a second or less, each ended by a validation
+    # and saving. The run's own records say when it stopped and what its last validation took.
+    budget = 6.0
+    argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "2"]
+    argv += ["--epochs", "1000", "--warmup-steps", "5", "--minutes", str(budget / 60)]
+    assert train_cli(*argv) == 0
+    rows = read_metrics(tmp_path)
+    last = rows[-1]
+    assert len(rows) < 1000  # the budget ended the run, not the epochs
+    assert float(last["elapsed"]) <= budget * 1.1 + float(last["val_seconds"])
+    floor = TrainConfig().lr * TrainConfig().min_lr_ratio
+    assert float(last["lr"]) - floor <= 0.03 * (TrainConfig().lr - floor)
+    state = read_run_state(tmp_path / STATE_FILE).run_state
+    assert state.finished and state.seconds <= budget * 1.1 + float(last["val_seconds"])
+    assert "the time budget of 0.1 minutes is spent" in (tmp_path / "train.log").read_text()
 
 
 @pytest.mark.parametrize(
