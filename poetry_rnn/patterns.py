@@ -183,6 +183,13 @@ class Pattern:
         return cls(**data)
 
 
+def _shape(pattern: Pattern) -> tuple:
+    """What the members of a family share: all but the tones and which lines rhyme."""
+    marks = tuple(line.mark for line in pattern.lines)
+    return (pattern.lengths, marks, pattern.kind, pattern.rhyme_book, pattern.segments,
+            pattern.parallel, pattern.stanzas)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Family:
     """The patterns a form allows (a shi form's tonal openings), all of one shape: the same
@@ -196,14 +203,20 @@ class Family:
             raise PoetryError(f"the form {self.name} has no pattern")
         first = self.patterns[0]
         for other in self.patterns[1:]:
-            same = (other.lengths, [x.mark for x in other.lines], other.kind, other.rhyme_book)
-            if same != (first.lengths, [x.mark for x in first.lines], first.kind,
-                        first.rhyme_book):  # fmt: skip
+            if _shape(other) != _shape(first):
                 raise PoetryError(f"the patterns of {self.name} differ in shape")
 
     @property
     def lengths(self) -> tuple[int, ...]:
         return self.patterns[0].lengths
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return self.patterns[0].segments
+
+    @property
+    def parallel(self) -> tuple[tuple[int, int], ...]:
+        return self.patterns[0].parallel
 
     @property
     def marks(self) -> tuple[str, ...]:
@@ -416,6 +429,8 @@ def family_of(name: str, rhyme_book: str = DEFAULT_RHYME_BOOK) -> Family:
     """The family called ``name``: a shi form (its four patterns), or one pattern of it (such
     as 七言律诗·平起首句入韵), alone. A PoetryError naming the forms otherwise."""
     families = shi_families(rhyme_book)
+    if not isinstance(name, str):
+        raise PoetryError(f"a form is named by text, got {type(name).__name__}")
     if name in families:
         return families[name]
     for family in families.values():
