@@ -1,20 +1,23 @@
 """The one decoding loop: a batch of poems from a CharRNN, one token per step, constrained.
 
-A :class:`Plan` says what every step may emit. With a form, each step is a slot: a character of
-line i at position p (fixed, such as a start or acrostic character, or chosen), the line's
-punctuation, or the end. Without a form the model writes freely until it ends the poem.
+A :class:`Plan` (:mod:`poetry_rnn.plans`) says what every step may emit. With a pattern, each
+step is a slot: a character of line i at position p (fixed, such as a start or acrostic
+character, or chosen), the line's mark, or the end. Without one the model writes freely until it
+ends the poem. The pattern's constraints are compiled once per request
+(:class:`poetry_rnn.constraints.Constraints`); the loop applies them and asks prosody nothing.
 
-Chosen characters of a form obey, from most to least important: Han characters of the
+Chosen characters of a pattern obey, from most to least important: Han characters of the
 vocabulary only; the rhyme (a rhyme character shares a group of the plan's rhyme book, one that
-may rhyme, with every rhyme character before it; it is level-toned, and no rhyme character comes
-twice); repetition (no doubled character the poets do not attest as a word, no character more
-than twice in a poem unless the user's text has it, then no character twice in one line but as
-such a doubling: poets do it in 2 % of their lines); the tone rules at even positions. Where
-they leave no candidate, the least important are dropped in reverse order — tone first, then
-repetition, then the rhyme — so decoding never fails. Fixed characters (a start, acrostic
+may rhyme, with every rhyme character of its segment before it; it has the segment's tone, level
+for shi, and no rhyme character comes twice); repetition (no doubled character the poets do not
+attest as a word, no character more than twice in a poem unless the user's text has it, then no
+character twice in one line but as such a doubling: poets do it in 2 % of their lines); the
+pattern's tones. Where they leave no candidate, the least important are dropped in reverse
+order — tone first, then repetition, then the rhyme — so decoding never fails. Fixed characters (a start, acrostic
 heads, the kept characters of a revised poem) count from the first step wherever they stand: a
 fixed rhyme character narrows the rhyme groups and is used already, and the first fixed
-character of known tone at an even position sets the tone pattern.
+character of known tone where the family's patterns differ (a shi's opening, 平起 or 仄起)
+chooses the pattern; without one, each poem's first such character chooses it.
 
 Two ways to decode a form (the plan's ``search``). Token sampling draws each step's token and
 moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` partial poems: for
@@ -29,8 +32,9 @@ each row's constraint and LSTM state with it. Where coherence is on, a poem that
 seasons or two times of day the poets keep apart (a clash) is kept only where too few others are
 left. Free writing always samples.
 
-对仗: while writing the second line of a 律诗's middle couplet (``parallel``), each character
-gets a logit bonus for pairing with the first line's character at its position, in both ways.
+对仗: while writing the second line of a pattern's parallel pair (a 律诗's middle couplets;
+``parallel``), each character gets a logit bonus for pairing with the first line's character at
+its position, in both ways.
 
 Free writing keeps every line whole: punctuation only after a Han character, the end only after
 a mark that may end a poem (。？！) or at the length limit; the repetition rules apply too. The
