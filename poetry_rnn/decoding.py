@@ -16,8 +16,8 @@ pattern's tones. Where they leave no candidate, the least important are dropped 
 order — tone first, then repetition, then the rhyme — so decoding never fails. Fixed characters
 (a start, acrostic heads, the kept characters of a revised poem) count from the first step
 wherever they stand: a fixed rhyme character narrows the rhyme groups and is used already, and
-the first fixed character of known tone where the family's patterns differ (a shi's opening, 平起 or 仄起)
-chooses the pattern; without one, each poem's first such character chooses it.
+the first fixed character of known tone where the family's patterns differ (a shi's opening,
+平起 or 仄起) chooses the pattern; without one, each poem's first such character chooses it.
 
 Two ways to decode a form (the plan's ``search``). Token sampling draws each step's token and
 moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` partial poems: for
