@@ -27,8 +27,8 @@ derived from its own ci only:
   (``prosody.tone_of``); 平 where it reaches ``TONE_AGREEMENT``, 仄 where the share of 仄
   does, 中 (either) otherwise. The last position of a rhyme line takes its segment's tone
   (平, or 仄 for 仄 and 入).
-- marks: 。 after a rhyme line and after a line most ci end with 。; 、 after a line most end
-  with 、; ， otherwise.
+- marks: 。 after a rhyme line and after a line most ci end with 。; ， otherwise (、 reads as
+  ，, as the cleaning rules read it in every poem).
 - stanzas: the corpus marks no 片, so the break is found from the shape. A shape of fewer than
   ``SINGLE_STANZA_CHARS`` characters is 单调 (the shortest 双调 令, 长相思 and 相见欢, have 36).
   Otherwise the 下片 starts after a rhyme line that ends a sentence (。 in most ci): the one
@@ -83,9 +83,9 @@ SINGLE_STANZA_CHARS = 36
 
 #: A position either tone may take, and the marks a pattern closes its lines with.
 EITHER_TONE = "中"
-FULL_STOP, COMMA, PAUSE = "。", "，", "、"
+FULL_STOP, COMMA = "。", "，"
 #: The corpus's marks as a pattern reads them.
-_MARKS = {"。": FULL_STOP, "？": FULL_STOP, "！": FULL_STOP, "，": COMMA, "；": COMMA, "、": PAUSE}
+_MARKS = {"。": FULL_STOP, "？": FULL_STOP, "！": FULL_STOP, "，": COMMA, "；": COMMA, "、": COMMA}
 _LINE = re.compile(f"([{HAN_RANGES}]+)([{''.join(_MARKS)}])")
 _READABLE = re.compile(f"(?:[{HAN_RANGES}]+[{''.join(_MARKS)}])+")
 
@@ -207,7 +207,7 @@ def line_mark(cis: Sequence[Ci], line: int, rhymes: bool) -> str:
     mark, count = counts.most_common(1)[0]
     if rhymes or (mark == FULL_STOP and 2 * count > len(cis)):
         return FULL_STOP
-    return PAUSE if mark == PAUSE and 2 * count > len(cis) else COMMA
+    return COMMA
 
 
 def stanza_break(shape: Sequence[int], breaks: Sequence[int]) -> list[int]:

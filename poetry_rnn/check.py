@@ -4,7 +4,9 @@
 
 :func:`check` says which form a poem has, whether it rhymes and which characters break the
 rhyme, the tone of every position the tone rules look at and the rule each broken one breaks
-(in words: 二四六分明, 对, 粘), and the doublings no poet attests. :func:`suggest` finds the
+(in words: 二四六分明, 对, 粘), and the doublings no poet attests. The tone each position wants
+is the pattern's (:mod:`poetry_rnn.patterns`): of the form's patterns, the one the poem fits
+best; :func:`suggest` offers that tone there, so the two agree. :func:`suggest` finds the
 characters that satisfy the rules at one position, ranked by the model reading the whole poem
 with each in place. The rules themselves live in :mod:`poetry_rnn.prosody`.
 
@@ -22,12 +24,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
+from poetry_rnn.patterns import Pattern, family_of, pattern_names
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     EITHER,
     FORMS,
-    LEVEL,
-    OBLIQUE,
     RHYME_BOOK_NAMES,
     RHYME_BOOKS,
     TONE_SIGNS,
@@ -36,7 +37,6 @@ from poetry_rnn.prosody import (
     book_groups,
     broken_rules,
     form_of,
-    get_form,
     join_lines,
     modern_reading,
     parallelism,
@@ -80,7 +80,7 @@ class ToneBreak:
     line: int
     position: int
     char: str
-    wants: str  # the tone the rule wants at the broken position
+    wants: str  # the tone the poem's pattern wants at the broken position
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class ToneCheck:
     tone: str  # 平, 仄 or "either"
     source: str  # "corpus" (the Tang table) or "modern" (the default Mandarin reading)
     reading: str | None  # the modern reading assumed, pinyin with tone number ("" for none)
-    wants: str  # the tone that lets most of the poem conform; "either" where both do as well
+    wants: str  # the tone the poem's pattern wants here; "either" where it leaves it free
     breaks: list[ToneBreak]
 
     @property
@@ -108,6 +108,7 @@ class CheckReport:
     text: str  # the poem's canonical text
     lines: list[str]
     form: str
+    pattern: str  # the form's pattern the poem fits best (七言律诗·平起首句入韵)
     rhyme_book: str
     rhymes: bool
     rhyme_groups: list[str]  # the groups the rhyme is judged by
@@ -127,7 +128,9 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
     """Check ``text`` (simplified or traditional; lines ended by ，。？！；, their ASCII forms
     or line breaks) against ``form`` (by default the form its shape has) and ``rhyme_book``.
 
-    Text that is not a poem of a fixed form is a :class:`PoetryError`.
+    ``form`` may also name one pattern of a form (七言律诗·平起首句入韵): the poem is judged
+    by it, not by the pattern of its form it fits best. Text that is not a poem of a fixed form
+    is a :class:`PoetryError`.
     """
     require_rhyme_book(rhyme_book)
     lines, chosen = read_poem(text, form)
@@ -143,11 +146,13 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
         groups = rhyme_groups(lines[i][-1], rhyme_book)
         ok = bool(target & groups)
         rhyme.append(RhymeCheck(i + 1, lines[i][-1], _ordered(groups, rhyme_book), i > 0, ok))
-    tones = _tone_checks(lines, chosen)
+    pattern = family_of(form or chosen.name, rhyme_book).fitting(lines, first_rhymes=joins)
+    tones = _tone_checks(lines, chosen, pattern)
     return CheckReport(
         text=join_lines(lines),
         lines=lines,
         form=chosen.name,
+        pattern=pattern.name,
         rhyme_book=rhyme_book,
         rhymes=rhymes,
         rhyme_groups=_ordered(target, rhyme_book),
@@ -187,15 +192,21 @@ def _poem_lines(text: str) -> list[str]:
 def _fitting_form(lines: list[str], name: str | None) -> Form:
     """``name``'s form, or the form the lines have; a PoetryError naming the shape otherwise."""
     found = form_of(join_lines(lines))
-    wanted = FORMS.values() if name is None else [get_form(name)]
+    wanted = FORMS.values() if name is None else [_shape(name)]
     if found is not None and found in wanted:
         return found
     lengths = ", ".join(str(len(line)) for line in lines)
     shape = f"{len(lines)} line{'s' if len(lines) > 1 else ''} of {lengths} characters"
     if name is None:
         raise PoetryError(f"{shape}: not one of {', '.join(FORMS)}")
-    form = get_form(name)
+    form = _shape(name)
     raise PoetryError(f"{shape}: not {name} ({form.lines} lines of {form.chars})")
+
+
+def _shape(name: str) -> Form:
+    """The form whose shape the form or pattern ``name`` has; a PoetryError for none."""
+    lengths = family_of(name).lengths
+    return next(f for f in FORMS.values() if (f.chars,) * f.lines == lengths)
 
 
 def _ordered(groups: frozenset[str], book: str) -> list[str]:
@@ -223,16 +234,18 @@ def tone_label(tone: str | None) -> str:
     return EITHER if tone is None else tone
 
 
-def _tone_checks(lines: list[str], form: Form) -> list[ToneCheck]:
+def _tone_checks(lines: list[str], form: Form, pattern: Pattern) -> list[ToneCheck]:
+    """Each tone position: the tone ``pattern`` wants there, and the rules broken at it, each
+    with the tone the pattern wants at the position."""
     tones = [[tone_of(char) for char in line] for line in lines]
     checks = []
     for i, line in enumerate(lines):
         for p in tone_positions(form):
             reading = modern_reading(line[p - 1])
-            flipped = tone_label(_flipped(tones[i][p - 1]))
+            wants = tone_label(pattern.tone(i, p))
             breaks = [
                 ToneBreak(rule.name, rule.line + 1, rule.position,
-                          lines[rule.line][rule.position - 1], wants=flipped)
+                          lines[rule.line][rule.position - 1], wants=wants)
                 for rule in broken_rules(tones, form, i, p)
             ]  # fmt: skip
             checks.append(
@@ -243,35 +256,16 @@ def _tone_checks(lines: list[str], form: Form) -> list[ToneCheck]:
                     tone=tone_label(tones[i][p - 1]),
                     source="corpus" if reading is None else "modern",
                     reading=reading,
-                    wants=tone_label(wanted_tone(tones, form, i, p)),
+                    wants=wants,
                     breaks=breaks,
                 )
             )
     return checks
 
 
-def _flipped(tone: str | None) -> str | None:
-    """The other tone: what a broken rule wants instead (an "either" character breaks none)."""
-    return {LEVEL: OBLIQUE, OBLIQUE: LEVEL}.get(tone)
-
-
-def wanted_tone(tones: list[list[str | None]], form: Form, line: int, position: int) -> str | None:
-    """The tone at ``position`` of ``line`` (0-based) under which most of the poem's tone
-    positions conform; None where both tones do as well, and at the free odd positions."""
-    if position % 2:
-        return None
-    conforming = {}
-    for tone in (LEVEL, OBLIQUE):
-        trial = [list(line_tones) for line_tones in tones]
-        trial[line][position - 1] = tone
-        conforming[tone] = sum(
-            not broken_rules(trial, form, i, p)
-            for i in range(form.lines)
-            for p in tone_positions(form)
-        )
-    if conforming[LEVEL] == conforming[OBLIQUE]:
-        return None
-    return max(conforming, key=conforming.__getitem__)
+def poem_pattern(report: CheckReport) -> Pattern:
+    """The pattern a report judged its poem by."""
+    return family_of(report.pattern, report.rhyme_book).patterns[0]
 
 
 def _parallelism(lines: list[str], form: Form) -> list[float]:
@@ -286,7 +280,7 @@ def format_report(report: CheckReport) -> str:
     """The report for a terminal: each line with its tone signs under it (○ 平, ● 仄, ◐ either),
     ^ under broken positions, rhyme groups after rhyme lines; then what is broken, in words."""
     book = RHYME_BOOK_NAMES[report.rhyme_book]
-    rows = [f"{report.form}, {book}"]
+    rows = [f"{report.pattern}, {book}"]
     broken = {(t.line, t.position) for t in report.tones if not t.ok}
     marks = annotate(report.text, report.rhyme_book)
     for n, (line, line_marks) in enumerate(zip(report.lines, marks, strict=True), start=1):
@@ -321,13 +315,19 @@ def findings(report: CheckReport) -> list[str]:
         if not r.ok:
             own = "/".join(r.groups) or f"in no group of {book}"
             rows.append(f"line {r.line}, last character ({r.char}): {own}, not in {wanted} — rhyme")
+    wanted = {(t.line, t.position): t.wants for t in report.tones}
     for t in report.tones:
         for b in t.breaks:
             against = f"character {b.position}" if b.rule == "二四六分明" else f"line {b.line}"
-            rows.append(
-                f"line {t.line}, character {t.position} ({t.char}): wants {b.wants}, is {t.tone}"
-                f" — {b.rule} (against {against}, {b.char})"
-            )
+            if b.wants != t.tone:
+                said = f"wants {b.wants}, is {t.tone} — {b.rule} (against {against}, {b.char})"
+            else:  # the pattern blames the other character
+                other = wanted[(b.line, b.position)]
+                said = (
+                    f"is {t.tone}, as its pattern wants — {b.rule} (against {against}, "
+                    f"{b.char}, which wants {other})"
+                )
+            rows.append(f"line {t.line}, character {t.position} ({t.char}): {said}")
     rows += [f"{char}{char}: a doubling no poet attests" for char in report.unattested_doubles]
     rows += [
         f"{word}: said twice (poets do it in 3 % of their regulated poems)"
@@ -357,7 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "text", help="the poem: lines ended by ，。？！； (or , . ? ! ;) or line breaks"
     )
-    parser.add_argument("--form", choices=FORMS, help="default: the form the poem's shape has")
+    parser.add_argument(
+        "--form", choices=pattern_names(), metavar="FORM",
+        help="a form or one of its patterns (七言律诗·平起首句入韵); default: the form the poem's "
+        "shape has, judged by the pattern it fits best",
+    )  # fmt: skip
     parser.add_argument(
         "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
         help="平水韵 (pingshui, the classical book; default) or 中华新韵 (xinyun)",

@@ -1,20 +1,23 @@
 """The one decoding loop: a batch of poems from a CharRNN, one token per step, constrained.
 
-A :class:`Plan` says what every step may emit. With a form, each step is a slot: a character of
-line i at position p (fixed, such as a start or acrostic character, or chosen), the line's
-punctuation, or the end. Without a form the model writes freely until it ends the poem.
+A :class:`Plan` (:mod:`poetry_rnn.plans`) says what every step may emit. With a pattern, each
+step is a slot: a character of line i at position p (fixed, such as a start or acrostic
+character, or chosen), the line's mark, or the end. Without one the model writes freely until it
+ends the poem. The pattern's constraints are compiled once per request
+(:class:`poetry_rnn.constraints.Constraints`); the loop applies them and asks prosody nothing.
 
-Chosen characters of a form obey, from most to least important: Han characters of the
+Chosen characters of a pattern obey, from most to least important: Han characters of the
 vocabulary only; the rhyme (a rhyme character shares a group of the plan's rhyme book, one that
-may rhyme, with every rhyme character before it; it is level-toned, and no rhyme character comes
-twice); repetition (no doubled character the poets do not attest as a word, no character more
-than twice in a poem unless the user's text has it, then no character twice in one line but as
-such a doubling: poets do it in 2 % of their lines); the tone rules at even positions. Where
-they leave no candidate, the least important are dropped in reverse order — tone first, then
-repetition, then the rhyme — so decoding never fails. Fixed characters (a start, acrostic
-heads, the kept characters of a revised poem) count from the first step wherever they stand: a
-fixed rhyme character narrows the rhyme groups and is used already, and the first fixed
-character of known tone at an even position sets the tone pattern.
+may rhyme, with every rhyme character of its segment before it; it has the segment's tone, level
+for shi, and no rhyme character comes twice); repetition (no doubled character the poets do not
+attest as a word, no character more than twice in a poem unless the user's text has it, then no
+character twice in one line but as such a doubling: poets do it in 2 % of their lines); the
+pattern's tones. Where they leave no candidate, the least important are dropped in reverse
+order — tone first, then repetition, then the rhyme — so decoding never fails. Fixed characters
+(a start, acrostic heads, the kept characters of a revised poem) count from the first step
+wherever they stand: a fixed rhyme character narrows the rhyme groups and is used already, and
+the first fixed character of known tone where the family's patterns differ (a shi's opening,
+平起 or 仄起) chooses the pattern; without one, each poem's first such character chooses it.
 
 Two ways to decode a form (the plan's ``search``). Token sampling draws each step's token and
 moves on. Whole-line search (:class:`Search`, the default) keeps ``beams`` partial poems: for
@@ -29,8 +32,9 @@ each row's constraint and LSTM state with it. Where coherence is on, a poem that
 seasons or two times of day the poets keep apart (a clash) is kept only where too few others are
 left. Free writing always samples.
 
-对仗: while writing the second line of a 律诗's middle couplet (``parallel``), each character
-gets a logit bonus for pairing with the first line's character at its position, in both ways.
+对仗: while writing the second line of a pattern's parallel pair (a 律诗's middle couplets;
+``parallel``), each character gets a logit bonus for pairing with the first line's character at
+its position, in both ways.
 
 Free writing keeps every line whole: punctuation only after a Han character, the end only after
 a mark that may end a poem (。？！) or at the length limit; the repetition rules apply too. The
@@ -39,49 +43,70 @@ user's own text (the context, fixed characters) is printed as given.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from poetry_rnn.coherence import associations, clashes, coherence_of
+from poetry_rnn.coherence import clashes, coherence_of
+from poetry_rnn.constraints import (
+    FINAL_MARKS,
+    FREE,
+    Constraints,
+    VocabTables,
+    _narrow,
+    _narrowed,
+)
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model import CharRNN, State
-from poetry_rnn.prosody import (
-    DEFAULT_RHYME_BOOK,
-    LEVEL,
-    OBLIQUE,
-    Form,
-    attested_doubles,
-    book_groups,
-    heard_rhyme_groups,
-    parallel_couplets,
-    parallel_pairs,
-    parallelism,
-    required_tone,
-    rhyme_positions,
-    rhyming_groups,
-    tone_of,
+from poetry_rnn.plans import (
+    COHERENCE_WEIGHT,
+    DEFAULT_BEAMS,
+    DEFAULT_CANDIDATES,
+    MAX_BEAMS,
+    MAX_CANDIDATES,
+    MAX_SEARCH_ROWS,
+    SEARCHES,
+    Plan,
+    Search,
+    Slot,
+    _lines,
+    form_plan,
+    step_of,
 )
+from poetry_rnn.prosody import parallelism
 from poetry_rnn.sampling import Sampling, draw
-from poetry_rnn.text import PUNCTUATION, is_han, split_lines, standard_form
+from poetry_rnn.text import PUNCTUATION, split_lines
 from poetry_rnn.vocab import Vocab
+
+__all__ = [
+    "BACKWARD_TOKENS",
+    "BACKWARD_WEIGHT",
+    "COHERENCE_WEIGHT",
+    "DEFAULT_BEAMS",
+    "DEFAULT_CANDIDATES",
+    "FINAL_MARKS",
+    "MAX_BEAMS",
+    "MAX_CANDIDATES",
+    "MAX_FREE_CHARS",
+    "MAX_REPEATS",
+    "MAX_SEARCH_ROWS",
+    "PARALLEL_WEIGHT",
+    "SEARCHES",
+    "Composer",
+    "Plan",
+    "Search",
+    "Slot",
+    "VocabTables",
+    "_lines",
+    "_narrow",
+    "_narrowed",
+    "form_plan",
+    "step_of",
+]  # fmt: skip
 
 MAX_FREE_CHARS = 120
 MAX_REPEATS = 2
-#: The marks a poem may end with: cleaned training poems end with one of them.
-FINAL_MARKS = "。？！"
-
-SEARCHES = ("lines", "sample")  # whole-line search, token sampling
-#: Blind readers could not tell 2 × 8, 4 × 8 and 8 × 16 apart (MODEL_CARD.md, round 2): the
-#: cheapest is the default.
-DEFAULT_BEAMS = 2
-DEFAULT_CANDIDATES = 8
-MAX_BEAMS = MAX_CANDIDATES = 64
-#: The most rows (beams × candidates of each search) the searches for a call's poems decode at
-#: once: bounds their memory, about 100 KB a row with the shipped model's vocabulary.
-MAX_SEARCH_ROWS = 2048
 #: w_parallel: the logit bonus for a character per unit of its pair score with the character
 #: facing it; whole-line search adds the same weight times the couplet's summed pair scores.
 #: Chosen so that the middle couplets' 对仗 comes near the poets' (MODEL_CARD.md): 1.0 wrote
@@ -89,213 +114,8 @@ MAX_SEARCH_ROWS = 2048
 PARALLEL_WEIGHT = 0.5
 #: w_backward: the weight of the backward model's log-likelihood in a poem's score.
 BACKWARD_WEIGHT = 1.0
-#: w_coherence: the default weight, per character, of the poem's coherence in its score.
-COHERENCE_WEIGHT = 2.0
 #: The most tokens (rows × length) the backward model scores in one pass: bounds its logits.
 BACKWARD_TOKENS = 4096
-
-
-@dataclass(frozen=True)
-class Search:
-    """Whole-line search: keep the best ``beams`` partial poems, sampling ``candidates`` lines
-    from each of them for every line. A value out of range is a :class:`PoetryError`."""
-
-    beams: int = DEFAULT_BEAMS
-    candidates: int = DEFAULT_CANDIDATES
-
-    def __post_init__(self) -> None:
-        for name, most in (("beams", MAX_BEAMS), ("candidates", MAX_CANDIDATES)):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-                raise PoetryError(f"{name} must be an integer from 1 to {most}, got {value!r}")
-            if not 1 <= value <= most:
-                raise PoetryError(f"{name} must be an integer from 1 to {most}, got {value!r}")
-            object.__setattr__(self, name, int(value))
-        if self.rows > MAX_SEARCH_ROWS:
-            raise PoetryError(
-                f"beams × candidates must be at most {MAX_SEARCH_ROWS}, "
-                f"got {self.beams} × {self.candidates}"
-            )
-
-    @property
-    def rows(self) -> int:
-        """The rows one search decodes: each kept poem's candidate lines."""
-        return self.beams * self.candidates
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One step of a planned poem: a character of ``line`` at ``position`` (1-based), or the
-    punctuation after ``line`` (position 0), or the end (line -1). ``fixed`` forces a token."""
-
-    line: int
-    position: int
-    fixed: str | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a batch decodes: the context fed first, then a slot per step or free writing."""
-
-    context: str = ""  # characters fed after <s> (a free poem's start text)
-    slots: tuple[Slot, ...] | None = None  # None: free length, ending at </s>
-    form: Form | None = None
-    rhyme: bool = True
-    tone: bool = True
-    style: str = ""  # primes the state before <s> without being printed
-    bias: dict[int, dict[str, float]] = field(default_factory=dict)  # line (-1 free) → bonuses
-    repeat_ok: frozenset[str] = frozenset()  # characters the user's text repeats
-    rhyme_book: str = DEFAULT_RHYME_BOOK
-    search: Search | None = Search()  # None: token sampling (a free plan always samples)
-    parallel: bool = True  # favour 对仗 in a 律诗's middle couplets
-    coherence: float = COHERENCE_WEIGHT  # the search's weight of coherence per character
-    title: str = ""  # what a titled model writes to: <s> title <sep> before the poem
-
-    def __post_init__(self) -> None:
-        book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
-
-
-def form_plan(form: Form, fixed: dict[tuple[int, int], str], **options: object) -> Plan:
-    """The slots of ``form`` with ``fixed[(line, position)]`` characters forced."""
-    slots = []
-    for line in range(form.lines):
-        for position in range(1, form.chars + 1):
-            slots.append(Slot(line, position, fixed.get((line, position))))
-        slots.append(Slot(line, 0, "，" if line % 2 == 0 else "。"))
-    slots.append(Slot(-1, 0, None))
-    return Plan(slots=tuple(slots), form=form, **options)  # type: ignore[arg-type]
-
-
-def step_of(form: Form, line: int, position: int) -> int:
-    """The step of :func:`form_plan`'s slots that writes ``position`` (1-based) of ``line``."""
-    return line * (form.chars + 1) + position - 1
-
-
-def _lines(slots: Sequence[Slot]) -> list[list[Slot]]:
-    """A form plan's slots line by line, each with its punctuation; the end joins the last."""
-    lines: list[list[Slot]] = [[]]
-    for slot in slots:
-        lines[-1].append(slot)
-        if slot.position == 0 and slot.line != -1:
-            lines.append([])
-    lines[-2].extend(lines.pop())
-    return lines
-
-
-class VocabTables:
-    """Per-token facts the constraints read, as tensors over the vocabulary."""
-
-    def __init__(self, vocab: Vocab) -> None:
-        self.tokens = vocab.tokens
-        self.han = torch.tensor([is_han(t) for t in self.tokens])
-        # What the decoder writes: Han characters but the variants whose standard form the
-        # package writes instead (poetry_rnn.text.variants; a vocabulary of an older corpus
-        # holds both). The user's own characters are simplified to standard forms already.
-        self.written = self.han & torch.tensor([standard_form(t) == t for t in self.tokens])
-        tones = [tone_of(t) if is_han(t) else None for t in self.tokens]
-        self.level = torch.tensor([tone == LEVEL for tone in tones])
-        self.oblique = torch.tensor([tone == OBLIQUE for tone in tones])
-        # What each wanted tone allows at an even position ("either" characters always).
-        self.tone_masks = {
-            LEVEL: ~self.oblique, OBLIQUE: ~self.level, None: torch.ones_like(self.level)
-        }  # fmt: skip
-        self.punctuation = torch.tensor([t in PUNCTUATION for t in self.tokens])
-        self.final = torch.tensor([t in FINAL_MARKS for t in self.tokens])
-        self.end = torch.zeros(len(self.tokens), dtype=torch.bool)
-        self.end[vocab.end_id] = True
-        doubles = attested_doubles()
-        self.doubles_ok = torch.tensor([t in doubles for t in self.tokens])
-        self._rhymes: dict[str, torch.Tensor] = {}
-        # 对仗 pairs, both ways round, sorted by the first token: token a's partners are
-        # partners[starts[a]:starts[a + 1]], with their scores.
-        pairs = sorted(
-            (vocab.index[a], vocab.index[b], score)
-            for pair, score in parallel_pairs().items()
-            if pair[0] in vocab and pair[1] in vocab
-            for a, b in (pair, pair[::-1])
-        )
-        firsts = torch.tensor([a for a, _, _ in pairs], dtype=torch.long)
-        self.partners = torch.tensor([b for _, b, _ in pairs], dtype=torch.long)
-        self.pair_scores = torch.tensor([score for _, _, score in pairs])
-        self.starts = torch.searchsorted(firsts, torch.arange(len(self.tokens) + 1))
-        table = associations()
-        self.vectors = table.vectors_of(self.tokens)  # zeros for all but content characters
-        self.signs = table.signs
-
-    def rhymes(self, book: str) -> torch.Tensor:
-        """(vocabulary, groups) membership of each token in the groups of ``book`` that may
-        rhyme (the level groups of 平水韵), where a reader hears it rhyme
-        (:func:`poetry_rnn.prosody.heard_rhyme_groups`); made once per book."""
-        if book not in self._rhymes:
-            column = {group: number for number, group in enumerate(rhyming_groups(book))}
-            rows, columns = [], []
-            for row, token in enumerate(self.tokens):
-                for group in heard_rhyme_groups(token, book):
-                    rows.append(row)
-                    columns.append(column[group])
-            table = torch.zeros(len(self.tokens), len(column), dtype=torch.bool)
-            table[rows, columns] = True
-            self._rhymes[book] = table
-        return self._rhymes[book]
-
-    def pair_bonus(self, firsts: torch.Tensor) -> torch.Tensor:
-        """(rows, vocabulary): each token's pair score with the row's token in ``firsts``."""
-        begin = self.starts[firsts]
-        counts = self.starts[firsts + 1] - begin
-        rows = torch.repeat_interleave(torch.arange(len(firsts)), counts)
-        offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(
-            counts.cumsum(0) - counts, counts
-        )
-        entries = torch.repeat_interleave(begin, counts) + offsets
-        bonus = torch.zeros(len(firsts), len(self.tokens))
-        bonus[rows, self.partners[entries]] = self.pair_scores[entries]
-        return bonus
-
-
-def _narrow(allowed: torch.Tensor, constraint: torch.Tensor) -> torch.Tensor:
-    """``allowed & constraint`` in the rows where that leaves a candidate; else unchanged."""
-    narrowed = allowed & constraint
-    # As bytes: a bool tensor's any() and where() are ten times slower on a CPU.
-    emptied = narrowed.view(torch.uint8).amax(dim=1, keepdim=True) == 0
-    return narrowed | (allowed & emptied)
-
-
-def _narrowed(allowed: torch.Tensor, constraints: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``allowed`` narrowed by each of ``constraints`` in turn, most important first
-    (:func:`_narrow`: one that would leave a row no candidate is dropped in that row)."""
-    every = allowed
-    for constraint in constraints:
-        every = every & constraint
-    # Where all of them leave every row a candidate, so does each in turn: one check for all.
-    if bool(every.view(torch.uint8).amax(dim=1).min()):
-        return every
-    for constraint in constraints:
-        allowed = _narrow(allowed, constraint)
-    return allowed
-
-
-def is_rhyme_slot(plan: Plan, slot: Slot | None) -> bool:
-    """True for the last character of a line that must rhyme (when the plan rhymes)."""
-    return (
-        slot is not None
-        and plan.rhyme
-        and plan.form is not None
-        and slot.position == plan.form.chars
-        and slot.line in rhyme_positions(plan.form)
-    )
-
-
-def is_opening_slot(plan: Plan, slot: Slot | None) -> bool:
-    """True for the first line's last character (when the plan rhymes): where it may be read
-    level (平, or either tone) it rhymes with the poem, as the poets' 首句入韵 does; where it is
-    仄, it need not."""
-    return (
-        slot is not None
-        and plan.rhyme
-        and plan.form is not None
-        and slot.line == 0
-        and slot.position == plan.form.chars
-    )
 
 
 def _best_distinct(
@@ -323,29 +143,6 @@ def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
     ]
 
 
-def _pattern_tone(first: str, line: int, position: int) -> str | None:
-    """The tone at an even ``position`` (1-based) of ``line`` (0-based) in the tone pattern
-    whose first even position, (0, 2), has the tone ``first``."""
-    return first if (line, position) == (0, 2) else required_tone([[None, first]], line, position)
-
-
-def _fixed_pattern(plan: Plan) -> str | None:
-    """The tone at (0, 2) of the pattern the plan's fixed characters set: the first of them at
-    an even position with a known tone, in reading order; None where none has one.
-
-    The tone rules read the tones before a position, so a fixed character later in the poem (a
-    kept line after rewritten ones) would otherwise meet a pattern the characters chosen before
-    it set. Fixed characters that all come first (a start) set the same pattern either way.
-    """
-    for slot in plan.slots or ():
-        if slot.fixed is not None and slot.position and slot.position % 2 == 0:
-            tone = tone_of(slot.fixed)
-            if tone is not None:
-                level_there = _pattern_tone(LEVEL, slot.line, slot.position)
-                return LEVEL if level_there == tone else OBLIQUE
-    return None
-
-
 @dataclass
 class _Poems:
     """A batch of partial poems, one a row: what the constraints need to know about them, the
@@ -357,9 +154,10 @@ class _Poems:
     not_overused: torch.Tensor
     in_line: torch.Tensor  # (rows, vocabulary): the characters of the line being written
     repeat_ok: torch.Tensor  # (vocabulary,): the tokens that may come more often
-    rhymes: torch.Tensor  # (rows, groups): the rhyme groups each poem may still rhyme in
+    rules: Constraints  # the request's constraints, compiled once
+    rhymes: torch.Tensor  # (rows, segments, groups): the groups each segment may still rhyme in
     used_rhymes: torch.Tensor  # (rows, vocabulary): the rhyme characters used
-    tones: list[list[list[str | None]]]  # each poem's tones, line by line
+    open_members: torch.Tensor  # (rows, members): the patterns of the family still open
     previous: torch.Tensor  # (rows,): the token before this step
     twins: torch.Tensor  # (rows,): rows of one number have taken the same tokens from one state
     logits: torch.Tensor  # (rows, vocabulary): the model's logits for this step, on the CPU
@@ -370,7 +168,7 @@ class _Poems:
 
     @classmethod
     def start(
-        cls, plan: Plan, vocab: Vocab, tables: VocabTables, logits: torch.Tensor, state: State
+        cls, plan: Plan, vocab: Vocab, rules: Constraints, logits: torch.Tensor, state: State
     ) -> _Poems:
         """Poems about to take their first step, one a row of ``logits`` and ``state``."""
         n = len(logits)
@@ -380,24 +178,31 @@ class _Poems:
         fixed = [slot.fixed for slot in plan.slots or () if slot.fixed and slot.position]
         for char in [*plan.context, *fixed]:
             counts[:, vocab.index.get(char, vocab.unk_id)] += 1
-        # The rhyme groups each poem may still rhyme in, narrowed by every rhyme character: at
-        # first those with a level-toned character for every rhyme position (where none has,
-        # those with the most). A fixed character at a rhyme position (a kept line's, say)
-        # narrows them from the start, so that a rhyme written before it rhymes with it, and is
-        # used already. A fixed close of the first line narrows them only when it is written
-        # (in _record): its rhyme is optional, so where it and a kept rhyme disagree, the kept
-        # rhyme sets the group.
-        rhymes = tables.rhymes(plan.rhyme_book)
-        needed = len(rhyme_positions(plan.form)) if plan.form is not None else 0
-        level_chars = (rhymes & tables.level[:, None]).sum(0)
-        groups = level_chars >= min(needed, int(level_chars.max()))
+        # The rhyme groups each segment may still rhyme in, narrowed by every rhyme character:
+        # at first those with a character of the segment's tone for every rhyme position
+        # (where none has, those with the most). A fixed character at a rhyme position (a kept
+        # line's, say) narrows them from the start, so that a rhyme written before it rhymes
+        # with it, and is used already. A fixed close where the rhyme is optional (line 1 of a
+        # shi) narrows them only when it is written (in _record): where it and a kept rhyme
+        # disagree, the kept rhyme sets the group.
+        groups = torch.stack(rules.groups) if rules.groups else torch.zeros(0, len(rules.table.T))
         used_rhymes = torch.zeros(len(vocab), dtype=torch.bool)
-        for slot in plan.slots or ():
-            if slot.fixed is not None and is_rhyme_slot(plan, slot):
-                token = vocab.index[slot.fixed]
-                narrowed = groups & rhymes[token]
-                groups = narrowed if narrowed.any() else groups
+        # The fixed characters choose the family's member first, wherever they stand: the
+        # first of known tone where the members differ (a kept line after rewritten ones
+        # would otherwise meet the pattern the characters chosen before it set).
+        open_members = torch.ones(1, rules.members, dtype=torch.bool)
+        for step, slot in enumerate(plan.slots or ()):
+            if slot.fixed is None:
+                continue
+            token = vocab.index[slot.fixed]
+            rhyme = rules.rhyme[step]
+            if rhyme is not None and rhyme[1]:
+                narrowed = groups[rhyme[0]] & rules.table[token]
+                groups[rhyme[0]] = narrowed if narrowed.any() else groups[rhyme[0]]
                 used_rhymes[token] = True
+            elif rules.varies(step):
+                tone = rules.tables.tone_codes[token : token + 1]
+                open_members = rules.narrowed(step, open_members, tone)
         last = vocab.index.get(plan.context[-1], vocab.unk_id) if plan.context else vocab.start_id
         in_line = torch.zeros(len(vocab), dtype=torch.bool)
         ended = not plan.context or plan.context[-1] in PUNCTUATION
@@ -409,9 +214,10 @@ class _Poems:
             not_overused=(counts < MAX_REPEATS) | repeat_ok,
             in_line=in_line.repeat(n, 1),
             repeat_ok=repeat_ok,
-            rhymes=groups.repeat(n, 1),
+            rules=rules,
+            rhymes=groups.repeat(n, 1, 1),
             used_rhymes=used_rhymes.repeat(n, 1),
-            tones=[[] for _ in range(n)],
+            open_members=open_members.repeat(n, 1),
             previous=torch.full((n,), last),
             twins=torch.zeros(n, dtype=torch.long),
             logits=logits,
@@ -429,9 +235,10 @@ class _Poems:
             not_overused=self.not_overused[rows],
             in_line=self.in_line[rows],
             repeat_ok=self.repeat_ok,
+            rules=self.rules,
             rhymes=self.rhymes[rows],
             used_rhymes=self.used_rhymes[rows],
-            tones=[[list(line) for line in self.tones[row]] for row in rows.tolist()],
+            open_members=self.open_members[rows],
             previous=self.previous[rows],
             twins=self.twins[rows],
             logits=self.logits[rows],
@@ -522,7 +329,8 @@ class Composer:
                 model.train(training)
 
     def _poems(self, plan: Plan, n: int) -> _Poems:
-        return _Poems.start(plan, self.vocab, self.tables, *self._prime(plan, n))
+        rules = Constraints(plan, self.tables)
+        return _Poems.start(plan, self.vocab, rules, *self._prime(plan, n))
 
     def _texts(self, plan: Plan, poems: _Poems) -> list[str]:
         return [plan.context + self.vocab.decode(row) for row in poems.tokens.tolist()]
@@ -624,12 +432,14 @@ class Composer:
         score = poems.loglik.clone()
         if self.backward is not None:
             score += self.backward_weight * self._backward_loglik(texts)
-        if plan.parallel and plan.form is not None:
+        if plan.parallel and plan.pattern is not None:
             # The objective the logit bonus samples from: each finished couplet's pair scores.
-            for first in parallel_couplets(plan.form):
-                couplets = [split_lines(text)[first : first + 2] for text in texts]
-                done = [parallelism(*pair) if len(pair) == 2 else 0.0 for pair in couplets]
-                score += PARALLEL_WEIGHT * plan.form.chars * torch.tensor(done)
+            written = [split_lines(text) for text in texts]
+            for first, second in plan.pattern.parallel:
+                done = [parallelism(ls[first], ls[second]) if len(ls) > second else 0.0
+                        for ls in written]  # fmt: skip
+                length = plan.pattern.lengths[first]
+                score += PARALLEL_WEIGHT * length * torch.tensor(done)
         if plan.coherence:
             tokens, tables = poems.tokens, self.tables
             marks = tables.punctuation[tokens].long()
@@ -656,7 +466,7 @@ class Composer:
 
     def _allowed(self, plan: Plan, slot: Slot | None, poems: _Poems, last: bool) -> torch.Tensor:
         """The tokens each row may take at this step, constraints applied by importance."""
-        tables, n = self.tables, len(poems.tones)
+        tables, n = self.tables, len(poems.tokens)
         # A character may follow itself only where the poets attest the doubling (悠悠).
         not_doubled = torch.ones(n, len(tables.tokens), dtype=torch.bool)
         not_doubled[torch.arange(n), poems.previous] = tables.doubles_ok[poems.previous]
@@ -674,31 +484,30 @@ class Composer:
             ])  # fmt: skip
         allowed = tables.written.expand(n, -1)
         constraints = []
-        if is_rhyme_slot(plan, slot):
-            rhymes = tables.rhymes(plan.rhyme_book).float()
-            shares_group = poems.rhymes.float() @ rhymes.T > 0
-            constraints += [shares_group, tables.level & ~poems.used_rhymes]
-        elif is_opening_slot(plan, slot):
-            # A close of the first line that may be read level (平, or either tone: readers
-            # hear 看 and 思 as 平) rhymes, in a group with a level character left for every
-            # rhyme after it.
-            rhymes = tables.rhymes(plan.rhyme_book)
-            level_chars = (rhymes & tables.level[:, None]).sum(0)
-            roomy = poems.rhymes & (level_chars > len(rhyme_positions(plan.form)))
-            shares_group = roomy.float() @ rhymes.float().T > 0
-            constraints.append(shares_group | tables.oblique)
+        rules, step = poems.rules, poems.tokens.shape[1]
+        rhyme = rules.rhyme[step]
+        if rhyme is not None:
+            segment, required = rhyme
+            groups = poems.rhymes[:, segment]
+            if required:
+                shares_group = groups.float() @ rules.table.float().T > 0
+                constraints += [shares_group, rules.rhyming[segment] & ~poems.used_rhymes]
+            else:
+                # A close that may be read in the segment's tone (平, or either tone: readers
+                # hear 看 and 思 as 平) rhymes, in a group with a character left for every rhyme
+                # after it; one strictly of the other tone need not.
+                roomy = groups & rules.roomy[segment]
+                shares_group = roomy.float() @ rules.table.float().T > 0
+                constraints.append(shares_group | rules.other[segment])
         constraints += [not_doubled, not_overused, new_in_line]
-        if plan.tone and plan.form is not None and slot.position % 2 == 0:
-            first = _fixed_pattern(plan)
-            if first is not None:  # the fixed characters set the pattern, wherever they stand
-                wanted = [_pattern_tone(first, slot.line, slot.position)] * n
-            else:
-                wanted = [required_tone(tones, slot.line, slot.position) for tones in poems.tones]
+        wanted = rules.wanted(step, poems.open_members)
+        if bool((wanted != FREE).any()):
             masks = tables.tone_masks
-            if len(set(wanted)) == 1:  # one mask for every row
-                constraints.append(masks[wanted[0]])
+            first = int(wanted[0])
+            if bool((wanted == first).all()):  # one mask for every row
+                constraints.append(masks[first])
             else:
-                constraints.append(torch.stack([masks[want] for want in wanted]))
+                constraints.append(masks[wanted])
         return _narrowed(allowed, constraints)
 
     def _biased(
@@ -707,26 +516,20 @@ class Composer:
         """The logits with the plan's bonus for this line's theme characters and, in the second
         line of a middle couplet, for the characters that pair with the one they face."""
         bonus = plan.bias.get(slot.line if slot is not None else -1)
-        facing = (
-            slot is not None
-            and plan.parallel
-            and plan.form is not None
-            and slot.position > 0
-            and slot.line - 1 in parallel_couplets(plan.form)
-        )
-        if not bonus and not facing:
+        facing = poems.rules.facing[poems.tokens.shape[1]] if slot is not None else None
+        if not bonus and facing is None:
             return logits
         logits = logits.to(torch.float32, copy=True)
         for char, value in (bonus or {}).items():
             logits[:, self.vocab.index[char]] += value
-        if facing:
-            firsts = poems.tokens[:, step_of(plan.form, slot.line - 1, slot.position)]
+        if facing is not None:
+            firsts = poems.tokens[:, facing]
             logits += PARALLEL_WEIGHT * self.tables.pair_bonus(firsts)
         return logits
 
     def _record(self, plan: Plan, slot: Slot | None, token: torch.Tensor, poems: _Poems) -> None:
         """Count the chosen tokens; note their tones and, at a rhyme, narrow the groups."""
-        rows = torch.arange(len(token))
+        rows, step = torch.arange(len(token)), poems.tokens.shape[1]
         poems.tokens = torch.cat([poems.tokens, token[:, None]], dim=1)
         poems.previous = token
         if slot is None or slot.fixed is None:
@@ -742,19 +545,22 @@ class Composer:
             poems.in_line[:, _fixed_in_line(plan, self.vocab, slot.line + 1)] = True
         if slot is None or slot.position == 0:
             return
-        for tones, chosen in zip(poems.tones, token.tolist(), strict=True):
-            if slot.position == 1:
-                tones.append([])
-            tones[-1].append(tone_of(self.vocab.tokens[chosen]))
-        if is_rhyme_slot(plan, slot) or is_opening_slot(plan, slot):
+        rules = poems.rules
+        if rules.varies(step):  # the first tones written choose the family's member
+            tones = self.tables.tone_codes[token]
+            poems.open_members = rules.narrowed(step, poems.open_members, tones)
+        rhyme = rules.rhyme[step]
+        if rhyme is not None:
             # A fixed rhyme character outside every group that may rhyme cannot narrow them;
-            # an oblique close of the first line does not rhyme.
+            # an optional rhyme's close of the other tone does not rhyme.
+            segment, required = rhyme
             rhyming = (
                 torch.ones_like(token, dtype=torch.bool)
-                if is_rhyme_slot(plan, slot)
-                else ~self.tables.oblique[token]
+                if required
+                else ~rules.other[segment][token]
             )
-            narrowed = poems.rhymes & self.tables.rhymes(plan.rhyme_book)[token]
+            groups = poems.rhymes[:, segment]
+            narrowed = groups & rules.table[token]
             narrows = narrowed.any(1, keepdim=True) & rhyming[:, None]
-            poems.rhymes = torch.where(narrows, narrowed, poems.rhymes)
+            poems.rhymes[:, segment] = torch.where(narrows, narrowed, groups)
             poems.used_rhymes[rows[rhyming], token[rhyming]] = True

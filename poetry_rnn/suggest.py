@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from poetry_rnn.check import CheckReport, check, rhyme_target, tone_label, wanted_tone
+from poetry_rnn.check import CheckReport, check, poem_pattern, rhyme_target, tone_label
 from poetry_rnn.checkpoint import Models, load_models
 from poetry_rnn.controls import is_integer
 from poetry_rnn.errors import PoetryError
@@ -68,7 +68,8 @@ def suggest(
     """Up to ``k`` characters for ``position`` of ``line`` (both 1-based) of ``text`` that
     satisfy the rules there, best first.
 
-    The rules: the tone the tone rules want there; at a rhyme position a level character that
+    The rules: the tone the poem's pattern wants there, as :func:`check` reports it (the
+    pattern of the form the poem fits best); at a rhyme position a level character that
     shares the rhyme group of the other rhyme characters and is none of them; no unattested
     doubling with a neighbour; no character a third time. Ranked by log P(poem with the
     character in place) under ``model``'s forward model (``model``: loaded models, a
@@ -122,10 +123,10 @@ def _allowed(report: CheckReport, form: Form, line: int, position: int, vocab: V
     the one there now left out."""
     lines = report.lines
     current = lines[line][position - 1]
-    tones = [[tone_of(char) for char in text] for text in lines]
-    wanted = wanted_tone(tones, form, line, position)
+    pattern = poem_pattern(report)
+    wanted = pattern.tone(line, position)
     book = report.rhyme_book
-    rhyme_lines = {r.line - 1 for r in report.rhyme} if position == form.chars else set()
+    rhyme_lines = set(pattern.rhyme_lines()) if position == form.chars else set()
     others = [r for r in report.rhyme if r.line - 1 != line]
     first = lines[0][-1] if line > 0 else None
     target = rhyme_target([r.char for r in others if r.required], first, book)

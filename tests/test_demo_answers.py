@@ -60,8 +60,8 @@ def test_the_check_tab_reports_the_form_rhyme_tones_and_every_broken_position():
     said = listed(page, "findings")
     assert said == findings(check(JING_YE_SI))
     assert (
-        said[0]
-        == "line 2, character 2 (是): wants 平, is 仄 — 二四六分明 (against character 4, 上)"
+        said[0] == "line 2, character 2 (是): is 仄, as its pattern wants — 二四六分明 (against "
+        "character 4, 上, which wants 平)"
     )
     # The same poem's lines, marks and rhyme groups as a written poem shows them.
     assert len(LINE.findall(page)) == 4 and page.count('<span class="group">下平七阳</span>') == 3
