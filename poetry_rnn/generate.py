@@ -152,11 +152,11 @@ class PoetryGenerator:
         free poems without one. ``options`` are fields of :class:`Controls`."""
         controls = controls_with(controls, options)
         start = self._start_text(start)
-        return self._titled(controls, start, lambda titled: self._continued(start, titled))
+        mode = "start" if start else "title" if controls.title else "free"
+        return self._titled(controls, start, lambda titled: self._continued(start, mode, titled))
 
-    def _continued(self, start: str, controls: Controls) -> list[Poem]:
+    def _continued(self, start: str, mode: str, controls: Controls) -> list[Poem]:
         style = self._style(controls)
-        mode = "start" if start else "free"
         if controls.form == FREE:
             plan = Plan(
                 context=start, style=style, repeat_ok=_repeated(start), title=controls.title

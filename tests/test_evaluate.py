@@ -426,7 +426,12 @@ NO_FORM = "evaluation needs one of the forms 五言绝句, 七言绝句, 五言�
     ("n", "mode", "form", "message"),
     [
         (0, "free", "五言绝句", "n must be at least 1, got 0"),
-        (1, "sing", "五言绝句", "unknown mode 'sing'; choose one of free, start, acrostic, theme"),
+        (
+            1,
+            "sing",
+            "五言绝句",
+            "unknown mode 'sing'; choose one of free, start, acrostic, theme, title",
+        ),
         (1, "free", None, NO_FORM),
         (1, "free", "free", NO_FORM),
     ],

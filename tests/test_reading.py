@@ -575,4 +575,6 @@ def test_a_titled_model_writes_to_the_poets_titles_in_its_turn(titled_generator)
     assert [job["mode"] for job in jobs] == ["free", "start", "acrostic", "theme", "title"]
     assert jobs[-1]["prompt"] == "凉州词" and jobs[-1]["prompt_source"] == "corpus"
     (written,) = titled_generator.write("title", "凉州词", Controls(seed=1, form="七言绝句"))
-    assert written.title == "凉州词"
+    assert (written.title, written.mode) == ("凉州词", "title")
+    (drawn,) = titled_generator.write("free", "", Controls(seed=1, form="七言绝句"))
+    assert drawn.title and drawn.mode == "free"
