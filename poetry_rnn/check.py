@@ -57,6 +57,8 @@ from poetry_rnn.text import PUNCTUATION, is_han, to_simplified
 MAX_INPUT_CHARS = 200
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 _SEPARATORS = re.compile(f"[{PUNCTUATION}\\s]+")
+_MARK = re.compile(f"[{PUNCTUATION}]")
+_TITLE_MARKS = re.compile("[《》〈〉\\s]")
 
 # --- the report ------------------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ class CheckReport:
     unattested_doubles: list[str]
     repeated_words: list[str]  # two-character words said twice (春风 … 春风)
     parallelism: list[float]  # the 对仗 score of each couplet
+    title: str = ""  # the title line above the poem, where it had one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -129,11 +132,13 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
     or line breaks) against ``form`` (by default the form its shape has) and ``rhyme_book``.
 
     ``form`` may also name one pattern of a form (七言律诗·平起首句入韵): the poem is judged
-    by it, not by the pattern of its form it fits best. Text that is not a poem of a fixed form
-    is a :class:`PoetryError`.
+    by it, not by the pattern of its form it fits best. A title line above the poem is read as
+    its title (:func:`split_title`). Text that is not a poem of a fixed form is a
+    :class:`PoetryError`.
     """
     require_rhyme_book(rhyme_book)
     lines, chosen = read_poem(text, form)
+    title = split_title(text)[0]
     required = [lines[i][-1] for i in rhyme_positions(chosen)]
     rhymes = bool(shared_rhymes(required, rhyme_book))
     first = lines[0][-1]
@@ -163,14 +168,33 @@ def check(text: str, form: str | None = None, rhyme_book: str = DEFAULT_RHYME_BO
         unattested_doubles=unattested_doubles(join_lines(lines)),
         repeated_words=repeated_words(join_lines(lines)),
         parallelism=_parallelism(lines, chosen),
+        title=title,
     )
 
 
 def read_poem(text: str, form: str | None = None) -> tuple[list[str], Form]:
     """A user's poem as :func:`check` reads it: its lines (simplified, marks left out) and
     ``form`` (by default the form its shape has). Not a poem of that form: a PoetryError."""
-    lines = _poem_lines(text)
+    lines = _poem_lines(split_title(text)[1])
     return lines, _fitting_form(lines, form)
+
+
+def split_title(text: object) -> tuple[str, str]:
+    """(title, poem) of a user's text: its first row is a title where it holds no mark and the
+    rows after it hold the poem, and either it stands in 《》, or the poem has marks, or it is
+    not as long as the poem's first row (a poem of bare rows begins with a line); else ("",
+    text)."""
+    if not isinstance(text, str) or "\n" not in text.strip():
+        return "", text  # type: ignore[return-value]
+    first, rest = text.strip().split("\n", 1)
+    first = first.strip()
+    rows = [row for row in _SEPARATORS.split(rest.translate(_ASCII_PUNCTUATION)) if row]
+    bare = _TITLE_MARKS.sub("", first)
+    is_title = (
+        bool(bare) and bool(rows) and not _MARK.search(first.translate(_ASCII_PUNCTUATION))
+        and (bare != first or bool(_MARK.search(rest)) or len(bare) != len(rows[0]))
+    )  # fmt: skip
+    return (to_simplified(bare), rest) if is_title else ("", text)
 
 
 def _poem_lines(text: str) -> list[str]:
@@ -280,7 +304,7 @@ def format_report(report: CheckReport) -> str:
     """The report for a terminal: each line with its tone signs under it (○ 平, ● 仄, ◐ either),
     ^ under broken positions, rhyme groups after rhyme lines; then what is broken, in words."""
     book = RHYME_BOOK_NAMES[report.rhyme_book]
-    rows = [f"{report.pattern}, {book}"]
+    rows = [*([f"《{report.title}》"] if report.title else []), f"{report.pattern}, {book}"]
     broken = {(t.line, t.position) for t in report.tones if not t.ok}
     marks = annotate(report.text, report.rhyme_book)
     for n, (line, line_marks) in enumerate(zip(report.lines, marks, strict=True), start=1):

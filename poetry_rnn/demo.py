@@ -182,8 +182,9 @@ def render_report(report: CheckReport) -> str:
     broken = frozenset((t.line, t.position) for t in report.tones if not t.ok)
     said = findings(report) or ["合律：没有出律之处 (nothing is broken)"]
     items = "".join(f"<li>{html.escape(row)}</li>" for row in said)
+    title = f'<h3 class="poem-title">{html.escape(report.title)}</h3>' if report.title else ""
     return (
-        f'<article class="poem report" data-form="{report.form}">'
+        f'<article class="poem report" data-form="{report.form}">{title}'
         f'<div class="poem-meta">{html.escape(meta)}</div>'
         f"{render_lines(report.text, report.rhyme_book, broken)}"
         f'<ul class="findings">{items}</ul></article>'
@@ -410,7 +411,7 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
             )
         with gr.Tab("检查", elem_id="checking"):
             pasted = gr.Textbox(
-                label="一首诗（绝句或律诗，句末标点或换行分句）", lines=4,
+                label="一首诗（绝句或律诗，句末标点或换行分句；首行可写题目）", lines=4,
                 max_length=MAX_POEM_CHARS, elem_id="check-text",
             )  # fmt: skip
             check_book = gr.Radio(

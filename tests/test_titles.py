@@ -13,6 +13,7 @@ import torch
 from conftest import FIXTURE_CORPUS, tiny_model
 
 from poetry_rnn.build_titles import NO_OCCASION, build_bank
+from poetry_rnn.check import check, format_report, split_title
 from poetry_rnn.checkpoint import save_pretrained
 from poetry_rnn.cleaning import MAX_TITLE_CHARS, clean_title
 from poetry_rnn.controls import Controls
@@ -334,3 +335,39 @@ def test_the_shipped_bank_is_clean():
     assert len(bank) > 1000 and all(clean_title(title) == title for title in bank)
     assert all(not NO_OCCASION.search(title) for title in bank)
     assert list(bank.values()) == sorted(bank.values(), reverse=True)
+
+
+# --- a title line above a checked poem ------------------------------------------------------
+
+JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+BARE_ROWS = "床前明月光\n疑是地上霜\n举头望明月\n低头思故乡"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("静夜思\n" + JING_YE_SI, "静夜思"),  # the poem has marks
+        ("《靜夜思》\n" + BARE_ROWS, "静夜思"),  # in 《》
+        ("静夜思\n" + BARE_ROWS, "静夜思"),  # not as long as the poem's first row
+        (BARE_ROWS, ""),  # bare rows: the first is a line
+        ("床前明月光，\n疑是地上霜。举头望明月，低头思故乡。", ""),  # a mark ends it: a line
+        (JING_YE_SI, ""),
+    ],
+)
+def test_a_title_line_above_a_checked_poem_is_its_title(text, title):
+    assert split_title(text)[0] == title
+    report = check(text)
+    assert (report.title, report.text, report.form) == (title, JING_YE_SI, "五言绝句")
+    assert format_report(report).startswith(f"《{title}》\n" if title else "五言绝句")
+
+
+def test_the_check_tab_shows_the_title_line():
+    from poetry_rnn import demo
+
+    page = demo.answer_check("静夜思\n" + JING_YE_SI, "平水韵")
+    assert '<h3 class="poem-title">静夜思</h3>' in page
+
+
+def test_a_revised_poem_may_come_with_its_title_line(generator):
+    (poem,) = generator.revise("静夜思\n" + JING_YE_SI, [1], seed=1)
+    assert poem.lines[0] == "床前明月光，"
