@@ -371,3 +371,9 @@ def test_the_check_tab_shows_the_title_line():
 def test_a_revised_poem_may_come_with_its_title_line(generator):
     (poem,) = generator.revise("静夜思\n" + JING_YE_SI, [1], seed=1)
     assert poem.lines[0] == "床前明月光，"
+
+
+def test_a_title_outside_the_vocabulary_still_gets_a_poem(titled):
+    generator, primes = titled
+    (poem,) = generator.generate(title="龘龘", seed=1, form="五言绝句")
+    assert poem.title == "龘龘" and primes == ["龘龘"] and len(poem.lines) == 4
