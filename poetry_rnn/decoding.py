@@ -74,7 +74,8 @@ MAX_REPEATS = 2
 FINAL_MARKS = "。？！"
 
 SEARCHES = ("lines", "sample")  # whole-line search, token sampling
-#: Blind readers could not tell 2 × 8, 4 × 8 and 8 × 16 apart (MODEL_CARD.md, round 2): the
+#: Blind readers could not tell 2 × 8, 4 × 8 and 8 × 16 apart (round 2,
+#: docs/experiments/blind-reading.md): the
 #: cheapest is the default.
 DEFAULT_BEAMS = 2
 DEFAULT_CANDIDATES = 8
@@ -84,8 +85,8 @@ MAX_BEAMS = MAX_CANDIDATES = 64
 MAX_SEARCH_ROWS = 2048
 #: w_parallel: the logit bonus for a character per unit of its pair score with the character
 #: facing it; whole-line search adds the same weight times the couplet's summed pair scores.
-#: Chosen so that the middle couplets' 对仗 comes near the poets' (MODEL_CARD.md): 1.0 wrote
-#: nearly twice theirs.
+#: Chosen so that the middle couplets' 对仗 comes near the poets'
+#: (docs/experiments/report.md): 1.0 wrote nearly twice theirs.
 PARALLEL_WEIGHT = 0.5
 #: w_backward: the weight of the backward model's log-likelihood in a poem's score.
 BACKWARD_WEIGHT = 1.0
