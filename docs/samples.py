@@ -1,5 +1,5 @@
-"""Rewrite the sample poems of the README, the model card and the samples page from the
-commands that stand above them.
+"""Rewrite the sample poems of the README, the model card and the site from the commands that
+stand above them.
 
     python docs/samples.py            # rewrite the poems in place
     python docs/samples.py --check    # exit 1 if any poem differs from what its command prints
@@ -28,7 +28,10 @@ from poetry_rnn.quantized import int8_supported
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The pages whose sample poems are their commands' output.
-PAGES = (ROOT / "README.md", ROOT / "MODEL_CARD.md", ROOT / "docs/experiments/samples.md")
+PAGES = tuple(
+    ROOT / name
+    for name in ("README.md", "MODEL_CARD.md", "docs/README.md", "docs/experiments/samples.md")
+)
 SAMPLE = re.compile(r"`python -m poetry_rnn\.generate ([^`]*)`\n\n```\n(.*?)```\n", re.S)
 #: The kernels the samples are known to print with: int8 products (fbgemm) with PyTorch's
 #: AVX512 vector kernels around them, which wrote them, or its AVX2 kernels, which print every
@@ -69,18 +72,18 @@ def main() -> int:
                      "and the pages' words together")  # fmt: skip
     stale = 0
     for page in PAGES:
-        text = page.read_text(encoding="utf-8")
+        name, text = page.relative_to(ROOT), page.read_text(encoding="utf-8")
         changed = [arguments for arguments, poem in samples(text) if printed(arguments) != poem]
         stale += len(changed)
         if args.check:
             for arguments in changed:
-                print(f"differs in {page.name}: python -m poetry_rnn.generate {arguments}")
+                print(f"differs in {name}: python -m poetry_rnn.generate {arguments}")
             continue
         updated = SAMPLE.sub(
             lambda m: f"`python -m poetry_rnn.generate {m[1]}`\n\n```\n{printed(m[1])}```\n", text
         )
         write_bytes_atomic(page, updated.encode("utf-8"))
-        print(f"{len(changed)} of {len(samples(text))} samples rewritten in {page.name}")
+        print(f"{len(changed)} of {len(samples(text))} samples rewritten in {name}")
     return 1 if args.check and stale else 0
 
 

@@ -44,7 +44,10 @@ COMMAND = re.compile(r"(?:python -m poetry_rnn\.|poetry-rnn )(generate|data|trai
     "kernels round differently and may write other poems",
 )
 def test_the_sample_poems_are_what_their_commands_print():
-    shown = {page.name: samples.samples(page.read_text(encoding="utf-8")) for page in samples.PAGES}
+    shown = {
+        str(page.relative_to(ROOT)): samples.samples(page.read_text(encoding="utf-8"))
+        for page in samples.PAGES
+    }
     assert shown["README.md"], "the README shows a poem and the command that writes it"
     commands = {arguments: poem for pairs in shown.values() for arguments, poem in pairs}
     assert len(commands) >= 10
