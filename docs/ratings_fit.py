@@ -1,5 +1,5 @@
-"""What goes with the blind readers' ratings of the model's poems (MODEL_CARD.md, "What goes
-with the readers' ratings").
+"""What goes with the blind readers' ratings of the model's poems
+(docs/experiments/blind-reading.md, "What goes with the readers' ratings").
 
     python docs/ratings_fit.py [--rounds 10-21]
 
@@ -25,7 +25,7 @@ from poetry_rnn.reading import RATINGS_GLOB, SCORES, read_key, read_ratings
 from poetry_rnn.text import split_lines
 
 BLIND = Path(__file__).resolve().parent / "blind"
-#: The model's 20 commonest characters in round 20's 1,200 poems (MODEL_CARD.md, round 20).
+#: The model's 20 commonest characters in round 20's 1,200 poems (docs/blind/README.md, round 20).
 STOCK = set("不人风日一春何处无花相山里月知去有江云白")
 MEASURES = ("likelihood", "last line", "distinct", "coherence score", "stock")
 

@@ -109,8 +109,8 @@ MAX_FREE_CHARS = 120
 MAX_REPEATS = 2
 #: w_parallel: the logit bonus for a character per unit of its pair score with the character
 #: facing it; whole-line search adds the same weight times the couplet's summed pair scores.
-#: Chosen so that the middle couplets' 对仗 comes near the poets' (MODEL_CARD.md): 1.0 wrote
-#: nearly twice theirs.
+#: Chosen so that the middle couplets' 对仗 comes near the poets'
+#: (docs/experiments/report.md): 1.0 wrote nearly twice theirs.
 PARALLEL_WEIGHT = 0.5
 #: w_backward: the weight of the backward model's log-likelihood in a poem's score.
 BACKWARD_WEIGHT = 1.0

@@ -18,7 +18,7 @@ from poetry_rnn.patterns import Family, Pattern, shi_family
 from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, Form, book_groups
 
 SEARCHES = ("lines", "sample")  # whole-line search, token sampling
-#: Blind readers could not tell 2 × 8, 4 × 8 and 8 × 16 apart (MODEL_CARD.md, round 2): the
+#: Blind readers could not tell 2 × 8, 4 × 8 and 8 × 16 apart (round 2, docs/experiments): the
 #: cheapest is the default.
 DEFAULT_BEAMS = 2
 DEFAULT_CANDIDATES = 8

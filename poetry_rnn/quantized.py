@@ -4,8 +4,8 @@ Writing a poem takes one model step per character, and each step reads every wei
 for a handful of rows: on a CPU it is bound by memory, not arithmetic. Weights of one byte
 (each row scaled to ±127 on its own) halve what a bf16 step reads. The products run through
 PyTorch's fbgemm kernels, which quantize the activations of each call on the fly ("dynamic"
-quantization); the LSTM's gates and state stay in fp32. The README's "Precision: int8 on a
-CPU" has what it costs in perplexity and buys in time.
+quantization); the LSTM's gates and state stay in fp32. docs/training.md, "Precision: int8
+on a CPU", has what it costs in perplexity and buys in time.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from poetry_rnn.data import CorpusOptions, EncodedCorpus, format_stats, prepare_
 from poetry_rnn.errors import run_cli
 from poetry_rnn.text import HAN_RANGES, PUNCTUATION
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DATA_PAGE = Path(__file__).resolve().parents[1] / "docs/data.md"
 #: Lines of the data report that depend on the machine or the paths, not on the corpus.
 _LOCAL = ("corpus ", "cache ", "seconds ")
 #: The full corpus, read once: these tests run on one pytest-xdist worker.
@@ -47,9 +47,9 @@ def test_bucketing_wastes_far_less_than_the_textbook_layout(tang):
     assert share["textbook_125"] > 0.5 and share["bucketed_128"] < 0.06
 
 
-def test_the_readme_shows_the_data_report_as_the_pipeline_prints_it(tang):
-    readme = README.read_text(encoding="utf-8")
-    shown = readme.split("$ python -m poetry_rnn.data --corpus path/to/chinese-poetry")[1]
+def test_the_data_page_shows_the_data_report_as_the_pipeline_prints_it(tang):
+    page = DATA_PAGE.read_text(encoding="utf-8")
+    shown = page.split("$ python -m poetry_rnn.data --corpus path/to/chinese-poetry")[1]
     shown_lines = shown.split("```")[0].strip().splitlines()[1:]  # the command line itself
     printed = format_stats(tang.stats).splitlines()
     assert [line for line in shown_lines if not line.startswith(_LOCAL)] == [
