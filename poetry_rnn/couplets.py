@@ -281,3 +281,39 @@ def format_couplet_report(report: CoupletReport) -> str:
         f"{report.same_class} of {report.aligned_words} aligned words of one class"
     )
     return "\n".join(rows)
+
+
+# --- measures of many ------------------------------------------------------------------------
+
+#: The measures of :func:`couplet_measures`, each with what it says.
+MEASURES = (
+    ("length", "same length as the 上联, the comma at the same place"),
+    ("final_tone", "the 下联 ends 平 (or a character of either tone)"),
+    ("no_borrowed", "no character of the 上联 borrowed, its repeats mirrored"),
+    ("tone_opposition", "rhythm positions of known tones that are opposed"),
+    ("parallelism", "对仗: mean pair score, the corpus measure (prosody.parallelism)"),
+    ("same_segmentation", "jieba segments both 联 alike (a modern tagger)"),
+    ("same_word_class", "aligned words of one jieba class"),
+)
+
+
+def couplet_measures(pairs: list[tuple[str, str]]) -> dict:
+    """The measures (:data:`MEASURES`) of the couplets (上联, 下联): the shares of couplets
+    that keep each rule, the tone opposition and word classes pooled over their positions, the
+    mean 对仗; with the number of couplets, ``n``."""
+    reports = [check_couplet(pair) for pair in pairs]
+    n = len(reports)
+    if not n:
+        raise PoetryError("no couplets to measure")
+    checked = sum(r.tone_checked for r in reports)
+    aligned = sum(r.aligned_words for r in reports)
+    return {
+        "n": n,
+        "length": sum(r.same_length and r.same_comma for r in reports) / n,
+        "final_tone": sum(r.lower_close != OBLIQUE for r in reports) / n,
+        "no_borrowed": sum(not r.borrowed and r.repeats_match for r in reports) / n,
+        "tone_opposition": sum(r.tone_opposed for r in reports) / checked if checked else None,
+        "parallelism": sum(r.parallelism for r in reports) / n,
+        "same_segmentation": sum(r.same_segmentation for r in reports) / n,
+        "same_word_class": sum(r.same_class for r in reports) / aligned if aligned else None,
+    }
