@@ -64,6 +64,7 @@ TITLES = ("送友人", "秋夜", "登楼", "山居", "江上", "春望", "寄远
 PROMPT_SOURCES = ("corpus", "fixed")
 DEFAULT_N = 200
 DEFAULT_COUPLETS = 48
+KIT_KINDS = ("poems", "couplet")
 MAX_COUPLETS = 2000
 GENERATION_BATCH = 50  # poems per decoding batch
 
@@ -204,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         "blind", help="a blind reading kit: real and generated poems, shuffled (docs/metrics.md)"
     )
     kit.add_argument("--out", type=Path, required=True, help="the kit's directory")
+    kit.add_argument(
+        "--kind", choices=KIT_KINDS, default="poems",
+        help="poems: real and model poems of the regulated forms; couplet: middle couplets of "
+        "律诗, each 上联 with the poet's 下联 and with the model's (default poems)",
+    )  # fmt: skip
     kit.add_argument("--n", type=int, default=48, help="poems in all, 4 to 400 (default 48)")
     kit.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     kit.add_argument("--corpus", required=True, help="the corpus whose test split gives poems")
@@ -373,9 +379,21 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
     from poetry_rnn import reading  # it builds on this module, so it is imported when used
 
     base = Controls(**writing_options(args), rhyme=not args.no_rhyme, tone=not args.no_tone)
-    variants = reading.parse_variants(args.variants, base)
     generator = PoetryGenerator.from_pretrained(args.model)
     started = time.perf_counter()
+    if args.kind == "couplet":
+        if args.variants:
+            raise PoetryError("--variants compare poems: a couplet kit reads one model")
+        key = reading.write_couplet_kit(
+            args.out, generator, args.corpus, args.n, base, args.seed, tuple(args.include),
+            about={"model": model_name(args.model)}, progress=progress,
+        )  # fmt: skip
+        return (
+            f"{key['n']} couplets in {args.out} in {time.perf_counter() - started:.1f} s: give "
+            f"readers {reading.POEMS_FILE} and {reading.RUBRIC_FILE}, keep {reading.KEY_FILE}; "
+            f"then python -m poetry_rnn.evaluate blind-score {args.out}"
+        )
+    variants = reading.parse_variants(args.variants, base)
     key = reading.write_kit(
         args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
         about={"model": model_name(args.model)}, progress=progress, prompt_source=args.prompts,
