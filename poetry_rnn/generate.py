@@ -359,7 +359,8 @@ class PoetryGenerator:
             repeat_ok=_repeated("".join(parts)),
         )  # fmt: skip
         keywords = self.couplet_keywords(theme, len(pattern.lines), "".join(parts)) if theme else []
-        avoids = dict.fromkeys(NEW_YEAR_AVOIDS, -COUPLET_BONUS) if _new_year(theme) else {}
+        avoided = [c for c in NEW_YEAR_AVOIDS if c in self.vocab] if _new_year(theme) else []
+        avoids = dict.fromkeys(avoided, -COUPLET_BONUS)
         bias = {
             line: avoids | dict.fromkeys(keywords[line] if keywords else "", COUPLET_BONUS)
             for line in range(len(pattern.lines))
