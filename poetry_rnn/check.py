@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from poetry_rnn.couplets import check_couplet, format_couplet_report
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.patterns import Pattern, family_of, pattern_names
 from poetry_rnn.prosody import (
@@ -55,6 +56,8 @@ from poetry_rnn.text import PUNCTUATION, is_han, to_simplified
 #: The most characters a poem to check may have, marks and line breaks included: a 七言律诗
 #: with its marks is 64.
 MAX_INPUT_CHARS = 200
+#: --form's name for a couplet (:mod:`poetry_rnn.couplets`).
+COUPLET_FORM = "couplet"
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 _SEPARATORS = re.compile(f"[{PUNCTUATION}\\s]+")
 _MARK = re.compile(f"[{PUNCTUATION}]")
@@ -382,9 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "text", help="the poem: lines ended by ，。？！； (or , . ? ! ;) or line breaks"
     )
     parser.add_argument(
-        "--form", choices=pattern_names(), metavar="FORM",
-        help="a form or one of its patterns (七言律诗·平起首句入韵); default: the form the poem's "
-        "shape has, judged by the pattern it fits best",
+        "--form", choices=[*pattern_names(), COUPLET_FORM], metavar="FORM",
+        help="a form or one of its patterns (七言律诗·平起首句入韵), or couplet (对联: 上联 and "
+        "下联, split by ； or a line break); default: the form the poem's shape has, judged by "
+        "the pattern it fits best",
     )  # fmt: skip
     parser.add_argument(
         "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
@@ -401,6 +405,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if args.form == COUPLET_FORM:
+        if args.suggest is not None:
+            raise PoetryError("--suggest checks a poem of a form, not a couplet")
+        couplet = check_couplet(args.text)
+        print(json.dumps(couplet.to_dict(), ensure_ascii=False, indent=2) if args.json
+              else format_couplet_report(couplet))  # fmt: skip
+        return 0
     report = check(args.text, args.form, args.rhyme_book)
     suggestions = None
     if args.suggest is not None:

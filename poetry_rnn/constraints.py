@@ -31,6 +31,8 @@ from poetry_rnn.vocab import Vocab
 
 #: The marks a poem may end with: cleaned training poems end with one of them.
 FINAL_MARKS = "。？！"
+#: The id of the vocabulary's unknown token (poetry_rnn.vocab).
+UNKNOWN_ID = Vocab.unk_id
 #: A wanted tone as a code: none (free), 平, 仄.
 FREE, LEVEL_CODE, OBLIQUE_CODE = 0, 1, 2
 _CODES = {LEVEL: LEVEL_CODE, OBLIQUE: OBLIQUE_CODE, None: FREE}
@@ -41,6 +43,7 @@ class VocabTables:
 
     def __init__(self, vocab: Vocab) -> None:
         self.tokens = vocab.tokens
+        self.ids = vocab.index
         self.han = torch.tensor([is_han(t) for t in self.tokens])
         # What the decoder writes: Han characters but the variants whose standard form the
         # package writes instead (poetry_rnn.text.variants; a vocabulary of an older corpus
@@ -149,6 +152,18 @@ class Constraints:
         self.rhyme: list[tuple[int, bool] | None] = [None] * len(slots)
         self.facing: list[int | None] = [None] * len(slots)
         facing = dict(((b, a) for a, b in family.parallel)) if family and plan.parallel else {}
+        # The token each fixed step writes (a character the vocabulary lacks as <unk>; it is
+        # printed as given: ``unknown``), -1 at a chosen step.
+        self.fixed_ids = torch.tensor(
+            [-1 if s.fixed is None else tables.ids.get(s.fixed, UNKNOWN_ID) for s in slots],
+            dtype=torch.long,
+        )
+        self.unknown = {
+            step: s.fixed for step, s in enumerate(slots) if s.fixed and s.fixed not in tables.ids
+        }
+        self._answer(plan, tables)
+        if self.answers_first and plan.parallel:  # the 上联 faces a given 下联 after it
+            facing |= {a: b for a, b in family.parallel}
         for step, slot in enumerate(slots):
             if slot.position == 0 or family is None:
                 continue
@@ -173,6 +188,38 @@ class Constraints:
             counts = (self.table & chars[:, None]).sum(0)
             self.groups.append(counts >= min(needed, int(counts.max())))
             self.roomy.append(counts > needed)
+
+    def _answer(self, plan: Plan, tables: VocabTables) -> None:
+        """A 对联's answering 联: the 下联, or the 上联 where the plan gives the 下联 whole.
+        ``answering[step]``: its position in the answering 联 (0-based); ``own_steps``,
+        ``other_steps``: the steps of each 联 in order; ``other_ids``: the other 联's tokens
+        where the plan gives it whole (each character the vocabulary lacks a negative id of its
+        own, so that its repeats are seen), else None (it is written first)."""
+        family, slots = plan.pattern, plan.slots or ()
+        self.answering: dict[int, int] = {}
+        self.answers_first = False
+        self.own_steps = self.other_steps = torch.zeros(0, dtype=torch.long)
+        self.other_ids: torch.Tensor | None = None
+        if family is None or family.kind != "couplet" or not family.parallel or not slots:
+            return
+        half = len(family.lengths) // 2
+
+        def steps(lines: range) -> list[int]:
+            return [step_of(family, line, p) for line in lines
+                    for p in range(1, family.lengths[line] + 1)]  # fmt: skip
+
+        first, second = steps(range(half)), steps(range(half, 2 * half))
+        given = [all(slots[s].fixed for s in steps) for steps in (first, second)]
+        self.answers_first = given[1] and not given[0]
+        own, other = (first, second) if self.answers_first else (second, first)
+        self.answering = {step: k for k, step in enumerate(own)}
+        self.own_steps, self.other_steps = torch.tensor(own), torch.tensor(other)
+        if all(slots[s].fixed for s in other):
+            chars = [str(slots[s].fixed) for s in other]
+            unknown = list(dict.fromkeys(c for c in chars if c not in tables.ids))
+            self.other_ids = torch.tensor(
+                [tables.ids[c] if c in tables.ids else -1 - unknown.index(c) for c in chars]
+            )
 
     @staticmethod
     def _every_rhyme(family) -> list[tuple[int, bool]]:

@@ -139,8 +139,9 @@ def _clashing(plan: Plan, texts: list[str]) -> list[bool]:
 def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
     """The ids of the characters ``plan`` fixes in ``line``: in the line from its first step."""
     return [
-        vocab.index[s.fixed] for s in plan.slots or () if s.line == line and s.fixed and s.position
-    ]
+        vocab.index.get(s.fixed, vocab.unk_id)
+        for s in plan.slots or () if s.line == line and s.fixed and s.position
+    ]  # fmt: skip
 
 
 @dataclass
@@ -194,7 +195,7 @@ class _Poems:
         for step, slot in enumerate(plan.slots or ()):
             if slot.fixed is None:
                 continue
-            token = vocab.index[slot.fixed]
+            token = int(rules.fixed_ids[step])
             rhyme = rules.rhyme[step]
             if rhyme is not None and rhyme[1]:
                 narrowed = groups[rhyme[0]] & rules.table[token]
@@ -333,7 +334,15 @@ class Composer:
         return _Poems.start(plan, self.vocab, rules, *self._prime(plan, n))
 
     def _texts(self, plan: Plan, poems: _Poems) -> list[str]:
-        return [plan.context + self.vocab.decode(row) for row in poems.tokens.tolist()]
+        """Each row's text, the plan's fixed characters the vocabulary lacks as given."""
+        unknown, decode = poems.rules.unknown, self.vocab.decode
+        if not unknown:
+            return [plan.context + decode(row) for row in poems.tokens.tolist()]
+        return [
+            plan.context
+            + "".join(unknown.get(step, "") or decode([t]) for step, t in enumerate(row))
+            for row in poems.tokens.tolist()
+        ]
 
     def _advance(
         self,
@@ -347,7 +356,9 @@ class Composer:
         vocab = self.vocab
         for number, slot in enumerate(steps):
             if slot is not None and (slot.fixed is not None or slot.line == -1):
-                fixed = vocab.end_id if slot.line == -1 else vocab.index[slot.fixed]
+                fixed = (
+                    vocab.end_id if slot.line == -1 else vocab.index.get(slot.fixed, vocab.unk_id)
+                )
                 token = torch.full((len(poems.tokens),), fixed)
             else:
                 last = number == len(steps) - 1
@@ -483,8 +494,10 @@ class Composer:
                 not_doubled, not_overused | tables.punctuation, new_in_line | tables.punctuation
             ])  # fmt: skip
         allowed = tables.written.expand(n, -1)
-        constraints = []
         rules, step = poems.rules, poems.tokens.shape[1]
+        constraints = (
+            self._answer(rules, poems, rules.answering[step]) if step in rules.answering else []
+        )
         rhyme = rules.rhyme[step]
         if rhyme is not None:
             segment, required = rhyme
@@ -510,6 +523,33 @@ class Composer:
                 constraints.append(masks[wanted])
         return _narrowed(allowed, constraints)
 
+    def _answer(self, rules: Constraints, poems: _Poems, k: int) -> list[torch.Tensor]:
+        """What position ``k`` of a 对联's answering 联 may take, as constraints (most important
+        first): no character of the other 联 nor of its own before it, but where the other
+        repeats a character of an earlier position, the character its own took there; and
+        before a position the other doubles (风风), a character poets double."""
+        n, tables = len(poems.tokens), self.tables
+        if rules.other_ids is not None:
+            other = rules.other_ids.expand(n, -1)
+        else:  # written before this 联
+            other = poems.tokens[:, rules.other_steps]
+        own = poems.tokens[:, rules.own_steps[:k]]
+        answer = torch.ones(n, len(tables.tokens), dtype=torch.bool)
+        answer.scatter_(1, torch.cat([other, own], 1).clamp(min=0), False)
+        same = other[:, :k] == other[:, k : k + 1]
+        echoed = same.any(1)
+        if bool(echoed.any()):
+            earlier = own.gather(1, same.long().argmax(1, keepdim=True)).squeeze(1)
+            echo = torch.zeros_like(answer)
+            echo[torch.arange(n), earlier] = True
+            answer = torch.where(echoed[:, None], echo, answer)
+        constraints = [answer]
+        if k + 1 < other.shape[1]:
+            doubled = other[:, k + 1] == other[:, k]
+            if bool(doubled.any()):
+                constraints.append(tables.doubles_ok | ~doubled[:, None])
+        return constraints
+
     def _biased(
         self, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: _Poems
     ) -> torch.Tensor:
@@ -523,7 +563,13 @@ class Composer:
         for char, value in (bonus or {}).items():
             logits[:, self.vocab.index[char]] += value
         if facing is not None:
-            firsts = poems.tokens[:, facing]
+            step = poems.tokens.shape[1]
+            rules = poems.rules  # a given 下联 the 上联 answers comes after it
+            firsts = (
+                poems.tokens[:, facing]
+                if facing < step
+                else rules.fixed_ids[facing].expand(len(poems.tokens))
+            )
             logits += PARALLEL_WEIGHT * self.tables.pair_bonus(firsts)
         return logits
 

@@ -3,8 +3,9 @@
     python -m poetry_rnn.demo [--host 127.0.0.1] [--port 7860] [--model DIR] [--backward DIR]
         [--concurrency N]
 
-Two tabs. 写诗 writes poems — up to four candidates, each with its score — and rewrites one of
-them around the lines the reader locks (重写). 检查 checks a pasted poem and suggests characters
+Three tabs. 写诗 writes poems — up to four candidates, each with its score — and rewrites one of
+them around the lines the reader locks (重写). 对联 writes the 下联 to a 上联, or a whole couplet
+and its 横批 to a theme, shown as on a door. 检查 checks a pasted poem and suggests characters
 for a position.
 
 Everything poetic comes from the library: the poems from ``PoetryGenerator.write`` and
@@ -114,6 +115,17 @@ CSS = """
 .suggestions .ch { font-size: 1.3rem; }
 .poem-error { padding: 0.75rem 1rem; border-radius: 0.5rem; background: #fef2f2;
               color: #991b1b; border: 1px solid #fecaca; }
+.couplet { display: grid; grid-template-columns: auto auto; grid-template-areas:
+           "banner banner" "lower upper"; justify-content: center; gap: 0.75rem 3rem;
+           padding: 1rem; }
+.couplet-banner { grid-area: banner; text-align: center; font-size: 1.6rem;
+                  letter-spacing: 0.5rem; }
+.couplet-upper { grid-area: upper; }
+.couplet-lower { grid-area: lower; }
+.couplet-upper, .couplet-lower { writing-mode: vertical-rl; font-size: 1.7rem;
+                                 letter-spacing: 0.3rem; }
+.couplet-banner, .couplet-upper, .couplet-lower { background: #b91c1c; color: #fde68a;
+                                                  padding: 0.6rem; border-radius: 0.3rem; }
 @media (max-width: 480px) { .cell { width: 1.7rem; } .ch { font-size: 1.35rem; } }
 """
 
@@ -202,6 +214,17 @@ def render_suggestions(suggestions: Sequence[Suggestion]) -> str:
     return f'<ol class="suggestions">{items}</ol>'
 
 
+def render_couplet(poem: Poem) -> str:
+    """A couplet as a door shows it: the 横批 across the top, the 上联 on the right, the
+    下联 on the left, each read top to bottom (writing-mode: vertical-rl)."""
+    banner = poem.banner and f'<div class="couplet-banner">{html.escape(poem.banner)}</div>'
+    return (
+        f'<div class="couplet" lang="zh">{banner}'
+        f'<div class="couplet-upper" title="上联">{html.escape(poem.upper)}</div>'
+        f'<div class="couplet-lower" title="下联">{html.escape(poem.lower)}</div></div>'
+    )
+
+
 def render_error(message: str) -> str:
     return f'<div class="poem-error" role="alert">{html.escape(message)}</div>'
 
@@ -269,6 +292,27 @@ def _answer(
         log.exception("writing a poem failed")
         return Answer(render_error(UNEXPECTED), None)
     return Answer(render_poems(poems, controls.rhyme_book), [poem.lines for poem in poems])
+
+
+def answer_couplet(
+    generator: PoetryGenerator, upper: object, theme: object, banner: object, seed: object,
+    script: object,
+) -> str:  # fmt: skip
+    """The 下联 to ``upper`` (with a 横批 where ``banner``), or with no 上联 a whole couplet and
+    its 横批 to ``theme``; or a one-line message."""
+    upper = upper.strip() if isinstance(upper, str) else upper
+    theme = theme.strip() if isinstance(theme, str) else theme
+    try:
+        controls = Controls(seed=_seed(seed), script=_chosen(SCRIPT_LABELS, script))
+        poems = generator.couplet(
+            upper or None, theme or None, controls, banner=True if banner is True else None
+        )
+    except PoetryError as error:
+        return render_error(in_chinese(str(error)))
+    except Exception:
+        log.exception("writing a couplet failed")
+        return render_error(UNEXPECTED)
+    return "".join(render_couplet(poem) for poem in poems)
 
 
 def answer_check(text: object, rhyme_book: object) -> str:
@@ -427,7 +471,34 @@ def build_app(generator: PoetryGenerator, concurrency: int = 1) -> gr.Blocks:
             suggest_button = gr.Button("建议用字", elem_id="suggest")
             suggestions = gr.HTML(elem_id="suggestions")
 
+        with gr.Tab("对联", elem_id="couplets"), gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=300):
+                upper = gr.Textbox(
+                    label="上联（4 到 11 字，中间可有一个逗号；空：按主题写整副）",
+                    max_length=MAX_INPUT_CHARS, elem_id="upper",
+                )  # fmt: skip
+                couplet_theme = gr.Textbox(
+                    label="主题（如 新春）", max_length=MAX_INPUT_CHARS, elem_id="couplet-theme"
+                )
+                with gr.Row():
+                    banner = gr.Checkbox(value=False, label="横批", elem_id="banner")
+                    couplet_script = gr.Radio(
+                        list(SCRIPT_LABELS), value="简体", label="字体",
+                        elem_id="couplet-script",
+                    )  # fmt: skip
+                    couplet_seed = gr.Textbox(
+                        value="", label="种子（空：随机）", elem_id="couplet-seed"
+                    )
+                couplet_button = gr.Button("对下联", variant="primary", elem_id="couplet")
+            with gr.Column(scale=3, min_width=300):
+                couplet_output = gr.HTML(elem_id="couplet-output")
+
         poems = gr.State([])
+        couplet_button.click(
+            functools.partial(answer_couplet, generator),
+            [upper, couplet_theme, banner, couplet_seed, couplet_script], couplet_output,
+            api_name="couplet", preprocess=False,
+        )  # fmt: skip
         examples.click(None, examples, [mode, text, form], js=example_values_js(), api_name=False)
         mode.change(lambda chosen: gr.update(label=PROMPT_LABELS[chosen]), mode, text)
         shared = [rhyme, tone, temperature, top_p, seed, n, script, rhyme_book]

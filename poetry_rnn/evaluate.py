@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from tqdm import tqdm
 from poetry_rnn.checkpoint import from_pretrained, load_models
 from poetry_rnn.controls import Controls, add_writing_arguments, writing_options
 from poetry_rnn.corpus import COLLECTIONS, DEFAULT_INCLUDE
+from poetry_rnn.couplets import MEASURES, couplet_measures
 from poetry_rnn.data import FORM_CHOICES, SPLITS, keep_form, split_of
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import MODES, STEERS, Poem, PoetryGenerator
@@ -36,10 +38,14 @@ from poetry_rnn.metrics import (
 from poetry_rnn.model import CharRNN
 from poetry_rnn.prosody import (
     FORMS,
+    LEVEL,
     RHYME_BOOK_NAMES,
     RHYME_BOOKS,
     Form,
+    form_of,
     get_form,
+    parallel_couplets,
+    tone_of,
 )
 from poetry_rnn.text import split_lines, two_columns
 
@@ -57,6 +63,9 @@ TITLES = ("送友人", "秋夜", "登楼", "山居", "江上", "春望", "寄远
 #: Where a blind kit's prompts come from: other poems of the test split, or the ones above.
 PROMPT_SOURCES = ("corpus", "fixed")
 DEFAULT_N = 200
+DEFAULT_COUPLETS = 48
+KIT_KINDS = ("poems", "couplet")
+MAX_COUPLETS = 2000
 GENERATION_BATCH = 50  # poems per decoding batch
 
 
@@ -180,10 +189,27 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--n", type=int, default=DEFAULT_N, help="poems a form and mode (200)")
     add_sampling(card)
 
+    couplet = add(
+        "couplet", "下联 written to real 上联 beside the poets' own: the middle couplets of the "
+        "test split's 律诗 (docs/couplet.md)", True,
+    )  # fmt: skip
+    couplet.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    couplet.add_argument("--backward", type=Path, help="a backward model's directory")
+    couplet.add_argument("--n", type=int, default=DEFAULT_COUPLETS, help="couplets (default 48)")
+    couplet.add_argument(
+        "--examples", type=int, default=12, help="couplets printed beside each other (default 12)"
+    )
+    add_sampling(couplet)
+
     kit = commands.add_parser(
         "blind", help="a blind reading kit: real and generated poems, shuffled (docs/metrics.md)"
     )
     kit.add_argument("--out", type=Path, required=True, help="the kit's directory")
+    kit.add_argument(
+        "--kind", choices=KIT_KINDS, default="poems",
+        help="poems: real and model poems of the regulated forms; couplet: middle couplets of "
+        "律诗, each 上联 with the poet's 下联 and with the model's (default poems)",
+    )  # fmt: skip
     kit.add_argument("--n", type=int, default=48, help="poems in all, 4 to 400 (default 48)")
     kit.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
     kit.add_argument("--corpus", required=True, help="the corpus whose test split gives poems")
@@ -239,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "perplexity":
         result = run_perplexity(args, progress)
+    elif args.command == "couplet":
+        result = run_couplet(args, progress)
     elif args.command == "generation":
         result = run_generation(args, progress)
     elif args.command == "corpus":
@@ -252,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_corpus(result))
     elif args.command == "report":
         print(format_report(result))
+    elif args.command == "couplet":
+        print(format_couplets(result, args.examples))
     else:
         print(two_columns(REPORTS[args.command](result)))
     return 0
@@ -349,9 +379,21 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
     from poetry_rnn import reading  # it builds on this module, so it is imported when used
 
     base = Controls(**writing_options(args), rhyme=not args.no_rhyme, tone=not args.no_tone)
-    variants = reading.parse_variants(args.variants, base)
     generator = PoetryGenerator.from_pretrained(args.model)
     started = time.perf_counter()
+    if args.kind == "couplet":
+        if args.variants:
+            raise PoetryError("--variants compare poems: a couplet kit reads one model")
+        key = reading.write_couplet_kit(
+            args.out, generator, args.corpus, args.n, base, args.seed, tuple(args.include),
+            about={"model": model_name(args.model)}, progress=progress,
+        )  # fmt: skip
+        return (
+            f"{key['n']} couplets in {args.out} in {time.perf_counter() - started:.1f} s: give "
+            f"readers {reading.POEMS_FILE} and {reading.RUBRIC_FILE}, keep {reading.KEY_FILE}; "
+            f"then python -m poetry_rnn.evaluate blind-score {args.out}"
+        )
+    variants = reading.parse_variants(args.variants, base)
     key = reading.write_kit(
         args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
         about={"model": model_name(args.model)}, progress=progress, prompt_source=args.prompts,
@@ -386,6 +428,77 @@ def fluency_and_theme(
         covered = sum(any(char in keywords for char in line) for line in lines)
         result["theme_coverage"] = covered / len(lines)
     return result
+
+
+def middle_couplets(
+    corpus: str | Path,
+    n: int,
+    seed: int = 0,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    progress: bool = False,
+) -> list[tuple[str, str]]:
+    """``n`` middle couplets (颔联, 颈联) of the 律诗 of the corpus's test split, cleaned as for
+    training, drawn at random by ``seed``: (上联, 下联), each 上联 one a couplet may begin with
+    (not ending 平)."""
+    if not 1 <= n <= MAX_COUPLETS:
+        raise PoetryError(f"--n must be from 1 to {MAX_COUPLETS}, got {n}")
+    pairs = []
+    for text in read_cleaned(corpus, tuple(include), progress):
+        form = form_of(text)
+        if form is None or split_of(text) != SPLITS.index("test"):
+            continue
+        lines = split_lines(text)
+        for first in parallel_couplets(form):
+            if tone_of(lines[first][-1]) != LEVEL:
+                pairs.append((lines[first], lines[first + 1]))
+    if len(pairs) < n:
+        raise PoetryError(f"the test split of {corpus} holds {len(pairs)} middle couplets, "
+                          f"{n} asked for")  # fmt: skip
+    return random.Random(seed).sample(pairs, n)
+
+
+def run_couplet(args: argparse.Namespace, progress: bool) -> dict:
+    """The model's 下联 to ``--n`` real 上联, measured beside the poets' own."""
+    pairs = middle_couplets(args.corpus, args.n, args.seed, args.include, progress)
+    controls = Controls(**writing_options(args))
+    generator = PoetryGenerator.from_pretrained(args.model, backward=args.backward)
+    written = []
+    for number, (upper, _) in enumerate(tqdm(pairs, desc="couplets", disable=not progress)):
+        (poem,) = generator.couplet(upper, controls=replace(controls, seed=args.seed + number))
+        written.append(poem.lower)
+    return {
+        "corpus": args.corpus, "model": model_name(args.model),
+        "backward": None if args.backward is None else str(args.backward), "seed": args.seed,
+        **settings(controls),
+        "poets": couplet_measures(pairs),
+        "model_couplets": couplet_measures(
+            [(u, own) for (u, _), own in zip(pairs, written, strict=True)]
+        ),
+        "couplets": [{"upper": u, "poet": lower, "model": own}
+                     for (u, lower), own in zip(pairs, written, strict=True)],
+    }  # fmt: skip
+
+
+def format_couplets(result: dict, examples: int = 12) -> str:
+    """The couplet measures as Markdown: the poets beside the model, then couplets side by
+    side."""
+    poets, model = result["poets"], result["model_couplets"]
+    rows = [
+        f"下联 to {poets['n']} 上联 of middle couplets of the test split's 律诗 "
+        f"({result['corpus']}); model: {result['model']}, backward: "
+        f"{result['backward'] or 'none'}; seed {result['seed']}, temperature "
+        f"{result['temperature']}, top-p {result['top_p']}; "
+        f"{result['seconds']} s",
+        "",
+        "| measure | what it says | poets | model |",
+        "| --- | --- | --- | --- |",
+    ]
+    rows += [f"| {name} | {says} | {_share(poets[name], 2)} | {_share(model[name], 2)} |"
+             for name, says in MEASURES]  # fmt: skip
+    rows += ["", "| 上联 | the poet's 下联 | the model's 下联 |", "| --- | --- | --- |"]
+    rows += [f"| {c['upper']} | {c['poet']} | {c['model']} |"
+             for c in result["couplets"][:examples]]  # fmt: skip
+    return "\n".join(rows)
 
 
 def run_corpus(args: argparse.Namespace, progress: bool) -> dict:

@@ -9,6 +9,7 @@ plan and loop.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import logging
@@ -34,6 +35,14 @@ from poetry_rnn.controls import (
     is_integer,
     writing_options,
 )
+from poetry_rnn.couplets import (
+    LOWER,
+    UPPER,
+    joined,
+    read_line,
+    refuse_level_upper,
+    refuse_oblique_lower,
+)
 from poetry_rnn.decoding import (
     COHERENCE_WEIGHT,
     DEFAULT_BEAMS,
@@ -44,6 +53,14 @@ from poetry_rnn.decoding import (
     form_plan,
 )
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
+from poetry_rnn.patterns import (
+    BANNER,
+    COUPLET,
+    COUPLET_LENGTHS,
+    Family,
+    banner_pattern,
+    couplet_pattern,
+)
 from poetry_rnn.prosody import (
     FORMS,
     Form,
@@ -60,6 +77,18 @@ THEME_KEYWORDS = 8
 PLAN_BONUS = 3.0  # logit bonus for a line's planned keyword
 MAX_THEME_TITLE_CHARS = 10  # a theme of more characters is a sentence, not a title
 ACROSTIC_FORMS = {4: "七言绝句", 8: "七言律诗"}
+#: The characters of each 联 of a couplet written to a theme, by default: most 春联 are 七言.
+COUPLET_LENGTH = 7
+#: Keyword characters a 联 written to a theme favours, and the logit bonus of each.
+COUPLET_KEYWORDS, COUPLET_BONUS = 3, 1.5 * PLAN_BONUS
+#: Words that make a theme the new year's (春联): its keywords then take in NEW_YEAR_SEEDS, the
+#: images of the season's couplets that Tang verse knows too.
+NEW_YEAR_WORDS = ("新春", "春节", "新年", "过年", "除夕", "元旦", "元日", "春联", "迎春", "贺岁",
+                  "拜年", "守岁", "岁首", "新岁", "辞旧", "迎新")  # fmt: skip
+NEW_YEAR_SEEDS = "春岁福喜新瑞梅"
+#: What a new year's couplet keeps away from (Tang verse grieves at spring's end): a logit
+#: malus on each, in every line.
+NEW_YEAR_AVOIDS = "愁泪残恨悲哀死断孤苦怨衰病老泣"
 BACKWARD_HELP = "a backward model's directory: its score of each poem joins the search's"
 _ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 
@@ -86,9 +115,16 @@ class Poem:
     plan: list[str] = field(default_factory=list)  # one keyword per line, or none
     plan_source: str = ""  # "theme", "start", "heads", "title" or "first line"; "" without a plan
     title: str = ""  # what it was written to; "" from a model trained without titles
+    upper: str = ""  # a 对联's 上联 (its internal comma kept, its close left out)
+    lower: str = ""  # its 下联
+    banner: str = ""  # its 横批, where one was asked for
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        if self.form != COUPLET:
+            del data["upper"], data["lower"], data["banner"]
+        elif not self.banner:
+            del data["banner"]
         if self.checks is not None:
             data["checks"] |= {"tone_rate": self.checks.tone_rate}
         return data
@@ -280,6 +316,99 @@ class PoetryGenerator:
         plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(kept))
         return self._decode(plan, controls, "revise")
 
+    def couplet(
+        self,
+        upper: str | None = None,
+        theme: str | None = None,
+        controls: Controls | None = None,
+        lower: str | None = None,
+        length: int = COUPLET_LENGTH,
+        banner: bool | None = None,
+        **options: object,
+    ) -> list[Poem]:
+        """对联: the 下联 to ``upper``, the 上联 to ``lower``, or with neither a whole couplet of
+        ``length`` characters a 联 to ``theme``; with a 横批 where ``banner`` (by default where
+        there is a theme). The given 联 is fixed in the plan, the other decoded against it
+        (:class:`poetry_rnn.constraints.Constraints`: no borrowed character, the repeats
+        mirrored, the tones opposed); a theme's keywords steer the lines written
+        (:meth:`couplet_keywords`). The poems have ``upper``, ``lower`` and ``banner``."""
+        controls = controls_with(controls, options)
+        if upper is not None and lower is not None:
+            raise PoetryError("give a 上联 or a 下联, not both: the other is written")
+        if upper is None and lower is None and theme is None:
+            raise PoetryError("a couplet needs a 上联, a 下联 or a theme")
+        if upper is not None:
+            parts = read_line(upper, UPPER)
+            refuse_level_upper("".join(parts))
+            pattern, given = couplet_pattern(joined(parts)), 0
+        elif lower is not None:
+            parts = read_line(lower, LOWER)
+            refuse_oblique_lower("".join(parts))
+            comma = len(parts[0]) if len(parts) == 2 else None
+            chars = "".join(parts)
+            pattern, given = couplet_pattern(len(chars), comma, lower=chars), len(parts)
+        else:
+            if not is_integer(length) or length not in COUPLET_LENGTHS:
+                raise PoetryError(f"a 联 has {COUPLET_LENGTHS[0]} to {COUPLET_LENGTHS[-1]} "
+                                  f"characters, got {length!r}")  # fmt: skip
+            parts, pattern, given = [], couplet_pattern(length), 0
+        fixed = {(given + line, p): char for line, part in enumerate(parts)
+                 for p, char in enumerate(part, start=1)}  # fmt: skip
+        plan = self._form_plan(
+            Family(COUPLET, (pattern,)), controls, fixed, style=self._style(controls),
+            repeat_ok=_repeated("".join(parts)),
+        )  # fmt: skip
+        keywords = self.couplet_keywords(theme, len(pattern.lines), "".join(parts)) if theme else []
+        avoided = [c for c in NEW_YEAR_AVOIDS if c in self.vocab] if _new_year(theme) else []
+        avoids = dict.fromkeys(avoided, -COUPLET_BONUS)
+        bias = {
+            line: avoids | dict.fromkeys(keywords[line] if keywords else "", COUPLET_BONUS)
+            for line in range(len(pattern.lines))
+        }
+        bias = {line: chars for line, chars in bias.items() if chars}
+        flat = [char for chars in keywords for char in chars]
+        simplified = replace(controls, script="simplified")
+        poems = self._decode(
+            replace(plan, bias=bias), simplified, "couplet", flat, "theme" * bool(theme)
+        )
+        with_banner = theme is not None if banner is None else banner
+        return [self._couplet(poem, flat, controls, with_banner) for poem in poems]
+
+    def couplet_keywords(self, theme: str, lines: int, printed: str = "") -> list[list[str]]:
+        """The keyword characters each of a couplet's ``lines`` favours: the theme's (and for a
+        new-year theme, :data:`NEW_YEAR_SEEDS`), grown with the corpus statistics
+        (:func:`poetry_rnn.coherence.plan_keywords`), :data:`COUPLET_KEYWORDS` a line in turn;
+        ``printed``: the given 联, whose characters steer nothing."""
+        theme = self._user_text(theme, "theme", required=True, check_vocab=False, punctuation=True)
+        chars = self.theme_characters(theme)
+        seeds = "".join(chars) + (NEW_YEAR_SEEDS if _new_year(theme) else "")
+        grown = plan_keywords(seeds, COUPLET_KEYWORDS * lines, printed) or chars
+        known = [c for c in grown if c in self.vocab and c not in printed] or chars
+        return [known[line::lines] for line in range(lines)]
+
+    def _couplet(self, poem: Poem, keywords: list[str], controls: Controls, banner: bool) -> Poem:
+        """``poem`` (a couplet's text) with its 上联, 下联 and, where asked, a 横批 written after
+        it by the same model and search, favouring the keywords; in the controls' script."""
+        half = len(poem.lines) // 2
+        upper, lower = ("".join(poem.lines[:half]), "".join(poem.lines[half:]))
+        written = ""
+        if banner:
+            plan = self._form_plan(
+                Family(BANNER, (banner_pattern(),)), controls, {}, context=poem.text,
+                style=self._style(controls),
+            )  # fmt: skip
+            plan = replace(
+                plan, bias={0: dict.fromkeys(keywords, COUPLET_BONUS)} if keywords else {}
+            )
+            single = replace(controls, n=1, seed=poem.seed, script="simplified")
+            (written_poem,) = self._decode(plan, single, "banner")
+            written = written_poem.text[len(poem.text) :].rstrip(PUNCTUATION)
+        convert = to_traditional if controls.script == "traditional" else str
+        return replace(
+            poem, text=convert(poem.text), lines=[convert(upper), convert(lower)], form=COUPLET,
+            upper=convert(upper[:-1]), lower=convert(lower[:-1]), banner=convert(written),
+        )  # fmt: skip
+
     def theme_characters(self, text: str) -> list[str]:
         """The characters of ``text``'s jieba keywords that the vocabulary knows, in order; where
         no keyword has one (jieba passes over single characters amid other text), the known
@@ -380,7 +509,9 @@ class PoetryGenerator:
         after_five, after_six, after_seven = ends[4:]
         return 7 if (1 - after_five) * (1 - after_six) * after_seven > after_five else 5
 
-    def _form_plan(self, form: Form, controls: Controls, fixed: dict, **options: object) -> Plan:
+    def _form_plan(
+        self, form: Form | Family, controls: Controls, fixed: dict, **options: object
+    ) -> Plan:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
             search=controls.line_search, parallel=controls.parallel,
@@ -491,6 +622,11 @@ SEEDS = 2**63
 def _seed(controls: Controls) -> int:
     """The user's seed, or one drawn afresh; the poems report it, so they can be written again."""
     return controls.seed if controls.seed is not None else secrets.randbelow(2**31)
+
+
+def _new_year(theme: str | None) -> bool:
+    """Whether ``theme`` names the new year (:data:`NEW_YEAR_WORDS`)."""
+    return theme is not None and any(word in to_simplified(theme) for word in NEW_YEAR_WORDS)
 
 
 def _as_title(theme: str) -> str:
@@ -619,8 +755,10 @@ def _printed_lines(text: str) -> list[str]:
 
 
 def _printed(poem: Poem) -> str:
-    """A poem as the command line prints it: its title (where it has one), then a line a row."""
-    return "\n".join([poem.title, *poem.lines] if poem.title else poem.lines)
+    """A poem as the command line prints it: its title or 横批 (where it has one), then a line
+    a row."""
+    heading = poem.title or (f"{BANNER}：{poem.banner}" if poem.banner else "")
+    return "\n".join([heading, *poem.lines] if heading else poem.lines)
 
 
 def _kept_lines(value: str) -> list[int]:
@@ -629,6 +767,23 @@ def _kept_lines(value: str) -> list[int]:
     if not all(item.isdecimal() for item in items):
         raise PoetryError(f"--keep wants line numbers, e.g. 1,3, got {value!r}")
     return [int(item) for item in items]
+
+
+def _couplet_request(args: argparse.Namespace) -> dict | None:
+    """The arguments of :meth:`PoetryGenerator.couplet` that --couplet asks for; None without
+    it. Options that go with other modes only are one line."""
+    if args.couplet is None:
+        for given in ("couplet_lower", "banner"):
+            if getattr(args, given):
+                raise PoetryError(f"--{given.replace('_', '-')} goes with --couplet")
+        return None
+    for other in ("start", "acrostic", "revise", "form"):
+        if getattr(args, other) is not None:
+            raise PoetryError(f"--couplet does not go with --{other}")
+    text = args.couplet if args.couplet or args.theme is None else None
+    given = "lower" if args.couplet_lower else "upper"
+    return {given: text, "theme": args.theme, "length": args.length,
+            "banner": True if args.banner else None}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -646,6 +801,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--title", default="",
         help="命题: the title the poems are written to (default: each poem a title of its own)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--couplet", nargs="?", const="", metavar="UPPER",
+        help="对联: write the 下联 to this 上联 (4 to 11 characters, one comma allowed); with "
+        "--theme and no 上联, a whole couplet and its 横批",
+    )  # fmt: skip
+    parser.add_argument(
+        "--couplet-lower", action="store_true",
+        help="with --couplet: the text is a 下联 (it ends 平); write its 上联",
+    )  # fmt: skip
+    parser.add_argument("--banner", action="store_true", help="with --couplet: a 横批 as well")
+    parser.add_argument(
+        "--length", type=int, default=COUPLET_LENGTH,
+        help=f"with --couplet --theme: the characters of each 联 (default {COUPLET_LENGTH})",
     )  # fmt: skip
     parser.add_argument("--style", default="", help="text that primes the mood, not printed")
     parser.add_argument(
@@ -696,8 +865,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise PoetryError("--keep goes with --revise")
     mode = next((m for m in ("start", "acrostic", "theme") if getattr(args, m) is not None), "free")
     text = getattr(args, mode, None) or ""
+    couplet = _couplet_request(args)
     generator = PoetryGenerator.from_pretrained(args.model, backward=args.backward)
-    if args.revise is not None:
+    if couplet is not None:
+        poems = generator.couplet(controls=controls, **couplet)
+    elif args.revise is not None:
         poems = generator.revise(args.revise, _kept_lines(args.keep), controls)
     else:
         poems = generator.write(mode, text, controls, steer=args.steer)

@@ -18,6 +18,7 @@ TEXTS = {"start": "开头", "acrostic": "藏头字", "theme": "主题", "style":
          "poem": "诗"}  # fmt: skip
 _TEXT = f"(?P<text>{'|'.join(TEXTS)})"
 _VALUE = "(?P<value>.+)"
+_WHICH = "(?P<which>上联|下联)"
 
 #: (a pattern of the whole English message, its Chinese). ``{text}`` is the text named in
 #: Chinese, ``{forms}`` a list of forms joined by 、, any other field the group as matched.
@@ -60,6 +61,30 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      "这个模型没有学过题目，不能按题写诗"),
     ("none of the theme's words are in the model's vocabulary",
      "主题里的词模型都不认识，请换个说法"),
+    # the couplet tab
+    (f"the {_WHICH} is empty", "{which}是空的，请先填写"),
+    (f"the {_WHICH} is too long: at most (?P<n>\\d+) characters", "{which}太长了：最多 {n} 个字"),
+    (f"the {_WHICH} must be text, got \\w+", "{which}必须是文字"),
+    (f"the {_WHICH} has characters that are not Han characters: {_VALUE}",
+     "{which}里有不是汉字的字符：{value}"),
+    (f"the {_WHICH} has no Han characters, only marks", "{which}里没有汉字，只有标点"),
+    (f"the {_WHICH} has (?P<n>\\d+) commas inside: a 联 has at most one",
+     "{which}中间有 {n} 个逗号：一联中间最多一个"),
+    (f"the {_WHICH} has a mark where its characters should be: {_VALUE}",
+     "{which}里标点连在一起或放错了地方：{value}"),
+    (f"the {_WHICH} has (?P<n>\\d+) characters: a 联 has (?P<low>\\d+) to (?P<high>\\d+)",
+     "{which}有 {n} 个字：一联 {low} 到 {high} 个字"),
+    (f"the {_WHICH}'s comma stands between two parts of 2 or more characters",
+     "{which}的逗号两边至少各有两个字"),
+    ("the 上联 ends 平 \\((?P<char>.)\\): it reads as a 下联; --couplet-lower writes a 上联 for it",
+     "上联以平声字「{char}」收尾，读来像下联：上联应以仄声字收尾"),
+    ("the 下联 ends 仄 \\((?P<char>.)\\): it reads as a 上联; --couplet writes a 下联 for it",
+     "下联以仄声字「{char}」收尾，读来像上联：下联应以平声字收尾"),
+    ("a couplet needs a 上联, a 下联 or a theme", "请填写上联，或给一个主题"),
+    ("give a 上联 or a 下联, not both: the other is written",
+     "上联和下联只填一个，另一个由模型来对"),
+    ("a 联 has (?P<low>\\d+) to (?P<high>\\d+) characters, got (?P<value>.+)",
+     "一联 {low} 到 {high} 个字，收到 {value}"),
     # the writing tab: the controls
     ("n must be at most (?P<most>\\d+) here, got (?P<value>.+)",
      "这里一次最多写 {most} 首，收到 {value}"),

@@ -15,7 +15,8 @@ a line: a rhyme is level, and line 1 of a 首句不入韵 pattern closes 仄. A 
 are parallel. The decoder narrows a family to the member the poem's first tones choose; the
 checker judges a finished poem by the member it fits best.
 
-词牌 come from a table (:func:`load_cipai`), a 对联 from :func:`couplet_pattern`.
+词牌 come from a table (:func:`load_cipai`), a 对联 from :func:`couplet_pattern` (its 横批 from
+:func:`banner_pattern`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ CI_RHYME_BOOK = "cilin"  # 词林正韵
 CIPAI_TABLE = "cipai.json"
 COUPLET = "对联"
 COUPLET_LENGTHS = range(4, 12)
+BANNER, BANNER_LENGTH = "横批", 4
 
 
 def _reject_unknown(data: object, cls: type, what: str) -> dict:
@@ -316,14 +318,21 @@ def _rhythm(length: int, close: str) -> list[str]:
     return tones
 
 
-def couplet_pattern(upper: str | int, comma: int | None = None) -> Pattern:
+def couplet_rhythm(length: int) -> list[int]:
+    """The rhythm positions (1-based) of a 联 of ``length`` characters whose tones a couplet
+    opposes, its close left out: the even ones."""
+    return [p for p in range(2, length, 2)]
+
+
+def couplet_pattern(upper: str | int, comma: int | None = None, lower: str = "") -> Pattern:
     """A 对联: the 上联 ending 仄, the 下联 ending 平, of one length (4 to 11 characters), their
     rhythm positions (the even ones) opposed, the two parallel position by position.
 
     ``upper``: the 上联's text (its one internal comma, if any, splits both lines at the same
     place) or its length (``comma``: the characters before an internal comma). Given a text,
-    the 下联 answers its tones: opposed wherever the 上联's character has a known tone. An
-    internal comma makes each 联 two pattern lines."""
+    the 下联 answers its tones: opposed wherever the 上联's character has a known tone. Given
+    the 下联's characters instead (``lower``, with a length), the 上联 answers them. An internal
+    comma makes each 联 two pattern lines."""
     if isinstance(upper, str):
         text = upper.replace(",", "，").rstrip("，。；")
         parts = text.split("，")
@@ -340,12 +349,15 @@ def couplet_pattern(upper: str | int, comma: int | None = None) -> Pattern:
                           f"got {length}")  # fmt: skip
     if comma is not None and not 2 <= comma <= length - 2:
         raise PoetryError(f"an internal comma stands between two parts of 2 or more: {comma}")
+    if lower and (chars or len(lower) != length):
+        raise PoetryError("a couplet pattern answers a 上联's text or a 下联's, of its length")
     high = _rhythm(length, OBLIQUE)
     low = [_opposite(t) if t != EITHER_TONE else t for t in high]
-    for p, char in enumerate(chars, start=1):
-        tone = tone_of(char)
-        if p % 2 == 0 and p < length and tone is not None:
-            low[p - 1] = _opposite(tone)
+    for given, answer in ((chars, low), (lower, high)):
+        for p in couplet_rhythm(len(given)):
+            tone = tone_of(given[p - 1])
+            if tone is not None:
+                answer[p - 1] = _opposite(tone)
     cut = [0, comma, length] if comma else [0, length]
     lines = []
     for tones, close in ((high, "；" if comma else "，"), (low, "。")):
@@ -356,6 +368,11 @@ def couplet_pattern(upper: str | int, comma: int | None = None) -> Pattern:
     half = len(lines) // 2
     parallel = tuple((k, k + half) for k in range(half))
     return Pattern(COUPLET, "couplet", tuple(lines), (), DEFAULT_RHYME_BOOK, parallel)
+
+
+def banner_pattern() -> Pattern:
+    """A 横批: one line of four characters, of any tones, above a door's couplet."""
+    return Pattern(BANNER, "couplet", (Line(EITHER_TONE * BANNER_LENGTH, "。"),), ())
 
 
 # --- 词牌 ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from poetry_rnn.controls import Controls
 from poetry_rnn.corpus import DEFAULT_INCLUDE, read_corpus
 from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.evaluate import PROMPT_SOURCES, prompts, usable_prompt
+from poetry_rnn.evaluate import PROMPT_SOURCES, middle_couplets, prompts, usable_prompt
 from poetry_rnn.files import write_text_atomic
 from poetry_rnn.generate import PoetryGenerator
 from poetry_rnn.prosody import FORMS, form_of, join_lines
@@ -302,7 +302,10 @@ def poems_markdown(poems: list[tuple[str, str]]) -> str:
 
 
 def kit_scores(key: dict) -> tuple[str, ...]:
-    """The scores a kit asks: :data:`SCORES`, and 扣题 where it shows titles."""
+    """The scores a kit asks: :data:`SCORES`, and 扣题 where it shows titles; a couplet kit's
+    :data:`COUPLET_SCORES`."""
+    if key.get("kind") == COUPLET_KIND:
+        return COUPLET_SCORES
     return (*SCORES, TITLE_SCORE) if key.get("titles") else SCORES
 
 
@@ -350,6 +353,111 @@ judge by leaving its number out. A note is optional.
 Save them as `ratings-<name>.json` (your name or initials, letters and digits), UTF-8 JSON of
 exactly this shape: `reader` your name; `ratings` maps a poem's number (as text) to its
 {names} (1 to 5), `human` (true or false) and optionally `note` (text). Nothing else.
+
+```json
+{shape}
+```
+"""
+
+
+# --- the couplet kit -----------------------------------------------------------------------
+
+COUPLET_KIND = "couplet"
+#: A couplet kit's scores of each 下联, as :data:`SCALE` writes them.
+COUPLET_SCALE = (
+    ("apt", "is the 下联 apt as a reply to the 上联 (对仗, sense, tones)?", "no reply to it",
+     "answers it in part", "a fitting reply"),
+    ("fluency", "is the 下联 natural classical Chinese?", "cannot be parsed",
+     "readable, with slips", "reads as a poet wrote it"),
+)  # fmt: skip
+COUPLET_SCORES = tuple(row[0] for row in COUPLET_SCALE)
+
+
+def write_couplet_kit(
+    out: str | Path,
+    generator: PoetryGenerator,
+    corpus: str | Path,
+    n: int = DEFAULT_POEMS,
+    controls: Controls | None = None,
+    seed: int = 0,
+    include: tuple[str, ...] = DEFAULT_INCLUDE,
+    about: dict | None = None,
+    progress: bool = False,
+) -> dict:
+    """A couplet kit in ``out``: ``n`` / 2 middle couplets of the test split's 律诗 as the poets
+    wrote them, and the same 上联 with the model's 下联 (written with ``controls``, the seeds
+    counting up from ``seed``), shuffled by ``seed``; readers rate each 下联 as a reply to its
+    上联 (:data:`COUPLET_SCALE`) and guess who wrote it. Returns the key, which
+    :func:`score_kit` reads as any kit's."""
+    if not MIN_POEMS <= n <= MAX_POEMS or n % 2:
+        raise PoetryError(f"a couplet kit holds an even number of couplets, {MIN_POEMS} to "
+                          f"{MAX_POEMS}, got {n}")  # fmt: skip
+    out = Path(out)
+    if (out / KEY_FILE).exists():
+        raise PoetryError(f"{out} already holds a kit; choose another directory")
+    controls = controls or Controls()
+    entries = []
+    pairs = middle_couplets(corpus, n // 2, seed, include, progress)
+    for number, (upper, lower) in enumerate(tqdm(pairs, desc="writing", disable=not progress)):
+        (poem,) = generator.couplet(upper, controls=replace(controls, n=1, seed=seed + number))
+        entries += [
+            {"source": "poet", "upper": upper, "lower": lower},
+            {"source": "model", "variant": DEFAULT_VARIANT, "upper": upper, "lower": poem.lower,
+             "seed": seed + number},
+        ]  # fmt: skip
+    random.Random(seed).shuffle(entries)
+    key = {
+        "n": n, "seed": seed, "kind": COUPLET_KIND, "corpus": str(corpus), **(about or {}),
+        "variants": {DEFAULT_VARIANT: _recorded(Variant(controls))},
+        "poems": {str(number): entry for number, entry in enumerate(entries, 1)},
+    }  # fmt: skip
+    write_text_atomic(out / KEY_FILE, json.dumps(key, ensure_ascii=False, indent=1) + "\n")
+    write_text_atomic(out / POEMS_FILE, couplets_markdown(entries))
+    write_text_atomic(out / RUBRIC_FILE, couplet_rubric(n))
+    return key
+
+
+def couplets_markdown(entries: list[dict]) -> str:
+    """The couplets as readers see them: a number, the 上联 and the 下联; nothing else."""
+    parts = [f"# {len(entries)} couplets\n\nRate each 下联 as {RUBRIC_FILE} asks.\n"]
+    for number, entry in enumerate(entries, 1):
+        parts.append(f"## {number}\n\n上联：{entry['upper']}\n下联：{entry['lower']}\n")
+    return "\n".join(parts)
+
+
+def couplet_rubric(n: int) -> str:
+    """The instructions to a reader of a couplet kit, with the exact shape of the ratings."""
+    example = {
+        "reader": "your-name",
+        "ratings": {
+            "1": {"apt": 4, "fluency": 4, "human": True},
+            "2": {"apt": 2, "fluency": 3, "human": False},
+        },
+    }
+    shape = json.dumps(example, ensure_ascii=False, indent=2)
+    scale = "\n".join(
+        ["| score | asks | 1 | 3 | 5 |", "| --- | --- | --- | --- | --- |"]
+        + [f"| {' | '.join(row)} |" for row in COUPLET_SCALE]
+    )
+    return f"""# Reading the couplets
+
+{POEMS_FILE} holds {n} couplets (对联), numbered 1 to {n}: each a 上联 and a 下联. The 上联 are
+taken from Tang regulated verse; each comes twice, once with the poet's own 下联 and once with a
+machine's. Read each couplet on its own, without looking anything up, and rate its **下联**
+with two scores from 1 to 5 and one guess:
+
+{scale}
+
+and **human**: true if you think the poet wrote the 下联, false if a machine did.
+
+Scores are whole numbers 1 to 5 (2 and 4 lie between the anchors). Skip a couplet you cannot
+judge by leaving its number out. A note is optional.
+
+## Your answers
+
+Save them as `ratings-<name>.json` (your name or initials, letters and digits), UTF-8 JSON of
+exactly this shape: `reader` your name; `ratings` maps a couplet's number (as text) to its
+`apt` and `fluency` (1 to 5), `human` (true or false) and optionally `note` (text).
 
 ```json
 {shape}
