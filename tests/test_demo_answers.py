@@ -448,7 +448,7 @@ def test_a_request_of_too_few_values_is_answered_in_a_line_without_a_traceback(c
         asyncio.run(app.process_api(write, ["续写", "床前"], state=None))
     assert refused.value.message == demo.TOO_FEW_VALUES and not refused.value.print_exception
     assert caplog.messages == ["refused a request of 2 values"]
-    values = ["续写", "床前", "五言绝句", True, True, 0.8, 0.9, "1", 1, "简体", "平水韵"]
+    values = ["续写", "床前", "五言绝句", True, True, 0.8, 0.9, "1", 1, "简体", "平水韵", ""]
     answered = asyncio.run(app.process_api(write, values, state=None))
     assert answered["data"][0].startswith('<div class="poems">')
 
