@@ -164,6 +164,9 @@ class _Poems:
     state: State
     tokens: torch.Tensor  # (rows, steps): the tokens chosen so far
     loglik: torch.Tensor  # (rows,): their log-probability under the model at temperature 1
+    # (rows,): the times each poem said a chosen character again (as prosody.repeated_chars
+    # counts them, but for repeat_ok)
+    repeats: torch.Tensor
     finished: torch.Tensor  # (rows,): the poems that have ended
 
     @classmethod
@@ -224,6 +227,7 @@ class _Poems:
             state=state,
             tokens=torch.zeros(n, 0, dtype=torch.long),
             loglik=torch.zeros(n),
+            repeats=torch.zeros(n),
             finished=torch.zeros(n, dtype=torch.bool),
         )
 
@@ -245,6 +249,7 @@ class _Poems:
             state=(self.state[0][:, state_rows], self.state[1][:, state_rows]),
             tokens=self.tokens[rows],
             loglik=self.loglik[rows],
+            repeats=self.repeats[rows],
             finished=self.finished[rows],
         )
 
@@ -440,6 +445,7 @@ class Composer:
                         for ls in written]  # fmt: skip
                 length = plan.pattern.lengths[first]
                 score += PARALLEL_WEIGHT * length * torch.tensor(done)
+        score -= plan.repeat_weight * poems.repeats
         if plan.coherence:
             tokens, tables = poems.tokens, self.tables
             marks = tables.punctuation[tokens].long()
@@ -513,13 +519,21 @@ class Composer:
     def _biased(
         self, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: _Poems
     ) -> torch.Tensor:
-        """The logits with the plan's bonus for this line's theme characters and, in the second
-        line of a middle couplet, for the characters that pair with the one they face."""
+        """The logits with the plan's bonus for this line's theme characters, in the second
+        line of a middle couplet for the characters that pair with the one they face, and less
+        w_repeat (:attr:`Plan.repeat_weight`) for each character the poem holds already but
+        the user's repeats and an attested doubling of the character before."""
         bonus = plan.bias.get(slot.line if slot is not None else -1)
         facing = poems.rules.facing[poems.tokens.shape[1]] if slot is not None else None
-        if not bonus and facing is None:
+        weight = plan.repeat_weight
+        if not bonus and facing is None and not weight:
             return logits
         logits = logits.to(torch.float32, copy=True)
+        if weight:
+            tables, rows = self.tables, torch.arange(len(logits))
+            said = (poems.counts > 0) & tables.han & ~poems.repeat_ok
+            said[rows, poems.previous] &= ~tables.doubles_ok[poems.previous]
+            logits -= weight * said.float()
         for char, value in (bonus or {}).items():
             logits[:, self.vocab.index[char]] += value
         if facing is not None:
@@ -530,9 +544,12 @@ class Composer:
     def _record(self, plan: Plan, slot: Slot | None, token: torch.Tensor, poems: _Poems) -> None:
         """Count the chosen tokens; note their tones and, at a rhyme, narrow the groups."""
         rows, step = torch.arange(len(token)), poems.tokens.shape[1]
+        doubling = (token == poems.previous) & self.tables.doubles_ok[token]
         poems.tokens = torch.cat([poems.tokens, token[:, None]], dim=1)
         poems.previous = token
         if slot is None or slot.fixed is None:
+            again = (poems.counts[rows, token] > 0) & self.tables.han[token] & ~doubling
+            poems.repeats += (again & ~poems.repeat_ok[token]).float()
             poems.counts.index_put_((rows, token), torch.ones_like(token, dtype=torch.int16),
                                     accumulate=True)  # fmt: skip
             below_limit = poems.counts[rows, token] < MAX_REPEATS

@@ -159,7 +159,11 @@ class PoetryGenerator:
         style = self._style(controls)
         if controls.form == FREE:
             plan = Plan(
-                context=start, style=style, repeat_ok=_repeated(start), title=controls.title
+                context=start,
+                style=style,
+                repeat_ok=_repeated(start),
+                title=controls.title,
+                repeat_penalty=controls.repeat_penalty,
             )
         else:
             form = get_form(controls.form) if controls.form else self._chosen_form(start, style)
@@ -231,7 +235,12 @@ class PoetryGenerator:
         style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
         if controls.form == FREE:  # free length: no lines to plan into
             bias = {-1: dict.fromkeys(chars, PLAN_BONUS / 3)} if steer != "prime" else {}
-            plan = Plan(style=style, bias=bias, title=controls.title)
+            plan = Plan(
+                style=style,
+                bias=bias,
+                title=controls.title,
+                repeat_penalty=controls.repeat_penalty,
+            )
             return self._decode(plan, controls, "theme")
         form = get_form(controls.form) if controls.form else self._chosen_form("", style)
         plan = self._form_plan(form, controls, {}, style=style)
@@ -384,7 +393,8 @@ class PoetryGenerator:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
             search=controls.line_search, parallel=controls.parallel,
-            coherence=controls.coherence, title=controls.title, **options,
+            coherence=controls.coherence, title=controls.title,
+            repeat_penalty=controls.repeat_penalty, **options,
         )  # fmt: skip
 
     def _user_text(
