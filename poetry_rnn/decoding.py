@@ -27,10 +27,17 @@ characters are written, step an int8 model once: :meth:`Composer._step`), scores
 far — the forward model's log-likelihood of its tokens at temperature 1, recorded while
 sampling, plus the backward model's log-likelihood of it read from its end (where the composer
 has one), plus the 对仗 of its finished middle couplets, plus ``coherence`` times its characters
-times its coherence (:mod:`poetry_rnn.coherence`) — and keeps the best ``beams`` distinct ones,
+times its coherence (:mod:`poetry_rnn.coherence`), less w_repeat for each character said again
+(below) — and keeps the best ``beams`` distinct ones,
 each row's constraint and LSTM state with it. Where coherence is on, a poem that marks two
 seasons or two times of day the poets keep apart (a clash) is kept only where too few others are
 left. Free writing always samples.
+
+Repetition, softly: a character the poem holds already (but the user's repeats, and the second
+of a doubling the poets attest) costs w_repeat (:attr:`Plan.repeat_weight`, a weight per form,
+:data:`poetry_rnn.plans.REPEAT_RATES`) off its logit, and the search's score loses w_repeat for
+each time the poem says a character again, so that the model repeats about as often as the
+poets in the form; a scene word the model wants enough still comes twice.
 
 对仗: while writing the second line of a pattern's parallel pair (a 律诗's middle couplets;
 ``parallel``), each character gets a logit bonus for pairing with the first line's character at
@@ -432,8 +439,9 @@ class Composer:
         return [[(texts[row], score[row] / length) for row in own] for own in kept]
 
     def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
-        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, its
-        coherence (:mod:`poetry_rnn.coherence`) times its characters so far."""
+        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, less
+        w_repeat for each character it says again, its coherence (:mod:`poetry_rnn.coherence`)
+        times its characters so far."""
         score = poems.loglik.clone()
         if self.backward is not None:
             score += self.backward_weight * self._backward_loglik(texts)

@@ -71,9 +71,10 @@ class Poem:
     ``score``: the decoder's score of the poem per token (its characters, marks and end): for
     a form, the score whole-line search ranks poems by — the model's log-likelihood at
     temperature 1, plus a backward model's where there is one, plus the 对仗 of the middle
-    couplets, plus ``controls.coherence`` times its characters times its coherence — and for
-    free length the log-likelihood. Higher is better; the poems of one
-    call are ordered by it under whole-line search.
+    couplets, plus ``controls.coherence`` times its characters times its coherence, less the
+    form's repeat penalty for each character said again — and for free length the
+    log-likelihood. Higher is better; the poems of one call are ordered by it under whole-line
+    search.
     """
 
     text: str
