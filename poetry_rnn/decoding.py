@@ -453,7 +453,8 @@ class Composer:
                         for ls in written]  # fmt: skip
                 length = plan.pattern.lengths[first]
                 score += PARALLEL_WEIGHT * length * torch.tensor(done)
-        score -= plan.repeat_weight * poems.repeats
+        if plan.repeat_weight:
+            score -= plan.repeat_weight * poems.repeats
         if plan.coherence:
             tokens, tables = poems.tokens, self.tables
             marks = tables.punctuation[tokens].long()

@@ -143,7 +143,8 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     def pairs(first: int) -> float:  # a couplet's summed pair scores, position by position
         return sum(pair_score(a, b) for a, b in zip(lines[first], lines[first + 1], strict=True))
 
-    plan = form_plan(FORMS["五言律诗"], {}, coherence=0)  # the coherence term apart
+    # The coherence and repetition terms apart.
+    plan = form_plan(FORMS["五言律诗"], {}, coherence=0, repeat_penalty=0)
     score = composer._score(plan, SimpleNamespace(loglik=loglik), texts)
     # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
     weight = decoding.PARALLEL_WEIGHT
@@ -151,8 +152,8 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     assert pairs(2) > 0 and pairs(4) > 0
     assert score.tolist() == pytest.approx(expected)
     for plan in (
-        form_plan(FORMS["五言律诗"], {}, parallel=False, coherence=0),
-        form_plan(FORMS["五言绝句"], {}, coherence=0),
+        form_plan(FORMS["五言律诗"], {}, parallel=False, coherence=0, repeat_penalty=0),
+        form_plan(FORMS["五言绝句"], {}, coherence=0, repeat_penalty=0),
     ):
         quatrains = [join_lines(lines[:4])] * 3
         assert composer._score(plan, SimpleNamespace(loglik=loglik), quatrains).tolist() == [
@@ -312,17 +313,22 @@ def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
 
 def test_a_search_gives_n_distinct_poems_each_scored_by_its_likelihood_per_token():
     # Without coherence, 对仗 (a 绝句 has no middle couplet) or a backward model, a poem's score
-    # is its log-likelihood under the model, read token by token, over its tokens.
+    # is its log-likelihood under the model, read token by token, less w_repeat for each
+    # character it says again (prosody.repeated_chars), over its tokens.
     net = model()
-    plan = form_plan(FORMS["五言绝句"], {}, coherence=0, search=decoding.Search(2, 8))
-    scored = Composer(net, VOCAB).decode_scored(plan, 4, Sampling(), seed=6)
-    assert len({text for text, _ in scored}) == 4  # 4 beams kept, every one of them given
-    for text, score in scored:
-        ids = torch.tensor(VOCAB.encode(text, wrap=True))  # <s>, the poem, </s>
-        with torch.inference_mode():
-            logits, _ = net(ids[None, :-1])
-        loglik = logits[0].log_softmax(-1).gather(1, ids[1:, None]).sum()
-        assert score == pytest.approx(float(loglik) / (len(ids) - 1), abs=1e-5)
+    search = decoding.Search(2, 8)
+    for penalty in (0.0, 2.0):
+        plan = form_plan(FORMS["五言绝句"], {}, coherence=0, search=search, repeat_penalty=penalty)
+        scored = Composer(net, VOCAB).decode_scored(plan, 4, Sampling(), seed=6)
+        assert len({text for text, _ in scored}) == 4  # 4 beams kept, every one of them given
+        for text, score in scored:
+            ids = torch.tensor(VOCAB.encode(text, wrap=True))  # <s>, the poem, </s>
+            with torch.inference_mode():
+                logits, _ = net(ids[None, :-1])
+            loglik = logits[0].log_softmax(-1).gather(1, ids[1:, None]).sum()
+            said_again = len(repeated_chars(text))  # 14 characters for 20: some, always
+            expected = float(loglik) - plan.repeat_weight * said_again
+            assert said_again and score == pytest.approx(expected / (len(ids) - 1), abs=1e-5)
     assert [score for _, score in scored] == sorted((s for _, s in scored), reverse=True)
 
 
@@ -381,7 +387,7 @@ def test_a_poems_search_score_adds_its_coherence_times_its_characters():
     texts[1] += texts[1]  # one character throughout: no pair of different characters
     tokens = torch.tensor([VOCAB.encode(text) for text in texts])
     poems = SimpleNamespace(loglik=torch.tensor([-10.0, -20.0]), tokens=tokens)
-    plan = form_plan(FORMS["五言绝句"], {}, coherence=1.5)
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=1.5, repeat_penalty=0)
     score = Composer(model(), VOCAB)._score(plan, poems, texts)
     assert coherence(texts[0]) > 0.05  # the poem's own, read apart from the search
     assert score.tolist() == pytest.approx([-10.0 + 1.5 * 20 * coherence(texts[0]), -20.0])
