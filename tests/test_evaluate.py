@@ -35,6 +35,7 @@ from poetry_rnn.metrics import (
     read_cleaned,
 )
 from poetry_rnn.model import CharRNN, ModelConfig
+from poetry_rnn.plans import REPEAT_RATES
 from poetry_rnn.prosody import (
     get_form,
     repeated_chars,
@@ -627,6 +628,17 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     # ... and a two-character word said twice in a poem.
     words = [forms[name]["word_repeat_rate"] for name in forms]
     assert words == pytest.approx([0.040, 0.037, 0.025, 0.027], abs=0.005)
+
+
+@pytest.mark.corpus
+def test_the_poets_repeats_on_the_tang_test_split_are_the_decoders_table(shared_corpus, capsys):
+    argv = ("corpus", "--corpus", shared_corpus, "--split", "test", "--json")
+    code, out, _ = cli(capsys, *argv)
+    forms = json.loads(out)["forms"]
+    assert code == 0 and [forms[name]["n"] for name in forms] == [82, 221, 292, 163]
+    for name, rate in REPEAT_RATES.items():
+        assert forms[name]["repeats_per_poem"] == pytest.approx(rate.poets, abs=0.005)
+        assert forms[name]["word_repeats_per_poem"] == pytest.approx(rate.poets_words, abs=0.0005)
 
 
 #: A form's figures, each one distinct, so that a figure in the wrong cell shows.
