@@ -153,7 +153,7 @@ def test_repeat_penalty_reaches_the_plan_and_0_turns_it_off(plans, capsys):
     default = poems(capsys, *argv)
     off = poems(capsys, *argv, "--repeat-penalty", "0")
     assert [plan.repeat_penalty for plan, _ in plans] == [1.0, 0.0]
-    # Measured: 5 characters said again in the default's 8 poems, 43 without the penalty.
+    # Measured: 3 characters said again in the default's 8 poems, 52 without the penalty.
     said = [sum(len(repeated_chars(text)) for text in texts) for texts in (default, off)]
     assert said[0] * 3 < said[1], said
 
