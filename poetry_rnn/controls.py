@@ -23,6 +23,7 @@ from poetry_rnn.titles import user_title
 
 MAX_POEMS = 256
 MAX_COHERENCE = 20.0
+MAX_REPEAT_PENALTY = 10.0
 #: The most characters a user's text may have, in every mode and in the demo: a whole 七言律诗
 #: start with its marks is 64, and a theme of a sentence or two fits.
 MAX_INPUT_CHARS = 100
@@ -46,7 +47,10 @@ class Controls:
     ``plan``: grow the user's keywords (or the model's first line) into one keyword per line
     with the corpus statistics, and steer each line toward its keyword. ``title``: the title
     the poems are written to (命题; cleaned as :func:`poetry_rnn.titles.user_title` says); ""
-    gives each poem a title of its own.
+    gives each poem a title of its own. ``repeat_penalty``: how hard the decoder keeps a poem
+    from saying a character again, in units of the penalty that writes as many repeats as the
+    poets in the form (:data:`poetry_rnn.plans.REPEAT_RATES`): 1 by default, 0 off; the rule of
+    at most twice a poem, once a line, holds either way.
     """
 
     form: str | None = None
@@ -67,6 +71,7 @@ class Controls:
     coherence: float = COHERENCE_WEIGHT
     plan: bool = True
     title: str = ""
+    repeat_penalty: float = 1.0
 
     def __post_init__(self) -> None:
         if self.form is not None and self.form != FREE:
@@ -89,6 +94,13 @@ class Controls:
                 f"coherence must be a number from 0 (off) to {MAX_COHERENCE:g}, "
                 f"got {self.coherence!r}"
             )
+        if not _is_real(self.repeat_penalty) or not (
+            0 <= self.repeat_penalty <= MAX_REPEAT_PENALTY
+        ):
+            raise PoetryError(
+                f"repeat_penalty must be a number from 0 (off) to {MAX_REPEAT_PENALTY:g}, "
+                f"got {self.repeat_penalty!r}"
+            )
         if not _is_real(self.top_p) or not 0 < self.top_p <= 1:
             raise PoetryError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
         if self.seed is not None and (not is_integer(self.seed) or not 0 <= self.seed < 2**63):
@@ -106,7 +118,7 @@ class Controls:
             raise PoetryError(f"search must be lines or sample, got {self.search!r}")
         Search(self.beams, self.candidates)  # a value out of range is a PoetryError
         # Plain Python numbers from here on (numpy's, say, would not survive json.dumps).
-        for name in ("temperature", "top_p", "coherence"):
+        for name in ("temperature", "top_p", "coherence", "repeat_penalty"):
             object.__setattr__(self, name, float(getattr(self, name)))
         for name in ("top_k", "n", "beams", "candidates"):
             object.__setattr__(self, name, int(getattr(self, name)))
@@ -149,8 +161,8 @@ def controls_with(controls: Controls | None, options: dict[str, object]) -> Cont
 
 
 def add_writing_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sampling and rhyme book options of every command that writes poems, with
-    :class:`Controls`'s defaults."""
+    """The sampling, rhyme book and repetition options of every command that writes poems,
+    with :class:`Controls`'s defaults."""
     parser.add_argument(
         "--temperature", type=float, default=Controls.temperature,
         help="below 1 keeps to the likelier characters, above 1 takes more risks "
@@ -169,9 +181,14 @@ def add_writing_arguments(parser: argparse.ArgumentParser) -> None:
         "--rhyme-book", choices=RHYME_BOOKS, default=DEFAULT_RHYME_BOOK,
         help="平水韵 (pingshui, the classical book; default) or 中华新韵 (xinyun)",
     )  # fmt: skip
+    parser.add_argument(
+        "--repeat-penalty", type=float, default=Controls.repeat_penalty,
+        help="how hard a poem is kept from saying a character again: 1 (default) writes about "
+        "as many repeats as the poets, 0 turns it off, more writes fewer",
+    )  # fmt: skip
 
 
 def writing_options(args: argparse.Namespace) -> dict[str, object]:
     """The :class:`Controls` fields of :func:`add_writing_arguments`'s options."""
-    names = ("temperature", "top_k", "top_p", "rhyme_book")
+    names = ("temperature", "top_k", "top_p", "rhyme_book", "repeat_penalty")
     return {name: getattr(args, name) for name in names}

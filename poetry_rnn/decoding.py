@@ -27,10 +27,17 @@ characters are written, step an int8 model once: :meth:`Composer._step`), scores
 far — the forward model's log-likelihood of its tokens at temperature 1, recorded while
 sampling, plus the backward model's log-likelihood of it read from its end (where the composer
 has one), plus the 对仗 of its finished middle couplets, plus ``coherence`` times its characters
-times its coherence (:mod:`poetry_rnn.coherence`) — and keeps the best ``beams`` distinct ones,
+times its coherence (:mod:`poetry_rnn.coherence`), less w_repeat for each character said again
+(below) — and keeps the best ``beams`` distinct ones,
 each row's constraint and LSTM state with it. Where coherence is on, a poem that marks two
 seasons or two times of day the poets keep apart (a clash) is kept only where too few others are
 left. Free writing always samples.
+
+Repetition, softly: a character the poem holds already (but the user's repeats, and the second
+of a doubling the poets attest) costs w_repeat (:attr:`Plan.repeat_weight`, a weight per form,
+:data:`poetry_rnn.plans.REPEAT_RATES`) off its logit, and the search's score loses w_repeat for
+each time the poem says a character again, so that the model repeats about as often as the
+poets in the form; a scene word the model wants enough still comes twice.
 
 对仗: while writing the second line of a pattern's parallel pair (a 律诗's middle couplets;
 ``parallel``), each character gets a logit bonus for pairing with the first line's character at
@@ -165,6 +172,9 @@ class _Poems:
     state: State
     tokens: torch.Tensor  # (rows, steps): the tokens chosen so far
     loglik: torch.Tensor  # (rows,): their log-probability under the model at temperature 1
+    # (rows,): the times each poem said a chosen character again (as prosody.repeated_chars
+    # counts them, but for repeat_ok)
+    repeats: torch.Tensor
     finished: torch.Tensor  # (rows,): the poems that have ended
 
     @classmethod
@@ -225,6 +235,7 @@ class _Poems:
             state=state,
             tokens=torch.zeros(n, 0, dtype=torch.long),
             loglik=torch.zeros(n),
+            repeats=torch.zeros(n),
             finished=torch.zeros(n, dtype=torch.bool),
         )
 
@@ -246,6 +257,7 @@ class _Poems:
             state=(self.state[0][:, state_rows], self.state[1][:, state_rows]),
             tokens=self.tokens[rows],
             loglik=self.loglik[rows],
+            repeats=self.repeats[rows],
             finished=self.finished[rows],
         )
 
@@ -438,8 +450,9 @@ class Composer:
         return [[(texts[row], score[row] / length) for row in own] for own in kept]
 
     def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
-        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, its
-        coherence (:mod:`poetry_rnn.coherence`) times its characters so far."""
+        """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, less
+        w_repeat for each character it says again, its coherence (:mod:`poetry_rnn.coherence`)
+        times its characters so far."""
         score = poems.loglik.clone()
         if self.backward is not None:
             score += self.backward_weight * self._backward_loglik(texts)
@@ -451,6 +464,8 @@ class Composer:
                         for ls in written]  # fmt: skip
                 length = plan.pattern.lengths[first]
                 score += PARALLEL_WEIGHT * length * torch.tensor(done)
+        if plan.repeat_weight:
+            score -= plan.repeat_weight * poems.repeats
         if plan.coherence:
             tokens, tables = poems.tokens, self.tables
             marks = tables.punctuation[tokens].long()
@@ -553,13 +568,21 @@ class Composer:
     def _biased(
         self, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: _Poems
     ) -> torch.Tensor:
-        """The logits with the plan's bonus for this line's theme characters and, in the second
-        line of a middle couplet, for the characters that pair with the one they face."""
+        """The logits with the plan's bonus for this line's theme characters, in the second
+        line of a middle couplet for the characters that pair with the one they face, and less
+        w_repeat (:attr:`Plan.repeat_weight`) for each character the poem holds already but
+        the user's repeats and an attested doubling of the character before."""
         bonus = plan.bias.get(slot.line if slot is not None else -1)
         facing = poems.rules.facing[poems.tokens.shape[1]] if slot is not None else None
-        if not bonus and facing is None:
+        weight = plan.repeat_weight
+        if not bonus and facing is None and not weight:
             return logits
         logits = logits.to(torch.float32, copy=True)
+        if weight:
+            tables, rows = self.tables, torch.arange(len(logits))
+            said = (poems.counts > 0) & tables.han & ~poems.repeat_ok
+            said[rows, poems.previous] &= ~tables.doubles_ok[poems.previous]
+            logits -= weight * said.float()
         for char, value in (bonus or {}).items():
             logits[:, self.vocab.index[char]] += value
         if facing is not None:
@@ -576,9 +599,12 @@ class Composer:
     def _record(self, plan: Plan, slot: Slot | None, token: torch.Tensor, poems: _Poems) -> None:
         """Count the chosen tokens; note their tones and, at a rhyme, narrow the groups."""
         rows, step = torch.arange(len(token)), poems.tokens.shape[1]
+        doubling = (token == poems.previous) & self.tables.doubles_ok[token]
         poems.tokens = torch.cat([poems.tokens, token[:, None]], dim=1)
         poems.previous = token
         if slot is None or slot.fixed is None:
+            again = (poems.counts[rows, token] > 0) & self.tables.han[token] & ~doubling
+            poems.repeats += (again & ~poems.repeat_ok[token]).float()
             poems.counts.index_put_((rows, token), torch.ones_like(token, dtype=torch.int16),
                                     accumulate=True)  # fmt: skip
             below_limit = poems.counts[rows, token] < MAX_REPEATS

@@ -36,6 +36,7 @@ from poetry_rnn.metrics import (
     read_titled,
 )
 from poetry_rnn.model import CharRNN
+from poetry_rnn.plans import REPEAT_RATES
 from poetry_rnn.prosody import (
     FORMS,
     LEVEL,
@@ -183,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     real = add("corpus", "the same metrics on the real poems of a corpus", True)
     real.add_argument("--form", help="one form (default: every regulated form)")
+    real.add_argument(
+        "--split", choices=("all", *SPLITS), default="all",
+        help="only the poems of one split, as training splits them by default (default all)",
+    )  # fmt: skip
 
     card = add("report", "every form and mode of a model beside the real poems (Markdown)", True)
     card.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
@@ -503,8 +508,11 @@ def format_couplets(result: dict, examples: int = 12) -> str:
 
 def run_corpus(args: argparse.Namespace, progress: bool) -> dict:
     forms = [get_form(args.form).name] if args.form is not None else list(FORMS)
-    texts = read_cleaned(args.corpus, tuple(args.include), progress)
-    return {"corpus": args.corpus, "poems": len(texts), "forms": corpus_metrics(texts, forms)}
+    texts = scored_texts(args.corpus, args.include, args.split, progress=progress)
+    return {
+        "corpus": args.corpus, "split": args.split, "poems": len(texts),
+        "forms": corpus_metrics(texts, forms),
+    }  # fmt: skip
 
 
 def run_report(args: argparse.Namespace, progress: bool) -> dict:
@@ -541,10 +549,9 @@ def format_report(result: dict) -> str:
     """A Markdown table: each form's real poems, then each mode of the model."""
     rows = [
         f"| form | written by | n | format | {_BOOK_COLUMNS} | 首句 | tone | 叠字 | 重字 | 重词 "
-        "| copy | distinct-2 (all) | coherence | clash | 对仗 middle | 对仗 other | model ppl "
-        "| theme coverage |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-        "| --- | --- | --- | --- | --- |",
+        "| repeats a poem | 重词 a poem | copy | distinct-2 (all) | coherence | clash "
+        "| 对仗 middle | 对仗 other | model ppl | theme coverage |",
+        "| --- " * 21 + "|",
     ]
     for name, poets in result["poets"].items():
         if poets["n"]:
@@ -554,7 +561,7 @@ def format_report(result: dict) -> str:
                 f"| {_share(poets['tone_conformance'])} "
                 f"| {_share(poets['unattested_double_rate'])} "
                 f"| {_share(poets['line_repeat_rate'])} | {_share(poets['word_repeat_rate'])} "
-                f"| | {_share(poets['distinct_2_batch'])} "
+                f"| {_repeat_cells(poets)} | | {_share(poets['distinct_2_batch'])} "
                 f"| {_share(poets['coherence'])} "
                 f"| {_share(poets['clash_rate'])} | {_parallel_cells(poets)} | | |"
             )
@@ -564,7 +571,8 @@ def format_report(result: dict) -> str:
                 f"| {_share(row['format_accuracy'])} | {_rhyme_cells(row)} "
                 f"| {_share(row['unrhymed_opening_rate'])} | {_share(row['tone_conformance'])} "
                 f"| {_share(row['unattested_double_rate'])} | {_share(row['line_repeat_rate'])} "
-                f"| {_share(row['word_repeat_rate'])} | {_share(row['copy_rate'])} "
+                f"| {_share(row['word_repeat_rate'])} | {_repeat_cells(row)} "
+                f"| {_share(row['copy_rate'])} "
                 f"| {_share(row['distinct_2_batch'])} "
                 f"| {_share(row['coherence'])} | {_share(row['clash_rate'])} "
                 f"| {_parallel_cells(row)} | {row['model_perplexity']:.1f} "
@@ -575,7 +583,8 @@ def format_report(result: dict) -> str:
         f"under each book; 首句: the share of poems whose first line ends 平 without rhyming; "
         "叠字: the share of poems doubling a character no poet doubles; 重字: the share of lines "
         "holding a character twice other than as a doubling; 重词: the share of poems saying a "
-        "two-character word twice; copy "
+        "two-character word twice; repeats a poem: the times a poem says a character again "
+        "(but as a doubling the poets attest), 重词 a poem: the words it says again; copy "
         f"rate against the lines of {result['corpus']}; theme coverage: the share of lines with "
         "a keyword character; coherence: the mean association of the content characters of "
         "different lines (docs/coherence.md); clash: the share of poems marking two seasons or "
@@ -596,6 +605,12 @@ _BOOK_COLUMNS = " | ".join(f"rhyme {RHYME_BOOK_NAMES[book]}" for book in RHYME_B
 def _rhyme_cells(metrics: dict) -> str:
     """The rhyme rate under each book, one table cell each."""
     return " | ".join(_share(metrics["rhyme_rate_by_book"][book]) for book in RHYME_BOOKS)
+
+
+def _repeat_cells(metrics: dict) -> str:
+    """The characters and the words said again a poem, one table cell each."""
+    chars, words = metrics["repeats_per_poem"], metrics["word_repeats_per_poem"]
+    return f"{_share(chars, 2)} | {_share(words)}"
 
 
 def _parallel_cells(metrics: dict) -> str:
@@ -647,6 +662,7 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
         ("重字 in a line", f"{_share(result['line_repeat_rate'])} of the lines"),
         ("重词 in a poem", f"{_share(result['word_repeat_rate'])} "
                           f"({result['word_repeats']}/{result['n']} poems)"),
+        ("said again a poem", _said_again(result)),
         ("首句 平, unrhymed", f"{_share(result['unrhymed_opening_rate'])} of the poems"),
         ("copy rate", copy),
         ("coherence", f"{result['coherence']:.3f} (mean over the poems)"),
@@ -665,34 +681,49 @@ def _generation_rows(result: dict) -> list[tuple[str, object]]:
     ]  # fmt: skip
 
 
+def _said_again(result: dict) -> str:
+    """The characters and words the poems say again, a poem, beside the poets' in the form."""
+    said = (f"{result['repeats_per_poem']:.2f} characters, "
+            f"{result['word_repeats_per_poem']:.3f} words")  # fmt: skip
+    rate = REPEAT_RATES.get(result["form"])
+    return f"{said} (the poets': {rate.poets:.2f}, {rate.poets_words:.3f})" if rate else said
+
+
 REPORTS = {"perplexity": _perplexity_rows, "generation": _generation_rows}
+
+
+def _split_named(split: str) -> str:
+    return "" if split == "all" else f", {split} split"
 
 
 def format_corpus(result: dict) -> str:
     """The poets' figures as a Markdown table, one row per form."""
     header = [
         f"| form | n | format accuracy | {_BOOK_COLUMNS} | tone conformance | unattested 叠字 "
-        "| distinct-1 poem / all | distinct-2 poem / all | 对仗 middle | 对仗 other |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| repeats a poem | 重词 a poem | distinct-1 poem / all | distinct-2 poem / all "
+        "| 对仗 middle | 对仗 other |",
+        "| --- " * 13 + "|",
     ]
     rows = []
     for name, metrics in result["forms"].items():
         if not metrics["n"]:
-            rows.append(f"| {name} | 0 | | | | | | | | | |")
+            rows.append(f"| {name} | 0 |" + " |" * 11)
             continue
         rows.append(
             f"| {name} | {metrics['n']} | {_share(metrics['format_accuracy'])} "
             f"| {_rhyme_cells(metrics)} | {_share(metrics['tone_conformance'])} "
-            f"| {_share(metrics['unattested_double_rate'])} "
+            f"| {_share(metrics['unattested_double_rate'])} | {_repeat_cells(metrics)} "
             f"| {_share(metrics['distinct_1_poem'])} / {_share(metrics['distinct_1_batch'])} "
             f"| {_share(metrics['distinct_2_poem'])} / {_share(metrics['distinct_2_batch'])} "
             f"| {_parallel_cells(metrics)} |"
         )
     notes = [
-        f"corpus {result['corpus']}: {result['poems']} poems after cleaning; a form's poems are "
-        "those whose lines have its shape.",
+        f"corpus {result['corpus']}{_split_named(result['split'])}: {result['poems']} poems "
+        "after cleaning; a form's poems are those whose lines have its shape.",
         "format accuracy < 1 only where a line ends in ？！； rather than ，/。 alternating; "
-        "unattested 叠字: the share of poems doubling a character no poet doubles; 对仗: the "
+        "unattested 叠字: the share of poems doubling a character no poet doubles; repeats a "
+        "poem: the times a poem says a character again (but as a doubling the poets attest), "
+        "重词 a poem: the two-character words it says again; 对仗: the "
         "mean parallelism of a 律诗's middle couplets and of the other couplets; "
         f"{result['seconds']} s",
     ]

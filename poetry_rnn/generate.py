@@ -100,9 +100,10 @@ class Poem:
     ``score``: the decoder's score of the poem per token (its characters, marks and end): for
     a form, the score whole-line search ranks poems by — the model's log-likelihood at
     temperature 1, plus a backward model's where there is one, plus the 对仗 of the middle
-    couplets, plus ``controls.coherence`` times its characters times its coherence — and for
-    free length the log-likelihood. Higher is better; the poems of one
-    call are ordered by it under whole-line search.
+    couplets, plus ``controls.coherence`` times its characters times its coherence, less the
+    form's repeat penalty for each character said again — and for free length the
+    log-likelihood. Higher is better; the poems of one call are ordered by it under whole-line
+    search.
     """
 
     text: str
@@ -195,7 +196,11 @@ class PoetryGenerator:
         style = self._style(controls)
         if controls.form == FREE:
             plan = Plan(
-                context=start, style=style, repeat_ok=_repeated(start), title=controls.title
+                context=start,
+                style=style,
+                repeat_ok=_repeated(start),
+                title=controls.title,
+                repeat_penalty=controls.repeat_penalty,
             )
         else:
             form = get_form(controls.form) if controls.form else self._chosen_form(start, style)
@@ -267,7 +272,12 @@ class PoetryGenerator:
         style = self._style(controls) + ("".join(chars) if steer != "plan" else "")
         if controls.form == FREE:  # free length: no lines to plan into
             bias = {-1: dict.fromkeys(chars, PLAN_BONUS / 3)} if steer != "prime" else {}
-            plan = Plan(style=style, bias=bias, title=controls.title)
+            plan = Plan(
+                style=style,
+                bias=bias,
+                title=controls.title,
+                repeat_penalty=controls.repeat_penalty,
+            )
             return self._decode(plan, controls, "theme")
         form = get_form(controls.form) if controls.form else self._chosen_form("", style)
         plan = self._form_plan(form, controls, {}, style=style)
@@ -515,7 +525,8 @@ class PoetryGenerator:
         return form_plan(
             form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
             search=controls.line_search, parallel=controls.parallel,
-            coherence=controls.coherence, title=controls.title, **options,
+            coherence=controls.coherence, title=controls.title,
+            repeat_penalty=controls.repeat_penalty, **options,
         )  # fmt: skip
 
     def _user_text(

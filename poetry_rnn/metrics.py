@@ -35,6 +35,7 @@ from poetry_rnn.prosody import (
     get_form,
     parallel_couplets,
     parallelism,
+    repeated_chars,
     repeated_in_line,
     repeated_words,
     tone_conformance,
@@ -221,8 +222,11 @@ def generation_metrics(
     ``copy_rate``: share of the poems' lines found verbatim in ``corpus_lines`` (None without
     them); ``unattested_double_rate``: share of the poems doubling a character no poet
     doubles; ``line_repeat_rate``: share of the lines holding a character twice other than as
-    a doubling; ``word_repeat_rate``: share of the poems saying a two-character word twice
-    (:func:`poetry_rnn.prosody.repeated_words`); ``unrhymed_opening_rate``: share of the poems
+    a doubling; ``repeats_per_poem``: the times a character comes again in a poem, other than
+    as an attested doubling (:func:`poetry_rnn.prosody.repeated_chars`), a poem on average;
+    ``word_repeat_rate``: share of the poems saying a two-character word twice
+    (:func:`poetry_rnn.prosody.repeated_words`), ``word_repeats_per_poem`` the words said
+    again, a poem on average; ``unrhymed_opening_rate``: share of the poems
     whose first line ends 平 without rhyming; ``distinct_{1,2}_{poem,batch}``; ``coherence``:
     the mean whole-poem coherence (:func:`poetry_rnn.coherence.coherence`); ``clash_rate``: the
     share of poems with markers of two seasons or two times of day that poets keep apart.
@@ -239,6 +243,8 @@ def generation_metrics(
     lines = [line for text in texts for line in split_lines(text)]
     repeating = sum(bool(repeated_in_line(line)) for line in lines)
     saying_again = sum(bool(repeated_words(text)) for text in texts)
+    chars_again = sum(len(repeated_chars(text)) for text in texts)
+    words_again = sum(len(repeated_words(text)) for text in texts)
     opening = sum(unrhymed_level_opening(text, form, rhyme_book) for text in texts)
     copied = None if corpus_lines is None else sum(line in corpus_lines for line in lines)
     clashing = sum(clashes(text) is not None for text in texts)
@@ -257,8 +263,10 @@ def generation_metrics(
         "unattested_double_rate": doubling / len(texts),
         "lines": len(lines),
         "line_repeat_rate": repeating / len(lines) if lines else None,
+        "repeats_per_poem": chars_again / len(texts),
         "word_repeats": saying_again,
         "word_repeat_rate": saying_again / len(texts),
+        "word_repeats_per_poem": words_again / len(texts),
         "unrhymed_opening_rate": opening / len(texts),
         "copied_lines": copied,
         "copy_rate": copied / len(lines) if copied is not None and lines else None,

@@ -31,6 +31,32 @@ COHERENCE_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
+class RepeatRate:
+    """How often the poets say a character again in a form's poems, and the penalty that
+    brings the model there."""
+
+    poets: float  # characters said again a poem (prosody.repeated_chars), Tang test split
+    poets_words: float  # two-character words said again a poem (prosody.repeated_words)
+    #: w_repeat: the logit penalty of a character the poem holds already, and the search's
+    #: score penalty for each time the poem says one again (Plan.repeat_penalty times it).
+    penalty: float
+
+
+#: The poets' figures: ``python -m poetry_rnn.evaluate corpus --split test`` on the Tang poems
+#: (82, 221, 292 and 163 poems); the penalties tuned so that the shipped model's poems
+#: (``evaluate generation --n 48``, free mode, seed 0) come within 0.2 of them (MODEL_CARD.md,
+#: "Repetition").
+REPEAT_RATES = {
+    "五言绝句": RepeatRate(poets=0.28, poets_words=0.012, penalty=1.5),
+    "七言绝句": RepeatRate(poets=0.60, poets_words=0.050, penalty=1.3),
+    "五言律诗": RepeatRate(poets=0.59, poets_words=0.065, penalty=1.8),
+    "七言律诗": RepeatRate(poets=0.92, poets_words=0.043, penalty=2.0),
+}
+#: w_repeat for what the table lacks (free length, 词, 对联): the gentlest of its penalties.
+OTHER_REPEAT_PENALTY = min(rate.penalty for rate in REPEAT_RATES.values())
+
+
+@dataclass(frozen=True)
 class Search:
     """Whole-line search: keep the best ``beams`` partial poems, sampling ``candidates`` lines
     from each of them for every line. A value out of range is a :class:`PoetryError`."""
@@ -86,9 +112,16 @@ class Plan:
     coherence: float = COHERENCE_WEIGHT  # the search's weight of coherence per character
     pattern: Family | None = None  # the patterns the slots are laid out on
     title: str = ""  # what a titled model writes to: <s> title <sep> before the poem
+    repeat_penalty: float = 1.0  # times the form's w_repeat (REPEAT_RATES); 0: off
 
     def __post_init__(self) -> None:
         book_groups(self.rhyme_book)  # an unknown book is a PoetryError here, not mid-decoding
+
+    @property
+    def repeat_weight(self) -> float:
+        """w_repeat for this plan: ``repeat_penalty`` times its form's (REPEAT_RATES)."""
+        rate = REPEAT_RATES.get(self.form.name) if self.form is not None else None
+        return self.repeat_penalty * (rate.penalty if rate else OTHER_REPEAT_PENALTY)
 
 
 def form_plan(form: Form | Family, fixed: dict[tuple[int, int], str], **options: object) -> Plan:

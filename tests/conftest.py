@@ -101,9 +101,9 @@ def tiny_model(vocab, direction: str = "forward") -> CharRNN:
     return CharRNN(config).eval()
 
 
-def favouring(char: str, vocab, direction: str = "forward") -> CharRNN:
-    """A :func:`tiny_model` that strongly prefers ``char``."""
+def favouring(char: str, vocab, direction: str = "forward", bias: float = 30.0) -> CharRNN:
+    """A :func:`tiny_model` that prefers ``char``: its logit is ``bias`` above its own."""
     model = tiny_model(vocab, direction)
     with torch.no_grad():
-        model.decoder.bias[vocab.index[char]] = 30.0
+        model.decoder.bias[vocab.index[char]] += bias
     return model

@@ -35,7 +35,13 @@ from poetry_rnn.metrics import (
     read_cleaned,
 )
 from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import get_form, repeated_in_line, unrhymed_level_opening
+from poetry_rnn.plans import REPEAT_RATES
+from poetry_rnn.prosody import (
+    get_form,
+    repeated_chars,
+    repeated_in_line,
+    unrhymed_level_opening,
+)
 from poetry_rnn.text import split_lines
 from poetry_rnn.train import STATE_FILE
 from poetry_rnn.train import main as train_main
@@ -316,6 +322,19 @@ def test_the_share_of_poems_with_an_unattested_doubling():
     # 尖尖 (a Song poet's) is no Tang poet's doubling; 萧萧 and 滚滚 are.
     metrics = generation_metrics([XIAOCHI, DENGGAO, JINGYESI], "七言绝句")
     assert metrics["unattested_doubles"] == 1 and metrics["unattested_double_rate"] == 1 / 3
+
+
+def test_the_characters_and_words_said_again_a_poem():
+    # 静夜思: 明 月 头 again, and the word 明月; 小池: 尖 (尖尖 is no Tang poet's doubling);
+    # 登高: none (萧萧 and 滚滚 are doublings the poets attest).
+    metrics = generation_metrics([JINGYESI, XIAOCHI, DENGGAO], "七言绝句")
+    assert repeated_chars(XIAOCHI) == ["尖"] and repeated_chars(DENGGAO) == []
+    assert metrics["repeats_per_poem"] == (3 + 1 + 0) / 3
+    assert metrics["word_repeats_per_poem"] == 1 / 3
+    repetitive = "春风春风春，春风春风春。"  # 春 ×5, 风 ×3 again; the words 春风 and 风春
+    metrics = generation_metrics([repetitive, JINGYESI], "五言绝句")
+    assert metrics["repeats_per_poem"] == (8 + 3) / 2
+    assert metrics["word_repeats_per_poem"] == (2 + 1) / 2
 
 
 def test_the_shares_of_lines_repeating_a_character_and_of_unrhymed_level_openings():
@@ -611,6 +630,17 @@ def test_the_poets_figures_on_the_full_tang_corpus(shared_corpus, capsys):
     assert words == pytest.approx([0.040, 0.037, 0.025, 0.027], abs=0.005)
 
 
+@pytest.mark.corpus
+def test_the_poets_repeats_on_the_tang_test_split_are_the_decoders_table(shared_corpus, capsys):
+    argv = ("corpus", "--corpus", shared_corpus, "--split", "test", "--json")
+    code, out, _ = cli(capsys, *argv)
+    forms = json.loads(out)["forms"]
+    assert code == 0 and [forms[name]["n"] for name in forms] == [82, 221, 292, 163]
+    for name, rate in REPEAT_RATES.items():
+        assert forms[name]["repeats_per_poem"] == pytest.approx(rate.poets, abs=0.005)
+        assert forms[name]["word_repeats_per_poem"] == pytest.approx(rate.poets_words, abs=0.0005)
+
+
 #: A form's figures, each one distinct, so that a figure in the wrong cell shows.
 FIGURES = {
     "format_accuracy": 0.101, "rhyme_rate_by_book": {"pingshui": 0.102, "xinyun": 0.103},
@@ -619,7 +649,7 @@ FIGURES = {
     "distinct_2_batch": 0.110, "coherence": 0.111, "clash_rate": 0.112,
     "parallelism_middle": 0.113, "parallelism_other": 0.114, "model_perplexity": 11.54,
     "theme_coverage": 0.116, "distinct_1_poem": 0.117, "distinct_1_batch": 0.118,
-    "distinct_2_poem": 0.119,
+    "distinct_2_poem": 0.119, "repeats_per_poem": 1.2, "word_repeats_per_poem": 0.121,
 }  # fmt: skip
 
 
@@ -645,14 +675,19 @@ def test_the_report_table_puts_each_figure_in_its_column():
     header, rule = table.splitlines()[:2]
     assert _cells(header, "|")[0] == [
         "form", "written by", "n", "format", "rhyme 平水韵", "rhyme 中华新韵", "首句", "tone",
-        "叠字", "重字", "重词", "copy", "distinct-2 (all)", "coherence", "clash", "对仗 middle",
-        "对仗 other", "model ppl", "theme coverage",
+        "叠字", "重字", "重词", "repeats a poem", "重词 a poem", "copy", "distinct-2 (all)",
+        "coherence", "clash", "对仗 middle", "对仗 other", "model ppl", "theme coverage",
     ]  # fmt: skip
-    assert _cells(rule, "|")[0] == ["---"] * 19
+    assert _cells(rule, "|")[0] == ["---"] * 21
     shares = [f"0.{n}" for n in range(101, 115)]
+    repeats = ["1.20", "0.121"]
     poets, theme, free = _cells(table, "| 五言绝句 |")
-    assert poets == ["五言绝句", "Tang poets", "7", *shares[:8], "", *shares[9:], "", ""]
-    assert theme == ["五言绝句", "model, theme", "4", *shares, "11.5", "0.116"]
+    assert poets == [
+        "五言绝句", "Tang poets", "7", *shares[:8], *repeats, "", *shares[9:], "", "",
+    ]  # fmt: skip
+    assert theme == [
+        "五言绝句", "model, theme", "4", *shares[:8], *repeats, *shares[8:], "11.5", "0.116",
+    ]  # fmt: skip
     assert free[-5:] == ["0.112", "n/a", "0.114", "11.5", ""]
     assert not _cells(table, "| 七言绝句 |")  # no poets' poems of the form, and no model's
     notes = table.splitlines()[-1]
@@ -664,7 +699,7 @@ def test_the_report_table_puts_each_figure_in_its_column():
 
 def test_the_corpus_table_puts_each_figure_in_its_column():
     result = {
-        "corpus": "C", "poems": 9, "seconds": 0.5,
+        "corpus": "C", "split": "test", "poems": 9, "seconds": 0.5,
         "forms": {
             "五言绝句": FIGURES | {"n": 7}, "七言绝句": {"n": 0}, "五言律诗": FIGURES | {"n": 2},
         },
@@ -672,22 +707,26 @@ def test_the_corpus_table_puts_each_figure_in_its_column():
     lines = format_corpus(result).splitlines()
     assert _cells(lines[0], "|")[0] == [
         "form", "n", "format accuracy", "rhyme 平水韵", "rhyme 中华新韵", "tone conformance",
-        "unattested 叠字", "distinct-1 poem / all", "distinct-2 poem / all", "对仗 middle",
-        "对仗 other",
+        "unattested 叠字", "repeats a poem", "重词 a poem", "distinct-1 poem / all",
+        "distinct-2 poem / all", "对仗 middle", "对仗 other",
     ]  # fmt: skip
-    assert lines[1] == "| --- " * 11 + "|"
-    row = ["0.101", "0.102", "0.103", "0.105", "0.106", "0.117 / 0.118", "0.119 / 0.110"]
+    assert lines[1] == "| --- " * 13 + "|"
+    row = ["0.101", "0.102", "0.103", "0.105", "0.106", "1.20", "0.121", "0.117 / 0.118",
+           "0.119 / 0.110"]  # fmt: skip
     assert lines[2:5] == [
         "| 五言绝句 | 7 | " + " | ".join(row) + " | 0.113 | 0.114 |",
-        "| 七言绝句 | 0 | | | | | | | | | |",
+        "| 七言绝句 | 0 | | | | | | | | | | | |",
         "| 五言律诗 | 2 | " + " | ".join(row) + " | 0.113 | 0.114 |",
     ]
     assert lines[5:] == [
         "",
-        "corpus C: 9 poems after cleaning; a form's poems are those whose lines have its shape.",
+        "corpus C, test split: 9 poems after cleaning; a form's poems are those whose lines have "
+        "its shape.",
         "format accuracy < 1 only where a line ends in ？！； rather than ，/。 alternating; "
-        "unattested 叠字: the share of poems doubling a character no poet doubles; 对仗: the "
-        "mean parallelism of a 律诗's middle couplets and of the other couplets; 0.5 s",
+        "unattested 叠字: the share of poems doubling a character no poet doubles; repeats a "
+        "poem: the times a poem says a character again (but as a doubling the poets attest), "
+        "重词 a poem: the two-character words it says again; 对仗: the mean parallelism of a "
+        "律诗's middle couplets and of the other couplets; 0.5 s",
     ]
 
 
@@ -707,6 +746,7 @@ def test_the_generation_report_names_each_figure_with_its_counts():
         "tone conformance": "0.105 (10/12 positions)",
         "unattested 叠字": "0.106 (1/4 poems)", "重字 in a line": "0.107 of the lines",
         "重词 in a poem": "0.108 (2/4 poems)", "首句 平, unrhymed": "0.104 of the poems",
+        "said again a poem": "1.20 characters, 0.121 words (the poets': 0.28, 0.012)",
         "copy rate": "0.109 (3/16 lines)", "coherence": "0.111 (mean over the poems)",
         "season/time clashes": "0.112 (0/4 poems)",
         "对仗": "0.113 middle couplets, 0.114 the others",

@@ -46,6 +46,7 @@ from poetry_rnn.prosody import (
     parallel_couplets,
     parallel_pairs,
     parallelism,
+    repeated_chars,
     repeated_words,
     required_tone,
     rhyme_groups,
@@ -305,6 +306,23 @@ def test_the_shipped_poets_rhymes_keep_most_of_the_book():
         group, "")) for group, chars in table["groups"].items())  # fmt: skip
     assert "霜" in table["groups"]["下平七阳"] and "台" not in table["groups"]["上平四支"]
     assert (ROOT / "poetry_rnn" / "rhymed.json").stat().st_size < 50_000
+
+
+@pytest.mark.parametrize(
+    ("text", "again"),
+    [
+        ("床前明月光，疑是地上霜。举头望明月，低头思故乡。", ["明", "月", "头"]),
+        ("明月照山，山月悠悠。", ["山", "月"]),  # 悠悠: an attested doubling, said once
+        ("悠悠天地，悠悠云山。", ["悠"]),  # the second 悠悠 says 悠 again, once
+        ("岸岸花开，", ["岸"]),  # no poet doubles 岸: it is said again
+        ("山，山。", ["山"]),  # a line's end and the next line's start are no doubling
+        ("春春春，", ["春", "春"]),  # 春春 is no attested doubling: each 春 after the first
+        ("风吹柳，月照花。", []),
+        ("", []),
+    ],
+)
+def test_the_characters_a_poem_says_again(text, again):
+    assert repeated_chars(text) == again
 
 
 @pytest.mark.parametrize(

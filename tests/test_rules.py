@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import favouring
 
 from poetry_rnn import decoding
 from poetry_rnn.coherence import coherence
@@ -21,6 +22,7 @@ from poetry_rnn.prosody import (
     OBLIQUE,
     join_lines,
     pair_score,
+    repeated_chars,
     rhyming_groups,
     shared_rhymes,
     tone_of,
@@ -141,7 +143,8 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     def pairs(first: int) -> float:  # a couplet's summed pair scores, position by position
         return sum(pair_score(a, b) for a, b in zip(lines[first], lines[first + 1], strict=True))
 
-    plan = form_plan(FORMS["五言律诗"], {}, coherence=0)  # the coherence term apart
+    # The coherence and repetition terms apart.
+    plan = form_plan(FORMS["五言律诗"], {}, coherence=0, repeat_penalty=0)
     score = composer._score(plan, SimpleNamespace(loglik=loglik), texts)
     # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
     weight = decoding.PARALLEL_WEIGHT
@@ -149,8 +152,8 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     assert pairs(2) > 0 and pairs(4) > 0
     assert score.tolist() == pytest.approx(expected)
     for plan in (
-        form_plan(FORMS["五言律诗"], {}, parallel=False, coherence=0),
-        form_plan(FORMS["五言绝句"], {}, coherence=0),
+        form_plan(FORMS["五言律诗"], {}, parallel=False, coherence=0, repeat_penalty=0),
+        form_plan(FORMS["五言绝句"], {}, coherence=0, repeat_penalty=0),
     ):
         quatrains = [join_lines(lines[:4])] * 3
         assert composer._score(plan, SimpleNamespace(loglik=loglik), quatrains).tolist() == [
@@ -197,6 +200,68 @@ def test_in_free_writing_the_start_is_in_its_line_too():
     for text in texts:
         assert text.startswith("天月"), text
         assert all(line.count("天") <= 1 and line.count("月") <= 1 for line in split_lines(text))
+
+
+#: Enough characters that a 五言绝句 need say none again.
+MORE = "春秋草木林江河湖海雨雪烟人心情梦书酒楼台门马车舟城村日夜"
+MANY = Vocab([*SPECIALS, "，", "。", "？", *CHARS, *MORE])
+
+
+def repeats_of(plan: Plan, model: CharRNN) -> list[list[str]]:
+    """The characters each of 16 poems of ``plan`` says again."""
+    return [repeated_chars(text) for text in Composer(model, MANY).decode(plan, 16, Sampling(), 4)]
+
+
+@pytest.mark.parametrize("search", [None, decoding.Search()])
+def test_the_repeat_penalty_keeps_a_poem_from_saying_a_character_again(search):
+    # An untrained model says characters again as often as not, and loves 山 besides.
+    torch.manual_seed(0)
+    net = favouring("山", MANY, bias=2.0)
+    off, on = (
+        repeats_of(form_plan(FORMS["五言绝句"], {}, search=search, repeat_penalty=penalty), net)
+        for penalty in (0.0, 1.0)
+    )
+    assert sum(map(len, on)) < sum(map(len, off)) / 2, (off, on)
+    # Either way 山 at most twice (the rule gives way to the rhyme alone: 村 might come thrice).
+    assert all(again.count("山") <= 1 for again in off + on)
+
+
+def test_a_loved_character_comes_again_less_often_the_heavier_the_penalty():
+    torch.manual_seed(0)
+    net = favouring("山", MANY, bias=2.0)
+    said_again = [
+        sum(again.count("山") for again in repeats_of(plan, net))
+        for plan in (
+            form_plan(FORMS["五言绝句"], {}, search=None, repeat_penalty=penalty)
+            for penalty in (0.0, 1.0, 5.0)
+        )
+    ]
+    assert said_again[0] > said_again[1] > said_again[2] and said_again[0] <= 16, said_again
+
+
+def test_without_the_penalty_a_loved_character_comes_as_often_as_the_rule_lets_it():
+    # As before the penalty was: twice in every poem, no more.
+    torch.manual_seed(0)
+    plan = form_plan(FORMS["五言绝句"], {}, search=None, repeat_penalty=0.0)
+    texts = Composer(favouring("山", MANY, bias=5.0), MANY).decode(plan, 16, Sampling(), 4)
+    assert [text.count("山") for text in texts] == [2] * 16, texts
+
+
+@pytest.mark.parametrize("search", [None, decoding.Search()])
+def test_a_character_the_users_text_repeats_is_not_penalized(search):
+    # 山 is the user's (their text says it twice): it comes wherever the model wants it, however
+    # heavy the penalty on the other characters.
+    torch.manual_seed(0)
+    net = favouring("山", MANY)
+    counts = [
+        [text.count("山") for text in Composer(net, MANY).decode(plan, 8, Sampling(), 4)]
+        for plan in (
+            form_plan(FORMS["五言绝句"], {}, search=search, repeat_ok=frozenset("山"),
+                      repeat_penalty=penalty)
+            for penalty in (0.0, 10.0)
+        )
+    ]  # fmt: skip
+    assert counts[0] == counts[1] and min(counts[1]) > 2, counts
 
 
 def test_an_attested_doubling_is_the_one_way_a_character_comes_twice_in_a_line():
@@ -248,17 +313,22 @@ def test_a_free_poem_that_never_ends_itself_stops_at_the_length_limit():
 
 def test_a_search_gives_n_distinct_poems_each_scored_by_its_likelihood_per_token():
     # Without coherence, 对仗 (a 绝句 has no middle couplet) or a backward model, a poem's score
-    # is its log-likelihood under the model, read token by token, over its tokens.
+    # is its log-likelihood under the model, read token by token, less w_repeat for each
+    # character it says again (prosody.repeated_chars), over its tokens.
     net = model()
-    plan = form_plan(FORMS["五言绝句"], {}, coherence=0, search=decoding.Search(2, 8))
-    scored = Composer(net, VOCAB).decode_scored(plan, 4, Sampling(), seed=6)
-    assert len({text for text, _ in scored}) == 4  # 4 beams kept, every one of them given
-    for text, score in scored:
-        ids = torch.tensor(VOCAB.encode(text, wrap=True))  # <s>, the poem, </s>
-        with torch.inference_mode():
-            logits, _ = net(ids[None, :-1])
-        loglik = logits[0].log_softmax(-1).gather(1, ids[1:, None]).sum()
-        assert score == pytest.approx(float(loglik) / (len(ids) - 1), abs=1e-5)
+    search = decoding.Search(2, 8)
+    for penalty in (0.0, 2.0):
+        plan = form_plan(FORMS["五言绝句"], {}, coherence=0, search=search, repeat_penalty=penalty)
+        scored = Composer(net, VOCAB).decode_scored(plan, 4, Sampling(), seed=6)
+        assert len({text for text, _ in scored}) == 4  # 4 beams kept, every one of them given
+        for text, score in scored:
+            ids = torch.tensor(VOCAB.encode(text, wrap=True))  # <s>, the poem, </s>
+            with torch.inference_mode():
+                logits, _ = net(ids[None, :-1])
+            loglik = logits[0].log_softmax(-1).gather(1, ids[1:, None]).sum()
+            said_again = len(repeated_chars(text))  # 14 characters for 20: some, always
+            expected = float(loglik) - plan.repeat_weight * said_again
+            assert said_again and score == pytest.approx(expected / (len(ids) - 1), abs=1e-5)
     assert [score for _, score in scored] == sorted((s for _, s in scored), reverse=True)
 
 
@@ -317,7 +387,7 @@ def test_a_poems_search_score_adds_its_coherence_times_its_characters():
     texts[1] += texts[1]  # one character throughout: no pair of different characters
     tokens = torch.tensor([VOCAB.encode(text) for text in texts])
     poems = SimpleNamespace(loglik=torch.tensor([-10.0, -20.0]), tokens=tokens)
-    plan = form_plan(FORMS["五言绝句"], {}, coherence=1.5)
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=1.5, repeat_penalty=0)
     score = Composer(model(), VOCAB)._score(plan, poems, texts)
     assert coherence(texts[0]) > 0.05  # the poem's own, read apart from the search
     assert score.tolist() == pytest.approx([-10.0 + 1.5 * 20 * coherence(texts[0]), -20.0])
