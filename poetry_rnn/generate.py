@@ -24,6 +24,7 @@ import torch
 
 from poetry_rnn.check import ci_checks, read_poem
 from poetry_rnn.checkpoint import Models, load_models
+from poetry_rnn.cleaning import clean_title
 from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
@@ -388,14 +389,16 @@ class PoetryGenerator:
     ) -> Plan:
         """The plan of ``form``: a shi form under the controls' rhyme book, its header the
         controls' title; a 词牌's family under its own book (词林正韵), its header the tune,
-        as the corpus's 词 were trained (``<s>浣溪沙<sep>``); the user's title of a 词 steers
+        as the corpus's 词 were trained (``<s>浣溪沙<sep>``, the tune's name cleaned as the
+        corpus's titles are); the user's title of a 词 steers
         through the plan's keywords (:meth:`_planned`) and names the poem after the tune."""
         ci = isinstance(form, Family)
         return form_plan(
             form, fixed, rhyme=controls.rhyme, tone=controls.tone,
             rhyme_book=form.rhyme_book if ci else controls.rhyme_book,
             search=controls.line_search, parallel=controls.parallel,
-            coherence=controls.coherence, title=_tune(form.name) if ci else controls.title,
+            coherence=controls.coherence,
+            title=clean_title(_tune(form.name)) if ci else controls.title,
             **options,
         )  # fmt: skip
 
@@ -479,7 +482,7 @@ class PoetryGenerator:
         for text, score in scored:
             if ci:
                 checks = ci_checks(text, plan.pattern.patterns[0])
-                title = "·".join(filter(None, (plan.title, controls.title)))
+                title = "·".join(filter(None, (_tune(name), controls.title)))
             else:
                 checks = None if plan.form is None else check_poem(text, plan.form, plan.rhyme_book)
                 title = plan.title
