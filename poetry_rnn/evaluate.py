@@ -57,6 +57,11 @@ TITLES = ("送友人", "秋夜", "登楼", "山居", "江上", "春望", "寄远
 #: Where a blind kit's prompts come from: other poems of the test split, or the ones above.
 PROMPT_SOURCES = ("corpus", "fixed")
 DEFAULT_N = 200
+#: The tunes of a blind kit of 词 by default: those aichpoem writes (issue 43).
+KIT_TUNES = (
+    "浣溪沙", "鹧鸪天", "蝶恋花", "西江月", "清平乐",
+    "菩萨蛮", "点绛唇", "念奴娇", "满江红", "浪淘沙",
+)  # fmt: skip
 GENERATION_BATCH = 50  # poems per decoding batch
 
 
@@ -212,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--variants", nargs="+", default=[], metavar="NAME=JSON",
         help='named control sets (and models: "model": DIR, "backward": DIR, "precision": P) '
         'compared on the same prompts, e.g. sample=\'{"top_p": 1}\'',
+    )  # fmt: skip
+    kit.add_argument(
+        "--tunes", nargs="*", metavar="词牌",
+        help="a kit of 词 instead: real 词 of these tunes (without names: the ten of issue 43) "
+        "from the test split, and the model's 词 of the same tunes",
     )  # fmt: skip
 
     score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")
@@ -370,6 +380,7 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
     key = reading.write_kit(
         args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
         about={"model": model_name(args.model)}, progress=progress, prompt_source=args.prompts,
+        tunes=tuple(KIT_TUNES if args.tunes == [] else args.tunes or ()),
     )  # fmt: skip
     return (
         f"{key['n']} poems ({', '.join(key['variants'])}) in {args.out} in "

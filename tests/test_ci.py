@@ -6,16 +6,19 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import tiny_model
+from conftest import FIXTURES, tiny_model
 
 from poetry_rnn.check import check
 from poetry_rnn.check import main as check_main
+from poetry_rnn.ci_rates import HEADS, of_shape
 from poetry_rnn.controls import Controls
+from poetry_rnn.data import SPLITS, split_of
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.generate import MODES, PoetryGenerator
 from poetry_rnn.generate import main as generate_main
 from poetry_rnn.patterns import cipai, family_of, form_list
 from poetry_rnn.prosody import cilin_section, rhyme_groups
+from poetry_rnn.reading import write_kit
 from poetry_rnn.text import PUNCTUATION, split_lines
 from poetry_rnn.vocab import Vocab
 
@@ -235,3 +238,48 @@ def test_a_sample_of_the_corpus_ci_of_their_tunes_usual_shape_check_as_their_tun
     shared = {t for t in tunes if tunes[t][0].lengths in {(7,) * 8, (5,) * 8}}
     assert all(tune in shared for tune, _ in wrong), wrong
     assert len(wrong) <= len(sample) // 20, wrong
+
+
+# --- the blind reading kit of 词 ----------------------------------------------------------------
+
+
+def ci_corpus(folder: Path) -> tuple[Path, int]:
+    """A corpus of 词 of the test split: the fixture's 浣溪沙 and 菩萨蛮 of their tunes' usual
+    shape, their first character varied until the cleaned text falls in the test split."""
+    from poetry_rnn.cleaning import clean_text
+
+    records = json.loads((FIXTURES / "ci" / "宋词" / "ci.song.0.json").read_text("utf-8"))
+    written = []
+    for record in records:
+        tune, text = record["rhythmic"], "".join(record["paragraphs"])
+        if tune not in ("浣溪沙", "菩萨蛮") or not of_shape([text], cipai()[tune][0]):
+            continue
+        for char in HEADS:
+            varied, cleaned = char + text[1:], clean_text(char + text[1:])
+            if cleaned is not None and split_of(cleaned) == SPLITS.index("test"):
+                written.append(record | {"paragraphs": [varied]})
+                break
+    (folder / "宋词").mkdir(parents=True)
+    data = json.dumps(written, ensure_ascii=False)
+    (folder / "宋词" / "ci.song.0.json").write_text(data, "utf-8")
+    return folder, len(written)
+
+
+def test_a_blind_kit_of_ci_sets_real_ci_of_the_test_split_beside_the_models(unheaded, tmp_path):
+    corpus, count = ci_corpus(tmp_path / "corpus")
+    key = write_kit(tmp_path / "kit", unheaded, corpus, n=4, seed=1, tunes=("浣溪沙", "菩萨蛮"))
+    poems = list(key["poems"].values())
+    poets = [p for p in poems if p["source"] == "poet"]
+    model = [p for p in poems if p["source"] == "model"]
+    assert sorted(p["form"] for p in poets) == sorted(p["form"] for p in model)
+    assert {p["form"] for p in poets} == {"浣溪沙", "菩萨蛮"}
+    assert all(split_of(p["text"]) == SPLITS.index("test") for p in poets)
+    for poem in poems:
+        assert check(poem["text"], form=poem["form"]).misfits == [], poem
+        assert poem["title"] == poem["form"]  # every 词 shown under its tune
+    shown = (tmp_path / "kit" / "poems.md").read_text("utf-8")
+    assert "浣溪沙" in shown and "菩萨蛮" in shown and key["tunes"] == ["浣溪沙", "菩萨蛮"]
+    with pytest.raises(PoetryError, match=f"holds {count} 词 of those tunes, {count + 1} needed"):
+        write_kit(tmp_path / "more", unheaded, corpus, n=2 * count + 2, tunes=("浣溪沙", "菩萨蛮"))
+    with pytest.raises(PoetryError, match="unknown form '浣沙溪'"):
+        write_kit(tmp_path / "bad", unheaded, corpus, n=4, tunes=("浣沙溪",))
