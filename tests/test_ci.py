@@ -164,6 +164,23 @@ def test_list_forms_prints_the_shi_forms_and_every_tune_with_its_line_lengths(ca
         assert all(f"  {p.name}  " in out for p in variants), tune
 
 
+def test_the_demo_offers_the_tunes_apart_from_the_shi_forms_and_answers_in_chinese(unheaded):
+    from poetry_rnn import demo
+
+    labels = list(demo.FORM_LABELS)
+    tunes = [label for label in labels if label.startswith("词牌·")]
+    assert [demo.FORM_LABELS[label] for label in tunes] == list(cipai())
+    assert labels.index(tunes[0]) > labels.index("七言律诗")  # grouped after the shi
+    settings = (True, True, 0.8, 0.9, "1", 1, "简体", "平水韵")
+    answer = demo.answer(unheaded, "续写", "小院", "词牌·西江月", *settings)
+    assert "西江月" in answer.page and len(answer.poems[0]) == 8
+    refused = demo.answer(unheaded, "藏头", "春花秋月", "词牌·浣溪沙", *settings)
+    message = "4 个藏头字不合浣溪沙：浣溪沙有 6 句，每句一个藏头字"
+    assert refused == demo.Answer(demo.render_error(message), None)
+    refused = demo.answer(unheaded, "续写", "小楼昨夜雨，", "词牌·浣溪沙", *settings)
+    assert refused.page == demo.render_error("开头第 1 句有 5 个字，浣溪沙第 1 句是 7 个字")
+
+
 # --- checking ---------------------------------------------------------------------------------
 
 
