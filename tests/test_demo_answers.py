@@ -403,14 +403,16 @@ def test_a_seed_that_is_not_a_number_is_said_in_chinese():
     assert answer.page == demo.render_error("种子必须是 0 到 2⁶³−1 的整数（或留空），收到 '七'")
 
 
+NO_SHAPE = (
+    "1 句，每句字数 5：不是五言绝句、七言绝句、五言律诗、七言律诗中的任何一种，" + "也不合任何词牌"
+)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("床前明月光，hello。", "诗里有不是汉字的字符：h e l o"),
-        (
-            "床前明月光",
-            "1 句，每句字数 5：不是五言绝句、七言绝句、五言律诗、七言律诗中的任何一种，也不合任何词牌",
-        ),
+        ("床前明月光", NO_SHAPE),
         ("床" * 201, "诗太长了：最多 200 个字"),
         (None, "诗必须是文字"),
     ],
