@@ -193,23 +193,22 @@ def _check_shi(lines: list[str], form: str | None, rhyme_book: str) -> CheckRepo
         ok = bool(target & groups)
         rhyme.append(RhymeCheck(i + 1, lines[i][-1], _ordered(groups, rhyme_book), i > 0, ok))
     pattern = family_of(form or chosen.name, rhyme_book).fitting(lines, first_rhymes=joins)
-    tones = _tone_checks(lines, chosen, pattern)
-    return CheckReport(
-        text=join_lines(lines),
-        lines=lines,
-        form=chosen.name,
-        pattern=pattern.name,
-        rhyme_book=rhyme_book,
-        rhymes=rhymes,
-        rhyme_groups=_ordered(target, rhyme_book),
-        rhyme=rhyme,
-        tone_satisfied=sum(tone.ok for tone in tones),
-        tone_checked=len(tones),
-        tones=tones,
-        unattested_doubles=unattested_doubles(join_lines(lines)),
-        repeated_words=repeated_words(join_lines(lines)),
+    return _report(
+        join_lines(lines), lines, form=chosen.name, pattern=pattern.name,
+        rhyme_book=rhyme_book, rhymes=rhymes, rhyme_groups=_ordered(target, rhyme_book),
+        rhyme=rhyme, tones=_tone_checks(lines, chosen, pattern),
         parallelism=_parallelism(lines, chosen),
-    )
+    )  # fmt: skip
+
+
+def _report(text: str, lines: list[str], tones: list[ToneCheck], **fields: object) -> CheckReport:
+    """The report of a poem's ``text`` and ``lines``: its tone counts and the repetitions found
+    in it, beside the ``fields`` its form's checks give."""
+    return CheckReport(
+        text=text, lines=lines, tones=tones, tone_satisfied=sum(t.ok for t in tones),
+        tone_checked=len(tones), unattested_doubles=unattested_doubles(text),
+        repeated_words=repeated_words(text), **fields,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 def fitting_tunes(lines: Sequence[str]) -> list[Pattern]:
@@ -264,24 +263,13 @@ def check_ci(lines: list[str], pattern: Pattern) -> CheckReport:
                 source="corpus" if reading is None else "modern", reading=reading, wants=wants,
                 breaks=[ToneBreak(TUNE_RULE, i + 1, p, char, wants)] if broken else [],
             ))  # fmt: skip
-    return CheckReport(
-        text=join_lines(lines),
-        lines=lines,
-        form=pattern.name.partition("·")[0],
-        pattern=pattern.name,
-        rhyme_book=book,
-        rhymes=not missing and all(r.ok for r in rhyme),
-        rhyme_groups=_ordered(targets, book),
-        rhyme=rhyme,
-        tone_satisfied=sum(t.ok for t in tones),
-        tone_checked=len(tones),
-        tones=tones,
-        unattested_doubles=unattested_doubles(join_lines(lines)),
-        repeated_words=repeated_words(join_lines(lines)),
-        parallelism=[],
-        misfits=misfits,
-        kind="ci",
-    )
+    marks = [line.mark for line in pattern.lines] + ["。"] * max(0, len(lines) - len(wanted))
+    return _report(
+        _joined(lines, marks), lines, form=pattern.name.partition("·")[0], pattern=pattern.name,
+        rhyme_book=book, rhymes=not missing and all(r.ok for r in rhyme),
+        rhyme_groups=_ordered(targets, book), rhyme=rhyme, tones=tones, parallelism=[],
+        misfits=misfits, kind="ci",
+    )  # fmt: skip
 
 
 def ci_checks(text: str, pattern: Pattern) -> PoemChecks:

@@ -155,6 +155,12 @@ def draw_real_poems(
             f"the test split of {corpus} holds {available} regulated poems, {count} needed: "
             "ask for fewer poems or give a larger corpus"
         )
+    return _in_turn(pool, count, rng), pool
+
+
+def _in_turn(pool: dict[str, list[dict]], count: int, rng: random.Random) -> list[dict]:
+    """``count`` entries of ``pool`` (which holds them), its groups shuffled and then taken in
+    turn, so that every group has its share while it lasts; the rest stay in ``pool``."""
     for group in pool.values():
         rng.shuffle(group)
     drawn: list[dict] = []
@@ -162,7 +168,7 @@ def draw_real_poems(
         for group in pool.values():
             if group and len(drawn) < count:
                 drawn.append(group.pop())
-    return drawn, pool
+    return drawn
 
 
 def draw_real_ci(
@@ -198,14 +204,7 @@ def draw_real_ci(
             f"the test split of {corpus} holds {available} 词 of those tunes, {count} needed: "
             "ask for fewer poems or name more tunes"
         )
-    for group in pool.values():
-        rng.shuffle(group)
-    drawn: list[dict] = []
-    while len(drawn) < count:
-        for group in pool.values():
-            if group and len(drawn) < count:
-                drawn.append(group.pop())
-    return drawn
+    return _in_turn(pool, count, rng)
 
 
 def ci_jobs(generator: PoetryGenerator, tunes: list[str], first_seed: int) -> list[dict]:
