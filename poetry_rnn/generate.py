@@ -87,6 +87,7 @@ class Poem:
     plan: list[str] = field(default_factory=list)  # one keyword per line, or none
     plan_source: str = ""  # "theme", "start", "heads", "title" or "first line"; "" without a plan
     title: str = ""  # what it was written to; "" from a model trained without titles
+    # (a 词: its tune, ·the user's title where one was given, whatever the model)
 
     def to_dict(self) -> dict:
         data = asdict(self)
