@@ -18,9 +18,12 @@ import torch
 from poetry_rnn.coherence import associations
 from poetry_rnn.plans import Plan, step_of
 from poetry_rnn.prosody import (
+    CILIN,
     LEVEL,
     OBLIQUE,
     attested_doubles,
+    cilin_section,
+    cilin_tone,
     heard_rhyme_groups,
     parallel_pairs,
     rhyming_groups,
@@ -188,6 +191,29 @@ class Constraints:
             counts = (self.table & chars[:, None]).sum(0)
             self.groups.append(counts >= min(needed, int(counts.max())))
             self.roomy.append(counts > needed)
+        # Under 词林正韵 a segment rhymes in groups of its own tone class (平, 仄 or 入), and
+        # the segments of one 部 (西江月's 平 and 叶仄 rhymes: Pattern.sections) stay in it.
+        self.kin: list[list[int]] = [[] for _ in segments]
+        self.section = torch.zeros(0, 0, dtype=torch.bool)  # (groups, groups): one 部
+        if plan.rhyme_book == CILIN and family is not None:
+            names = rhyming_groups(CILIN)
+            for segment, tone in enumerate(segments):
+                own = self.groups[segment] & torch.tensor([cilin_tone(n) == tone for n in names])
+                self.groups[segment] = own if bool(own.any()) else self.groups[segment]
+            sections = members[0].sections
+            self.kin = [[t for t in range(len(segments)) if t != s and sections[t] == sections[s]]
+                        for s in range(len(segments))]  # fmt: skip
+            parts = [cilin_section(name) for name in names]
+            self.section = torch.tensor([[a == b for b in parts] for a in parts])
+
+    def linked(self, rhymes: torch.Tensor, segment: int) -> None:
+        """Narrow, in place, the groups ``rhymes[..., s, :]`` of each segment of ``segment``'s
+        部 to that 部, as ``segment``'s own groups stand; a row it would empty keeps its own."""
+        for other in self.kin[segment]:
+            heard = rhymes[..., segment, :].float() @ self.section.float() > 0
+            narrowed = rhymes[..., other, :] & heard
+            keep = narrowed.any(-1, keepdim=True)
+            rhymes[..., other, :] = torch.where(keep, narrowed, rhymes[..., other, :])
 
     def _answer(self, plan: Plan, tables: VocabTables) -> None:
         """A 对联's answering 联: the 下联, or the 上联 where the plan gives the 下联 whole.

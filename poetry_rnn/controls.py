@@ -17,7 +17,8 @@ from poetry_rnn.decoding import (
     Search,
 )
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS, get_form
+from poetry_rnn.patterns import is_tune, unknown_form
+from poetry_rnn.prosody import DEFAULT_RHYME_BOOK, FORMS, RHYME_BOOKS
 from poetry_rnn.sampling import Sampling
 from poetry_rnn.titles import user_title
 
@@ -37,7 +38,8 @@ class Controls:
 
     ``form``: None lets the generator choose a regulated form (an acrostic's by its number of
     heads; otherwise 4 lines, 5 or 7 characters as the start's punctuation or the model sets
-    them), ``"free"`` writes free length, or a name of ``FORMS``. ``seed`` None draws one.
+    them), ``"free"`` writes free length, a name of ``FORMS``, or a 词牌 (浣溪沙; a variant:
+    浣溪沙·2), whose 词 rhyme by 词林正韵 whatever ``rhyme_book`` says. ``seed`` None draws one.
     ``style`` primes the mood without being printed. ``rhyme_book``: the book the rhyme follows
     and is checked by, 平水韵 ("pingshui", the classical book) or 中华新韵 ("xinyun").
     ``search``: how a form is decoded, "lines" (whole-line search: ``beams`` partial poems kept,
@@ -77,7 +79,8 @@ class Controls:
         if self.form is not None and self.form != FREE:
             if not isinstance(self.form, str):
                 raise PoetryError(f"form must be a form's name, got {self.form!r}")
-            get_form(self.form)
+            if self.form not in FORMS and not is_tune(self.form):
+                raise PoetryError(unknown_form(self.form))
         for name in ("rhyme", "tone", "parallel", "plan"):
             if not isinstance(getattr(self, name), bool):
                 raise PoetryError(f"{name} must be True or False, got {getattr(self, name)!r}")

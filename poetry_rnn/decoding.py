@@ -210,6 +210,7 @@ class _Poems:
             if rhyme is not None and rhyme[1]:
                 narrowed = groups[rhyme[0]] & rules.table[token]
                 groups[rhyme[0]] = narrowed if narrowed.any() else groups[rhyme[0]]
+                rules.linked(groups, rhyme[0])
                 used_rhymes[token] = True
             elif rules.varies(step):
                 tone = rules.tables.tone_codes[token : token + 1]
@@ -635,4 +636,5 @@ class Composer:
             narrowed = groups & rules.table[token]
             narrows = narrowed.any(1, keepdim=True) & rhyming[:, None]
             poems.rhymes[:, segment] = torch.where(narrows, narrowed, groups)
+            rules.linked(poems.rhymes, segment)
             poems.used_rhymes[rows[rhyming], token[rhyming]] = True

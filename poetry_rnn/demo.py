@@ -42,6 +42,7 @@ from poetry_rnn.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.generate import BACKWARD_HELP, Poem, PoetryGenerator
 from poetry_rnn.messages import in_chinese
+from poetry_rnn.patterns import cipai
 from poetry_rnn.prosody import (
     DEFAULT_RHYME_BOOK,
     EITHER,
@@ -65,8 +66,9 @@ PROMPT_LABELS = {
     "主题": "主题（如 秋夜思乡）",
 }
 #: 自动: the library chooses (a 绝句 of the length the start or the model sets; an acrostic's
-#: form by its heads).
-FORM_LABELS = {"自动": None, **{name: name for name in FORMS}, "不限字数": FREE}
+#: form by its heads). The 词牌 follow the shi forms, each labelled 词牌·浣溪沙.
+FORM_LABELS = {"自动": None, **{name: name for name in FORMS}, "不限字数": FREE,
+               **{f"词牌·{tune}": tune for tune in cipai()}}  # fmt: skip
 SCRIPT_LABELS = {"简体": "simplified", "繁體": "traditional"}
 RHYME_BOOK_LABELS = {name: book for book, name in RHYME_BOOK_NAMES.items()}
 MAX_POEMS = 4

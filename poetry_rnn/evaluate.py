@@ -67,6 +67,11 @@ DEFAULT_N = 200
 DEFAULT_COUPLETS = 48
 KIT_KINDS = ("poems", "couplet")
 MAX_COUPLETS = 2000
+#: The tunes of a blind kit of 词 by default: those aichpoem writes (issue 43).
+KIT_TUNES = (
+    "浣溪沙", "鹧鸪天", "蝶恋花", "西江月", "清平乐",
+    "菩萨蛮", "点绛唇", "念奴娇", "满江红", "浪淘沙",
+)  # fmt: skip
 GENERATION_BATCH = 50  # poems per decoding batch
 
 
@@ -206,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_sampling(couplet)
 
+    tunes = commands.add_parser(
+        "ci", help="format, rhyme and tone rates of model 词 by 词牌, beside the Song poets'",
+        description="For every 词牌 (or those named), the rates of the corpus's 词 of its "
+        "shape beside those of --n 词 the model writes to it, the modes cycled (docs/cipai.md)",
+    )  # fmt: skip
+    tunes.add_argument("--corpus", required=True, help="a chinese-poetry checkout (its 宋词)")
+    tunes.add_argument("--model", type=Path, help="a model directory (default: the shipped one)")
+    tunes.add_argument("--n", type=int, default=10, help="词 the model writes a tune (10)")
+    tunes.add_argument("--tunes", nargs="+", help="the 词牌 (default: every one of the table)")
+    tunes.add_argument("--modes", nargs="+", help="the modes cycled (default: the model's)")
+    tunes.add_argument("--seed", type=int, default=0, help="seed of each tune's first 词")
+    tunes.add_argument("--json", action="store_true", help="print one JSON object")
     kit = commands.add_parser(
         "blind", help="a blind reading kit: real and generated poems, shuffled (docs/metrics.md)"
     )
@@ -231,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--variants", nargs="+", default=[], metavar="NAME=JSON",
         help='named control sets (and models: "model": DIR, "backward": DIR, "precision": P) '
         'compared on the same prompts, e.g. sample=\'{"top_p": 1}\'',
+    )  # fmt: skip
+    kit.add_argument(
+        "--tunes", nargs="*", metavar="词牌",
+        help="a kit of 词 instead: real 词 of these tunes (without names: the ten of issue 43) "
+        "from the test split, and the model's 词 of the same tunes",
     )  # fmt: skip
 
     score = commands.add_parser("blind-score", help="the scores of a blind reading kit's ratings")
@@ -267,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "blind-score":
         print(run_blind_score(args))
+        return 0
+    if args.command == "ci":
+        print(run_ci(args, progress))
         return 0
     if args.command == "perplexity":
         result = run_perplexity(args, progress)
@@ -402,6 +427,7 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
     key = reading.write_kit(
         args.out, generator, args.corpus, args.n, variants, args.seed, tuple(args.include),
         about={"model": model_name(args.model)}, progress=progress, prompt_source=args.prompts,
+        tunes=tuple(KIT_TUNES if args.tunes == [] else args.tunes or ()),
     )  # fmt: skip
     return (
         f"{key['n']} poems ({', '.join(key['variants'])}) in {args.out} in "
@@ -409,6 +435,17 @@ def run_blind(args: argparse.Namespace, progress: bool) -> str:
         f"{reading.RUBRIC_FILE}, keep {reading.KEY_FILE}; then python -m poetry_rnn.evaluate "
         f"blind-score {args.out}"
     )
+
+
+def run_ci(args: argparse.Namespace, progress: bool) -> str:
+    """The 词牌 table of rates, as Markdown or JSON."""
+    from poetry_rnn.ci_rates import ci_table, format_ci_table
+
+    generator = PoetryGenerator.from_pretrained(args.model)
+    result = ci_table(generator, args.corpus, args.n, args.tunes, args.modes,
+                      Controls(seed=args.seed), progress)  # fmt: skip
+    result["model"] = model_name(args.model)
+    return json.dumps(result, ensure_ascii=False) if args.json else format_ci_table(result)
 
 
 def run_blind_score(args: argparse.Namespace) -> str:

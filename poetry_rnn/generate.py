@@ -23,8 +23,9 @@ from pathlib import Path
 
 import torch
 
-from poetry_rnn.check import read_poem
+from poetry_rnn.check import ci_checks, read_poem
 from poetry_rnn.checkpoint import Models, load_models
+from poetry_rnn.cleaning import clean_title
 from poetry_rnn.coherence import plan_keywords
 from poetry_rnn.controls import (
     FREE,
@@ -60,13 +61,16 @@ from poetry_rnn.patterns import (
     Family,
     banner_pattern,
     couplet_pattern,
+    family_of,
+    form_list,
+    is_tune,
+    tune_variants,
 )
 from poetry_rnn.prosody import (
     FORMS,
     Form,
     PoemChecks,
     check_poem,
-    get_form,
 )
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.titles import choose_title, user_title
@@ -116,6 +120,7 @@ class Poem:
     plan: list[str] = field(default_factory=list)  # one keyword per line, or none
     plan_source: str = ""  # "theme", "start", "heads", "title" or "first line"; "" without a plan
     title: str = ""  # what it was written to; "" from a model trained without titles
+    # (a 词: its tune, ·the user's title where one was given, whatever the model)
     upper: str = ""  # a 对联's 上联 (its internal comma kept, its close left out)
     lower: str = ""  # its 下联
     banner: str = ""  # its 横批, where one was asked for
@@ -203,7 +208,7 @@ class PoetryGenerator:
                 repeat_penalty=controls.repeat_penalty,
             )
         else:
-            form = get_form(controls.form) if controls.form else self._chosen_form(start, style)
+            form = _shape(controls.form) if controls.form else self._chosen_form(start, style)
             fixed = _align_start(start, form)
             plan = self._form_plan(form, controls, fixed, style=style, repeat_ok=_repeated(start))
             if controls.plan:
@@ -228,9 +233,11 @@ class PoetryGenerator:
                     "give 4 (绝句) or 8 (律诗) characters"
                 )
             form = FORMS[ACROSTIC_FORMS[len(heads)]]
+        elif is_tune(controls.form):
+            form = _acrostic_variant(controls.form, len(heads))
         else:
-            form = get_form(controls.form)
-        if len(heads) != form.lines:
+            form = FORMS[controls.form]
+        if len(heads) != _line_count(form):
             fits = ", ".join(f.name for f in FORMS.values() if f.lines == len(heads)) or "none"
             raise PoetryError(
                 f"an acrostic of {len(heads)} characters does not fit {form.name} "
@@ -279,14 +286,14 @@ class PoetryGenerator:
                 repeat_penalty=controls.repeat_penalty,
             )
             return self._decode(plan, controls, "theme")
-        form = get_form(controls.form) if controls.form else self._chosen_form("", style)
+        form = _shape(controls.form) if controls.form else self._chosen_form("", style)
         plan = self._form_plan(form, controls, {}, style=style)
         if steer == "prime":
             return self._decode(plan, controls, "theme")
         if controls.plan:
             theme = "".join(chars)
             return self._planned(plan, controls, "theme", theme, printed="", source="theme")
-        keywords = [chars[line % len(chars)] for line in range(form.lines)]
+        keywords = [chars[line % len(chars)] for line in range(_line_count(form))]
         return self._decode(
             _steered(plan, keywords, self.vocab), controls, "theme", keywords, "theme"
         )
@@ -443,8 +450,9 @@ class PoetryGenerator:
         """The poems ``write`` writes to the controls' title; where there is none (and the
         model knows titles), each poem to a title of its own, drawn from the bank by the
         user's ``prompt`` and the poem's seed (:func:`poetry_rnn.titles.choose_title`), best
-        first. A model trained without titles takes none."""
-        if self.vocab.sep_id is None or controls.title:
+        first. A model trained without titles takes none. A 词 is headed by its tune, not by a
+        title of the bank (:meth:`_form_plan`)."""
+        if self.vocab.sep_id is None or controls.title or is_tune(controls.form):
             if controls.title and self.vocab.sep_id is None:
                 raise PoetryError("this model was not trained with titles: it cannot take one")
             return write(controls)
@@ -522,10 +530,18 @@ class PoetryGenerator:
     def _form_plan(
         self, form: Form | Family, controls: Controls, fixed: dict, **options: object
     ) -> Plan:
+        """The plan of ``form``: a shi form under the controls' rhyme book, its header the
+        controls' title; a 词牌's family under its own book (词林正韵), its header the tune,
+        as the corpus's 词 were trained (``<s>浣溪沙<sep>``, the tune's name cleaned as the
+        corpus's titles are); the user's title of a 词 steers
+        through the plan's keywords (:meth:`_planned`) and names the poem after the tune."""
+        ci = isinstance(form, Family) and form.kind == "ci"
         return form_plan(
-            form, fixed, rhyme=controls.rhyme, rhyme_book=controls.rhyme_book, tone=controls.tone,
+            form, fixed, rhyme=controls.rhyme, tone=controls.tone,
+            rhyme_book=form.rhyme_book if ci else controls.rhyme_book,
             search=controls.line_search, parallel=controls.parallel,
-            coherence=controls.coherence, title=controls.title,
+            coherence=controls.coherence,
+            title=clean_title(_tune(form.name)) if ci else controls.title,
             repeat_penalty=controls.repeat_penalty, **options,
         )  # fmt: skip
 
@@ -566,22 +582,23 @@ class PoetryGenerator:
         """Poems of ``plan``, each line steered by its keyword: the plan grown from ``seeds``
         and the title (``printed``: the text the poem prints anyway), or, where the statistics
         know none of them, from the model's own first line."""
-        assert plan.form is not None and plan.slots is not None
-        keywords = plan_keywords(seeds + plan.title, plan.form.lines, printed)
-        source = "title" if plan.title and not seeds else source
+        assert plan.pattern is not None and plan.slots is not None
+        lines = len(plan.pattern.lengths)
+        keywords = plan_keywords(seeds + controls.title, lines, printed)
+        source = "title" if controls.title and not seeds else source
         if keywords:
             return self._decode(
                 _steered(plan, keywords, self.vocab), controls, mode, keywords, source
             )
         # The first line alone, n of them; then each poem planned from its own first line.
         seed = _seed(controls)
-        first = replace(plan, slots=plan.slots[: plan.form.chars + 1])
+        first = replace(plan, slots=plan.slots[: plan.pattern.lengths[0] + 1])
         poems = []
         for number, text in enumerate(
             self.composer.decode(first, controls.n, controls.sampling, seed)
         ):
             line = split_lines(text)[0]
-            keywords = plan_keywords(line, plan.form.lines, printed=line)
+            keywords = plan_keywords(line, lines, printed=line)
             slots = tuple(
                 replace(slot, fixed=line[slot.position - 1])
                 if slot.line == 0 and slot.position else slot
@@ -603,16 +620,22 @@ class PoetryGenerator:
         seed = _seed(controls)
         scored = self.composer.decode_scored(plan, controls.n, controls.sampling, seed)
         poems = []
+        ci = plan.pattern is not None and plan.pattern.kind == "ci"
+        name = plan.pattern.name if ci else plan.form.name if plan.form else None
         for text, score in scored:
-            checks = None if plan.form is None else check_poem(text, plan.form, controls.rhyme_book)
-            title = plan.title
+            if ci:
+                checks = ci_checks(text, plan.pattern.patterns[0])
+                title = "·".join(filter(None, (_tune(name), controls.title)))
+            else:
+                checks = None if plan.form is None else check_poem(text, plan.form, plan.rhyme_book)
+                title = plan.title
             if controls.script == "traditional":
                 text, title = to_traditional(text), to_traditional(title)
             poems.append(
                 Poem(
                     text=text,
                     lines=_printed_lines(text),
-                    form=plan.form.name if plan.form else None,
+                    form=name,
                     mode=mode,
                     seed=seed,
                     checks=checks,
@@ -726,23 +749,67 @@ def _check_line(line: object, form: Form) -> None:
         raise PoetryError(f"line {line!r} is out of range: a {form.name} has lines 1–{form.lines}")
 
 
-def _align_start(start: str, form: Form) -> dict[tuple[int, int], str]:
+def _shape(name: str) -> Form | Family:
+    """The form a plan lays out for ``name``: a shi form, or a 词牌's family (its most common
+    variant, or the variant named)."""
+    return FORMS[name] if name in FORMS else family_of(name)
+
+
+def _tune(name: str) -> str:
+    """The tune of a 词牌 or variant name: 浣溪沙 for 浣溪沙·2."""
+    return name.partition("·")[0]
+
+
+def _lengths(form: Form | Family) -> tuple[int, ...]:
+    return form.lengths if isinstance(form, Family) else (form.chars,) * form.lines
+
+
+def _line_count(form: Form | Family) -> int:
+    return len(_lengths(form))
+
+
+def _acrostic_variant(name: str, heads: int) -> Family:
+    """The variant of the 词牌 ``name`` with a line for each of ``heads`` heads (the most
+    common such); a PoetryError telling the line counts of its variants otherwise."""
+    variants = tune_variants(name)
+    fitting = [pattern for pattern in variants if len(pattern.lines) == heads]
+    if not fitting:
+        counts = " or ".join(str(n) for n in sorted({len(p.lines) for p in variants}))
+        raise PoetryError(
+            f"an acrostic of {heads} characters fits no variant of {name}: give {counts} "
+            "characters, one a line"
+        )
+    return Family(fitting[0].name, fitting[:1])
+
+
+def _align_start(start: str, form: Form | Family) -> dict[tuple[int, int], str]:
     """Place the start text's characters in the form's slots; punctuation must end lines."""
+    lengths = _lengths(form)
     fixed: dict[tuple[int, int], str] = {}
     line, position = 0, 0
     for char in start:
         if char in PUNCTUATION:
-            if position != form.chars:
+            if position != lengths[line]:
+                if isinstance(form, Family):
+                    raise PoetryError(
+                        f"the start's line {line + 1} has {position} characters, "
+                        f"but line {line + 1} of {form.name} has {lengths[line]}"
+                    )
                 raise PoetryError(
                     f"the start's line {line + 1} has {position} characters, but "
                     f"{form.name} lines have {form.chars}"
                 )
             line, position = line + 1, 0
             continue
-        if position == form.chars:
+        if line < len(lengths) and position == lengths[line]:
             line, position = line + 1, 0
         position += 1
-        if line >= form.lines:
+        if line >= len(lengths):
+            if isinstance(form, Family):
+                raise PoetryError(
+                    f"the start is longer than {form.name} holds "
+                    f"({sum(lengths)} characters in {len(lengths)} lines)"
+                )
             raise PoetryError(
                 f"the start is longer than {form.name} holds "
                 f"({form.lines} lines of {form.chars} characters)"
@@ -833,10 +900,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="how --theme steers: keywords planned into the lines, priming the state, or both",
     )  # fmt: skip
     parser.add_argument(
-        "--form", choices=[*FORMS, FREE],
-        help="default: a regulated poem of 4 lines, 5 or 7 characters as the start's "
-        "punctuation or the model sets them (an acrostic: by its number of heads); "
-        f"{FREE}: any length",
+        "--form",
+        help=f"{', '.join(FORMS)}, a 词牌 (浣溪沙, or a variant: 浣溪沙·2; see --list-forms) "
+        f"or {FREE} (any length); default: a regulated poem of 4 lines, 5 or 7 characters as "
+        "the start's punctuation or the model sets them (an acrostic: by its number of heads)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--list-forms", action="store_true",
+        help="print the shi forms and the 词牌 with their line lengths, and exit",
     )  # fmt: skip
     parser.add_argument("--n", type=int, default=1, help="how many poems")
     add_writing_arguments(parser)
@@ -863,6 +934,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backward", type=Path, help=BACKWARD_HELP)
     parser.add_argument("--json", action="store_true", help="print a JSON list of poems")
     args = parser.parse_args(argv)
+    if args.list_forms:
+        print(form_list())
+        return 0
 
     controls = Controls(
         **writing_options(args), form=args.form, rhyme=not args.no_rhyme,

@@ -43,6 +43,13 @@ MESSAGES: tuple[tuple[str, str], ...] = (
      "(?P<chars>\\d+)", "开头第 {line} 句有 {n} 个字，{form}每句 {chars} 个字"),
     ("the start is longer than (?P<form>\\S+) holds \\((?P<lines>\\d+) lines of (?P<chars>\\d+) "
      "characters\\)", "开头比一首{form}还长：{form}共 {lines} 句，每句 {chars} 个字"),
+    ("the start's line (?P<line>\\d+) has (?P<n>\\d+) characters, but line \\d+ of (?P<form>\\S+) "
+     "has (?P<chars>\\d+)", "开头第 {line} 句有 {n} 个字，{form}第 {line} 句是 {chars} 个字"),
+    ("the start is longer than (?P<form>\\S+) holds \\((?P<total>\\d+) characters in "
+     "(?P<lines>\\d+) lines\\)", "开头比一首{form}还长：{form}共 {lines} 句、{total} 个字"),
+    ("an acrostic of (?P<n>\\d+) characters fits no variant of (?P<form>\\S+): give "
+     "(?P<counts>[\\d or]+) characters, one a line",
+     "{n} 个藏头字不合{form}：{form}有 {counts} 句，每句一个藏头字"),
     ("an acrostic needs a regulated form, not free length",
      "藏头诗要选格律体裁，不能选「不限字数」"),
     ("an acrostic of (?P<n>\\d+) characters fits no form: give 4 \\(绝句\\) or 8 \\(律诗\\) "
@@ -91,6 +98,8 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("n must be an integer between 1 and (?P<most>\\d+), got (?P<value>.+)",
      "首数必须是 1 到 {most} 的整数，收到 {value}"),
     ("unknown form (?P<value>.+); choose one of (?P<forms>.+)", "没有体裁 {value}；可选：{forms}"),
+    ("unknown form (?P<value>.+); the closest: (?P<forms>.+) \\(--list-forms lists them all\\)",
+     "没有体裁 {value}；最接近的：{forms}"),
     ("form must be a form's name, got (?P<value>.+)", "体裁必须是体裁的名字，收到 {value}"),
     ("script must be simplified or traditional, got (?P<value>.+)",
      "字体只能是简体或繁體，收到 {value}"),
@@ -117,6 +126,9 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("revising keeps the poem's own form, not free length",
      "重写保留原诗的体裁，不能选「不限字数」"),
     # the checking tab, and positions in a poem
+    ("(?P<lines>\\d+) lines? of (?P<lengths>[\\d, ]+) characters: not one of (?P<forms>.+), nor "
+     "the shape of a 词牌",
+     "{lines} 句，每句字数 {lengths}：不是{forms}中的任何一种，也不合任何词牌"),
     ("(?P<lines>\\d+) lines? of (?P<lengths>[\\d, ]+) characters: not one of (?P<forms>.+)",
      "{lines} 句，每句字数 {lengths}：不是{forms}中的任何一种"),
     ("(?P<lines>\\d+) lines? of (?P<lengths>[\\d, ]+) characters: not (?P<form>\\S+) "
@@ -142,6 +154,8 @@ def in_chinese(message: str) -> str:
                 fields["text"] = TEXTS[fields["text"]]
             if "switch" in fields:
                 fields["switch"] = _SWITCHES[fields["switch"]]
+            if "counts" in fields:
+                fields["counts"] = fields["counts"].replace(" or ", " 或 ")
             if "forms" in fields:
                 fields["forms"] = "无" if fields["forms"] == "none" else fields["forms"]
                 fields["forms"] = fields["forms"].replace(", ", "、")

@@ -21,6 +21,8 @@ checker judges a finished poem by the member it fits best.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import itertools
 import json
 from collections.abc import Sequence
@@ -146,6 +148,21 @@ class Pattern:
     def tone(self, line: int, position: int) -> str | None:
         """The tone at ``position`` (1-based) of ``line`` (0-based): 平, 仄 or None (either)."""
         return self.lines[line].tone(position)
+
+    @property
+    def sections(self) -> tuple[int, ...]:
+        """Each rhyme segment's 部, as the first segment of that 部: a segment an earlier one
+        resumes after (西江月's 仄 rhymes, amid its 平 ones) rhymes in that segment's 部, on
+        its own tone (叶韵); a segment after the earlier ones have ended changes the rhyme
+        (换韵, as in 菩萨蛮) and opens a 部 of its own. Only 词林正韵 joins the 平 and 仄
+        groups of a 部; other books read every segment apart."""
+        ends = [self.rhyme_lines(segment) for segment in range(len(self.segments))]
+        sections: list[int] = []
+        for segment, lines in enumerate(ends):
+            earlier = (s for s in range(segment) if lines and ends[s] and ends[s][-1] > lines[0])
+            kin = next(earlier, None) if self.rhyme_book == CI_RHYME_BOOK else None
+            sections.append(segment if kin is None else sections[kin])
+        return tuple(sections)
 
     def rhyme_lines(self, segment: int | None = None) -> list[int]:
         """The 0-based lines whose last characters rhyme (in ``segment``, where given)."""
@@ -442,9 +459,32 @@ def shi_families(rhyme_book: str = DEFAULT_RHYME_BOOK) -> dict[str, Family]:
     return {name: shi_family(form, rhyme_book) for name, form in FORMS.items()}
 
 
+@functools.cache
+def cipai() -> dict[str, tuple[Pattern, ...]]:
+    """The package's 词牌 table (:func:`load_cipai`), read once."""
+    return load_cipai()
+
+
+def tune_variants(name: str) -> tuple[Pattern, ...]:
+    """The patterns a 词牌 name allows: a tune's variants, most common first, or one variant
+    named alone (浣溪沙·2); empty where ``name`` is no 词牌."""
+    tunes = cipai()
+    if name in tunes:
+        return tunes[name]
+    tune = name.partition("·")[0]
+    return tuple(p for p in tunes.get(tune, ()) if p.name == name)
+
+
+def is_tune(name: object) -> bool:
+    """Whether ``name`` names a 词牌 or one of its variants."""
+    return isinstance(name, str) and bool(tune_variants(name))
+
+
 def family_of(name: str, rhyme_book: str = DEFAULT_RHYME_BOOK) -> Family:
     """The family called ``name``: a shi form (its four patterns), or one pattern of it (such
-    as 七言律诗·平起首句入韵), alone. A PoetryError naming the forms otherwise."""
+    as 七言律诗·平起首句入韵), alone; a 词牌, its most common variant, or a variant named
+    alone (浣溪沙·2), rhymed by 词林正韵 whatever ``rhyme_book`` says. A PoetryError naming
+    the closest known names otherwise."""
     families = shi_families(rhyme_book)
     if not isinstance(name, str):
         raise PoetryError(f"a form is named by text, got {type(name).__name__}")
@@ -454,11 +494,46 @@ def family_of(name: str, rhyme_book: str = DEFAULT_RHYME_BOOK) -> Family:
         for pattern in family.patterns:
             if pattern.name == name:
                 return Family(name, (pattern,))
-    raise PoetryError(f"unknown form {name!r}; choose one of {', '.join(families)} "
-                      "or one of their patterns (such as 七言律诗·平起首句入韵)")  # fmt: skip
+    variants = tune_variants(name)
+    if variants:
+        return Family(name, variants[:1])
+    raise PoetryError(unknown_form(name))
+
+
+def unknown_form(name: str) -> str:
+    """One line for an unknown form: the known names closest to ``name``."""
+    known = [*FORMS, *cipai()]
+    closest = difflib.get_close_matches(name, known, n=3, cutoff=0.3)
+    if not closest:
+        closest = difflib.get_close_matches(name, pattern_names(), n=3, cutoff=0.3)
+    near = ", ".join(closest) if closest else ", ".join(FORMS)
+    return f"unknown form {name!r}; the closest: {near} (--list-forms lists them all)"
 
 
 def pattern_names() -> list[str]:
-    """Every name :func:`family_of` knows: the forms, then their patterns."""
+    """Every name :func:`family_of` knows: the forms, their patterns, the 词牌 and their
+    variants."""
     families = shi_families()
-    return [*families, *(p.name for f in families.values() for p in f.patterns)]
+    tunes = cipai()
+    return [*families, *(p.name for f in families.values() for p in f.patterns), *tunes,
+            *(p.name for v in tunes.values() for p in v[1:])]  # fmt: skip
+
+
+def shape_line(pattern: Pattern) -> str:
+    """A pattern's line lengths, its 片 apart: 浣溪沙 ``7 7 7 | 7 7 7``."""
+    lengths, cuts, at = [str(n) for n in pattern.lengths], set(), 0
+    for count in pattern.stanzas[:-1]:
+        at += count
+        cuts.add(at)
+    return " ".join(("| " if i in cuts else "") + n for i, n in enumerate(lengths))
+
+
+def form_list() -> str:
+    """What ``--list-forms`` prints: the shi forms, then each 词牌 and its variants with
+    their line lengths, the 片 break as |."""
+    rows = ["诗:"]
+    rows += [f"  {name}  {form.lines} lines of {form.chars}" for name, form in FORMS.items()]
+    rows.append("词牌 (词林正韵; variants as 浣溪沙·2):")
+    for variants in cipai().values():
+        rows += [f"  {pattern.name}  {shape_line(pattern)}" for pattern in variants]
+    return "\n".join(rows)

@@ -14,6 +14,7 @@ import random
 import re
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from poetry_rnn.errors import PoetryError
 from poetry_rnn.evaluate import PROMPT_SOURCES, middle_couplets, prompts, usable_prompt
 from poetry_rnn.files import write_text_atomic
 from poetry_rnn.generate import PoetryGenerator
+from poetry_rnn.patterns import cipai, is_tune, unknown_form
 from poetry_rnn.prosody import FORMS, form_of, join_lines
 from poetry_rnn.text import PUNCTUATION, split_lines, to_simplified
 
@@ -153,6 +155,12 @@ def draw_real_poems(
             f"the test split of {corpus} holds {available} regulated poems, {count} needed: "
             "ask for fewer poems or give a larger corpus"
         )
+    return _in_turn(pool, count, rng), pool
+
+
+def _in_turn(pool: dict[str, list[dict]], count: int, rng: random.Random) -> list[dict]:
+    """``count`` entries of ``pool`` (which holds them), its groups shuffled and then taken in
+    turn, so that every group has its share while it lasts; the rest stay in ``pool``."""
     for group in pool.values():
         rng.shuffle(group)
     drawn: list[dict] = []
@@ -160,7 +168,60 @@ def draw_real_poems(
         for group in pool.values():
             if group and len(drawn) < count:
                 drawn.append(group.pop())
-    return drawn, pool
+    return drawn
+
+
+def draw_real_ci(
+    corpus: str | Path,
+    count: int,
+    rng: random.Random,
+    tunes: Sequence[str],
+    progress: bool = False,
+) -> list[dict]:
+    """``count`` 词 of ``tunes`` (词牌 names) from the corpus's test split (its 宋词 cleaned as
+    for training, the split by the cleaned text), each of its tune's main shape, drawn at
+    random, the tunes taken in turn so that every tune has its share while it lasts."""
+    from poetry_rnn.ci_rates import CI_COLLECTION, of_shape  # it builds on generate
+
+    for tune in tunes:
+        if not is_tune(tune) or tune not in cipai():
+            raise PoetryError(unknown_form(tune) if not is_tune(tune) else
+                              f"{tune} is a variant: name its tune")  # fmt: skip
+    poems, _, _ = read_corpus(corpus, CI_COLLECTION, progress=progress)
+    kept, texts, _ = clean_texts(poem.text for poem in poems)
+    names = {clean_title(tune): tune for tune in tunes}
+    pool: dict[str, list[dict]] = {tune: [] for tune in tunes}
+    for index, text in zip(kept, texts, strict=True):
+        tune = names.get(clean_title(poems[index].title))
+        if tune is None or split_of(text) != SPLITS.index("test"):
+            continue
+        if of_shape([text], cipai()[tune][0]):
+            pool[tune].append({"source": "poet", "form": tune, "title": tune, "text": text,
+                               "author": to_simplified(poems[index].author)})  # fmt: skip
+    available = sum(len(group) for group in pool.values())
+    if available < count:
+        raise PoetryError(
+            f"the test split of {corpus} holds {available} 词 of those tunes, {count} needed: "
+            "ask for fewer poems or name more tunes"
+        )
+    return _in_turn(pool, count, rng)
+
+
+def ci_jobs(generator: PoetryGenerator, tunes: list[str], first_seed: int) -> list[dict]:
+    """What the model writes, a 词 for each of ``tunes``: within a tune the modes in turn, on
+    the prompts its pattern takes (:func:`poetry_rnn.ci_rates.tune_prompt`); the seeds count
+    up from ``first_seed``."""
+    from poetry_rnn.ci_rates import tune_prompt
+
+    modes, jobs, written = list(generator.modes), [], Counter()
+    for number, tune in enumerate(tunes):
+        mode = modes[written[tune] % len(modes)]
+        prompt = tune_prompt(mode, cipai()[tune][0], written[tune] // len(modes))
+        written[tune] += 1
+        jobs.append({"form": tune, "mode": mode, "prompt": prompt,
+                     "prompt_source": "fixed" if prompt else "none",
+                     "seed": first_seed + number})  # fmt: skip
+    return jobs
 
 
 def model_jobs(
@@ -219,6 +280,7 @@ def write_kit(
     about: dict | None = None,
     progress: bool = False,
     prompt_source: str = "corpus",
+    tunes: Sequence[str] = (),
 ) -> dict:
     """Write ``poems.md``, ``key.json`` and ``RUBRIC.md`` to ``out``; returns the key.
 
@@ -228,6 +290,7 @@ def write_kit(
     chosen by ``generator``. All are shuffled by ``seed``. ``about`` (the model's name, say)
     is recorded in the key. ``prompt_source``: "corpus" draws the prompts from other poems of
     the test split (:func:`model_jobs`), "fixed" cycles the fixed prompts of ``evaluate``.
+    ``tunes``: a kit of 词 of these 词牌 instead (:func:`draw_real_ci`, :func:`ci_jobs`).
     """
     if prompt_source not in PROMPT_SOURCES:
         raise PoetryError(f"prompts come from {' or '.join(PROMPT_SOURCES)}, not {prompt_source!r}")
@@ -250,14 +313,18 @@ def write_kit(
             model, backward=backward, precision=precision
         )  # once for all the variants that share it
     rng = random.Random(seed)
-    entries, spare = draw_real_poems(corpus, n // sources, rng, include, progress)
-    forms = [entry["form"] for entry in entries]
-    jobs = model_jobs(generator, forms, seed, spare if prompt_source == "corpus" else None)
+    if tunes:
+        entries = draw_real_ci(corpus, n // sources, rng, tunes, progress)
+        jobs = ci_jobs(generator, [entry["form"] for entry in entries], seed)
+    else:
+        entries, spare = draw_real_poems(corpus, n // sources, rng, include, progress)
+        forms = [entry["form"] for entry in entries]
+        jobs = model_jobs(generator, forms, seed, spare if prompt_source == "corpus" else None)
     for job in tqdm(jobs, desc="writing", disable=not progress):
         for name, variant in variants.items():
             controls = replace(variant.controls, form=job["form"], n=1, seed=job["seed"])
             (poem,) = writers[variant.writer].write(job["mode"], job["prompt"], controls)
-            text = join_lines(split_lines(poem.text))
+            text = poem.text if tunes else join_lines(split_lines(poem.text))
             entries.append(
                 {"source": "model", "variant": name, **job, "title": poem.title, "text": text}
             )
@@ -267,7 +334,8 @@ def write_kit(
     key = {
         "n": n,
         "seed": seed,
-        "prompts": prompt_source,
+        "prompts": "fixed" if tunes else prompt_source,
+        **({"tunes": list(tunes)} if tunes else {}),
         "titles": titled,
         "corpus": str(corpus),
         **(about or {}),

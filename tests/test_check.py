@@ -570,7 +570,7 @@ def test_the_cli_suggests(cli, scorer):
         (["床" * 201], "error: the poem is too long: at most 200 characters"),
         ([JING_YE_SI, "--suggest", "9:1"], "error: line 9 is out of range: a 五言绝句 has"),
         ([JING_YE_SI, "--suggest", "three"], "error: --suggest wants LINE:POS, e.g. 3:4"),
-        ([JING_YE_SI, "--form", "六言"], "error: argument --form: invalid choice: '六言'"),
+        ([JING_YE_SI, "--form", "六言"], "error: unknown form '六言'; the closest: 五言绝句"),
         ([JING_YE_SI, "--suggest", "1:2", "--model", "/nowhere"],
          "error: model directory not found: /nowhere"),
     ],

@@ -705,7 +705,8 @@ def test_a_long_theme_is_planned_from_its_eight_strongest_keywords(generator):
         (lambda g: g.generate(n=10**6), "n must be an integer between 1 and 256, got 1000000"),
         (
             lambda g: g.generate(form="六言绝句"),
-            "unknown form '六言绝句'; choose one of 五言绝句, 七言绝句, 五言律诗, 七言律诗",
+            "unknown form '六言绝句'; the closest: 五言绝句, 七言绝句 "
+            "(--list-forms lists them all)",
         ),
         (
             lambda g: g.generate(style="hello"),
@@ -836,7 +837,7 @@ def test_cli_json(model_dir, capsys):
         (["--temperature", "inf"], "temperature must be a finite number above 0, got inf"),
         (["--temperature", "nan"], "temperature must be a finite number above 0, got nan"),
         (["--n", "2.5"], "argument --n: invalid int value: '2.5'"),
-        (["--form", "sonnet"], "argument --form: invalid choice: 'sonnet'"),
+        (["--form", "sonnet"], "unknown form 'sonnet'; the closest: 五言绝句"),
     ],
 )
 def test_cli_errors_are_one_line_and_exit_2(model_dir, capsys, argv, message):
