@@ -21,7 +21,7 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpora/ch
 _STEP = """
 import json, resource, sys, time
 started = time.perf_counter()
-from poetry_rnn.data import CorpusOptions, prepare_corpus
+from poetry_rnn.corpus.data import CorpusOptions, prepare_corpus
 imported = time.perf_counter()
 corpus = prepare_corpus(sys.argv[1], CorpusOptions(), cache_dir=sys.argv[2], progress=False)
 done = time.perf_counter()

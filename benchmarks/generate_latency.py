@@ -26,14 +26,14 @@ from pathlib import Path
 import torch
 from reference import greedy_poem
 
-from poetry_rnn.check import check
-from poetry_rnn.checkpoint import PRECISIONS, Models
-from poetry_rnn.controls import Controls
-from poetry_rnn.evaluate import prompts
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.prosody import FORMS
-from poetry_rnn.quantized import Int8CharRNN
-from poetry_rnn.suggest import suggest
+from poetry_rnn.evaluation.prompts import prompts
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.checkpoint import PRECISIONS, Models
+from poetry_rnn.model.quantized import Int8CharRNN
+from poetry_rnn.poetics.check import check
+from poetry_rnn.poetics.suggest import suggest
+from poetry_rnn.writing.controls import Controls
+from poetry_rnn.writing.generate import PoetryGenerator
 
 DENG_GAO = (
     "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
@@ -73,7 +73,7 @@ def write(generator: PoetryGenerator, mode: str, form: str, seed: int, **control
 def measure_loading(model: Path | None, runs: int) -> dict:
     """Median seconds, each run a fresh process: loading the model, and the first command."""
     load = (
-        "import sys, time; from poetry_rnn.generate import PoetryGenerator; "
+        "import sys, time; from poetry_rnn.writing.generate import PoetryGenerator; "
         "started = time.perf_counter(); PoetryGenerator.from_pretrained(sys.argv[1] or None); "
         "print(time.perf_counter() - started)"
     )

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from poetry_rnn.batching import TEXTBOOK_MAXLEN
-from poetry_rnn.data import EncodedCorpus
-from poetry_rnn.model import CharRNN, masked_loss, total_nll
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.corpus.batching import TEXTBOOK_MAXLEN
+from poetry_rnn.corpus.data import EncodedCorpus
+from poetry_rnn.corpus.vocab import Vocab
+from poetry_rnn.model.charrnn import CharRNN, masked_loss, total_nll
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3

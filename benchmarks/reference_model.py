@@ -37,17 +37,17 @@ from reference import (
 )
 from tqdm import tqdm
 
-from poetry_rnn.checkpoint import SHIPPED_MODEL, from_pretrained, save_pretrained
-from poetry_rnn.data import load_corpus
+from poetry_rnn.corpus.data import load_corpus
 from poetry_rnn.errors import PoetryError, run_cli, setup_logging
-from poetry_rnn.evaluate import STARTS
-from poetry_rnn.metrics import corpus_lines, generation_metrics
-from poetry_rnn.model import CharRNN, preset_config
-from poetry_rnn.prosody import FORMS
-from poetry_rnn.runs import write_metrics
-from poetry_rnn.runtime import Runtime, start_runtime
+from poetry_rnn.evaluation.metrics import corpus_lines, generation_metrics
+from poetry_rnn.evaluation.prompts import STARTS
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.charrnn import CharRNN, preset_config
+from poetry_rnn.model.checkpoint import SHIPPED_MODEL, from_pretrained, save_pretrained
 from poetry_rnn.text import two_columns
-from poetry_rnn.train import validation_loss
+from poetry_rnn.training.runs import write_metrics
+from poetry_rnn.training.runtime import Runtime, start_runtime
+from poetry_rnn.training.train import validation_loss
 
 log = logging.getLogger("poetry_rnn.reference_model")
 EPOCHS = 20  # the textbook's

@@ -29,11 +29,11 @@ from reference import (
     textbook_real_tokens,
 )
 
-from poetry_rnn.data import CorpusOptions, load_corpus, prepare_corpus
-from poetry_rnn.model import PRESETS, CharRNN, native_bf16, preset_config
-from poetry_rnn.runs import TrainConfig
-from poetry_rnn.runtime import Runtime
-from poetry_rnn.train import Trainer, device_batches
+from poetry_rnn.corpus.data import CorpusOptions, load_corpus, prepare_corpus
+from poetry_rnn.model.charrnn import PRESETS, CharRNN, native_bf16, preset_config
+from poetry_rnn.training.runs import TrainConfig
+from poetry_rnn.training.runtime import Runtime
+from poetry_rnn.training.train import Trainer, device_batches
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = ROOT.parent / "shared/corpora/chinese-poetry"

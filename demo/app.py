@@ -3,7 +3,7 @@
 
 import sys
 
-from poetry_rnn.demo import main
+from poetry_rnn.app.demo import main
 from poetry_rnn.errors import run_cli
 
 if __name__ == "__main__":

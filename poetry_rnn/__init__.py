@@ -13,20 +13,20 @@ from poetry_rnn.errors import PoetryError
 __version__ = "0.1.0"
 
 _LAZY = {
-    "CorpusOptions": "poetry_rnn.data",
-    "EncodedCorpus": "poetry_rnn.data",
-    "load_corpus": "poetry_rnn.data",
-    "prepare_corpus": "poetry_rnn.data",
-    "CharRNN": "poetry_rnn.model",
-    "ModelConfig": "poetry_rnn.model",
-    "Controls": "poetry_rnn.controls",
-    "Poem": "poetry_rnn.generate",
-    "PoetryGenerator": "poetry_rnn.generate",
-    "FORMS": "poetry_rnn.prosody",
-    "Form": "poetry_rnn.prosody",
+    "CorpusOptions": "poetry_rnn.corpus.data",
+    "EncodedCorpus": "poetry_rnn.corpus.data",
+    "load_corpus": "poetry_rnn.corpus.data",
+    "prepare_corpus": "poetry_rnn.corpus.data",
+    "CharRNN": "poetry_rnn.model.charrnn",
+    "ModelConfig": "poetry_rnn.model.charrnn",
+    "Controls": "poetry_rnn.writing.controls",
+    "Poem": "poetry_rnn.writing.generate",
+    "PoetryGenerator": "poetry_rnn.writing.generate",
+    "FORMS": "poetry_rnn.forms",
+    "Form": "poetry_rnn.forms",
     "to_simplified": "poetry_rnn.text",
     "to_traditional": "poetry_rnn.text",
-    "Vocab": "poetry_rnn.vocab",
+    "Vocab": "poetry_rnn.corpus.vocab",
 }
 
 __all__ = ["PoetryError", "__version__", *_LAZY]

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import logging
+import numbers
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -120,3 +121,8 @@ class _StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value: TextIO) -> None:
         pass  # always the current sys.stderr
+
+
+def is_integer(value: object) -> bool:
+    """True for a whole number a user gave (``True`` and ``False`` are not numbers here)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

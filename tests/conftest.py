@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from poetry_rnn.generate import Poem, PoetryGenerator
-from poetry_rnn.model import CharRNN, ModelConfig
+from poetry_rnn.model.charrnn import CharRNN, ModelConfig
+from poetry_rnn.writing.generate import Poem, PoetryGenerator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_CORPUS = FIXTURES / "corpus"

@@ -1,5 +1,5 @@
 """check and suggest: the poets' poems as their own readings expect, suggestions that mend a
-poem, and the ``poetry_rnn.check`` command line.
+poem, and the ``poetry_rnn.poetics.check`` command line.
 
 Tones are the shipped table's, checked by hand (- for "either"). Each poem's comment says which
 even positions break which rule, and why the poet wrote it so.
@@ -15,19 +15,20 @@ import pytest
 import torch
 from conftest import favouring, tiny_model
 
-from poetry_rnn.check import MAX_INPUT_CHARS, check, format_report, main
-from poetry_rnn.checkpoint import Models, from_pretrained, load_models, save_pretrained
+from poetry_rnn.app.check_cli import main
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.model import CharRNN, masked_loss
-from poetry_rnn.prosody import (
-    FORMS,
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.charrnn import CharRNN, masked_loss
+from poetry_rnn.model.checkpoint import Models, from_pretrained, load_models, save_pretrained
+from poetry_rnn.poetics.check import MAX_INPUT_CHARS, check, format_report
+from poetry_rnn.poetics.prosody import (
     check_rhyme,
     heard_rhyme_groups,
     rhyme_groups,
     tone_conformance,
     tone_of,
 )
-from poetry_rnn.suggest import MAX_SUGGESTIONS, Suggestion, format_suggestions, suggest
+from poetry_rnn.poetics.suggest import MAX_SUGGESTIONS, Suggestion, format_suggestions, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
@@ -274,8 +275,8 @@ def test_suggestions_mend_a_broken_position_with_the_poets_character(scorer):
 
 
 def test_suggestions_take_a_generator_or_a_model_directory_as_their_model(scorer):
-    from poetry_rnn.checkpoint import SHIPPED_MODEL
-    from poetry_rnn.generate import PoetryGenerator
+    from poetry_rnn.model.checkpoint import SHIPPED_MODEL
+    from poetry_rnn.writing.generate import PoetryGenerator
 
     expected = suggest(BROKEN, 3, 4, k=5, model=scorer)
     assert suggest(BROKEN, 3, 4, k=5, model=PoetryGenerator(*scorer)) == expected
@@ -509,7 +510,7 @@ def test_the_cli_suggests_on_one_torch_thread(cli):
 
 def test_checking_alone_loads_no_model_and_no_torch():
     code = (
-        "import sys; from poetry_rnn.check import main; main([sys.argv[1]]); "
+        "import sys; from poetry_rnn.app.check_cli import main; main([sys.argv[1]]); "
         "print('torch' in sys.modules)"
     )
     done = run("-c", code, JING_YE_SI)
@@ -582,7 +583,7 @@ def test_the_cli_turns_bad_input_into_one_line(cli, argv, message):
 
 
 def test_the_report_scores_the_parallelism_of_each_couplet():
-    from poetry_rnn.prosody import parallelism
+    from poetry_rnn.poetics.prosody import parallelism
 
     report = check(POEMS["登高"][0])
     lines = report.lines

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, tiny_model
 
-from poetry_rnn.check import check
-from poetry_rnn.check import main as check_main
-from poetry_rnn.ci_rates import HEADS, of_shape
-from poetry_rnn.controls import Controls
-from poetry_rnn.data import SPLITS, split_of
+from poetry_rnn.app.check_cli import main as check_main
+from poetry_rnn.corpus.data import SPLITS, split_of
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import MODES, PoetryGenerator
-from poetry_rnn.generate import main as generate_main
-from poetry_rnn.patterns import cipai, family_of, form_list
-from poetry_rnn.prosody import cilin_section, rhyme_groups
-from poetry_rnn.reading import write_kit
+from poetry_rnn.evaluation.ci_rates import HEADS, of_shape
+from poetry_rnn.evaluation.reading import write_kit
+from poetry_rnn.poetics.check import check
+from poetry_rnn.poetics.patterns import cipai, family_of, form_list
+from poetry_rnn.poetics.prosody import cilin_section, rhyme_groups
 from poetry_rnn.text import PUNCTUATION, split_lines
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.writing.controls import Controls
+from poetry_rnn.writing.generate import MODES, PoetryGenerator
+from poetry_rnn.writing.generate import main as generate_main
 
 PRETRAINED_VOCAB = Path(__file__).resolve().parents[1] / "poetry_rnn" / "pretrained" / "vocab.json"
 
@@ -165,7 +165,7 @@ def test_list_forms_prints_the_shi_forms_and_every_tune_with_its_line_lengths(ca
 
 
 def test_the_demo_offers_the_tunes_apart_from_the_shi_forms_and_answers_in_chinese(unheaded):
-    from poetry_rnn import demo
+    from poetry_rnn.app import demo
 
     labels = list(demo.FORM_LABELS)
     tunes = [label for label in labels if label.startswith("词牌·")]
@@ -237,7 +237,7 @@ def test_a_text_of_no_known_shape_fits_nothing_in_one_line(capsys):
 def test_a_sample_of_the_corpus_ci_of_their_tunes_usual_shape_check_as_their_tune(
     shared_corpus,
 ):
-    from poetry_rnn.build_cipai import read_tunes
+    from poetry_rnn.poetics.build_cipai import read_tunes
 
     tunes = cipai()
     _, read = read_tunes(shared_corpus)
@@ -263,7 +263,7 @@ def test_a_sample_of_the_corpus_ci_of_their_tunes_usual_shape_check_as_their_tun
 def ci_corpus(folder: Path) -> tuple[Path, int]:
     """A corpus of 词 of the test split: the fixture's 浣溪沙 and 菩萨蛮 of their tunes' usual
     shape, their first character varied until the cleaned text falls in the test split."""
-    from poetry_rnn.cleaning import clean_text
+    from poetry_rnn.corpus.cleaning import clean_text
 
     records = json.loads((FIXTURES / "ci" / "宋词" / "ci.song.0.json").read_text("utf-8"))
     written = []

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from poetry_rnn import build_cipai
-from poetry_rnn.build_cipai import CIPAI_TABLE, read_ci, stanza_break
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.prosody import (
+from poetry_rnn.poetics import build_cipai
+from poetry_rnn.poetics.build_cipai import CIPAI_TABLE, read_ci, stanza_break
+from poetry_rnn.poetics.prosody import (
     CILIN,
     CILIN_GROUPS,
     book_groups,

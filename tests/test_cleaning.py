@@ -2,7 +2,7 @@
 
 import pytest
 
-from poetry_rnn.cleaning import (
+from poetry_rnn.corpus.cleaning import (
     RULES,
     clean_text,
     clean_texts,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import poetry_rnn
-from poetry_rnn.cli import COMMANDS
+from poetry_rnn.app.cli import COMMANDS
 from poetry_rnn.errors import BROKEN_PIPE_STATUS
 
 ROOT = Path(__file__).resolve().parents[1]

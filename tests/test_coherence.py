@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from poetry_rnn import build_tables
-from poetry_rnn.coherence import (
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.evaluation.metrics import read_cleaned
+from poetry_rnn.forms import FORMS
+from poetry_rnn.poetics import build_tables
+from poetry_rnn.poetics.coherence import (
     associations,
     clashes,
     coherence,
@@ -20,11 +23,8 @@ from poetry_rnn.coherence import (
     coherences,
     plan_keywords,
 )
-from poetry_rnn.controls import Controls
-from poetry_rnn.errors import PoetryError
-from poetry_rnn.metrics import read_cleaned
-from poetry_rnn.prosody import FORMS
 from poetry_rnn.text import is_han, split_lines
+from poetry_rnn.writing.controls import Controls
 
 FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 QUIET_NIGHT = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -99,8 +99,8 @@ def test_many_poems_score_as_each_does_alone_in_runs_of_bounded_size(monkeypatch
         return coherence_of(vectors, *rest)
 
     # 3 poems of 20 characters, exactly: a run fills up to the bound, not short of it.
-    monkeypatch.setattr("poetry_rnn.coherence.MAX_PAIRS", 3 * 20**2)
-    monkeypatch.setattr("poetry_rnn.coherence.coherence_of", scored)
+    monkeypatch.setattr("poetry_rnn.poetics.coherence.MAX_PAIRS", 3 * 20**2)
+    monkeypatch.setattr("poetry_rnn.poetics.coherence.coherence_of", scored)
     assert coherences(poems) == pytest.approx(alone, abs=0.002)
     # Lengths 20, 0, 10 | 60 (alone over the bound, so in a run of its own) | 5, 20.
     assert shapes == [(3, 20), (1, 60), (2, 20)]
@@ -136,7 +136,7 @@ def test_a_plan_of_one_line_is_one_keyword():
 
 
 def test_a_plan_longer_than_its_candidates_stops_with_them(monkeypatch):
-    monkeypatch.setattr("poetry_rnn.coherence.PLAN_CANDIDATES", 6)  # 不风山天云春
+    monkeypatch.setattr("poetry_rnn.poetics.coherence.PLAN_CANDIDATES", 6)  # 不风山天云春
     assert plan_keywords("春", 8) == ["春", "风", "山", "云", "不", "天"]
 
 

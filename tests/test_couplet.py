@@ -8,18 +8,18 @@ import re
 import pytest
 from conftest import FIXTURE_CORPUS, favouring, tiny_model
 
-from poetry_rnn import check as check_cli
-from poetry_rnn import evaluate
-from poetry_rnn import generate as generate_cli
-from poetry_rnn.checkpoint import save_pretrained
-from poetry_rnn.couplets import check_couplet, couplet_measures, read_line
+from poetry_rnn.app import check_cli
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.patterns import couplet_pattern
-from poetry_rnn.prosody import LEVEL, OBLIQUE, tone_of
-from poetry_rnn.reading import score_kit, write_couplet_kit
+from poetry_rnn.evaluation import evaluate
+from poetry_rnn.evaluation.reading import score_kit, write_couplet_kit
+from poetry_rnn.model.checkpoint import save_pretrained
+from poetry_rnn.poetics.couplets import check_couplet, couplet_measures, read_line
+from poetry_rnn.poetics.patterns import couplet_pattern
+from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import is_han
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.writing import generate as generate_cli
+from poetry_rnn.writing.generate import PoetryGenerator
 
 #: Characters enough for a tiny model to answer couplets in both tones: the fixture's middle
 #: couplets of the test split, a 上联 or two, new-year words.
@@ -283,7 +283,7 @@ def test_a_couplet_kit_shows_each_upper_with_the_poets_and_the_models_lower(tmp_
 
 
 def test_the_demo_shows_a_couplet_as_on_a_door():
-    demo = pytest.importorskip("poetry_rnn.demo")
+    demo = pytest.importorskip("poetry_rnn.app.demo")
     page = demo.answer_couplet(tiny(), "海内存知己", "", True, "3", "简体")
     assert 'class="couplet-upper"' in page and "海内存知己" in page
     assert 'class="couplet-banner"' in page and "vertical-rl" in demo.CSS

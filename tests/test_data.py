@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 from conftest import FIXTURE_CORPUS
 
-from poetry_rnn.batching import (
+from poetry_rnn.corpus.batching import (
     LengthBucketedBatches,
     padded_rows,
     padding_share,
     textbook_padding_share,
 )
-from poetry_rnn.corpus import RawPoem, find_poem_files, read_corpus, read_poem_file
-from poetry_rnn.data import (
+from poetry_rnn.corpus.data import (
     CorpusOptions,
     EncodedCorpus,
     build_corpus,
@@ -31,8 +30,9 @@ from poetry_rnn.data import (
     save_corpus,
     split_of,
 )
+from poetry_rnn.corpus.sources import RawPoem, find_poem_files, read_corpus, read_poem_file
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.vocab import Vocab
 
 QUIET = {"progress": False}
 
@@ -162,7 +162,7 @@ def test_a_malformed_file_among_poems_is_named_or_skipped_and_logged(data, why, 
 
 def test_json_that_holds_no_poems_is_passed_over_in_a_folder_and_refused_alone(tmp_path, caplog):
     folder = _json_files(tmp_path / "authors", {"authors.json": [{"name": "王之渙"}]})
-    caplog.set_level(logging.DEBUG, logger="poetry_rnn.corpus")
+    caplog.set_level(logging.DEBUG, logger="poetry_rnn.corpus.sources")
     with pytest.raises(PoetryError, match=f"^no poems in {re.escape(str(folder))}$"):
         read_corpus(folder, progress=False)
     assert caplog.messages == [f"passing over {folder / 'authors.json'}: not a poem file"]
@@ -555,7 +555,7 @@ def test_rebuild_builds_anew(corpus_copy, tmp_path):
 
 
 def test_another_package_version_rebuilds(corpus_copy, tmp_path, monkeypatch):
-    from poetry_rnn import data
+    from poetry_rnn.corpus import data
 
     cache = tmp_path / "cache"
     prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)

@@ -11,25 +11,15 @@ import itertools
 import pytest
 import torch
 
-from poetry_rnn import decoding
-from poetry_rnn.checkpoint import from_pretrained
-from poetry_rnn.controls import Controls
-from poetry_rnn.decoding import (
-    FINAL_MARKS,
-    MAX_SEARCH_ROWS,
-    Composer,
-    Plan,
-    Search,
-    _narrowed,
-    form_plan,
-)
+from poetry_rnn.corpus.vocab import SPECIALS, Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluate import perplexity
-from poetry_rnn.generate import main
-from poetry_rnn.metrics import couplet_parallelism
-from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import (
-    FORMS,
+from poetry_rnn.evaluation.evaluate import perplexity
+from poetry_rnn.evaluation.metrics import couplet_parallelism
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.charrnn import CharRNN, ModelConfig
+from poetry_rnn.model.checkpoint import from_pretrained
+from poetry_rnn.model.quantized import Int8CharRNN
+from poetry_rnn.poetics.prosody import (
     RHYME_BOOKS,
     attested_doubles,
     check_format,
@@ -41,10 +31,20 @@ from poetry_rnn.prosody import (
     tone_of,
     unattested_doubles,
 )
-from poetry_rnn.quantized import Int8CharRNN
-from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines
-from poetry_rnn.vocab import SPECIALS, Vocab
+from poetry_rnn.writing import decoding
+from poetry_rnn.writing.controls import Controls
+from poetry_rnn.writing.decoding import (
+    FINAL_MARKS,
+    MAX_SEARCH_ROWS,
+    Composer,
+    Plan,
+    Search,
+    _narrowed,
+    form_plan,
+)
+from poetry_rnn.writing.generate import main
+from poetry_rnn.writing.sampling import Sampling
 
 N = 32
 SAMPLING = Sampling()  # the product's defaults: temperature 0.8, top-p 0.9

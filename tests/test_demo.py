@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import pytest
 from conftest import FakeGenerator
 
-from poetry_rnn.controls import MAX_INPUT_CHARS
 from poetry_rnn.errors import run_cli
-from poetry_rnn.generate import Poem
-from poetry_rnn.prosody import FORMS, LEVEL, OBLIQUE, check_format, check_poem, tone_of
+from poetry_rnn.forms import FORMS
+from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, check_format, check_poem, tone_of
 from poetry_rnn.text import split_lines, to_simplified
+from poetry_rnn.writing.controls import MAX_INPUT_CHARS
+from poetry_rnn.writing.generate import Poem
 
 LAUNCHER = Path(__file__).resolve().parents[1] / "demo" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -390,12 +391,12 @@ VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体", "�
 
 
 def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
-    from poetry_rnn.demo import UNEXPECTED, answer, render_error
+    from poetry_rnn.app.demo import UNEXPECTED, answer, render_error
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("poetry_rnn.demo")
+    logger = logging.getLogger("poetry_rnn.app.demo")
     logger.addHandler(handler)
     try:
         page = answer(FakeGenerator(failure=RuntimeError("boom")), *VALUES).page
@@ -408,7 +409,7 @@ def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
 
 
 def test_an_empty_seed_box_leaves_the_seed_to_chance_and_digits_fix_it():
-    from poetry_rnn.demo import answer
+    from poetry_rnn.app.demo import answer
 
     generator = FakeGenerator()
     for typed in ("", "  ", None, "12"):
@@ -420,7 +421,7 @@ def test_an_empty_seed_box_leaves_the_seed_to_chance_and_digits_fix_it():
 def test_the_queue_runs_as_many_requests_at_once_as_asked(concurrency):
     from gradio_client import Client
 
-    from poetry_rnn.demo import build_app
+    from poetry_rnn.app.demo import build_app
 
     generator = FakeGenerator(seconds=0.5)
     app = build_app(generator, concurrency)
@@ -451,7 +452,7 @@ def test_the_queue_runs_as_many_requests_at_once_as_asked(concurrency):
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(capsys, argv, message):
-    from poetry_rnn.demo import main
+    from poetry_rnn.app.demo import main
 
     code = run_cli(main, argv)
     out, err = capsys.readouterr()
@@ -467,9 +468,9 @@ def test_the_launcher_in_demo_starts_the_packaged_demo():
 
 
 def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
-    from poetry_rnn.demo import answer
-    from poetry_rnn.generate import PoetryGenerator
-    from poetry_rnn.prosody import book_groups
+    from poetry_rnn.app.demo import answer
+    from poetry_rnn.poetics.prosody import book_groups
+    from poetry_rnn.writing.generate import PoetryGenerator
 
     generator = PoetryGenerator.from_pretrained()
     values = ("续写", "床前", "七言律诗", True, True, 0.8, 0.9, 5, 1, "简体")
@@ -482,7 +483,7 @@ def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
 
 
 def test_a_poem_shows_its_plan_and_where_it_came_from():
-    from poetry_rnn.demo import render_poem
+    from poetry_rnn.app.demo import render_poem
 
     lines = split_lines(JINGYESI)
     planned = Poem(JINGYESI, lines, "五言绝句", "start", 1, None, plan=["月", "霜", "乡", "夜"],

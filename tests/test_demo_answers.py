@@ -11,13 +11,14 @@ import gradio as gr
 import pytest
 from conftest import FakeGenerator, favouring
 
-from poetry_rnn import demo
-from poetry_rnn.check import check, findings
-from poetry_rnn.checkpoint import Models
+from poetry_rnn.app import demo
 from poetry_rnn.errors import run_cli
-from poetry_rnn.generate import Poem, PoetryGenerator
-from poetry_rnn.prosody import EITHER, FORMS, LEVEL, OBLIQUE, check_poem
-from poetry_rnn.suggest import suggest
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.checkpoint import Models
+from poetry_rnn.poetics.check import check, findings
+from poetry_rnn.poetics.prosody import EITHER, LEVEL, OBLIQUE, check_poem
+from poetry_rnn.poetics.suggest import suggest
+from poetry_rnn.writing.generate import Poem, PoetryGenerator
 
 JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 # 杜甫's 登高 with one character changed (上 for 登): a 七律 with a few broken positions.
@@ -98,7 +99,7 @@ def test_the_check_tab_answers_what_it_cannot_check_with_a_message(monkeypatch, 
     )
     # A failure of its own is logged, and the page says only that something went wrong.
     monkeypatch.setattr(demo, "check", lambda *_, **__: 1 / 0)
-    with caplog.at_level(logging.ERROR, logger="poetry_rnn.demo"):
+    with caplog.at_level(logging.ERROR, logger="poetry_rnn.app.demo"):
         assert demo.answer_check(JING_YE_SI, "平水韵") == demo.render_error(demo.UNEXPECTED)
     assert [r.message for r in caplog.records] == ["checking a poem failed"]
     assert caplog.records[0].exc_info[0] is ZeroDivisionError
@@ -335,7 +336,10 @@ def test_the_demo_serves_on_the_loopback_one_request_a_core_by_default(monkeypat
         "server_name": "127.0.0.1", "server_port": 7860, "css": demo.CSS, "ssr_mode": False,
         "footer_links": ["api"], "show_error": False,
     }]  # fmt: skip
-    said = "INFO poetry_rnn.demo: serving on http://127.0.0.1:7860, 4 requests at a time, 1 threads"
+    said = (
+        "INFO poetry_rnn.app.demo: serving on http://127.0.0.1:7860, 4 requests at a time, "
+        "1 threads"
+    )
     assert said in capsys.readouterr().err
 
 
@@ -427,7 +431,7 @@ def test_a_position_out_of_range_is_said_in_chinese(generator):
 
 
 def test_a_message_without_chinese_words_is_framed_and_logged(caplog):
-    with caplog.at_level(logging.WARNING, logger="poetry_rnn.demo"):
+    with caplog.at_level(logging.WARNING, logger="poetry_rnn.app.demo"):
         assert demo.in_chinese("something new") == "输入有误（something new）"
     assert caplog.messages == ["no Chinese for the message 'something new'"]
     assert demo.in_chinese("先写一首诗") == "先写一首诗"

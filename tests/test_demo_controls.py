@@ -7,11 +7,12 @@ import re
 import pytest
 import torch
 
-from poetry_rnn import demo
-from poetry_rnn.decoding import Composer
-from poetry_rnn.generate import Poem
-from poetry_rnn.prosody import FORMS, check_rhyme
+from poetry_rnn.app import demo
+from poetry_rnn.forms import FORMS
+from poetry_rnn.poetics.prosody import check_rhyme
 from poetry_rnn.text import to_traditional
+from poetry_rnn.writing.decoding import Composer
+from poetry_rnn.writing.generate import Poem
 
 JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
 CELL = re.compile(r'<span class="cell (\w+)( rhyme)?"><span class="ch">(.)</span>'

@@ -96,7 +96,7 @@ def test_every_flag_of_a_command_is_documented_on_its_page(module, capsys):
 
 
 def test_every_flag_of_evaluate_is_documented_on_its_page(capsys):
-    from poetry_rnn.evaluate import main
+    from poetry_rnn.evaluation.evaluate import main
 
     page = (ROOT / "docs/evaluation.md").read_text(encoding="utf-8")
     for command in EVALUATE_SUBCOMMANDS:
@@ -107,7 +107,7 @@ def test_every_flag_of_evaluate_is_documented_on_its_page(capsys):
 
 
 def test_the_evaluate_subcommands_know_their_documented_flags(capsys):
-    from poetry_rnn.evaluate import main
+    from poetry_rnn.evaluation.evaluate import main
 
     text = "\n".join(path.read_text(encoding="utf-8") for path in DOCS)
     for command, rest in re.findall(
@@ -123,7 +123,7 @@ def test_the_evaluate_subcommands_know_their_documented_flags(capsys):
 
 
 def test_the_documented_error_of_an_empty_start(capsys):
-    from poetry_rnn.generate import main
+    from poetry_rnn.writing.generate import main
 
     assert run_cli(main, ["--start", ""]) == 2
     assert capsys.readouterr().err.strip() == "error: the start is empty"

@@ -10,11 +10,10 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
-from poetry_rnn.checkpoint import from_pretrained, load_training_state, save_pretrained
-from poetry_rnn.controls import Controls
-from poetry_rnn.data import CorpusOptions, build_corpus, save_corpus
+from poetry_rnn.corpus.data import CorpusOptions, build_corpus, save_corpus
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluate import (
+from poetry_rnn.evaluation.evaluate import (
     REPORTS,
     format_corpus,
     format_report,
@@ -22,8 +21,7 @@ from poetry_rnn.evaluate import (
     main,
     prompts,
 )
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.metrics import (
+from poetry_rnn.evaluation.metrics import (
     _scoring_batches,
     corpus_lines,
     corpus_metrics,
@@ -34,18 +32,16 @@ from poetry_rnn.metrics import (
     perplexity,
     read_cleaned,
 )
-from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.plans import REPEAT_RATES
-from poetry_rnn.prosody import (
-    get_form,
-    repeated_chars,
-    repeated_in_line,
-    unrhymed_level_opening,
-)
+from poetry_rnn.forms import get_form
+from poetry_rnn.model.charrnn import CharRNN, ModelConfig
+from poetry_rnn.model.checkpoint import from_pretrained, load_training_state, save_pretrained
+from poetry_rnn.poetics.prosody import repeated_chars, repeated_in_line, unrhymed_level_opening
 from poetry_rnn.text import split_lines
-from poetry_rnn.train import STATE_FILE
-from poetry_rnn.train import main as train_main
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.training.train import STATE_FILE
+from poetry_rnn.training.train import main as train_main
+from poetry_rnn.writing.controls import Controls
+from poetry_rnn.writing.generate import PoetryGenerator
+from poetry_rnn.writing.plans import REPEAT_RATES
 
 ALL = ("tang", "song", "tang300")
 INCLUDE = ["--include", *ALL]
@@ -133,7 +129,7 @@ def test_a_backward_model_is_scored_reading_each_poem_from_its_end(model_dir, te
 def test_a_share_of_unknown_characters_above_one_percent_is_warned_about(model_dir, caplog):
     model, vocab = from_pretrained(model_dir)
     unknown = JINGYESI.replace("床", "龘")  # 1 of 24 characters, the marks counted
-    with caplog.at_level(logging.WARNING, logger="poetry_rnn.metrics"):
+    with caplog.at_level(logging.WARNING, logger="poetry_rnn.evaluation.metrics"):
         perplexity(model, vocab, [JINGYESI] * 5)
         assert not caplog.records
         perplexity(model, vocab, [unknown] + [JINGYESI] * 4)  # 1 of 120: not above
@@ -419,7 +415,7 @@ def test_poems_are_written_in_batches_cycling_the_prompts_with_seeds_counting_up
         return [prompt] * controls.n
 
     monkeypatch.setattr(generator, "write", write)
-    monkeypatch.setattr("poetry_rnn.evaluate.GENERATION_BATCH", 2)
+    monkeypatch.setattr("poetry_rnn.evaluation.evaluate.GENERATION_BATCH", 2)
     controls = Controls(form="五言绝句")  # no seed: the first batch's is 0
     poems = generate_poems(generator, 19, "start", controls, steer="prime")
     starts = prompts(generator, "start", get_form("五言绝句"))

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poetry_rnn import build_tables
-from poetry_rnn.data import CorpusOptions, EncodedCorpus, format_stats, prepare_corpus
+from poetry_rnn.corpus.data import CorpusOptions, EncodedCorpus, format_stats, prepare_corpus
 from poetry_rnn.errors import run_cli
+from poetry_rnn.poetics import build_tables
 from poetry_rnn.text import HAN_RANGES, PUNCTUATION
 
 DATA_PAGE = Path(__file__).resolve().parents[1] / "docs/data.md"

@@ -10,14 +10,14 @@ from conftest import FIXTURE_CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poetry_rnn.checkpoint import WEIGHTS, save_pretrained
-from poetry_rnn.controls import MAX_INPUT_CHARS, Controls
-from poetry_rnn.data import CorpusOptions, build_corpus
+from poetry_rnn.corpus.data import CorpusOptions, build_corpus
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import MODES, PLAN_BONUS, TITLED_MODES, PoetryGenerator, main
-from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import (
-    FORMS,
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.charrnn import CharRNN, ModelConfig
+from poetry_rnn.model.checkpoint import WEIGHTS, save_pretrained
+from poetry_rnn.model.quantized import Int8CharRNN
+from poetry_rnn.poetics.prosody import (
     LEVEL,
     OBLIQUE,
     check_format,
@@ -28,9 +28,9 @@ from poetry_rnn.prosody import (
     tone_conformance,
     tone_of,
 )
-from poetry_rnn.quantized import Int8CharRNN
 from poetry_rnn.text import is_han, split_lines, to_simplified, to_traditional
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.writing.controls import MAX_INPUT_CHARS, Controls
+from poetry_rnn.writing.generate import MODES, PLAN_BONUS, TITLED_MODES, PoetryGenerator, main
 
 FORM_NAMES = list(FORMS)
 
@@ -298,7 +298,7 @@ def test_without_a_seed_every_call_draws_a_seed_of_its_own(generator, plan):
 
 
 def test_a_first_line_the_statistics_know_nothing_of_leaves_the_plan_empty(generator, monkeypatch):
-    monkeypatch.setattr("poetry_rnn.generate.plan_keywords", lambda *args, **kwargs: [])
+    monkeypatch.setattr("poetry_rnn.writing.generate.plan_keywords", lambda *args, **kwargs: [])
     for poem in generator.generate(form="五言绝句", n=2, seed=5):
         assert (poem.plan, poem.plan_source) == ([], "")
         assert poem.checks.format_ok and poem.checks.rhyme_ok
@@ -533,8 +533,8 @@ def test_a_device_this_machine_lacks_is_the_package_error(model_dir, monkeypatch
 def test_precision_sets_what_the_model_decodes_in(
     model_dir, monkeypatch, precision, int8, native, kind
 ):
-    monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda: int8)
-    monkeypatch.setattr("poetry_rnn.checkpoint.native_bf16", lambda device: native)
+    monkeypatch.setattr("poetry_rnn.model.checkpoint.int8_supported", lambda: int8)
+    monkeypatch.setattr("poetry_rnn.model.checkpoint.native_bf16", lambda device: native)
     generator = PoetryGenerator.from_pretrained(model_dir, precision=precision)
     model = generator.composer.model
     if kind == "int8":
@@ -552,7 +552,7 @@ def test_an_unknown_precision_is_refused(model_dir):
 
 
 def test_int8_where_its_kernels_are_missing_is_refused(model_dir, monkeypatch):
-    monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda: False)
+    monkeypatch.setattr("poetry_rnn.model.checkpoint.int8_supported", lambda: False)
     with pytest.raises(PoetryError, match=r"^int8 runs on a CPU whose PyTorch has the fbgemm"):
         PoetryGenerator.from_pretrained(model_dir, precision="int8")
 

@@ -16,11 +16,11 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
-from poetry_rnn import gpu_recipe
-from poetry_rnn.checkpoint import from_pretrained, save_pretrained
-from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
+from poetry_rnn.app import gpu_recipe
+from poetry_rnn.corpus.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import run_cli
-from poetry_rnn.model import CharRNN
+from poetry_rnn.model.charrnn import CharRNN
+from poetry_rnn.model.checkpoint import from_pretrained, save_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARD_MB = 1.0  # small enough that the test model comes back in several shards

@@ -14,7 +14,18 @@ import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
-from poetry_rnn.checkpoint import (
+from poetry_rnn.corpus.vocab import Vocab
+from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.model.charrnn import (
+    PRESETS,
+    CharRNN,
+    ModelConfig,
+    masked_loss,
+    native_bf16,
+    preset_config,
+    total_nll,
+)
+from poetry_rnn.model.checkpoint import (
     INDEX,
     LEGACY_FORMAT,
     WEIGHTS,
@@ -25,18 +36,7 @@ from poetry_rnn.checkpoint import (
     save_pretrained,
     tensor_digest,
 )
-from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.model import (
-    PRESETS,
-    CharRNN,
-    ModelConfig,
-    masked_loss,
-    native_bf16,
-    preset_config,
-    total_nll,
-)
-from poetry_rnn.quantized import Int8CharRNN, _packed, int8_supported
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.model.quantized import Int8CharRNN, _packed, int8_supported
 
 VOCAB = Vocab.build(["床前看月光，疑是地上霜。举头望明月，低头思故乡。"])
 
@@ -96,7 +96,7 @@ def test_a_config_read_from_a_file_is_refused_in_words(data, message):
 
 def test_the_parameter_bound_admits_a_model_of_exactly_its_size(monkeypatch):
     size = ModelConfig(vocab_size=100).num_parameters()
-    monkeypatch.setattr("poetry_rnn.model.MAX_PARAMETERS", size)
+    monkeypatch.setattr("poetry_rnn.model.charrnn.MAX_PARAMETERS", size)
     ModelConfig(vocab_size=100)  # exactly at the bound: admitted
     with pytest.raises(PoetryError, match="too large"):
         ModelConfig(vocab_size=101)
@@ -361,8 +361,8 @@ def test_load_models_pairs_a_backward_model_of_the_same_vocabulary(tmp_path, mon
         (True, True, "fp32", torch.float32),
     ]
     for int8, native, precision, kind in cases:
-        monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda i=int8: i)
-        monkeypatch.setattr("poetry_rnn.checkpoint.native_bf16", lambda device, n=native: n)
+        monkeypatch.setattr("poetry_rnn.model.checkpoint.int8_supported", lambda i=int8: i)
+        monkeypatch.setattr("poetry_rnn.model.checkpoint.native_bf16", lambda device, n=native: n)
         both = load_models(tmp_path / "f", tmp_path / "b", precision=precision)
         for model in both.forward, both.backward:
             if kind == "int8":
@@ -384,7 +384,7 @@ def test_load_models_pairs_a_backward_model_of_the_same_vocabulary(tmp_path, mon
 
 def test_int8_without_its_kernels_is_refused_and_auto_falls_back(tmp_path, monkeypatch):
     save_pretrained(tmp_path, _model(), VOCAB)
-    monkeypatch.setattr("poetry_rnn.checkpoint.int8_supported", lambda: False)
+    monkeypatch.setattr("poetry_rnn.model.checkpoint.int8_supported", lambda: False)
     engines = ", ".join(torch.backends.quantized.supported_engines)
     message = f"int8 runs on a CPU whose PyTorch has the fbgemm kernels; this is cpu with {engines}"
     with pytest.raises(PoetryError, match=f"^{re.escape(message)}$"):
@@ -551,7 +551,7 @@ def test_a_model_of_the_first_format_still_loads_and_its_vocabulary_is_checked(t
     ],
 )
 def test_an_edited_copy_of_the_shipped_model_is_refused(edit, message, tmp_path):
-    from poetry_rnn.checkpoint import SHIPPED_MODEL
+    from poetry_rnn.model.checkpoint import SHIPPED_MODEL
 
     directory = Path(shutil.copytree(SHIPPED_MODEL, tmp_path / "m"))
     config = json.loads((directory / "config.json").read_text())

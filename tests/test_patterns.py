@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from poetry_rnn.check import check
-from poetry_rnn.checkpoint import load_models
-from poetry_rnn.decoding import Composer, form_plan, step_of
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.patterns import (
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.checkpoint import load_models
+from poetry_rnn.poetics.check import check
+from poetry_rnn.poetics.patterns import (
     Family,
     Line,
     Pattern,
@@ -21,10 +21,11 @@ from poetry_rnn.patterns import (
     pattern_names,
     shi_family,
 )
-from poetry_rnn.prosody import FORMS, broken_rules, shared_rhymes, tone_of
-from poetry_rnn.sampling import Sampling
-from poetry_rnn.suggest import suggest
+from poetry_rnn.poetics.prosody import broken_rules, shared_rhymes, tone_of
+from poetry_rnn.poetics.suggest import suggest
 from poetry_rnn.text import PUNCTUATION, split_lines
+from poetry_rnn.writing.decoding import Composer, form_plan, step_of
+from poetry_rnn.writing.sampling import Sampling
 
 CIPAI = FIXTURES / "cipai.json"
 

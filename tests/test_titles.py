@@ -12,21 +12,27 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS, tiny_model
 
-from poetry_rnn.build_titles import NO_OCCASION, build_bank
-from poetry_rnn.check import check, format_report, split_title
-from poetry_rnn.checkpoint import save_pretrained
-from poetry_rnn.cleaning import MAX_TITLE_CHARS, clean_title
-from poetry_rnn.controls import Controls
-from poetry_rnn.corpus import find_poem_files, read_corpus
-from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, prepare_corpus, save_corpus
+from poetry_rnn.corpus.cleaning import MAX_TITLE_CHARS, clean_title
+from poetry_rnn.corpus.data import (
+    CorpusOptions,
+    build_corpus,
+    load_corpus,
+    prepare_corpus,
+    save_corpus,
+)
+from poetry_rnn.corpus.sources import find_poem_files, read_corpus
+from poetry_rnn.corpus.vocab import SEP, Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.generate import main as generate_main
-from poetry_rnn.metrics import perplexity
-from poetry_rnn.model import masked_loss
-from poetry_rnn.titles import choose_title, title_bank, user_title
-from poetry_rnn.train import transplant
-from poetry_rnn.vocab import SEP, Vocab
+from poetry_rnn.evaluation.metrics import perplexity
+from poetry_rnn.model.charrnn import masked_loss
+from poetry_rnn.model.checkpoint import save_pretrained
+from poetry_rnn.poetics.check import check, format_report, split_title
+from poetry_rnn.training.train import transplant
+from poetry_rnn.writing.build_titles import NO_OCCASION, build_bank
+from poetry_rnn.writing.controls import Controls
+from poetry_rnn.writing.generate import PoetryGenerator
+from poetry_rnn.writing.generate import main as generate_main
+from poetry_rnn.writing.titles import choose_title, title_bank, user_title
 
 QUIET = {"progress": False}
 CI = [
@@ -230,7 +236,7 @@ def titled(monkeypatch):
     monkeypatch.setattr(
         generator.composer, "_prime", lambda plan, n: primes.append(plan.title) or prime(plan, n)
     )
-    monkeypatch.setattr("poetry_rnn.titles.title_bank", lambda: BANK)
+    monkeypatch.setattr("poetry_rnn.writing.titles.title_bank", lambda: BANK)
     return generator, primes
 
 
@@ -322,8 +328,8 @@ def test_the_bank_holds_common_titles_of_occasions(tmp_path, monkeypatch):
         ]
     ]  # fmt: skip
     (root / "全唐诗" / "poet.tang.9.json").write_text(json.dumps(poems, ensure_ascii=False))
-    monkeypatch.setattr("poetry_rnn.build_titles.MIN_POEMS", 1)
-    monkeypatch.setattr("poetry_rnn.build_titles.split_of", lambda text: 0)
+    monkeypatch.setattr("poetry_rnn.writing.build_titles.MIN_POEMS", 1)
+    monkeypatch.setattr("poetry_rnn.writing.build_titles.split_of", lambda text: 0)
     bank = build_bank(root)
     assert bank["秋夜"] == 2 and next(iter(bank)) == "秋夜"  # numbered poems of one title count
     assert "次韵秋夜" not in bank and "浣溪沙" not in bank  # a reply's rhymes, a tune
@@ -362,7 +368,7 @@ def test_a_title_line_above_a_checked_poem_is_its_title(text, title):
 
 
 def test_the_check_tab_shows_the_title_line():
-    from poetry_rnn import demo
+    from poetry_rnn.app import demo
 
     page = demo.answer_check("静夜思\n" + JING_YE_SI, "平水韵")
     assert '<h3 class="poem-title">静夜思</h3>' in page

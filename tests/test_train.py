@@ -19,18 +19,18 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
-from poetry_rnn import train
-from poetry_rnn.checkpoint import (
+from poetry_rnn.app.checkpoint_cli import main as checkpoint_main
+from poetry_rnn.corpus.data import CorpusOptions, build_corpus, load_corpus, save_corpus
+from poetry_rnn.errors import PoetryError, run_cli
+from poetry_rnn.model.checkpoint import (
     SHIPPED_MODEL,
     from_pretrained,
     load_tensors,
     load_training_state,
 )
-from poetry_rnn.checkpoint import main as checkpoint_main
-from poetry_rnn.data import CorpusOptions, build_corpus, load_corpus, save_corpus
-from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.runs import TrainConfig, learning_rate, read_run_state
-from poetry_rnn.train import STATE_FILE, main
+from poetry_rnn.training import train
+from poetry_rnn.training.runs import TrainConfig, learning_rate, read_run_state
+from poetry_rnn.training.train import STATE_FILE, main
 
 TINY = ["--preset", "reference", "--embedding-dim", "32", "--hidden-size", "64"]
 
@@ -167,7 +167,7 @@ def test_resume_after_sigkill_ends_with_the_same_weights(fixture_npz, tmp_path):
 #: the worker reads (its training batches and its validation rows) to rows-<rank>.json.
 DDP_WORKER = """
 import json, os, sys
-from poetry_rnn import train
+from poetry_rnn.training import train
 from poetry_rnn.errors import run_cli
 
 streams = []
@@ -317,7 +317,7 @@ LONG = "x" * 300  # a path name of more bytes than a file system's 255
     ],
 )
 def test_a_path_name_too_long_is_one_line_and_exit_2(tool, argv, what, tmp_path, capsys):
-    from poetry_rnn import data, generate
+    from poetry_rnn.corpus import data, generate
 
     mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data.main,
              "train": main}  # fmt: skip
@@ -432,7 +432,7 @@ def test_a_time_budget_holds_and_the_learning_rate_ends_at_its_floor_with_it(fix
 def test_patience_stops_a_run_that_no_longer_improves(
     fixture_npz, tmp_path, monkeypatch, patience, epochs, ran
 ):
-    from poetry_rnn import train
+    from poetry_rnn.training import train
 
     # Validation improves in epochs 1 and 3 only. With patience 2 the run ends after epoch 5
     # of 6 (epoch 3 reset the count); without it (0, the default) the run goes to the end.
@@ -449,7 +449,7 @@ def test_patience_stops_a_run_that_no_longer_improves(
 def test_a_diverging_run_stops_with_a_message_and_keeps_its_last_good_state(
     fixture_npz, tmp_path, monkeypatch, capsys
 ):
-    from poetry_rnn import train
+    from poetry_rnn.training import train
 
     argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", "1"]
     assert train_cli(*argv) == 0

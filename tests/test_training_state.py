@@ -7,15 +7,15 @@ import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
-from poetry_rnn.checkpoint import (
+from poetry_rnn.errors import PoetryError
+from poetry_rnn.model.charrnn import CharRNN, ModelConfig
+from poetry_rnn.model.checkpoint import (
     LEGACY_FORMAT,
     load_training_state,
     save_tensors,
     save_training_state,
     tensor_digest,
 )
-from poetry_rnn.errors import PoetryError
-from poetry_rnn.model import CharRNN, ModelConfig
 
 CONFIG = ModelConfig(vocab_size=12, embedding_dim=6, hidden_size=5, num_layers=2)
 

@@ -7,15 +7,16 @@ from collections import Counter
 import pytest
 from conftest import favouring
 
-from poetry_rnn import build_tables
-from poetry_rnn.check import check
-from poetry_rnn.cleaning import clean_text
-from poetry_rnn.decoding import Composer, Plan, VocabTables, form_plan
-from poetry_rnn.generate import PoetryGenerator
-from poetry_rnn.prosody import FORMS, heard_rhyme_groups, rhyme_groups, tone_of
-from poetry_rnn.sampling import Sampling
+from poetry_rnn.corpus.cleaning import clean_text
+from poetry_rnn.corpus.vocab import SPECIALS, Vocab
+from poetry_rnn.forms import FORMS
+from poetry_rnn.poetics import build_tables
+from poetry_rnn.poetics.check import check
+from poetry_rnn.poetics.prosody import heard_rhyme_groups, rhyme_groups, tone_of
 from poetry_rnn.text import standard_form, t2s, to_simplified, variants
-from poetry_rnn.vocab import SPECIALS, Vocab
+from poetry_rnn.writing.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.writing.generate import PoetryGenerator
+from poetry_rnn.writing.sampling import Sampling
 
 #: The variants a new user met in simplified poems, and their standard forms.
 MET = {"鴈": "雁", "疎": "疏", "巵": "卮", "猨": "猿", "堦": "阶"}
@@ -102,8 +103,8 @@ def test_the_shipped_vocabularys_variants_are_never_written(generator, favoured)
 def test_a_corpus_cache_of_another_variant_table_is_rebuilt(monkeypatch):
     from conftest import FIXTURE_CORPUS
 
-    from poetry_rnn import data
-    from poetry_rnn.corpus import find_poem_files
+    from poetry_rnn.corpus import data
+    from poetry_rnn.corpus.sources import find_poem_files
 
     files, options = find_poem_files(FIXTURE_CORPUS), data.CorpusOptions()
     before = data.cache_key(files, options)

@@ -1,0 +1,1 @@
+"""Evaluation: perplexity, the measures of poems, the blind-reading kit."""

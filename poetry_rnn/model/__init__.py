@@ -1,0 +1,2 @@
+"""The model: the CharRNN and its config, the one loss, model directories (sharded safetensors),
+int8."""

@@ -1,0 +1,1 @@
+"""Training: the loop, run state and resume, the time budget, DDP."""
