@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU run (docs/gpu.md), on the lent machine, from the repository root, with carry/ (from
-# `python -m poetry_rnn.gpu_recipe pack`) beside it; the results go to $OUT.
+# `python -m poetry_rnn.app.gpu_recipe pack`) beside it; the results go to $OUT.
 #
-#   bash scripts/gpu_run.sh [--bench] [options of python -m poetry_rnn.gpu_recipe train]
+#   bash scripts/gpu_run.sh [--bench] [options of python -m poetry_rnn.app.gpu_recipe train]
 #
 # --bench first measures training throughput against the reference recipe on this GPU
 # (benchmarks/train_throughput.py, about a minute) and keeps it in run.json.
@@ -21,7 +21,7 @@ if ! "$python" -c "import pypinyin, opencc" 2>/dev/null; then
 fi
 data=$(ls "$carry"/*.npz.xz 2>/dev/null | head -n 1 || true)
 if [[ -z $data ]]; then
-    echo "error: no corpus in $carry/: run python -m poetry_rnn.gpu_recipe pack first" >&2
+    echo "error: no corpus in $carry/: run python -m poetry_rnn.app.gpu_recipe pack first" >&2
     exit 2
 fi
 
@@ -33,5 +33,5 @@ if [[ ${1:-} == --bench ]]; then
     extra=(--throughput /tmp/throughput.json)
 fi
 # Results written by 9.5 minutes from the start, inside the call's 10.
-exec "$python" -m poetry_rnn.gpu_recipe train --data "$data" --out "$out" \
+exec "$python" -m poetry_rnn.app.gpu_recipe train --data "$data" --out "$out" \
     --deadline-s $((570 - (SECONDS - started))) ${extra[@]+"${extra[@]}"} "$@"

@@ -28,7 +28,7 @@ def run(*argv, **options):
 
 
 def test_help_lists_every_subcommand():
-    done = run("-m", "poetry_rnn.cli", "--help")
+    done = run("-m", "poetry_rnn.app.cli", "--help")
     assert done.returncode == 0
     listing = done.stdout.split("commands:\n")[1].split("\n\n")[0]
     listed = [line.split()[0] for line in listing.splitlines()]
@@ -37,7 +37,7 @@ def test_help_lists_every_subcommand():
 
 def test_a_subcommand_runs_its_modules_cli_with_the_same_arguments():
     argv = ["--start", "床前", "--seed", "5", "--json"]
-    through_script = run("-m", "poetry_rnn.cli", "generate", *argv)
+    through_script = run("-m", "poetry_rnn.app.cli", "generate", *argv)
     direct = run("-m", "poetry_rnn.generate", *argv)
     assert through_script.returncode == direct.returncode == 0, through_script.stderr
     assert through_script.stdout == direct.stdout and '"text": "床前' in direct.stdout
@@ -54,13 +54,13 @@ def test_a_subcommand_runs_its_modules_cli_with_the_same_arguments():
     ],
 )
 def test_errors_are_one_line_and_exit_2(argv, message):
-    done = run("-m", "poetry_rnn.cli", *argv)
+    done = run("-m", "poetry_rnn.app.cli", *argv)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.startswith(message) and len(done.stderr.strip().splitlines()) == 1
 
 
 def test_version():
-    done = run("-m", "poetry_rnn.cli", "--version")
+    done = run("-m", "poetry_rnn.app.cli", "--version")
     assert done.returncode == 0 and done.stdout.strip() == f"poetry-rnn {poetry_rnn.__version__}"
 
 
@@ -106,7 +106,7 @@ def test_a_closed_standard_output_is_one_line():
 
 
 def test_the_console_script_reports_output_errors_too():
-    done = run("-m", "poetry_rnn.cli", "generate", "--start", "床前", env=ENV | {
+    done = run("-m", "poetry_rnn.app.cli", "generate", "--start", "床前", env=ENV | {
         "PYTHONIOENCODING": "ascii"
     })  # fmt: skip
     assert done.returncode == 2 and "cannot show Chinese characters" in done.stderr

@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
+from poetry_rnn.app.checkpoint_cli import main
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model.charrnn import (

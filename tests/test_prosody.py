@@ -1160,7 +1160,7 @@ def test_a_wheel_is_read_up_to_its_size_limit(tmp_path, monkeypatch):
 def test_build_tables_cli_missing_corpus(tmp_path):
     missing = tmp_path / "nowhere"
     result = subprocess.run(
-        [sys.executable, "-m", "poetry_rnn.build_tables", "--corpus", str(missing)],
+        [sys.executable, "-m", "poetry_rnn.poetics.build_tables", "--corpus", str(missing)],
         capture_output=True,
         text=True,
     )

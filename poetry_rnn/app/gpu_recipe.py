@@ -1,8 +1,8 @@
 """The GPU run recipe (docs/gpu.md): pack what travels, train on a lent GPU, ship the result.
 
-    python -m poetry_rnn.gpu_recipe pack --data data/tang+song.npz      # here, before the call
+    python -m poetry_rnn.app.gpu_recipe pack --data data/tang+song.npz      # here, before the call
     bash scripts/gpu_run.sh [--bench] [train options]                  # there: the train step
-    python -m poetry_rnn.gpu_recipe ship RESULTS --corpus path/to/chinese-poetry [--readers-ok]
+    python -m poetry_rnn.app.gpu_recipe ship RESULTS --corpus path/to/chinese-poetry [--readers-ok]
 
 A lent machine takes a work tree of at most 64 MiB, runs one command of at most 10 minutes and
 sends back at most 8 files of at most 16 MiB each. ``train`` fits its run into that: a time
@@ -460,7 +460,7 @@ def run_ship(args: argparse.Namespace) -> str:
             f"{report}\nBetter than the shipped model. Before it ships, readers compare the two "
             f"blind:\n  python -m poetry_rnn.evaluate blind --out {kit} --corpus {args.corpus} "
             f"--variants {variants}\n  python -m poetry_rnn.evaluate blind-score {kit}\n"
-            f"If readers find it no worse: python -m poetry_rnn.gpu_recipe ship {args.results} "
+            f"If readers find it no worse: python -m poetry_rnn.app.gpu_recipe ship {args.results} "
             f"--corpus {args.corpus} --candidate {candidate}{shipped} --readers-ok"
         )
     install(candidate, args.shipped)
@@ -494,7 +494,7 @@ def _read_json(path: Path) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
-        prog="python -m poetry_rnn.gpu_recipe",
+        prog="python -m poetry_rnn.app.gpu_recipe",
         description="The GPU run recipe: pack what travels, train there, ship the result.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

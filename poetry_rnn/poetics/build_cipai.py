@@ -1,6 +1,6 @@
 """Build ``cipai.json``: the patterns of the 词牌, derived from the Song ci of the corpus.
 
-    python -m poetry_rnn.build_cipai --corpus PATH [--out-dir DIR] [--min-ci 150]
+    python -m poetry_rnn.poetics.build_cipai --corpus PATH [--out-dir DIR] [--min-ci 150]
 
 ``宋词/ci.song.*.json`` of a chinese-poetry checkout holds the ci, in simplified characters, each
 with its 词牌 (``rhythmic``) and its text as paragraphs, a paragraph a sentence ending in 。.
@@ -264,7 +264,8 @@ def about(min_ci: int) -> str:
     """How the table was derived, for its readers."""
     return (
         f"词牌 patterns derived from chinese-poetry {CI_FOLDER}/{CI_FILES} by "
-        f"python -m poetry_rnn.build_cipai: tunes of at least {min_ci} ci; variants (又一体) "
+        f"python -m poetry_rnn.poetics.build_cipai: tunes of at least {min_ci} ci; "
+        f"variants (又一体) "
         f"the shapes (line lengths) of at least {VARIANT_SHARE:.0%} of a tune's read ci or "
         f"{VARIANT_MIN_CI} ci; a line rhymes when its last character shares a group of "
         f"词林正韵 with another line's in at least {RHYME_AGREEMENT:.0%} of the variant's ci; "
@@ -319,7 +320,7 @@ def build_cipai(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
-        prog="python -m poetry_rnn.build_cipai",
+        prog="python -m poetry_rnn.poetics.build_cipai",
         description="Derive the 词牌 patterns (cipai.json) from the Song ci of the corpus.",
     )
     parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")

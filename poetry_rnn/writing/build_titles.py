@@ -1,6 +1,6 @@
 """Build ``titles.json``: the bank of common titles a poem is given when the user names none.
 
-    python -m poetry_rnn.build_titles --corpus PATH [--out-dir DIR]
+    python -m poetry_rnn.writing.build_titles --corpus PATH [--out-dir DIR]
 
 From the Tang and Song shi of a chinese-poetry checkout, the titles of the training split (the
 split :func:`poetry_rnn.corpus.data.split_of` gives a poem, so that no test poem's title is in the
@@ -65,14 +65,14 @@ def bank_json(bank: dict[str, int]) -> str:
     about = (
         f"The titles of the Tang and Song shi of chinese-poetry (training split), cleaned, "
         f"{MIN_CHARS} to {MAX_CHARS} characters, borne by at least {MIN_POEMS} poems, less those "
-        "that name no occasion and the 词牌; by python -m poetry_rnn.build_titles."
+        "that name no occasion and the 词牌; by python -m poetry_rnn.writing.build_titles."
     )
     return json.dumps({"about": about, "titles": bank}, ensure_ascii=False) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
-        prog="python -m poetry_rnn.build_titles",
+        prog="python -m poetry_rnn.writing.build_titles",
         description="Build the bank of titles a poem is given when the user names none.",
     )
     parser.add_argument("--corpus", required=True, help="a chinese-poetry checkout")

@@ -2,7 +2,7 @@
 
 A user's title is checked and cleaned like the corpus's (:func:`user_title`). A request without
 one gets a real title from the bank of the corpus's common titles (``titles.json``, built by
-``python -m poetry_rnn.build_titles``): one that shares a character with what the user gave
+``python -m poetry_rnn.writing.build_titles``): one that shares a character with what the user gave
 (a start, heads, kept lines), where the bank has such titles, drawn by the request's seed and
 weighted by how often poets used the title. The poem is then written to it, as to a title the
 user gave.
