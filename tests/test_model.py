@@ -33,7 +33,6 @@ from poetry_rnn.model.checkpoint import (
     from_pretrained,
     load_models,
     load_tensors,
-    main,
     save_pretrained,
     tensor_digest,
 )
