@@ -151,7 +151,7 @@ def test_ship_refuses_a_shard_damaged_on_the_way(results, worse_shipped, tmp_pat
 def test_ship_refuses_a_model_no_better_than_the_recorded_figure(
     results, worse_shipped, tmp_path, capsys
 ):
-    texts = gpu_recipe.scored_texts(FIXTURE_CORPUS, ("tang",), "test")
+    _, texts = gpu_recipe.scored_poems(FIXTURE_CORPUS, ("tang",), "test")
     poems = {"poems": len(texts), "characters": sum(len(text) for text in texts)}
     metrics = {"best": {}, "tang_test": poems | {"perplexity": 1.5}}
     (worse_shipped / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")

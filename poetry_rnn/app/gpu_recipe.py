@@ -37,7 +37,7 @@ import torch
 
 from poetry_rnn.corpus.data import load_corpus, save_corpus
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
-from poetry_rnn.evaluation.evaluate import scored_texts
+from poetry_rnn.evaluation.evaluate import scored_poems
 from poetry_rnn.evaluation.metrics import perplexity
 from poetry_rnn.files import write_bytes_atomic, write_text_atomic
 from poetry_rnn.model.checkpoint import (
@@ -387,14 +387,15 @@ def model_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.iterdir() if path.is_file())
 
 
-def tang_test_figure(model_dir: Path, texts: list[str]) -> dict:
-    """The Tang test-split figures of a model directory (fp32, its digests checked)."""
+def tang_test_figure(model_dir: Path, texts: list[str], titles: list[str]) -> dict:
+    """The Tang test-split figures of a model directory (fp32, its digests checked): of each
+    poem given its title where the model was trained with titles."""
     model, vocab = from_pretrained(model_dir)
-    scores = perplexity(model, vocab, texts)
+    scores = perplexity(model, vocab, texts, titles=titles if vocab.sep_id is not None else None)
     return {key: scores[key] for key in ("poems", "characters", "perplexity")}
 
 
-def shipped_figure(shipped: Path, texts: list[str]) -> dict:
+def shipped_figure(shipped: Path, texts: list[str], titles: list[str]) -> dict:
     """The shipped model's Tang test figures: as its metrics.json records them, if measured
     on these poems; else measured now."""
     recorded = _read_json(shipped / METRICS).get("tang_test")
@@ -402,7 +403,7 @@ def shipped_figure(shipped: Path, texts: list[str]) -> dict:
     if isinstance(recorded, dict) and all(recorded.get(k) == v for k, v in same_poems.items()):
         return recorded
     log.info("%s records no Tang test figure on these poems: measuring it", shipped)
-    return tang_test_figure(shipped, texts)
+    return tang_test_figure(shipped, texts, titles)
 
 
 def install(candidate: Path, shipped: Path) -> None:
@@ -429,11 +430,11 @@ def run_ship(args: argparse.Namespace) -> str:
     if oversized or model_bytes(candidate) > MAX_SHIPPED_BYTES:
         raise PoetryError(f"{candidate} is too large to ship ({model_bytes(candidate):,} bytes)")
     collection, split = TEST_SPLIT
-    texts = scored_texts(args.corpus, (collection,), split)
-    figure = tang_test_figure(candidate, texts)
+    titles, texts = scored_poems(args.corpus, (collection,), split)
+    figure = tang_test_figure(candidate, texts, titles)
     metrics = _read_json(candidate / METRICS) | {"tang_test": figure}
     write_text_atomic(candidate / METRICS, json.dumps(metrics, indent=2, ensure_ascii=False))
-    baseline = shipped_figure(args.shipped, texts)
+    baseline = shipped_figure(args.shipped, texts, titles)
     rows = [
         ("run", run["run"]),
         ("trained on", run["machine"].get("device")),
