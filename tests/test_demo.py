@@ -352,10 +352,10 @@ def ask(server, *values) -> str:
 def test_the_api_takes_the_same_input_limit_as_the_library(server):
     """The text box stops at the library's limit; a client that bypasses it is refused."""
     longest = ask(server, "主题", "秋" * MAX_INPUT_CHARS, "七言绝句", True, True, 0.8, 0.9, 1, 1,
-                  "简体", "平水韵")  # fmt: skip
+                  "简体", "平水韵", "")  # fmt: skip
     assert 'class="poem"' in longest
     page = ask(server, "主题", "秋" * (MAX_INPUT_CHARS + 1), "七言绝句", True, True, 0.8, 0.9, 1,
-               1, "简体", "平水韵")  # fmt: skip
+               1, "简体", "平水韵", "")  # fmt: skip
     assert 'role="alert"' in page and f"最多 {MAX_INPUT_CHARS} 个字" in page
 
 
@@ -375,7 +375,7 @@ def test_the_api_takes_the_same_input_limit_as_the_library(server):
     ],
 )
 def test_the_api_given_bad_numbers_answers_with_a_message_not_a_traceback(demo, values, message):
-    page = ask(demo.url, "续写", "床前", "五言绝句", True, True, *values, "简体", "平水韵")
+    page = ask(demo.url, "续写", "床前", "五言绝句", True, True, *values, "简体", "平水韵", "")
     assert page.startswith('<div class="poem-error" role="alert">') and message in page
     assert "Traceback" not in demo.log.read_text()
 
@@ -387,7 +387,7 @@ def test_the_log_says_how_many_requests_run_at_once(demo):
 # --- in-process: the handler, the queue, the command line -----------------------------------
 
 
-VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体", "平水韵")
+VALUES = ("续写", "床前", "自动", True, True, 0.8, 0.9, 1, 1, "简体", "平水韵", "")
 
 
 def test_an_unexpected_error_is_logged_once_and_the_page_says_so():
@@ -479,7 +479,7 @@ def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
     assert "（平水韵）" in pingshui and "（中华新韵）" in xinyun
     assert any(f">{group}<" in pingshui for group in book_groups("pingshui"))
     assert any(f">{group}<" in xinyun for group in book_groups("xinyun"))
-    assert "unknown rhyme book" in answer(generator, *values, "广韵").page
+    assert "没有韵书 &#x27;广韵&#x27;" in answer(generator, *values, "广韵").page
 
 
 def test_a_poem_shows_its_plan_and_where_it_came_from():
