@@ -237,7 +237,7 @@ def test_any_way_of_writing_the_poem_is_the_same_poem(text):
         (JING_YE_SI, {"form": "七言绝句"},
          "4 lines of 5, 5, 5, 5 characters: not 七言绝句 (4 lines of 7)"),
         (JING_YE_SI, {"form": "六言绝句"}, "unknown form '六言绝句'"),
-        (JING_YE_SI, {"form": ["五言绝句"]}, "unknown form ['五言绝句']"),
+        (JING_YE_SI, {"form": ["五言绝句"]}, "a form is named by text, got list"),
         (JING_YE_SI, {"rhyme_book": "cilin"}, "unknown rhyme book 'cilin'"),
         ("床" * (MAX_INPUT_CHARS + 1), {}, f"the poem is too long: at most {MAX_INPUT_CHARS}"),
         (None, {}, "the poem must be text, got NoneType"),
@@ -519,7 +519,7 @@ def test_checking_alone_loads_no_model_and_no_torch():
 
 
 def test_poetry_rnn_check_is_the_same_command(cli):
-    done = run("-m", "poetry_rnn.cli", "check", JING_YE_SI, "--rhyme-book", "xinyun")
+    done = run("-m", "poetry_rnn.app.cli", "check", JING_YE_SI, "--rhyme-book", "xinyun")
     assert done.returncode == 0, done.stderr
     assert (0, done.stdout, "") == cli(JING_YE_SI, "--rhyme-book", "xinyun")
     assert "rhyme: 光 霜 乡 in 十唐" in done.stdout

@@ -9,9 +9,10 @@ import zipfile
 
 import pytest
 
-from poetry_rnn import __version__, checkpoint
+from poetry_rnn import __version__
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.forms import FORMS
+from poetry_rnn.model import checkpoint
 from poetry_rnn.model.checkpoint import CONFIG, INDEX, SHIPPED_MODEL, VOCAB
 from poetry_rnn.poetics.prosody import check_format, check_poem, check_rhyme
 from poetry_rnn.text import split_lines

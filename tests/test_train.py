@@ -317,7 +317,8 @@ LONG = "x" * 300  # a path name of more bytes than a file system's 255
     ],
 )
 def test_a_path_name_too_long_is_one_line_and_exit_2(tool, argv, what, tmp_path, capsys):
-    from poetry_rnn.corpus import data, generate
+    from poetry_rnn.corpus import data
+    from poetry_rnn.writing import generate
 
     mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data.main,
              "train": main}  # fmt: skip

@@ -9,14 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
-from poetry_rnn.model.checkpoint import load_models
 from poetry_rnn.poetics.check import COUPLET_FORM, check, format_report
 from poetry_rnn.poetics.couplets import check_couplet, format_couplet_report
 from poetry_rnn.poetics.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
-from poetry_rnn.poetics.suggest import format_suggestions, suggest
 
 
 def _line_position(value: str) -> tuple[int, int]:
@@ -69,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         line, position = _line_position(args.suggest)
         # Scoring is a chain of small matrix products: a second thread gains little, and on a
         # busy machine threads waiting for each other cost several times more (measured).
+        import torch  # only to suggest: checking alone loads no model and no torch
+
+        from poetry_rnn.model.checkpoint import load_models
+        from poetry_rnn.poetics.suggest import format_suggestions, suggest
+
         torch.set_num_threads(1)
         models = load_models(args.model, args.backward)
         suggestions = suggest(

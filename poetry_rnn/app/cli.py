@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("poetry_rnn.app.demo", "serve the web demo"),
     "check": (
-        "poetry_rnn.poetics.check",
+        "poetry_rnn.app.check_cli",
         "check a poem's form, rhyme and tones; suggest characters",
     ),
 }
