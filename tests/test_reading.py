@@ -13,7 +13,7 @@ from poetry_rnn.corpus.data import split_of
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluation.evaluate import main
-from poetry_rnn.evaluation.prompts import HEADS, STARTS, THEMES
+from poetry_rnn.evaluation.prompts import HEADS, STARTS, THEMES, TITLES
 from poetry_rnn.evaluation.reading import (
     Variant,
     draw_real_poems,
@@ -58,7 +58,7 @@ def shown_poems(poems_md: str) -> dict[str, str]:
     """Poem number → the poem's text as poems.md shows it (its rows joined)."""
     sections = re.split(r"^## (\d+)\n", poems_md, flags=re.M)[1:]
     return {
-        number: "".join(body.split())
+        number: "".join(row for row in body.split() if not row.startswith("《"))
         for number, body in zip(sections[::2], sections[1::2], strict=True)
     }
 
@@ -156,7 +156,7 @@ def test_a_variant_may_run_the_model_in_another_precision(tmp_path, generator):
         assert again.text == poem["text"]
 
 
-def test_poems_md_shows_only_numbers_and_lines(kit):
+def test_poems_md_shows_only_numbers_titles_and_lines(kit):
     out, key = kit
     poems_md = (out / "poems.md").read_text(encoding="utf-8")
     lines = {
@@ -166,17 +166,20 @@ def test_poems_md_shows_only_numbers_and_lines(kit):
     }
     rows = poems_md.splitlines()
     assert rows[:3] == ["# 6 poems", "", "Rate them as RUBRIC.md asks."]
+    titles = {f"《{poem['title']}》" for poem in key["poems"].values()}
     rest = [
-        row for row in rows[3:] if row and row not in lines and not re.fullmatch(r"## \d+", row)
-    ]
+        row for row in rows[3:]
+        if row and row not in lines | titles and not re.fullmatch(r"## \d+", row)
+    ]  # fmt: skip
     assert rest == []
     # The numbers and lines aside, nothing of the key is left to find.
-    bare = "\n".join(row for row in rows if row not in lines and not re.fullmatch(r"## \d+", row))
+    bare = "\n".join(
+        row for row in rows
+        if row not in lines | titles and not re.fullmatch(r"## \d+", row)
+    )  # fmt: skip
     hidden = {"poet", "model", "cool", "greedy", "free", "start", "acrostic", "theme"}
     for poem in key["poems"].values():
-        hidden |= {
-            str(poem[field]) for field in ("author", "title", "prompt", "seed") if field in poem
-        }
+        hidden |= {str(poem[field]) for field in ("author", "prompt", "seed") if field in poem}
     assert not [word for word in hidden - {""} if word in bare]
 
 
@@ -205,7 +208,7 @@ def test_the_rubric_shows_the_scales_and_the_ratings_shape_it_accepts(kit, tmp_p
     assert "| fluency | is it natural classical Chinese? | cannot be parsed |" in rubric
     example = re.search(r"```json\n(.*?)```", rubric, flags=re.S).group(1)
     assert json.loads(example)["ratings"]["1"] == {
-        "fluency": 4, "coherence": 3, "poeticness": 3, "human": True, "note": "...",
+        "fluency": 4, "coherence": 3, "poeticness": 3, "title_fit": 4, "human": True, "note": "...",
     }  # fmt: skip
     kit_copy = tmp_path / "kit"
     kit_copy.mkdir()
@@ -258,7 +261,7 @@ def test_corpus_prompts_come_from_the_spare_poems_each_once(generator):
     assert [(job["mode"], job["prompt"], job["prompt_source"]) for job in jobs] == [
         ("free", "", "none"), ("start", "千山", "corpus"), ("acrostic", "床疑举低", "corpus"),
         ("theme", "登鹳雀楼", "corpus"),  # 题 is no theme: passed over, and used up
-        ("free", "", "none"), ("start", STARTS[0], "fixed"),
+        ("title", TITLES[0], "fixed"), ("free", "", "none"),  # the spare poems used up
     ]  # fmt: skip
     assert len(spare["五言绝句"]) == 4  # the caller's pool is left as it was
 
@@ -268,7 +271,7 @@ def test_modes_and_prompts_are_taken_in_turn_within_a_form(generator):
     assert [(job["form"], job["mode"], job["prompt"], job["seed"]) for job in jobs] == [
         ("五言绝句", "free", "", 7), ("五言绝句", "start", STARTS[0], 8),
         ("五言绝句", "acrostic", HEADS[4][0], 9), ("五言绝句", "theme", THEMES[0], 10),
-        ("五言绝句", "free", "", 11), ("七言律诗", "free", "", 12),
+        ("五言绝句", "title", TITLES[0], 11), ("七言律诗", "free", "", 12),
         ("七言律诗", "start", STARTS[0], 13), ("七言律诗", "acrostic", HEADS[8][0], 14),
     ]  # fmt: skip
 
@@ -568,8 +571,12 @@ def test_a_kit_of_a_titled_model_shows_every_poems_title_and_asks_how_it_fits(
     )
 
 
-def test_a_kit_of_a_model_without_titles_shows_none(kit):
-    out, key = kit
+def test_a_kit_of_a_model_without_titles_shows_none(tmp_path):
+    chars = "".join(sorted(set(LIANGZHOU + DIAO_BAI)))
+    vocab = Vocab.build([chars])
+    out = tmp_path / "kit"
+    key = write_kit(out, PoetryGenerator(tiny_model(vocab), vocab), FIXTURE_CORPUS, n=4, seed=SEED,
+                    include=("tang", "song", "tang300"))  # fmt: skip
     assert key["titles"] is False
     assert "《" not in (out / "poems.md").read_text(encoding="utf-8")
     assert "title_fit" not in (out / "RUBRIC.md").read_text(encoding="utf-8")

@@ -55,7 +55,8 @@ def test_the_headline_command_writes_a_rhymed_tonal_quatrain(argv):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    rows = done.stdout.split()
+    title, *rows = done.stdout.split()  # the poem's title, then its lines
+    assert title and not any(mark in title for mark in "，。")
     assert len(rows) == 4 and len({len(row) for row in rows}) == 1 and len(rows[0]) in (6, 8)
     assert rows[0].startswith("床前" if argv else "")
     form = {6: "五言绝句", 8: "七言绝句"}[len(rows[0])]
@@ -109,5 +110,5 @@ def test_the_wheel_carries_the_model_and_writes_a_poem_offline_with_no_corpus(tm
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    location, poem = done.stdout.split("\n", 1)
-    assert location.startswith(str(target)) and poem.startswith("床前")
+    location, title, poem = done.stdout.split("\n", 2)
+    assert location.startswith(str(target)) and title and poem.startswith("床前")

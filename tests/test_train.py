@@ -303,7 +303,11 @@ LONG = "x" * 300  # a path name of more bytes than a file system's 255
 @pytest.mark.parametrize(
     ("tool", "argv", "what"),
     [
-        ("generate", ["--model", "{tmp}/" + LONG, "--start", "床前"], "the model directory"),
+        (
+            "generate",
+            ["--model", "{tmp}/" + LONG, "--start", "床前"],
+            "a forward model's directory",
+        ),
         ("checkpoint", ["{model}", "{tmp}/" + LONG], "the model directory"),
         ("checkpoint", ["{tmp}/" + LONG, "{tmp}/copy"], "the source"),
         ("data", ["--corpus", "{tmp}/" + LONG], "the corpus"),
