@@ -46,8 +46,11 @@ def poems(capsys, *argv) -> list[str]:
     return [poem["text"] for poem in json.loads(capsys.readouterr().out)]
 
 
-# Without a plan, so that one decoding call writes all the poems.
-SAMPLED_LU = ("--form", "七言律诗", "--search", "sample", "--n", "24", "--seed", "1", "--no-plan")
+#: One title for a call's poems, and no plan, so that one decoding call writes all the poems
+#: (without a title each poem is decoded to a title of its own, drawn by its seed).
+TITLE = ("--title", "秋夜")
+SAMPLED_LU = ("--form", "七言律诗", "--search", "sample", "--n", "24", "--seed", "1", "--no-plan",
+              *TITLE)  # fmt: skip
 
 
 def broken_tones(text: str) -> int:
@@ -78,7 +81,7 @@ def test_no_tone_drops_the_tones_and_keeps_the_rhyme(plans, capsys):
 
 
 def test_style_primes_the_poem_without_being_printed(plans, capsys):
-    argv = ("--form", "五言绝句", "--n", "4", "--seed", "3", "--no-plan")
+    argv = ("--form", "五言绝句", "--n", "4", "--seed", "3", "--no-plan", *TITLE)
     plain = poems(capsys, *argv)
     styled = poems(capsys, *argv, "--style", "故乡明月")
     assert [plan.style for plan, _ in plans] == ["", "故乡明月"]
@@ -120,7 +123,7 @@ def test_the_sampling_flags_reach_the_decoder_as_numbers(plans, capsys):
 
 
 def test_top_k_1_writes_the_likeliest_poem_whatever_the_seed(plans, capsys):
-    argv = ("--form", "五言绝句", "--search", "sample", "--no-plan")
+    argv = ("--form", "五言绝句", "--search", "sample", "--no-plan", *TITLE)
     greedy = [poems(capsys, *argv, "--top-k", "1", "--seed", seed) for seed in ("1", "2")]
     sampled = [poems(capsys, *argv, "--seed", seed) for seed in ("1", "2")]
     assert [sampling.top_k for _, sampling in plans] == [1, 1, 0, 0]
@@ -150,7 +153,7 @@ def test_no_plan_and_coherence_reach_the_search(plans, capsys):
 
 
 def test_repeat_penalty_reaches_the_plan_and_0_turns_it_off(plans, capsys):
-    argv = ("--form", "七言律诗", "--n", "8", "--seed", "3", "--no-plan")
+    argv = ("--form", "七言律诗", "--n", "8", "--seed", "3", "--no-plan", *TITLE)
     default = poems(capsys, *argv)
     off = poems(capsys, *argv, "--repeat-penalty", "0")
     assert [plan.repeat_penalty for plan, _ in plans] == [1.0, 0.0]

@@ -9,9 +9,10 @@ import re
 
 import gradio as gr
 import pytest
-from conftest import FakeGenerator, favouring
+from conftest import FakeGenerator, favouring, tiny_model
 
 from poetry_rnn.app import demo
+from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import run_cli
 from poetry_rnn.forms import FORMS
 from poetry_rnn.model.checkpoint import Models
@@ -156,7 +157,9 @@ def test_a_candidate_is_rewritten_around_its_locked_lines_in_its_own_form(genera
         assert lines != DENG_GAO_LINES
         assert check_poem("".join(lines), FORMS["七言律诗"]).format_ok
     assert answer.page.count('<article class="poem"') == 2
-    assert "候选 1 · 七言律诗 · 种子 3" in answer.page
+    # Each poem of a titled model is written to a title of its own, by a seed of its own.
+    assert "候选 1 · 七言律诗 · 种子 " in answer.page
+    assert "种子 3" in answer.page and "种子 4" in answer.page
 
 
 @pytest.mark.parametrize(
@@ -485,6 +488,8 @@ def test_a_title_that_is_no_title_is_said_in_chinese(title, message):
     assert answer == demo.Answer(demo.render_error(message), None)
 
 
-def test_a_title_to_a_model_without_titles_is_said_in_chinese(generator):
-    answer = demo.answer(generator, *WRITE, "静夜思")
+def test_a_title_to_a_model_without_titles_is_said_in_chinese():
+    vocab = Vocab.build(["床前明月光，疑是地上霜。举头望低思故乡"])
+    untitled = PoetryGenerator(tiny_model(vocab), vocab)
+    answer = demo.answer(untitled, *WRITE, "静夜思")
     assert answer == demo.Answer(demo.render_error("这个模型没有学过题目，不能按题写诗"), None)
