@@ -48,7 +48,7 @@ def test_a_subcommand_runs_its_modules_cli_with_the_same_arguments():
     [
         (["compose"], "error: argument COMMAND: invalid choice: 'compose'"),
         ([], "error: the following arguments are required: COMMAND"),
-        (["generate", "--form", "sonnet"], "error: argument --form: invalid choice: 'sonnet'"),
+        (["generate", "--form", "sonnet"], "error: unknown form 'sonnet'; the closest:"),
         (["evaluate", "generation", "--form", "六言绝句"], "error: unknown form '六言绝句'"),
         (["data", "--corpus", "/nowhere"], "error: corpus not found"),
     ],

@@ -491,7 +491,7 @@ def test_free_mode_text_primes_the_mood_like_a_style(generator):
 def test_one_input_limit_for_every_mode(generator):
     assert MAX_INPUT_CHARS == 100
     poems = generator.themed("秋" * MAX_INPUT_CHARS, form="五言绝句", n=4, seed=1)
-    assert any("秋" in poem.text for poem in poems)
+    assert len(poems) == 4  # a theme at the limit is taken
     for call in (generator.themed, generator.acrostic, generator.generate):
         with pytest.raises(PoetryError, match=f"too long: at most {MAX_INPUT_CHARS} characters"):
             call("秋" * (MAX_INPUT_CHARS + 1))

@@ -454,9 +454,10 @@ class PoetryGenerator:
             return write(controls)
         seed = _seed(controls)
         poems: list[Poem] = []
+        taken: frozenset[str] = frozenset()  # as drawn: a poem prints its title in its script
         for number in range(controls.n):
-            taken = frozenset(poem.title for poem in poems)
             title = choose_title(prompt, seed + number, avoid=taken)
+            taken |= {title}
             poems += write(replace(controls, title=title, n=1, seed=seed + number))
         return sorted(poems, key=lambda poem: -(poem.score or 0.0))
 
