@@ -294,9 +294,11 @@ def tiny_texts():
 @pytest.mark.parametrize(
     ("mode", "text", "source", "plan"),
     [
-        ("acrostic", "风花雪月", "heads", ["艳", "芳", "蝶", "蜂"]),
+        # The shipped model writes to a title (drawn by the heads, the start): the plan grows
+        # from the user's text and the title: 记小圃花果, 至节前一日.
+        ("acrostic", "风花雪月", "heads", ["记", "小", "圃", "果"]),
         ("theme", "秋夜思乡", "theme", ["思", "乡", "秋", "夜"]),  # jieba's keywords first
-        ("start", "床前", "start", ["睡", "窗", "枕", "帘"]),
+        ("start", "床前", "start", ["至", "节", "菊", "帽"]),
     ],
 )
 def test_every_mode_returns_its_plan(generator, mode, text, source, plan):
@@ -316,9 +318,11 @@ def _planned_from_their_first_lines(poems) -> None:
     assert any(len(poem.plan) == 4 for poem in poems)
 
 
-def test_free_poems_are_planned_from_their_own_first_line(generator):
+def test_free_poems_are_planned_from_their_titles(generator):
     controls = Controls(form="五言绝句", seed=3, n=2, beams=2, candidates=2)
-    _planned_from_their_first_lines(generator.write("free", "", controls))
+    for poem in generator.write("free", "", controls):
+        assert poem.plan_source == "title" and poem.plan
+        assert poem.plan == plan_keywords(poem.title, 4, printed="")
 
 
 def test_a_theme_the_statistics_do_not_know_falls_back_to_the_first_line(generator):

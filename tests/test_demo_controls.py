@@ -61,13 +61,13 @@ def test_traditional_script_shows_the_same_poems_in_traditional_characters(gener
 @pytest.fixture
 def plans(monkeypatch):
     seen = []
-    decode = Composer.decode
+    decode = Composer.decode_scored
 
     def recording(self, plan, n, sampling, seed):
         seen.append(plan)
         return decode(self, plan, n, sampling, seed)
 
-    monkeypatch.setattr(Composer, "decode", recording)
+    monkeypatch.setattr(Composer, "decode_scored", recording)
     return seen
 
 
