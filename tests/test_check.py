@@ -478,7 +478,7 @@ JING_YE_SI_PRINTED = """\
 
 rhyme: 光 霜 乡 in 下平七阳
 tones: 3 of 8 positions conform
-对仗 of each couplet: 0.00 0.32
+对仗 of each couplet: 0.00 0.34
 line 2, character 2 (是): is 仄, as its pattern wants — 二四六分明 (against character 4, 上, \
 which wants 平)
 line 2, character 4 (上): wants 平, is 仄 — 对 (against line 1, 月)
