@@ -17,6 +17,8 @@ from importlib import resources
 
 from opencc import OpenCC
 
+from poetry_rnn.errors import PoetryError
+
 VARIANT_TABLE = "variants.json"
 #: The only punctuation a cleaned poem keeps: line ends.
 PUNCTUATION = "，。？！；"
@@ -28,6 +30,8 @@ HAN_RANGES = (
 )
 _HAN = re.compile(f"[{HAN_RANGES}]")
 _LINE = re.compile(f"[^{PUNCTUATION}]+")
+#: The ASCII marks a user may type for the line ends.
+_ASCII_MARKS = str.maketrans(",.?!;", PUNCTUATION)
 
 
 def is_han(char: str) -> bool:
@@ -43,6 +47,24 @@ def han_count(text: str) -> int:
 def split_lines(text: str) -> list[str]:
     """The lines of a cleaned poem: the runs of characters between punctuation marks."""
     return _LINE.findall(text)
+
+
+def full_width(text: str) -> str:
+    """``text`` with the ASCII marks , . ? ! ; read as the line ends ，。？！；."""
+    return text.translate(_ASCII_MARKS)
+
+
+def user_text(text: object, what: str, most: int, keep_breaks: bool = False) -> str:
+    """A user's ``text`` as the package reads it: simplified (:func:`to_simplified`), ASCII
+    marks as full-width ones, spaces and line breaks dropped unless ``keep_breaks``. Not text,
+    or longer than ``most`` characters: a :class:`PoetryError` naming ``what``, checked before
+    anything is converted."""
+    if not isinstance(text, str):
+        raise PoetryError(f"the {what} must be text, got {type(text).__name__}")
+    if len(text) > most:
+        raise PoetryError(f"the {what} is too long: at most {most} characters")
+    text = full_width(to_simplified(text))
+    return text if keep_breaks else "".join(text.split())
 
 
 @functools.cache

@@ -39,7 +39,7 @@ def test_seasons_that_poets_keep_apart_score_below_unrelated_pairs():
     table = associations()
     unrelated = [table.score(a, b) for a in "山水云风江" for b in "酒书马剑琴"]
     median = float(torch.tensor(unrelated).median())  # 0.07 as built
-    assert table.score("春", "秋") == pytest.approx(-0.81, abs=0.01)
+    assert table.score("春", "秋") == pytest.approx(-0.79, abs=0.01)
     assert table.score("春", "夏") < -0.4 and table.score("秋", "冬") < -0.3
     assert table.score("晨", "夜") < -0.1
     assert max(table.score("春", "秋"), table.score("晨", "夜")) < 0 < median
@@ -47,7 +47,7 @@ def test_seasons_that_poets_keep_apart_score_below_unrelated_pairs():
 
 def test_images_that_go_together_score_high():
     table = associations()
-    assert table.score("雪", "梅") == pytest.approx(0.91, abs=0.01)
+    assert table.score("雪", "梅") == pytest.approx(0.93, abs=0.01)
     assert table.score("春", "花") > 0.5 and table.score("柳", "莺") > 1.0
     assert table.score("秋", "菊") > 1.0
     assert table.score("春", "春") == 0.0  # a character with itself says nothing
@@ -73,7 +73,7 @@ def test_clashes_names_two_seasons_or_two_times():
 
 def test_a_poem_of_one_scene_is_more_coherent_than_mixed_seasons():
     assert coherence(SPRING_DAWN) == pytest.approx(0.127, abs=0.002)
-    assert coherence(MIXED_SEASONS) == pytest.approx(-0.052, abs=0.002)
+    assert coherence(MIXED_SEASONS) == pytest.approx(-0.049, abs=0.002)
     assert coherence("春眠不觉晓，") == 0.0  # one line: no pair across lines
 
 
@@ -90,7 +90,7 @@ def test_the_batched_score_pairs_only_different_lines_and_characters():
 
 def test_many_poems_score_as_each_does_alone_in_runs_of_bounded_size(monkeypatch):
     poems = [SPRING_DAWN, "", MIXED_SEASONS, QUIET_NIGHT * 3, "春眠不觉晓，", SPRING_DAWN]
-    alone = [0.127, 0.0, -0.052, coherence(QUIET_NIGHT * 3), 0.0, 0.127]
+    alone = [0.127, 0.0, -0.049, coherence(QUIET_NIGHT * 3), 0.0, 0.127]
     assert coherences(poems) == pytest.approx(alone, abs=0.002)
     shapes = []
 
@@ -117,7 +117,7 @@ def test_a_plan_starts_with_the_seeds_and_grows_without_clashing():
 
 def test_a_plan_never_repeats_what_the_poem_prints():
     plan = plan_keywords("风花雪月", 4, printed="风花雪月")
-    assert plan == ["艳", "芳", "蝶", "蜂"]
+    assert plan == ["妆", "艳", "粉", "蕊"]
     spring = plan_keywords("杨柳", 8, printed="杨柳")
     assert not any(associations().class_of(c, "season") in ("秋", "冬") for c in spring)
 
@@ -132,7 +132,7 @@ def test_seeds_that_clash_are_kept_and_the_plan_adds_no_season_either_way():
 
 def test_a_plan_of_one_line_is_one_keyword():
     assert plan_keywords("春秋", 1) == ["春"]
-    assert plan_keywords("春", 1, printed="春") == ["鶑"]
+    assert plan_keywords("春", 1, printed="春") == ["莺"]
 
 
 def test_a_plan_longer_than_its_candidates_stops_with_them(monkeypatch):

@@ -46,14 +46,13 @@ from poetry_rnn.poetics.prosody import (
     tone_positions,
     unattested_doubles,
 )
-from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified
+from poetry_rnn.text import PUNCTUATION, full_width, is_han, split_lines, to_simplified, user_text
 
 #: The most characters a poem to check may have, marks and line breaks included: a 七言律诗
 #: with its marks is 64.
 MAX_INPUT_CHARS = 200
 #: --form's name for a couplet (:mod:`poetry_rnn.poetics.couplets`).
 COUPLET_FORM = "couplet"
-_ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 _SEPARATORS = re.compile(f"[{PUNCTUATION}\\s]+")
 _MARK = re.compile(f"[{PUNCTUATION}]")
 _TITLE_MARKS = re.compile("[《》〈〉\\s]")
@@ -306,10 +305,10 @@ def split_title(text: object) -> tuple[str, str]:
         return "", text  # type: ignore[return-value]
     first, rest = text.strip().split("\n", 1)
     first = first.strip()
-    rows = [row for row in _SEPARATORS.split(rest.translate(_ASCII_PUNCTUATION)) if row]
+    rows = [row for row in _SEPARATORS.split(full_width(rest)) if row]
     bare = _TITLE_MARKS.sub("", first)
     is_title = (
-        bool(bare) and bool(rows) and not _MARK.search(first.translate(_ASCII_PUNCTUATION))
+        bool(bare) and bool(rows) and not _MARK.search(full_width(first))
         and (bare != first or bool(_MARK.search(rest)) or len(bare) != len(rows[0]))
     )  # fmt: skip
     return (to_simplified(bare), rest) if is_title else ("", text)
@@ -317,11 +316,7 @@ def split_title(text: object) -> tuple[str, str]:
 
 def _poem_lines(text: str) -> list[str]:
     """The lines of a user's poem, simplified: runs of Han characters between marks or breaks."""
-    if not isinstance(text, str):
-        raise PoetryError(f"the poem must be text, got {type(text).__name__}")
-    if len(text) > MAX_INPUT_CHARS:
-        raise PoetryError(f"the poem is too long: at most {MAX_INPUT_CHARS} characters")
-    text = to_simplified(text).translate(_ASCII_PUNCTUATION)
+    text = user_text(text, "poem", MAX_INPUT_CHARS, keep_breaks=True)
     lines = [line for line in _SEPARATORS.split(text) if line]
     if not lines:
         raise PoetryError("the poem is empty")

@@ -22,12 +22,11 @@ from dataclasses import asdict, dataclass
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.poetics.patterns import COUPLET_LENGTHS, couplet_rhythm
 from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, TONE_SIGNS, pair_score, parallelism, tone_of
-from poetry_rnn.text import PUNCTUATION, is_han, to_simplified
+from poetry_rnn.text import PUNCTUATION, is_han, user_text
 
 UPPER, LOWER = "上联", "下联"
 #: The most characters a user's 联 or couplet may have before it is read, marks included.
 MAX_INPUT_CHARS = 100
-_ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 _MARKS = re.compile(f"[{PUNCTUATION}]")
 
 
@@ -39,11 +38,7 @@ def read_line(text: object, which: str = UPPER) -> list[str]:
     at its internal comma. Anything else is a :class:`PoetryError` of one line: an empty text,
     one of marks only, characters that are not Han, more than one internal mark, parts of
     fewer than 2 characters, fewer than 4 or more than 11 characters in all."""
-    if not isinstance(text, str):
-        raise PoetryError(f"the {which} must be text, got {type(text).__name__}")
-    if len(text) > MAX_INPUT_CHARS:
-        raise PoetryError(f"the {which} is too long: at most {MAX_INPUT_CHARS} characters")
-    text = "".join(to_simplified(text).translate(_ASCII_PUNCTUATION).split())
+    text = user_text(text, which, MAX_INPUT_CHARS)
     if not text:
         raise PoetryError(f"the {which} is empty")
     other = [c for c in dict.fromkeys(text) if not is_han(c) and c not in PUNCTUATION]
@@ -94,11 +89,7 @@ def refuse_oblique_lower(lower: str) -> None:
 def read_couplet(text: object) -> tuple[list[str], list[str]]:
     """A couplet to check: its 上联's parts and its 下联's. The 联 are split by a line break or
     ；, else by the marks: two parts are a 联 each, four are two 联 of two parts."""
-    if not isinstance(text, str):
-        raise PoetryError(f"the couplet must be text, got {type(text).__name__}")
-    if len(text) > 2 * MAX_INPUT_CHARS:
-        raise PoetryError(f"the couplet is too long: at most {2 * MAX_INPUT_CHARS} characters")
-    text = to_simplified(text).translate(_ASCII_PUNCTUATION).strip()
+    text = user_text(text, "couplet", 2 * MAX_INPUT_CHARS, keep_breaks=True).strip()
     halves = [h for h in re.split(r"[；\n]+", text) if h.strip(PUNCTUATION + " ")]
     if len(halves) != 2:
         chunks = [c for c in _MARKS.split("".join(text.split())) if c]

@@ -396,7 +396,7 @@ def repeated_in_line(line: str) -> list[str]:
 def repeated_chars(text: str) -> list[str]:
     """The characters of ``text`` said again, one entry for each time a character comes after
     its first, in order; the second of a doubling the poets attest (悠悠) is no repeat:
-    明月照山，山月 → 山 月. Poets repeat 0.28 (五言绝句) to 0.92 (七言律诗) a poem."""
+    明月照山，山月 → 山 月. Poets repeat 0.28 (五言绝句) to 0.91 (七言律诗) a poem."""
     seen: set[str] = set()
     again = []
     for line in split_lines(text):

@@ -51,7 +51,14 @@ from poetry_rnn.poetics.patterns import (
     tune_variants,
 )
 from poetry_rnn.poetics.prosody import PoemChecks, check_poem
-from poetry_rnn.text import PUNCTUATION, is_han, split_lines, to_simplified, to_traditional
+from poetry_rnn.text import (
+    PUNCTUATION,
+    is_han,
+    split_lines,
+    to_simplified,
+    to_traditional,
+    user_text,
+)
 from poetry_rnn.writing.controls import (
     FREE,
     MAX_INPUT_CHARS,
@@ -90,7 +97,6 @@ NEW_YEAR_SEEDS = "春岁福喜新瑞梅"
 #: malus on each, in every line.
 NEW_YEAR_AVOIDS = "愁泪残恨悲哀死断孤苦怨衰病老泣"
 BACKWARD_HELP = "a backward model's directory: its score of each poem joins the search's"
-_ASCII_PUNCTUATION = str.maketrans(",.?!;", "，。？！；")
 
 
 @dataclass(frozen=True)
@@ -551,11 +557,7 @@ class PoetryGenerator:
         check_vocab: bool = True,
     ) -> str:
         """User text, simplified and checked: Han characters (and punctuation where allowed)."""
-        if not isinstance(text, str):
-            raise PoetryError(f"the {what} must be text, got {type(text).__name__}")
-        if len(text) > MAX_INPUT_CHARS:
-            raise PoetryError(f"the {what} is too long: at most {MAX_INPUT_CHARS} characters")
-        text = "".join(to_simplified(text).translate(_ASCII_PUNCTUATION).split())
+        text = user_text(text, what, MAX_INPUT_CHARS)
         if not text:
             if required:
                 raise PoetryError(f"the {what} is empty")

@@ -51,7 +51,7 @@ REPEAT_RATES = {
     "五言绝句": RepeatRate(poets=0.28, poets_words=0.012, penalty=1.5),
     "七言绝句": RepeatRate(poets=0.60, poets_words=0.050, penalty=1.3),
     "五言律诗": RepeatRate(poets=0.59, poets_words=0.065, penalty=1.8),
-    "七言律诗": RepeatRate(poets=0.92, poets_words=0.043, penalty=2.0),
+    "七言律诗": RepeatRate(poets=0.91, poets_words=0.043, penalty=2.0),
 }
 #: w_repeat for what the table lacks (free length, 词, 对联): the gentlest of its penalties.
 OTHER_REPEAT_PENALTY = min(rate.penalty for rate in REPEAT_RATES.values())
