@@ -47,7 +47,7 @@ from poetry_rnn.model.checkpoint import SHIPPED_MODEL, from_pretrained, save_pre
 from poetry_rnn.text import two_columns
 from poetry_rnn.training.runs import write_metrics
 from poetry_rnn.training.runtime import Runtime, start_runtime
-from poetry_rnn.training.train import validation_loss
+from poetry_rnn.training.validation import validation_loss
 
 log = logging.getLogger("poetry_rnn.reference_model")
 EPOCHS = 20  # the textbook's

@@ -33,7 +33,8 @@ from poetry_rnn.corpus.data import CorpusOptions, load_corpus, prepare_corpus
 from poetry_rnn.model.charrnn import PRESETS, CharRNN, native_bf16, preset_config
 from poetry_rnn.training.runs import TrainConfig
 from poetry_rnn.training.runtime import Runtime
-from poetry_rnn.training.train import Trainer, device_batches
+from poetry_rnn.training.train import Trainer
+from poetry_rnn.training.validation import device_batches
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = ROOT.parent / "shared/corpora/chinese-poetry"

@@ -1,8 +1,8 @@
-"""``python -m poetry_rnn.data``: runs :mod:`poetry_rnn.corpus.data`."""
+"""``python -m poetry_rnn.data``: runs :mod:`poetry_rnn.app.data_cli`."""
 
 import sys
 
-from poetry_rnn.corpus.data import main
+from poetry_rnn.app.data_cli import main
 from poetry_rnn.errors import run_cli
 
 if __name__ == "__main__":

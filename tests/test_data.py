@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn.app.data_cli import main
 from poetry_rnn.corpus.batching import (
     LengthBucketedBatches,
     padded_rows,
@@ -25,7 +26,6 @@ from poetry_rnn.corpus.data import (
     build_corpus,
     encode_poems,
     load_corpus,
-    main,
     prepare_corpus,
     save_corpus,
     split_of,

@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn.app.train_cli import main as train_main
 from poetry_rnn.corpus.data import CorpusOptions, build_corpus, save_corpus
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
@@ -37,8 +38,7 @@ from poetry_rnn.model.charrnn import CharRNN, ModelConfig
 from poetry_rnn.model.checkpoint import from_pretrained, load_training_state, save_pretrained
 from poetry_rnn.poetics.prosody import repeated_chars, repeated_in_line, unrhymed_level_opening
 from poetry_rnn.text import split_lines
-from poetry_rnn.training.train import STATE_FILE
-from poetry_rnn.training.train import main as train_main
+from poetry_rnn.training.run_directory import STATE_FILE
 from poetry_rnn.writing.controls import Controls
 from poetry_rnn.writing.generate import PoetryGenerator
 from poetry_rnn.writing.plans import REPEAT_RATES

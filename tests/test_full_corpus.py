@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poetry_rnn.corpus.data import CorpusOptions, EncodedCorpus, format_stats, prepare_corpus
+from poetry_rnn.app.data_cli import format_stats
+from poetry_rnn.corpus.data import CorpusOptions, EncodedCorpus, prepare_corpus
 from poetry_rnn.errors import run_cli
 from poetry_rnn.poetics import build_tables
 from poetry_rnn.text import HAN_RANGES, PUNCTUATION

@@ -27,7 +27,7 @@ from poetry_rnn.evaluation.metrics import perplexity
 from poetry_rnn.model.charrnn import masked_loss
 from poetry_rnn.model.checkpoint import save_pretrained
 from poetry_rnn.poetics.check import check, format_report, split_title
-from poetry_rnn.training.train import transplant
+from poetry_rnn.training.warm_start import transplant
 from poetry_rnn.writing.build_titles import NO_OCCASION, build_bank
 from poetry_rnn.writing.controls import Controls
 from poetry_rnn.writing.generate import PoetryGenerator

@@ -20,6 +20,7 @@ import torch
 from conftest import FIXTURE_CORPUS
 
 from poetry_rnn.app.checkpoint_cli import main as checkpoint_main
+from poetry_rnn.app.train_cli import main
 from poetry_rnn.corpus.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.model.checkpoint import (
@@ -28,9 +29,9 @@ from poetry_rnn.model.checkpoint import (
     load_tensors,
     load_training_state,
 )
-from poetry_rnn.training import train
+from poetry_rnn.training import budget, train, validation
+from poetry_rnn.training.run_directory import STATE_FILE
 from poetry_rnn.training.runs import TrainConfig, learning_rate, read_run_state
-from poetry_rnn.training.train import STATE_FILE, main
 
 TINY = ["--preset", "reference", "--embedding-dim", "32", "--hidden-size", "64"]
 
@@ -167,7 +168,8 @@ def test_resume_after_sigkill_ends_with_the_same_weights(fixture_npz, tmp_path):
 #: the worker reads (its training batches and its validation rows) to rows-<rank>.json.
 DDP_WORKER = """
 import json, os, sys
-from poetry_rnn.training import train
+from poetry_rnn.app import train_cli
+from poetry_rnn.training import train, validation
 from poetry_rnn.errors import run_cli
 
 streams = []
@@ -177,8 +179,8 @@ def recording(corpus, batches, device, direction):
     streams.append([[int(row) for row in rows] for rows in batches])
     return read(corpus, batches, device, direction)
 
-train.device_batches = recording
-code = run_cli(train.main, sys.argv[1:])
+train.device_batches = validation.device_batches = recording
+code = run_cli(train_cli.main, sys.argv[1:])
 with open(os.path.join(os.path.dirname(__file__), f"rows-{os.environ['RANK']}.json"), "w") as f:
     json.dump(streams, f)
 sys.exit(code)
@@ -321,10 +323,10 @@ LONG = "x" * 300  # a path name of more bytes than a file system's 255
     ],
 )
 def test_a_path_name_too_long_is_one_line_and_exit_2(tool, argv, what, tmp_path, capsys):
-    from poetry_rnn.corpus import data
+    from poetry_rnn.app import data_cli
     from poetry_rnn.writing import generate
 
-    mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data.main,
+    mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data_cli.main,
              "train": main}  # fmt: skip
     argv = [arg.format(tmp=tmp_path, model=SHIPPED_MODEL) for arg in argv]
     assert run_cli(mains[tool], argv) == 2
@@ -396,8 +398,10 @@ def test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one(
         return step(self, batch)
 
     monkeypatch.setattr(train.Trainer, "train_step", timed_step)
-    monkeypatch.setattr(train, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
-    monkeypatch.setattr(train, "LOG_EVERY", 5)
+    for module in (train, budget, validation):
+        monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    for module in (train, budget):
+        monkeypatch.setattr(module, "LOG_EVERY", 5)
     argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--batch-size", "1"]
     assert train_cli(*argv, "--epochs", "100", "--minutes", "0.5") == 0
     first = read_metrics(tmp_path)
@@ -437,12 +441,12 @@ def test_a_time_budget_holds_and_the_learning_rate_ends_at_its_floor_with_it(fix
 def test_patience_stops_a_run_that_no_longer_improves(
     fixture_npz, tmp_path, monkeypatch, patience, epochs, ran
 ):
-    from poetry_rnn.training import train
+    from poetry_rnn.training import validation
 
     # Validation improves in epochs 1 and 3 only. With patience 2 the run ends after epoch 5
     # of 6 (epoch 3 reset the count); without it (0, the default) the run goes to the end.
     losses = iter([3.0, 4.0, 2.0, 5.0, 6.0, 7.0])
-    monkeypatch.setattr(train, "validation_loss", lambda *args: next(losses))
+    monkeypatch.setattr(validation, "validation_loss", lambda *args: next(losses))
     argv = [*TINY, "--data", str(fixture_npz), "--out", str(tmp_path), "--epochs", str(epochs)]
     assert train_cli(*argv, *patience) == 0
     assert [row["epoch"] for row in read_metrics(tmp_path)] == [str(e + 1) for e in range(ran)]

@@ -16,8 +16,8 @@ from poetry_rnn.errors import ArgumentParser, run_cli
 #: Subcommand → (the module whose ``main(argv)`` runs it, what it does).
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("poetry_rnn.writing.generate", "write poems"),
-    "data": ("poetry_rnn.corpus.data", "prepare a corpus: clean, split, encode, cache"),
-    "train": ("poetry_rnn.training.train", "train a model"),
+    "data": ("poetry_rnn.app.data_cli", "prepare a corpus: clean, split, encode, cache"),
+    "train": ("poetry_rnn.app.train_cli", "train a model"),
     "evaluate": (
         "poetry_rnn.evaluation.evaluate",
         "perplexity, metrics of written and of real poems",

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from poetry_rnn.app import train_cli
 from poetry_rnn.corpus.data import load_corpus, save_corpus
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.evaluation.evaluate import scored_poems
@@ -52,7 +53,7 @@ from poetry_rnn.model.checkpoint import (
     trimmed,
 )
 from poetry_rnn.text import two_columns
-from poetry_rnn.training import train
+from poetry_rnn.training.run_directory import MODEL_DIR
 from poetry_rnn.training.runs import write_metrics
 
 log = logging.getLogger("poetry_rnn.app.gpu_recipe")  # also when run as __main__
@@ -186,7 +187,7 @@ def _nvidia_smi(query: str) -> str | None:
 
 
 def stage_arguments(args: argparse.Namespace, stage: str, minutes: float, out: Path) -> list[str]:
-    """The ``poetry_rnn.training.train`` command line of one stage: ``mix`` (every collection, from
+    """The ``python -m poetry_rnn.train`` command line of one stage: ``mix`` (every collection, from
     ``--init`` or ``--preset``) or ``tang`` (the first collection alone, from the mix's best)."""
     if stage == "mix":
         start = ["--preset", args.preset] if args.preset else ["--init", str(args.init)]
@@ -195,7 +196,7 @@ def stage_arguments(args: argparse.Namespace, stage: str, minutes: float, out: P
         warmup = args.warmup_steps if args.warmup_steps is not None else (300 if scratch else 200)
         only = []
     else:
-        start = ["--init", str(out.parent / "mix" / train.MODEL_DIR)]
+        start = ["--init", str(out.parent / "mix" / MODEL_DIR)]
         lr, warmup, only = args.tang_lr, 50, ["--train-on", args.first, "--patience", "3"]
     return [
         "--data", str(args.data), *start, *only, "--minutes", f"{minutes:.4f}",
@@ -207,7 +208,7 @@ def stage_arguments(args: argparse.Namespace, stage: str, minutes: float, out: P
 
 def best_row(run: Path) -> dict | None:
     """The best epoch's row of a stage's model, or None where it saved none."""
-    path = run / train.MODEL_DIR / METRICS
+    path = run / MODEL_DIR / METRICS
     return json.loads(path.read_text(encoding="utf-8"))["best"] if path.exists() else None
 
 
@@ -240,7 +241,7 @@ def run_training(args: argparse.Namespace, work: Path, started: float) -> list[d
         argv = stage_arguments(args, stage, minutes, out)
         log.info("stage %s, %.2f minutes: python -m poetry_rnn.train %s", stage, minutes, argv)
         clock = time.monotonic()
-        train.main(argv)
+        train_cli.main(argv)
         best = best_row(out)
         records.append({
             "stage": stage, "minutes": round(minutes, 3), "argv": argv, "best": best,
@@ -260,7 +261,7 @@ def export(
     if not done:
         raise PoetryError("no epoch finished within the budget: nothing to send back")
     best = min(done, key=lambda record: record["best"]["val_ppl"])
-    model, vocab = from_pretrained(work / best["stage"] / train.MODEL_DIR)
+    model, vocab = from_pretrained(work / best["stage"] / MODEL_DIR)
     if args.vocab_size < len(vocab):
         model, vocab = trimmed(model, vocab, args.vocab_size)
     metrics = {"best": best["best"] | {"stage": best["stage"]}, "run": run_id}
