@@ -1,8 +1,8 @@
 """Reading a request: the user's texts and controls into a :class:`Request` for the decoder.
 
-Each mode's reading checks the user's text against the vocabulary, resolves the form (the one
-named, or the one a start or the model sets), lays the user's fixed characters into its slots,
-draws the titles, and steers the lines with keywords grown from the text and the title.
+Each mode's reading checks the user's text against the vocabulary, resolves the form and lays
+the user's fixed characters into its slots (:mod:`poetry_rnn.writing.layout`), draws the titles,
+and steers the lines with keywords grown from the text and the title.
 :class:`poetry_rnn.writing.generate.PoetryGenerator` decodes what it reads.
 """
 
