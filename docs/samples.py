@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
+from poetry_rnn.app.generate_cli import main as generate
 from poetry_rnn.files import write_bytes_atomic
 from poetry_rnn.model.charrnn import native_bf16
 from poetry_rnn.model.quantized import int8_supported
-from poetry_rnn.writing.generate import main as generate
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The pages whose sample poems are their commands' output.

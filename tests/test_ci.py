@@ -9,6 +9,7 @@ import pytest
 from conftest import FIXTURES, tiny_model
 
 from poetry_rnn.app.check_cli import main as check_main
+from poetry_rnn.app.generate_cli import main as generate_main
 from poetry_rnn.corpus.data import SPLITS, split_of
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
@@ -20,7 +21,6 @@ from poetry_rnn.poetics.prosody import cilin_section, rhyme_groups
 from poetry_rnn.text import PUNCTUATION, split_lines
 from poetry_rnn.writing.controls import Controls
 from poetry_rnn.writing.generate import MODES, PoetryGenerator
-from poetry_rnn.writing.generate import main as generate_main
 
 PRETRAINED_VOCAB = Path(__file__).resolve().parents[1] / "poetry_rnn" / "pretrained" / "vocab.json"
 

@@ -9,11 +9,12 @@ import json
 import pytest
 import torch
 
+from poetry_rnn.app.generate_cli import main
 from poetry_rnn.forms import FORMS
 from poetry_rnn.poetics.prosody import check_rhyme, repeated_chars, tone_conformance
 from poetry_rnn.text import to_simplified, to_traditional
 from poetry_rnn.writing.decoding import DEFAULT_BEAMS, DEFAULT_CANDIDATES, Composer, Search
-from poetry_rnn.writing.generate import PLAN_BONUS, main
+from poetry_rnn.writing.requests import PLAN_BONUS
 from poetry_rnn.writing.sampling import Sampling
 
 QI_LU = FORMS["七言律诗"]

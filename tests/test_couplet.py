@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import FIXTURE_CORPUS, favouring, tiny_model
 
-from poetry_rnn.app import check_cli
+from poetry_rnn.app import check_cli, generate_cli
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluation import evaluate
@@ -18,7 +18,6 @@ from poetry_rnn.poetics.couplets import check_couplet, couplet_measures, read_li
 from poetry_rnn.poetics.patterns import couplet_pattern
 from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import is_han
-from poetry_rnn.writing import generate as generate_cli
 from poetry_rnn.writing.generate import PoetryGenerator
 
 #: Characters enough for a tiny model to answer couplets in both tones: the fixture's middle

@@ -11,6 +11,7 @@ import itertools
 import pytest
 import torch
 
+from poetry_rnn.app.generate_cli import main
 from poetry_rnn.corpus.vocab import SPECIALS, Vocab
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.evaluation.evaluate import perplexity
@@ -43,7 +44,6 @@ from poetry_rnn.writing.decoding import (
     _narrowed,
     form_plan,
 )
-from poetry_rnn.writing.generate import main
 from poetry_rnn.writing.sampling import Sampling
 
 N = 32

@@ -123,7 +123,7 @@ def test_the_evaluate_subcommands_know_their_documented_flags(capsys):
 
 
 def test_the_documented_error_of_an_empty_start(capsys):
-    from poetry_rnn.writing.generate import main
+    from poetry_rnn.app.generate_cli import main
 
     assert run_cli(main, ["--start", ""]) == 2
     assert capsys.readouterr().err.strip() == "error: the start is empty"

@@ -10,6 +10,7 @@ from conftest import FIXTURE_CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from poetry_rnn.app.generate_cli import main
 from poetry_rnn.corpus.data import CorpusOptions, build_corpus
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
@@ -29,8 +30,10 @@ from poetry_rnn.poetics.prosody import (
     tone_of,
 )
 from poetry_rnn.text import is_han, split_lines, to_simplified, to_traditional
+from poetry_rnn.writing import layout
 from poetry_rnn.writing.controls import MAX_INPUT_CHARS, Controls
-from poetry_rnn.writing.generate import MODES, PLAN_BONUS, TITLED_MODES, PoetryGenerator, main
+from poetry_rnn.writing.generate import MODES, TITLED_MODES, PoetryGenerator
+from poetry_rnn.writing.requests import PLAN_BONUS
 
 FORM_NAMES = list(FORMS)
 
@@ -127,11 +130,13 @@ def test_an_acrostic_takes_its_style_and_lets_repeated_heads_recur(generator, mo
 
 def test_with_no_form_or_start_the_style_primes_the_line_length(generator, monkeypatch):
     asked = []
-    prefers = generator._preferred_line_length
+    prefers = layout.preferred_line_length
     monkeypatch.setattr(
-        generator,
-        "_preferred_line_length",
-        lambda start, style: asked.append((start, style)) or prefers(start, style),
+        layout,
+        "preferred_line_length",
+        lambda composer, start, style: (
+            asked.append((start, style)) or prefers(composer, start, style)
+        ),
     )
     generator.generate(style="秋风", seed=1)
     generator.generate("春风", style="秋雨", seed=1)
@@ -298,7 +303,7 @@ def test_without_a_seed_every_call_draws_a_seed_of_its_own(generator, plan):
 
 
 def test_a_first_line_the_statistics_know_nothing_of_leaves_the_plan_empty(generator, monkeypatch):
-    monkeypatch.setattr("poetry_rnn.writing.generate.plan_keywords", lambda *args, **kwargs: [])
+    monkeypatch.setattr("poetry_rnn.writing.requests.plan_keywords", lambda *args, **kwargs: [])
     for poem in generator.generate(form="五言绝句", n=2, seed=5):
         assert (poem.plan, poem.plan_source) == ([], "")
         assert poem.checks.format_ok and poem.checks.rhyme_ok

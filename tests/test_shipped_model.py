@@ -103,7 +103,7 @@ def test_the_wheel_carries_the_model_and_writes_a_poem_offline_with_no_corpus(tm
     )  # fmt: skip
 
     elsewhere.mkdir()
-    script = "import poetry_rnn.writing.generate as g, sys; print(g.__file__); g.main(sys.argv[1:])"
+    script = "import poetry_rnn.app.generate_cli as g, sys; print(g.__file__); g.main(sys.argv[1:])"
     done = subprocess.run(
         [sys.executable, "-c", script, "--start", "床前", "--seed", "2"],
         cwd=elsewhere, env=os.environ | {"PYTHONPATH": str(target)},

@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS, tiny_model
 
+from poetry_rnn.app.generate_cli import main as generate_main
 from poetry_rnn.corpus.cleaning import MAX_TITLE_CHARS, clean_title
 from poetry_rnn.corpus.data import (
     CorpusOptions,
@@ -31,7 +32,6 @@ from poetry_rnn.training.warm_start import transplant
 from poetry_rnn.writing.build_titles import NO_OCCASION, build_bank
 from poetry_rnn.writing.controls import Controls
 from poetry_rnn.writing.generate import PoetryGenerator
-from poetry_rnn.writing.generate import main as generate_main
 from poetry_rnn.writing.titles import choose_title, title_bank, user_title
 
 QUIET = {"progress": False}

@@ -323,10 +323,9 @@ LONG = "x" * 300  # a path name of more bytes than a file system's 255
     ],
 )
 def test_a_path_name_too_long_is_one_line_and_exit_2(tool, argv, what, tmp_path, capsys):
-    from poetry_rnn.app import data_cli
-    from poetry_rnn.writing import generate
+    from poetry_rnn.app import data_cli, generate_cli
 
-    mains = {"generate": generate.main, "checkpoint": checkpoint_main, "data": data_cli.main,
+    mains = {"generate": generate_cli.main, "checkpoint": checkpoint_main, "data": data_cli.main,
              "train": main}  # fmt: skip
     argv = [arg.format(tmp=tmp_path, model=SHIPPED_MODEL) for arg in argv]
     assert run_cli(mains[tool], argv) == 2

@@ -15,7 +15,7 @@ from poetry_rnn.errors import ArgumentParser, run_cli
 
 #: Subcommand → (the module whose ``main(argv)`` runs it, what it does).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("poetry_rnn.writing.generate", "write poems"),
+    "generate": ("poetry_rnn.app.generate_cli", "write poems"),
     "data": ("poetry_rnn.app.data_cli", "prepare a corpus: clean, split, encode, cache"),
     "train": ("poetry_rnn.app.train_cli", "train a model"),
     "evaluate": (

@@ -36,6 +36,7 @@ from typing import NamedTuple
 import gradio as gr
 import torch
 
+from poetry_rnn.app.generate_cli import BACKWARD_HELP
 from poetry_rnn.app.messages import in_chinese
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.forms import FORMS
@@ -54,7 +55,7 @@ from poetry_rnn.poetics.prosody import (
 from poetry_rnn.poetics.suggest import Suggestion, suggest
 from poetry_rnn.text import PUNCTUATION
 from poetry_rnn.writing.controls import FREE, MAX_INPUT_CHARS, Controls
-from poetry_rnn.writing.generate import BACKWARD_HELP, Poem, PoetryGenerator
+from poetry_rnn.writing.generate import Poem, PoetryGenerator
 
 log = logging.getLogger("poetry_rnn.app.demo")  # also when run as __main__
 
