@@ -3,8 +3,8 @@
 Simplified text is opencc's ``t2s`` and then the variant table: a variant character (异体字)
 that ``t2s`` leaves alone (鴈, 疎, 巵, 猨, 堦) becomes its standard form (雁, 疏, 卮, 猿, 阶).
 ``variants.json`` ships in the package, built from the corpus's counts by
-``python -m poetry_rnn.poetics.build_tables --variants-only`` (see
-:mod:`poetry_rnn.poetics.build_tables`).
+``python -m poetry_rnn.poetics.build_tables --variants`` (see
+:mod:`poetry_rnn.poetics.build_association_tables`).
 """
 
 from __future__ import annotations

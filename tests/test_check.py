@@ -21,14 +21,10 @@ from poetry_rnn.forms import FORMS
 from poetry_rnn.model.charrnn import CharRNN, masked_loss
 from poetry_rnn.model.checkpoint import Models, from_pretrained, load_models, save_pretrained
 from poetry_rnn.poetics.check import MAX_INPUT_CHARS, check, format_report
-from poetry_rnn.poetics.prosody import (
-    check_rhyme,
-    heard_rhyme_groups,
-    rhyme_groups,
-    tone_conformance,
-    tone_of,
-)
+from poetry_rnn.poetics.prosody import check_rhyme, tone_conformance
+from poetry_rnn.poetics.rhymes import heard_rhyme_groups, rhyme_groups
 from poetry_rnn.poetics.suggest import MAX_SUGGESTIONS, Suggestion, format_suggestions, suggest
+from poetry_rnn.poetics.tones import tone_of
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
@@ -583,7 +579,7 @@ def test_the_cli_turns_bad_input_into_one_line(cli, argv, message):
 
 
 def test_the_report_scores_the_parallelism_of_each_couplet():
-    from poetry_rnn.poetics.prosody import parallelism
+    from poetry_rnn.poetics.parallelism import parallelism
 
     report = check(POEMS["登高"][0])
     lines = report.lines

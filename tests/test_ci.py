@@ -17,7 +17,7 @@ from poetry_rnn.evaluation.ci_rates import HEADS, of_shape
 from poetry_rnn.evaluation.reading import write_kit
 from poetry_rnn.poetics.check import check
 from poetry_rnn.poetics.patterns import cipai, family_of, form_list
-from poetry_rnn.poetics.prosody import cilin_section, rhyme_groups
+from poetry_rnn.poetics.rhymes import cilin_section, rhyme_groups
 from poetry_rnn.text import PUNCTUATION, split_lines
 from poetry_rnn.writing.controls import Controls
 from poetry_rnn.writing.generate import MODES, PoetryGenerator

@@ -8,7 +8,7 @@ import pytest
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.poetics import build_cipai
 from poetry_rnn.poetics.build_cipai import CIPAI_TABLE, read_ci, stanza_break
-from poetry_rnn.poetics.prosody import (
+from poetry_rnn.poetics.rhymes import (
     CILIN,
     CILIN_GROUPS,
     book_groups,

@@ -11,7 +11,8 @@ import torch
 
 from poetry_rnn.app.generate_cli import main
 from poetry_rnn.forms import FORMS
-from poetry_rnn.poetics.prosody import check_rhyme, repeated_chars, tone_conformance
+from poetry_rnn.poetics.prosody import check_rhyme, tone_conformance
+from poetry_rnn.poetics.repeats import repeated_chars
 from poetry_rnn.text import to_simplified, to_traditional
 from poetry_rnn.writing.decoding import DEFAULT_BEAMS, DEFAULT_CANDIDATES, Composer, Search
 from poetry_rnn.writing.requests import PLAN_BONUS

@@ -14,7 +14,7 @@ import torch
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.evaluation.metrics import read_cleaned
 from poetry_rnn.forms import FORMS
-from poetry_rnn.poetics import build_tables
+from poetry_rnn.poetics import build_association_tables, tables
 from poetry_rnn.poetics.coherence import (
     associations,
     clashes,
@@ -149,7 +149,9 @@ def test_seeds_the_statistics_do_not_know_give_no_plan():
 
 def test_pairs_are_counted_across_couplets_and_never_between_line_ends():
     poem = "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"
-    chars, counts, poems = build_tables.count_cooccurrence([poem, poem], min_char_poems=1)
+    chars, counts, poems = build_association_tables.count_cooccurrence(
+        [poem, poem], min_char_poems=1
+    )
     pair = lambda a, b: counts[chars.index(a), chars.index(b)]  # noqa: E731
     assert poems == 2
     assert pair("白", "欲") == pair("欲", "白") == 2  # different couplets, each poem once
@@ -160,12 +162,12 @@ def test_pairs_are_counted_across_couplets_and_never_between_line_ends():
 
 def test_smoothed_pmi_is_negative_where_a_pair_is_rarer_than_chance():
     counts = np.array([[0, 0, 40], [0, 0, 40], [40, 40, 0]])
-    pmi = build_tables.smoothed_pmi(counts)
+    pmi = build_association_tables.smoothed_pmi(counts)
     assert pmi[0, 1] < 0 < pmi[0, 2] and pmi[0, 0] == 0
 
 
 def test_the_table_builds_from_the_fixture_corpus(tiny_texts):
-    data = build_tables.coherence_npz(tiny_texts, min_char_poems=2, stats=Counter())
+    data = build_association_tables.coherence_npz(tiny_texts, min_char_poems=2, stats=Counter())
     with np.load(io.BytesIO(data), allow_pickle=False) as table:
         chars, vectors = str(table["chars"]), table["vectors"]
         assert vectors.shape == (len(chars), len(table["signs"])) and len(chars) > 50
@@ -196,15 +198,16 @@ def _counted_by_hand(texts: list[str], min_char_poems: int) -> tuple[str, Counte
 
 @pytest.mark.parametrize("pending", [10_000_000, 40])
 def test_cooccurrence_is_the_count_of_poems_holding_each_pair(tiny_texts, pending, monkeypatch):
-    monkeypatch.setattr(build_tables, "PENDING_CODES", pending)  # 40: counted in many batches
+    # 40: counted in many batches
+    monkeypatch.setattr(build_association_tables, "PENDING_CODES", pending)
     most = "，".join(["白日依山尽"] * 24) + "。"  # 120 characters: the longest counted
     rare = "鹂鹂鹂鹂鹂，鹂鹂鹂鹂鹂。"  # 鹂 is in too few poems to count
     texts = [rare, "春鹂鹂鹂鹂，鹂鹂鹂鹂鹂。秋鹂鹂鹂鹂，鹂鹂鹂鹂鹂。"]  # no pair, then one: 春秋
     texts += [*tiny_texts, most, "山" * 60 + "，" + "水" * 61 + "。"]  # 121: left out
-    chars, counts, poems = build_tables.count_cooccurrence(texts, min_char_poems=4)
+    chars, counts, poems = build_association_tables.count_cooccurrence(texts, min_char_poems=4)
     by_hand, pairs, by_hand_poems = _counted_by_hand(texts, 4)
     assert (chars, poems) == (by_hand, by_hand_poems)
-    assert poems == build_tables.count_cooccurrence(tiny_texts, min_char_poems=4)[2] + 3
+    assert poems == build_association_tables.count_cooccurrence(tiny_texts, min_char_poems=4)[2] + 3
     assert counts.dtype == np.int64 and (counts == counts.T).all() and not counts.diagonal().any()
     counted = {chars[i] + chars[j]: int(counts[i, j]) for i, j in np.argwhere(counts)}
     assert counted == {pair: n for pair, n in pairs.items()} | {
@@ -218,7 +221,7 @@ def test_function_characters_are_those_whose_partners_are_everyones(monkeypatch)
     counts = counts + counts.T
     counts[3] = counts[:, 3] = counts.sum(0) // 4  # a row like the column totals: a 的
     counts[7] = counts[:, 7] = 0  # a character with no partner
-    monkeypatch.setattr(build_tables, "FUNCTION_SHARE", 0.34)  # 4 of 12
+    monkeypatch.setattr(build_association_tables, "FUNCTION_SHARE", 0.34)  # 4 of 12
     background = counts.sum(0) / counts.sum()
     divergence = []
     for row in counts:
@@ -227,7 +230,7 @@ def test_function_characters_are_those_whose_partners_are_everyones(monkeypatch)
             sum(s * math.log(s / b) for s, b in zip(shares, background, strict=True) if s > 0)
         )
     expected = sorted(range(12), key=lambda i: divergence[i])[:4]
-    assert build_tables.function_characters(counts).tolist() == expected
+    assert build_association_tables.function_characters(counts).tolist() == expected
     assert expected[:2] == [7, 3]
 
 
@@ -245,35 +248,35 @@ def test_markers_stand_near_their_seed_and_apart_from_the_others():
     near("山", "秋", 0.49)  # under the least PMI
     near("雪", "秋", 0.9)
     near("春", "秋", -0.2)  # the seeds clash
-    marked, clashing = build_tables.markers(chars, pmi, "春冬秋")
+    marked, clashing = build_association_tables.markers(chars, pmi, "春冬秋")
     assert marked == ["春花", "冬", "秋雪"] and clashing == ["春秋"]
     near("春", "秋", 0.0)  # no longer rarer than chance
-    assert build_tables.markers(chars, pmi, "春秋")[1] == []
-    alone, none = build_tables.markers(chars, pmi, "秋")  # one seed: no other to lead
+    assert build_association_tables.markers(chars, pmi, "春秋")[1] == []
+    alone, none = build_association_tables.markers(chars, pmi, "秋")  # one seed: no other to lead
     assert alone == ["秋叶雪"] and none == []
 
 
 def test_factorized_keeps_the_eigenvalues_largest_in_magnitude():
     basis = np.linalg.qr(np.random.default_rng(1).normal(size=(4, 4)))[0]
     pmi = basis @ np.diag([3.0, -5.0, 0.1, 0.2]) @ basis.T
-    vectors, signs = build_tables.factorized(pmi, 2)
+    vectors, signs = build_association_tables.factorized(pmi, 2)
     assert sorted(signs.tolist()) == [-1.0, 1.0]
     kept = basis[:, :2] @ np.diag([3.0, -5.0]) @ basis[:, :2].T
     np.testing.assert_allclose(vectors @ np.diag(signs) @ vectors.T, kept, atol=1e-9)
 
 
 def test_the_table_holds_its_reduced_vectors_and_reports_its_counts(tiny_texts, monkeypatch):
-    monkeypatch.setattr(build_tables, "DIMENSIONS", 8)
+    monkeypatch.setattr(build_association_tables, "DIMENSIONS", 8)
     stats: Counter = Counter()
-    data = build_tables.coherence_npz(tiny_texts, min_char_poems=2, stats=stats)
-    chars, counts, poems = build_tables.count_cooccurrence(tiny_texts, min_char_poems=2)
-    function = {chars[i] for i in build_tables.function_characters(counts)}
+    data = build_association_tables.coherence_npz(tiny_texts, min_char_poems=2, stats=stats)
+    chars, counts, poems = build_association_tables.count_cooccurrence(tiny_texts, min_char_poems=2)
+    function = {chars[i] for i in build_association_tables.function_characters(counts)}
     dropped = function - set("春夏秋冬晨午暮夜")  # a season or time seed always stays
     assert len(function) == 4 and len(dropped) == 3
     with np.load(io.BytesIO(data), allow_pickle=False) as table:
         assert table["vectors"].dtype == np.float16 and table["vectors"].shape[1] == 8
         assert table["signs"].dtype == np.int8 and len(table["signs"]) == 8
-        assert str(table["source"]) == build_tables.POEMS_SOURCE
+        assert str(table["source"]) == tables.POEMS_SOURCE
         assert str(table["chars"]) == "".join(c for c in chars if c not in dropped)
         assert [str(c) for c in table["time_clashes"]] == [""]  # too few poems to clash
     assert stats == {

@@ -16,7 +16,7 @@ from poetry_rnn.evaluation.reading import score_kit, write_couplet_kit
 from poetry_rnn.model.checkpoint import save_pretrained
 from poetry_rnn.poetics.couplets import check_couplet, couplet_measures, read_line
 from poetry_rnn.poetics.patterns import couplet_pattern
-from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, tone_of
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import is_han
 from poetry_rnn.writing.generate import PoetryGenerator
 

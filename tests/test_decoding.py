@@ -20,18 +20,10 @@ from poetry_rnn.forms import FORMS
 from poetry_rnn.model.charrnn import CharRNN, ModelConfig
 from poetry_rnn.model.checkpoint import from_pretrained
 from poetry_rnn.model.quantized import Int8CharRNN
-from poetry_rnn.poetics.prosody import (
-    RHYME_BOOKS,
-    attested_doubles,
-    check_format,
-    check_poem,
-    check_rhyme,
-    rhyme_positions,
-    shared_rhymes,
-    tone_conformance,
-    tone_of,
-    unattested_doubles,
-)
+from poetry_rnn.poetics.prosody import check_format, check_poem, check_rhyme, tone_conformance
+from poetry_rnn.poetics.repeats import attested_doubles, unattested_doubles
+from poetry_rnn.poetics.rhymes import RHYME_BOOKS, rhyme_positions, shared_rhymes
+from poetry_rnn.poetics.tones import tone_of
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines
 from poetry_rnn.writing import decoding
 from poetry_rnn.writing.controls import Controls

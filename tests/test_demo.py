@@ -17,7 +17,8 @@ from conftest import FakeGenerator
 
 from poetry_rnn.errors import run_cli
 from poetry_rnn.forms import FORMS
-from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, check_format, check_poem, tone_of
+from poetry_rnn.poetics.prosody import check_format, check_poem
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import split_lines, to_simplified
 from poetry_rnn.writing.controls import MAX_INPUT_CHARS
 from poetry_rnn.writing.generate import Poem
@@ -469,7 +470,7 @@ def test_the_launcher_in_demo_starts_the_packaged_demo():
 
 def test_the_rhyme_book_decides_the_rhyme_and_the_marks():
     from poetry_rnn.app.demo import answer
-    from poetry_rnn.poetics.prosody import book_groups
+    from poetry_rnn.poetics.rhymes import book_groups
     from poetry_rnn.writing.generate import PoetryGenerator
 
     generator = PoetryGenerator.from_pretrained()

@@ -17,8 +17,9 @@ from poetry_rnn.errors import run_cli
 from poetry_rnn.forms import FORMS
 from poetry_rnn.model.checkpoint import Models
 from poetry_rnn.poetics.check import check, findings
-from poetry_rnn.poetics.prosody import EITHER, LEVEL, OBLIQUE, check_poem
+from poetry_rnn.poetics.prosody import check_poem
 from poetry_rnn.poetics.suggest import suggest
+from poetry_rnn.poetics.tones import EITHER, LEVEL, OBLIQUE
 from poetry_rnn.writing.generate import Poem, PoetryGenerator
 
 JING_YE_SI = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"

@@ -36,7 +36,8 @@ from poetry_rnn.evaluation.metrics import (
 from poetry_rnn.forms import get_form
 from poetry_rnn.model.charrnn import CharRNN, ModelConfig
 from poetry_rnn.model.checkpoint import from_pretrained, load_training_state, save_pretrained
-from poetry_rnn.poetics.prosody import repeated_chars, repeated_in_line, unrhymed_level_opening
+from poetry_rnn.poetics.repeats import repeated_chars, repeated_in_line
+from poetry_rnn.poetics.rhymes import unrhymed_level_opening
 from poetry_rnn.text import split_lines
 from poetry_rnn.training.run_directory import STATE_FILE
 from poetry_rnn.writing.controls import Controls

@@ -18,17 +18,9 @@ from poetry_rnn.forms import FORMS
 from poetry_rnn.model.charrnn import CharRNN, ModelConfig
 from poetry_rnn.model.checkpoint import WEIGHTS, save_pretrained
 from poetry_rnn.model.quantized import Int8CharRNN
-from poetry_rnn.poetics.prosody import (
-    LEVEL,
-    OBLIQUE,
-    check_format,
-    check_poem,
-    check_rhyme,
-    rhyme_groups,
-    shared_rhymes,
-    tone_conformance,
-    tone_of,
-)
+from poetry_rnn.poetics.prosody import check_format, check_poem, check_rhyme, tone_conformance
+from poetry_rnn.poetics.rhymes import rhyme_groups, shared_rhymes
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import is_han, split_lines, to_simplified, to_traditional
 from poetry_rnn.writing import layout
 from poetry_rnn.writing.controls import MAX_INPUT_CHARS, Controls

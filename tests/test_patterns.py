@@ -21,8 +21,9 @@ from poetry_rnn.poetics.patterns import (
     pattern_names,
     shi_family,
 )
-from poetry_rnn.poetics.prosody import broken_rules, shared_rhymes, tone_of
+from poetry_rnn.poetics.rhymes import shared_rhymes
 from poetry_rnn.poetics.suggest import suggest
+from poetry_rnn.poetics.tones import broken_rules, tone_of
 from poetry_rnn.text import PUNCTUATION, split_lines
 from poetry_rnn.writing.decoding import Composer, form_plan, step_of
 from poetry_rnn.writing.sampling import Sampling

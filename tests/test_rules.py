@@ -17,15 +17,10 @@ from poetry_rnn.errors import PoetryError
 from poetry_rnn.forms import FORMS, join_lines
 from poetry_rnn.model.charrnn import CharRNN, ModelConfig
 from poetry_rnn.poetics.coherence import coherence
-from poetry_rnn.poetics.prosody import (
-    OBLIQUE,
-    pair_score,
-    repeated_chars,
-    rhyming_groups,
-    shared_rhymes,
-    tone_of,
-    unattested_doubles,
-)
+from poetry_rnn.poetics.parallelism import pair_score
+from poetry_rnn.poetics.repeats import repeated_chars, unattested_doubles
+from poetry_rnn.poetics.rhymes import rhyming_groups, shared_rhymes
+from poetry_rnn.poetics.tones import OBLIQUE, tone_of
 from poetry_rnn.text import split_lines
 from poetry_rnn.writing import decoding
 from poetry_rnn.writing.decoding import Composer, Plan, VocabTables, form_plan

@@ -10,9 +10,10 @@ from conftest import favouring
 from poetry_rnn.corpus.cleaning import clean_text
 from poetry_rnn.corpus.vocab import SPECIALS, Vocab
 from poetry_rnn.forms import FORMS
-from poetry_rnn.poetics import build_tables
+from poetry_rnn.poetics import build_association_tables, tables
 from poetry_rnn.poetics.check import check
-from poetry_rnn.poetics.prosody import heard_rhyme_groups, rhyme_groups, tone_of
+from poetry_rnn.poetics.rhymes import heard_rhyme_groups, rhyme_groups
+from poetry_rnn.poetics.tones import tone_of
 from poetry_rnn.text import standard_form, t2s, to_simplified, variants
 from poetry_rnn.writing.decoding import Composer, Plan, VocabTables, form_plan
 from poetry_rnn.writing.generate import PoetryGenerator
@@ -32,12 +33,12 @@ def test_the_variants_a_user_met_are_simplified_to_their_standard_forms():
 
 
 def test_the_shipped_table_is_the_candidates_both_of_whose_characters_the_poets_use():
-    shipped = json.loads((build_tables.PACKAGE_DIR / "variants.json").read_text("utf-8"))
+    shipped = json.loads((tables.PACKAGE_DIR / "variants.json").read_text("utf-8"))
     table, counts = shipped["variants"], shipped["counts"]
     assert table == variants() and set(table) == set(counts)
-    candidates = dict(build_tables.VARIANT_CANDIDATES)
-    assert len(candidates) == len(build_tables.VARIANT_CANDIDATES)  # none listed twice
-    assert all(len(pair) == 2 for pair in build_tables.VARIANT_CANDIDATES)
+    candidates = dict(build_association_tables.VARIANT_CANDIDATES)
+    assert len(candidates) == len(build_association_tables.VARIANT_CANDIDATES)  # none listed twice
+    assert all(len(pair) == 2 for pair in build_association_tables.VARIANT_CANDIDATES)
     assert all(candidates[variant] == standard for variant, standard in table.items())
     assert all(min(counts[variant]) > 0 for variant in table)
     assert not set(table.values()) & set(table)  # a standard form is no variant
@@ -47,12 +48,14 @@ def test_the_shipped_table_is_the_candidates_both_of_whose_characters_the_poets_
 
 
 def test_the_table_keeps_a_pair_only_where_the_poems_use_both_characters():
-    counts = build_tables.count_characters(["孤鴈南飛", "雁來", "疎影", "堦前階下"])
+    counts = build_association_tables.count_characters(["孤鴈南飛", "雁來", "疎影", "堦前階下"])
     assert counts["鴈"] == counts["雁"] == counts["疎"] == 1 and counts["飞"] == 1  # t2s'd
     assert counts["堦"] == 1 and counts["阶"] == 1  # 階 is 阶 once simplified
-    table = build_tables.variant_table(counts, ["鴈雁", "疎疏", "堦阶", "猨猿"])
+    table = build_association_tables.variant_table(counts, ["鴈雁", "疎疏", "堦阶", "猨猿"])
     assert table == {"堦": "阶", "鴈": "雁"}  # 疏 and 猨 never occur
-    assert build_tables.variant_table(Counter({"鴈": 9, "雁": 1}), ["鴈雁"]) == {"鴈": "雁"}
+    assert build_association_tables.variant_table(Counter({"鴈": 9, "雁": 1}), ["鴈雁"]) == {
+        "鴈": "雁"
+    }
 
 
 def test_tones_and_rhymes_of_a_variant_are_its_standard_forms():

@@ -12,7 +12,7 @@ from pathlib import Path
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.poetics.check import COUPLET_FORM, check, format_report
 from poetry_rnn.poetics.couplets import check_couplet, format_couplet_report
-from poetry_rnn.poetics.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
+from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 
 
 def _line_position(value: str) -> tuple[int, int]:

@@ -43,16 +43,10 @@ from poetry_rnn.forms import FORMS
 from poetry_rnn.poetics.check import MAX_INPUT_CHARS as MAX_POEM_CHARS
 from poetry_rnn.poetics.check import CheckReport, check, findings
 from poetry_rnn.poetics.patterns import cipai
-from poetry_rnn.poetics.prosody import (
-    DEFAULT_RHYME_BOOK,
-    EITHER,
-    LEVEL,
-    OBLIQUE,
-    RHYME_BOOK_NAMES,
-    TONE_SIGNS,
-    annotate,
-)
+from poetry_rnn.poetics.prosody import annotate
+from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, RHYME_BOOK_NAMES
 from poetry_rnn.poetics.suggest import Suggestion, suggest
+from poetry_rnn.poetics.tones import EITHER, LEVEL, OBLIQUE, TONE_SIGNS
 from poetry_rnn.text import PUNCTUATION
 from poetry_rnn.writing.controls import FREE, MAX_INPUT_CHARS, Controls
 from poetry_rnn.writing.generate import Poem, PoetryGenerator

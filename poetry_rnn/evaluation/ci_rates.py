@@ -23,7 +23,8 @@ from poetry_rnn.errors import PoetryError
 from poetry_rnn.evaluation.metrics import read_titled
 from poetry_rnn.poetics.check import check_ci
 from poetry_rnn.poetics.patterns import Pattern, cipai, family_of
-from poetry_rnn.poetics.prosody import PoemChecks, tone_of
+from poetry_rnn.poetics.prosody import PoemChecks
+from poetry_rnn.poetics.tones import tone_of
 from poetry_rnn.text import split_lines
 from poetry_rnn.writing.controls import Controls
 from poetry_rnn.writing.generate import Poem, PoetryGenerator

@@ -39,7 +39,7 @@ from poetry_rnn.forms import FORMS, Form, get_form
 from poetry_rnn.model.charrnn import CharRNN
 from poetry_rnn.model.checkpoint import from_pretrained, load_models
 from poetry_rnn.poetics.couplets import MEASURES, couplet_measures
-from poetry_rnn.poetics.prosody import RHYME_BOOK_NAMES, RHYME_BOOKS
+from poetry_rnn.poetics.rhymes import RHYME_BOOK_NAMES, RHYME_BOOKS
 from poetry_rnn.text import split_lines, two_columns
 from poetry_rnn.writing.controls import Controls, add_writing_arguments, writing_options
 from poetry_rnn.writing.generate import MODES, STEERS, Poem, PoetryGenerator

@@ -25,19 +25,18 @@ from poetry_rnn.errors import PoetryError
 from poetry_rnn.forms import FORMS, Form, form_of, get_form
 from poetry_rnn.model.charrnn import CharRNN, total_nll
 from poetry_rnn.poetics.coherence import clashes, coherences
-from poetry_rnn.poetics.prosody import (
-    DEFAULT_RHYME_BOOK,
-    RHYME_BOOKS,
-    book_groups,
-    check_format,
-    check_rhyme,
-    parallel_couplets,
-    parallelism,
+from poetry_rnn.poetics.parallelism import parallel_couplets, parallelism
+from poetry_rnn.poetics.prosody import check_format, check_rhyme, tone_conformance
+from poetry_rnn.poetics.repeats import (
     repeated_chars,
     repeated_in_line,
     repeated_words,
-    tone_conformance,
     unattested_doubles,
+)
+from poetry_rnn.poetics.rhymes import (
+    DEFAULT_RHYME_BOOK,
+    RHYME_BOOKS,
+    book_groups,
     unrhymed_level_opening,
 )
 from poetry_rnn.text import HAN_RANGES, split_lines

@@ -12,7 +12,8 @@ from poetry_rnn.corpus.sources import DEFAULT_INCLUDE
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.evaluation.metrics import read_cleaned
 from poetry_rnn.forms import Form, form_of
-from poetry_rnn.poetics.prosody import LEVEL, parallel_couplets, tone_of
+from poetry_rnn.poetics.parallelism import parallel_couplets
+from poetry_rnn.poetics.tones import LEVEL, tone_of
 from poetry_rnn.text import split_lines
 from poetry_rnn.writing.generate import PoetryGenerator
 

@@ -17,14 +17,14 @@ Variants (又一体). The distinct shapes of a tune's read ci, those held by at 
 derived from its own ci only:
 
 - rhyme: the last characters of lines i and j rhyme in a ci when they share a group of 词林正韵
-  (``prosody.rhyme_groups(char, "cilin")``: the 平, 仄 or 入 part of a 部). A line rhymes
+  (``rhymes.rhyme_groups(char, "cilin")``: the 平, 仄 or 入 part of a 部). A line rhymes
   when it rhymes so with another line in at least ``RHYME_AGREEMENT`` of the ci. Rhyme lines
   form segments (换韵) in reading order: a line joins the earlier segment it rhymes with most,
   on average over the segment's lines, where that reaches ``RHYME_AGREEMENT``, or opens a new
   one. A segment's tone class is the tone (平, 仄 or 入) of the groups its lines share, by
   majority over the ci where they share groups of one tone only.
 - tones: at each position, the share of 平 among the ci whose character there has a tone
-  (``prosody.tone_of``); 平 where it reaches ``TONE_AGREEMENT``, 仄 where the share of 仄
+  (``tones.tone_of``); 平 where it reaches ``TONE_AGREEMENT``, 仄 where the share of 仄
   does, 中 (either) otherwise. The last position of a rhyme line takes its segment's tone
   (平, or 仄 for 仄 and 入).
 - marks: 。 after a rhyme line and after a line most ci end with 。; ， otherwise (、 reads as
@@ -58,8 +58,9 @@ from poetry_rnn.corpus.cleaning import (
 )
 from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli, setup_logging
 from poetry_rnn.files import write_text_atomic
-from poetry_rnn.poetics.build_tables import read_records
-from poetry_rnn.poetics.prosody import CILIN, LEVEL, OBLIQUE, cilin_tone, rhyme_groups, tone_of
+from poetry_rnn.poetics.build_prosody_tables import read_records
+from poetry_rnn.poetics.rhymes import CILIN, cilin_tone, rhyme_groups
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import HAN_RANGES
 
 log = logging.getLogger("poetry_rnn.poetics.build_cipai")  # also when run as __main__

@@ -8,7 +8,9 @@ rhyme, the tone of every position the tone rules look at and the rule each broke
 is the pattern's (:mod:`poetry_rnn.poetics.patterns`): of the form's patterns, the one the poem fits
 best; :func:`suggest` offers that tone there, so the two agree. :func:`suggest` finds the
 characters that satisfy the rules at one position, ranked by the model reading the whole poem
-with each in place. The rules themselves live in :mod:`poetry_rnn.poetics.prosody`.
+with each in place. The rules themselves live in :mod:`poetry_rnn.poetics.tones`,
+:mod:`poetry_rnn.poetics.rhymes`, :mod:`poetry_rnn.poetics.repeats` and
+:mod:`poetry_rnn.poetics.parallelism`.
 
 Checking needs no model: the suggestions (:mod:`poetry_rnn.poetics.suggest`, which needs torch) are
 imported only when asked for, so that ``python -m poetry_rnn.check`` answers without torch.
@@ -22,29 +24,29 @@ from dataclasses import asdict, dataclass, field, replace
 
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.forms import FORMS, Form, form_of, join_lines
+from poetry_rnn.poetics.parallelism import parallelism
 from poetry_rnn.poetics.patterns import CI_RHYME_BOOK, Pattern, cipai, family_of
-from poetry_rnn.poetics.prosody import (
+from poetry_rnn.poetics.prosody import PoemChecks, annotate
+from poetry_rnn.poetics.repeats import repeated_words, unattested_doubles
+from poetry_rnn.poetics.rhymes import (
     DEFAULT_RHYME_BOOK,
-    EITHER,
     RHYME_BOOK_NAMES,
-    TONE_SIGNS,
-    PoemChecks,
-    annotate,
     book_groups,
-    broken_rules,
     cilin_section,
     cilin_tone,
-    modern_reading,
-    parallelism,
-    repeated_words,
     require_rhyme_book,
     rhyme_groups,
     rhyme_positions,
     rhyming_groups,
     shared_rhymes,
+)
+from poetry_rnn.poetics.tones import (
+    EITHER,
+    TONE_SIGNS,
+    broken_rules,
+    modern_reading,
     tone_of,
     tone_positions,
-    unattested_doubles,
 )
 from poetry_rnn.text import PUNCTUATION, full_width, is_han, split_lines, to_simplified, user_text
 
@@ -415,7 +417,8 @@ def poem_pattern(report: CheckReport) -> Pattern:
 
 
 def _parallelism(lines: list[str], form: Form) -> list[float]:
-    """The 对仗 score of each couplet (prosody.parallelism); a 律诗 wants it in the middle two."""
+    """The 对仗 score of each couplet (:func:`parallelism.parallelism`); a 律诗 wants it in the
+    middle two."""
     return [parallelism(lines[i], lines[i + 1]) for i in range(0, form.lines, 2)]
 
 

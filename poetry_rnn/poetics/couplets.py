@@ -4,7 +4,8 @@ blind kit and the generator (which writes one through its plan and the one decod
 A couplet is two 联 of one length (4 to 11 Han characters; a long one may hold one internal
 comma, at the same place in both): the 上联 ends 仄, the 下联 平; their rhythm positions (the
 even ones, :func:`poetry_rnn.poetics.patterns.couplet_rhythm`) take opposed tones; they are parallel
-position by position (对仗, by the corpus-learned pair scores of :mod:`poetry_rnn.poetics.prosody`);
+position by position (对仗, by the corpus-learned pair scores of
+:mod:`poetry_rnn.poetics.parallelism`);
 the 下联 borrows no character of the 上联, but repeats one where the 上联 repeats one, at the same
 positions. Word segmentation and word classes come from jieba, a tagger of modern Chinese: they
 are a rough measure of classical text, reported as such, and steer nothing.
@@ -20,8 +21,9 @@ import re
 from dataclasses import asdict, dataclass
 
 from poetry_rnn.errors import PoetryError
+from poetry_rnn.poetics.parallelism import pair_score, parallelism
 from poetry_rnn.poetics.patterns import COUPLET_LENGTHS, couplet_rhythm
-from poetry_rnn.poetics.prosody import LEVEL, OBLIQUE, TONE_SIGNS, pair_score, parallelism, tone_of
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, TONE_SIGNS, tone_of
 from poetry_rnn.text import PUNCTUATION, is_han, user_text
 
 UPPER, LOWER = "上联", "下联"

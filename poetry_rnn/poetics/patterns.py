@@ -8,7 +8,7 @@ position. The pattern names its kind ("shi", "ci", "couplet"), its rhyme book an
 stanzas (片).
 
 A :class:`Family` is the patterns a form allows, all of one shape. A shi form has four, compiled
-here from the rules of :mod:`poetry_rnn.poetics.prosody`: the tonal opening (平起 or 仄起: the tone
+here from the rules of :mod:`poetry_rnn.poetics.tones`: the tonal opening (平起 or 仄起: the tone
 at line 1, character 2) and whether line 1 rhymes (首句入韵). The tone rules (二四六分明, 对, 粘)
 then fix every even position; the odd ones are free (一三五不论) but for the last character of
 a line: a rhyme is level, and line 1 of a 首句不入韵 pattern closes 仄. A 律诗's middle couplets
@@ -32,16 +32,9 @@ from pathlib import Path
 
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.forms import FORMS, Form
-from poetry_rnn.poetics.prosody import (
-    DEFAULT_RHYME_BOOK,
-    LEVEL,
-    OBLIQUE,
-    parallel_couplets,
-    rhyme_positions,
-    tone_of,
-    tone_positions,
-    tone_rules,
-)
+from poetry_rnn.poetics.parallelism import parallel_couplets
+from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, rhyme_positions
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, tone_of, tone_positions, tone_rules
 from poetry_rnn.text import PUNCTUATION, is_han
 
 #: A position's tone in a pattern: level, oblique, or either.
@@ -277,7 +270,7 @@ def _opposite(tone: str) -> str:
 
 def shi_pattern(form: Form, opening: str, first_rhymes: bool, rhyme_book: str) -> Pattern:
     """The pattern of ``form`` whose line 1, character 2 has the tone ``opening`` (平起 or
-    仄起), line 1 rhyming or not: the tone rules of :mod:`poetry_rnn.poetics.prosody` propagated
+    仄起), line 1 rhyming or not: the tone rules of :mod:`poetry_rnn.poetics.tones` propagated
     from that position over every even one."""
     even = {(0, 2): opening}
     todo = [(i, p) for i in range(form.lines) for p in tone_positions(form)]

@@ -20,14 +20,9 @@ from poetry_rnn.forms import FORMS, Form
 from poetry_rnn.model.charrnn import CharRNN, State
 from poetry_rnn.model.checkpoint import Models, load_models
 from poetry_rnn.poetics.check import CheckReport, check, poem_pattern, rhyme_target, tone_label
-from poetry_rnn.poetics.prosody import (
-    DEFAULT_RHYME_BOOK,
-    TONE_SIGNS,
-    attested_doubles,
-    heard_rhyme_groups,
-    is_level,
-    tone_of,
-)
+from poetry_rnn.poetics.repeats import attested_doubles
+from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, heard_rhyme_groups
+from poetry_rnn.poetics.tones import TONE_SIGNS, is_level, tone_of
 from poetry_rnn.text import is_han
 
 MAX_SUGGESTIONS = 100

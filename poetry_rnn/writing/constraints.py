@@ -6,7 +6,7 @@ for every step, the tone each member of the pattern's family wants (a mask), the
 it rhymes in and whether it must, and the step it faces in a parallel couplet. The decoding
 loop applies them and keeps, per row, the family members still open (the first tones written
 choose the opening) and the rhyme groups each segment may still rhyme in; it asks
-:mod:`poetry_rnn.poetics.prosody` nothing mid-poem.
+the rules (:mod:`poetry_rnn.poetics.tones`, :mod:`poetry_rnn.poetics.rhymes`) nothing mid-poem.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ import torch
 
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.poetics.coherence import associations
-from poetry_rnn.poetics.prosody import (
+from poetry_rnn.poetics.parallelism import parallel_pairs
+from poetry_rnn.poetics.repeats import attested_doubles
+from poetry_rnn.poetics.rhymes import (
     CILIN,
-    LEVEL,
-    OBLIQUE,
-    attested_doubles,
     cilin_section,
     cilin_tone,
     heard_rhyme_groups,
-    parallel_pairs,
     rhyming_groups,
-    tone_of,
 )
+from poetry_rnn.poetics.tones import LEVEL, OBLIQUE, tone_of
 from poetry_rnn.text import PUNCTUATION, is_han, standard_form
 from poetry_rnn.writing.plans import Plan, step_of
 
@@ -85,7 +83,7 @@ class VocabTables:
     def rhymes(self, book: str) -> torch.Tensor:
         """(vocabulary, groups) membership of each token in the groups of ``book`` that may
         rhyme (the level groups of 平水韵), where a reader hears it rhyme
-        (:func:`poetry_rnn.poetics.prosody.heard_rhyme_groups`); made once per book."""
+        (:func:`poetry_rnn.poetics.rhymes.heard_rhyme_groups`); made once per book."""
         if book not in self._rhymes:
             column = {group: number for number, group in enumerate(rhyming_groups(book))}
             rows, columns = [], []

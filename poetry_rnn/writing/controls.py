@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from poetry_rnn.errors import PoetryError, is_integer
 from poetry_rnn.forms import FORMS
 from poetry_rnn.poetics.patterns import is_tune, unknown_form
-from poetry_rnn.poetics.prosody import DEFAULT_RHYME_BOOK, RHYME_BOOKS
+from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, RHYME_BOOKS
 from poetry_rnn.writing.decoding import (
     COHERENCE_WEIGHT,
     DEFAULT_BEAMS,

@@ -60,7 +60,7 @@ from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.model.charrnn import CharRNN, State
 from poetry_rnn.poetics.coherence import clashes, coherence_of
-from poetry_rnn.poetics.prosody import parallelism
+from poetry_rnn.poetics.parallelism import parallelism
 from poetry_rnn.text import PUNCTUATION, split_lines
 from poetry_rnn.writing.constraints import (
     FINAL_MARKS,

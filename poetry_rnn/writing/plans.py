@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from poetry_rnn.errors import PoetryError
 from poetry_rnn.forms import Form
 from poetry_rnn.poetics.patterns import Family, Pattern, shi_family
-from poetry_rnn.poetics.prosody import DEFAULT_RHYME_BOOK, book_groups
+from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, book_groups
 
 SEARCHES = ("lines", "sample")  # whole-line search, token sampling
 #: Blind readers could not tell 2 × 8, 4 × 8 and 8 × 16 apart (round 2, docs/experiments): the
@@ -36,8 +36,8 @@ class RepeatRate:
     """How often the poets say a character again in a form's poems, and the penalty that
     brings the model there."""
 
-    poets: float  # characters said again a poem (prosody.repeated_chars), Tang test split
-    poets_words: float  # two-character words said again a poem (prosody.repeated_words)
+    poets: float  # characters said again a poem (repeats.repeated_chars), Tang test split
+    poets_words: float  # two-character words said again a poem (repeats.repeated_words)
     #: w_repeat: the logit penalty of a character the poem holds already, and the search's
     #: score penalty for each time the poem says one again (Plan.repeat_penalty times it).
     penalty: float
