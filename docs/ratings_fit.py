@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from poetry_rnn.evaluation.reading import RATINGS_GLOB, SCORES, read_key, read_ratings
+from poetry_rnn.evaluation.ratings import RATINGS_GLOB, SCORES, read_key, read_ratings
 from poetry_rnn.model.checkpoint import load_models
 from poetry_rnn.poetics.coherence import coherence
 from poetry_rnn.text import split_lines

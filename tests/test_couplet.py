@@ -8,11 +8,11 @@ import re
 import pytest
 from conftest import FIXTURE_CORPUS, favouring, tiny_model
 
-from poetry_rnn.app import check_cli, generate_cli
+from poetry_rnn.app import check_cli, evaluate_cli, generate_cli
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluation import evaluate
-from poetry_rnn.evaluation.reading import score_kit, write_couplet_kit
+from poetry_rnn.evaluation.ratings import score_kit
+from poetry_rnn.evaluation.reading import write_couplet_kit
 from poetry_rnn.model.checkpoint import save_pretrained
 from poetry_rnn.poetics.couplets import check_couplet, couplet_measures, read_line
 from poetry_rnn.poetics.patterns import couplet_pattern
@@ -247,10 +247,10 @@ def test_the_measures_count_what_a_couplet_keeps():
 def test_evaluate_couplet_prints_the_model_beside_the_poets(model_dir, capsys):
     argv = ["couplet", "--corpus", FIXTURE_CORPUS, "--include", "tang", "song", "tang300",
             "--model", model_dir, "--n", "2"]  # fmt: skip
-    code, out, _ = cli(evaluate.main, capsys, *argv)
+    code, out, _ = cli(evaluate_cli.main, capsys, *argv)
     assert code == 0 and "| measure | what it says | poets | model |" in out
     assert "| length |" in out and "| 浮云不系名居易 | 造化无为字乐天 |" in out
-    code, out, _ = cli(evaluate.main, capsys, *argv, "--json")
+    code, out, _ = cli(evaluate_cli.main, capsys, *argv, "--json")
     result = json.loads(out)
     assert result["poets"]["no_borrowed"] == 1.0 and result["model_couplets"]["length"] == 1.0
 

@@ -96,7 +96,7 @@ def test_every_flag_of_a_command_is_documented_on_its_page(module, capsys):
 
 
 def test_every_flag_of_evaluate_is_documented_on_its_page(capsys):
-    from poetry_rnn.evaluation.evaluate import main
+    from poetry_rnn.app.evaluate_cli import main
 
     page = (ROOT / "docs/evaluation.md").read_text(encoding="utf-8")
     for command in EVALUATE_SUBCOMMANDS:
@@ -107,7 +107,7 @@ def test_every_flag_of_evaluate_is_documented_on_its_page(capsys):
 
 
 def test_the_evaluate_subcommands_know_their_documented_flags(capsys):
-    from poetry_rnn.evaluation.evaluate import main
+    from poetry_rnn.app.evaluate_cli import main
 
     text = "\n".join(path.read_text(encoding="utf-8") for path in DOCS)
     for command, rest in re.findall(

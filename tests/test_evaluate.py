@@ -10,18 +10,12 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
+from poetry_rnn.app.evaluate_cli import main
 from poetry_rnn.app.train_cli import main as train_main
 from poetry_rnn.corpus.data import CorpusOptions, build_corpus, save_corpus
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluation.evaluate import (
-    REPORTS,
-    format_corpus,
-    format_report,
-    generate_poems,
-    main,
-    prompts,
-)
+from poetry_rnn.evaluation.evaluate import generate_poems
 from poetry_rnn.evaluation.metrics import (
     _scoring_batches,
     corpus_lines,
@@ -33,6 +27,8 @@ from poetry_rnn.evaluation.metrics import (
     perplexity,
     read_cleaned,
 )
+from poetry_rnn.evaluation.prompts import prompts
+from poetry_rnn.evaluation.reports import REPORTS, format_corpus, format_report
 from poetry_rnn.forms import get_form
 from poetry_rnn.model.charrnn import CharRNN, ModelConfig
 from poetry_rnn.model.checkpoint import from_pretrained, load_training_state, save_pretrained

@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS, tiny_model
 
+from poetry_rnn.app.evaluate_cli import main
 from poetry_rnn.corpus.data import split_of
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.errors import PoetryError, run_cli
-from poetry_rnn.evaluation.evaluate import main
 from poetry_rnn.evaluation.prompts import HEADS, STARTS, THEMES, TITLES
 from poetry_rnn.evaluation.reading import (
     Variant,

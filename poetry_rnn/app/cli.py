@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("poetry_rnn.app.data_cli", "prepare a corpus: clean, split, encode, cache"),
     "train": ("poetry_rnn.app.train_cli", "train a model"),
     "evaluate": (
-        "poetry_rnn.evaluation.evaluate",
+        "poetry_rnn.app.evaluate_cli",
         "perplexity, metrics of written and of real poems",
     ),
     "demo": ("poetry_rnn.app.demo", "serve the web demo"),
