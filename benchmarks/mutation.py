@@ -1,9 +1,9 @@
 """Mutation testing of the core modules with mutmut, one module at a time, in bounded time.
 
-    python benchmarks/mutation.py prosody                  # every mutant of prosody.py
-    python benchmarks/mutation.py decoding --functions "xǁComposerǁ_allowed*"
+    python benchmarks/mutation.py rhymes                   # every mutant of rhymes.py
+    python benchmarks/mutation.py batch --functions "x_allowed_tokens*"
     python benchmarks/mutation.py data --minutes 20        # stop after 20 minutes
-    python benchmarks/mutation.py prosody --survivors      # the last run's survivors again
+    python benchmarks/mutation.py rhymes --survivors       # the last run's survivors again
     python benchmarks/mutation.py --list                   # the modules and their tests
 
 Each module is mutated in its own scratch copy of the package and the tests
@@ -51,10 +51,25 @@ class Target:
 
 
 TARGETS = {
-    "prosody": Target("poetry_rnn/prosody.py", ("tests/test_prosody.py",)),
-    # With the generator's test of the score a sampled form poem is given.
+    # The poem checkers, and the tables they read: tones, rhyme books, doubles and 对仗 pairs.
+    "prosody": Target("poetry_rnn/poetics/prosody.py", ("tests/test_prosody.py",)),
+    "tones": Target("poetry_rnn/poetics/tones.py", ("tests/test_prosody.py",)),
+    "rhymes": Target("poetry_rnn/poetics/rhymes.py", ("tests/test_prosody.py",)),
+    "repeats": Target("poetry_rnn/poetics/repeats.py", ("tests/test_prosody.py",)),
+    "parallelism": Target("poetry_rnn/poetics/parallelism.py", ("tests/test_prosody.py",)),
+    # Every form as a pattern, and the constraints a plan compiles to.
+    "patterns": Target("poetry_rnn/poetics/patterns.py", ("tests/test_patterns.py",)),
+    "constraints": Target(
+        "poetry_rnn/writing/constraints.py",
+        ("tests/test_patterns.py", "tests/test_rules.py", "tests/test_decoding.py"),
+    ),
+    # The step rules over a batch of partial poems, and the whole-line search; with the
+    # generator's test of the score a sampled form poem is given.
+    "batch": Target(
+        "poetry_rnn/writing/batch.py", ("tests/test_decoding.py", "tests/test_rules.py")
+    ),
     "decoding": Target(
-        "poetry_rnn/decoding.py",
+        "poetry_rnn/writing/decoding.py",
         (
             "tests/test_decoding.py",
             "tests/test_rules.py",
@@ -62,15 +77,15 @@ TARGETS = {
         ),
     ),
     # The corpus's association table read back: the coherence score, clashes and the plan.
-    "coherence": Target("poetry_rnn/coherence.py", ("tests/test_coherence.py",)),
+    "coherence": Target("poetry_rnn/poetics/coherence.py", ("tests/test_coherence.py",)),
     # The corpus's cleaning rules, each named and counted.
-    "cleaning": Target("poetry_rnn/cleaning.py", ("tests/test_cleaning.py",)),
+    "cleaning": Target("poetry_rnn/corpus/cleaning.py", ("tests/test_cleaning.py",)),
     # The poem checker and its suggestions for a broken position.
-    "check": Target("poetry_rnn/check.py", ("tests/test_check.py",)),
-    "suggest": Target("poetry_rnn/suggest.py", ("tests/test_check.py",)),
+    "check": Target("poetry_rnn/poetics/check.py", ("tests/test_check.py",)),
+    "suggest": Target("poetry_rnn/poetics/suggest.py", ("tests/test_check.py",)),
     # What every entry point asks for, checked once: types and ranges, and the shared flags.
     "controls": Target(
-        "poetry_rnn/controls.py",
+        "poetry_rnn/writing/controls.py",
         (
             "tests/test_generate.py::test_controls_refuse_wrong_types_and_ranges",
             "tests/test_generate.py::test_controls_take_the_edges_of_their_ranges_and_refuse_beyond",
@@ -78,36 +93,41 @@ TARGETS = {
             "tests/test_generate.py::test_controls_are_one_object_the_package_exports",
             "tests/test_generate.py::test_cli_errors_are_one_line_and_exit_2",
             "tests/test_generate.py::test_an_unknown_rhyme_book_is_refused",
-            "tests/test_decoding.py::test_too_many_rows_for_n_poems_are_refused",
             "tests/test_coherence.py::test_a_bad_coherence_weight_is_refused",
             "tests/test_decoding.py::test_search_out_of_range_is_refused",
             "tests/test_cli_flags.py",
         ),
     ),
     # The training data's shape: padded rows, length-bucketed batches; the vocabulary.
-    "batching": Target("poetry_rnn/batching.py", ("tests/test_data.py",)),
-    "vocab": Target("poetry_rnn/vocab.py", ("tests/test_data.py", "tests/test_model.py")),
+    "batching": Target("poetry_rnn/corpus/batching.py", ("tests/test_data.py",)),
+    "vocab": Target("poetry_rnn/corpus/vocab.py", ("tests/test_data.py", "tests/test_model.py")),
     # The evaluation's measures: perplexity, distinct n-grams, 对仗, the metrics of poems.
-    "metrics": Target("poetry_rnn/metrics.py", ("tests/test_evaluate.py",)),
-    # The evaluation's CLI: its prompts, its commands and their printed reports.
+    "metrics": Target("poetry_rnn/evaluation/metrics.py", ("tests/test_evaluate.py",)),
+    # The evaluation's commands and their printed reports.
     "evaluate": Target(
-        "poetry_rnn/evaluate.py", ("tests/test_evaluate.py", "tests/test_reading.py")
+        "poetry_rnn/evaluation/evaluate.py", ("tests/test_evaluate.py", "tests/test_reading.py")
     ),
+    "reports": Target("poetry_rnn/evaluation/reports.py", ("tests/test_evaluate.py",)),
     # Drawing a token: temperature, top-k and the nucleus.
-    "sampling": Target("poetry_rnn/sampling.py", ("tests/test_sampling.py",)),
+    "sampling": Target("poetry_rnn/writing/sampling.py", ("tests/test_sampling.py",)),
+    # A request read into a plan, its form and slots, and the generator that writes it.
+    "requests": Target(
+        "poetry_rnn/writing/requests.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
+    ),
+    "layout": Target("poetry_rnn/writing/layout.py", ("tests/test_generate.py",)),
     "generate": Target(
-        "poetry_rnn/generate.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
+        "poetry_rnn/writing/generate.py", ("tests/test_generate.py", "tests/test_cli_flags.py")
     ),
     # The cache: its key, its name, and when a cache is reused, refused or rebuilt.
     "data": Target(
-        "poetry_rnn/data.py",
+        "poetry_rnn/corpus/data.py",
         ("tests/test_data.py",),
         ("x_cache_key*", "x_default_cache_name*", "x__options_json*", "x_prepare_corpus*"),
     ),
     # Verification: digests, safetensors headers, the model's binding to its vocabulary; the
     # training state read back. (The resume after SIGKILL takes minutes a mutant: not here.)
     "checkpoint": Target(
-        "poetry_rnn/checkpoint.py",
+        "poetry_rnn/model/checkpoint.py",
         (
             "tests/test_model.py",
             "tests/test_training_state.py",
@@ -130,22 +150,24 @@ TARGETS = {
     ),
     # The model: its config's checks and parameter count, the step against the forward pass,
     # the one loss and the summed likelihood.
-    "model": Target("poetry_rnn/model.py", ("tests/test_model.py",)),
+    "model": Target("poetry_rnn/model/charrnn.py", ("tests/test_model.py",)),
     # Reading a chinese-poetry checkout: its files in order, their poems, the bad ones skipped.
-    "corpus": Target("poetry_rnn/corpus.py", ("tests/test_data.py",)),
-    # The tables the decoder reads, built from the corpus: tones, doubles, 对仗 pairs, the
-    # coherence statistics, the rhyme books.
-    "build_tables": Target(
-        "poetry_rnn/build_tables.py",
-        ("tests/test_prosody.py", "tests/test_coherence.py"),
+    "corpus": Target("poetry_rnn/corpus/sources.py", ("tests/test_data.py",)),
+    # The tables the decoder reads, built from the corpus: tones, doubles, the rhyme books;
+    # 对仗 pairs, the coherence statistics, the variants.
+    "build_prosody_tables": Target(
+        "poetry_rnn/poetics/build_prosody_tables.py", ("tests/test_prosody.py",)
     ),
-    # The web demo: what the page shows and how a request is answered. The page's layout,
-    # ``build_app`` (471 mutants, nearly all labels and sizes), is left out.
+    "build_association_tables": Target(
+        "poetry_rnn/poetics/build_association_tables.py",
+        ("tests/test_coherence.py", "tests/test_variants.py"),
+    ),
+    # The web demo: how a request is answered. The page's layout, ``build_app`` (471 mutants,
+    # nearly all labels and sizes), is left out.
     "demo": Target(
-        "poetry_rnn/demo.py",
+        "poetry_rnn/app/demo.py",
         ("tests/test_demo.py", "tests/test_demo_controls.py", "tests/test_demo_answers.py"),
         (
-            "x_render*",
             "x_answer*",
             "x__answer*",
             "x__report*",
@@ -159,23 +181,29 @@ TARGETS = {
         ),
     ),
     # Int8 inference: the packed weights and the LSTM run over them.
-    "quantized": Target("poetry_rnn/quantized.py", ("tests/test_model.py",)),
-    # The blind reading kit's scoring: ratings read, averaged and paired (writing a kit loads a
-    # model, so its functions are left to the generator's targets).
-    "reading": Target(
-        "poetry_rnn/reading.py",
+    "quantized": Target("poetry_rnn/model/quantized.py", ("tests/test_model.py",)),
+    # The blind reading kit's scoring: ratings read, averaged and paired.
+    "ratings": Target(
+        "poetry_rnn/evaluation/ratings.py",
         ("tests/test_reading.py",),
         ("x_score_kit*", "x_paired*", "x_format_scores*", "x__change*", "x_interval*"),
     ),
     # The training schedule: warm-up and cosine, the time budget, and patience. Each training
     # run takes seconds, so only the tests that pin them.
     "runs": Target(
-        "poetry_rnn/runs.py",
+        "poetry_rnn/training/runs.py",
         ("tests/test_train.py::test_learning_rate_warms_up_then_follows_a_cosine_to_its_floor",),
         ("x_learning_rate*",),
     ),
+    "budget": Target(
+        "poetry_rnn/training/budget.py",
+        (
+            "tests/test_train.py::test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one",
+            "tests/test_train.py::test_a_time_budget_holds_and_the_learning_rate_ends_at_its_floor_with_it",
+        ),
+    ),
     "train": Target(
-        "poetry_rnn/train.py",
+        "poetry_rnn/training/train.py",
         (
             "tests/test_train.py::test_patience_stops_a_run_that_no_longer_improves",
             "tests/test_train.py::test_a_time_budget_ends_the_run_mid_epoch_and_a_resume_spends_a_larger_one",
@@ -262,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the modules and their tests")
     args = parser.parse_args(argv)
     if args.list or args.module is None:
+        width = max(map(len, TARGETS))
         for name, target in TARGETS.items():
-            print(f"{name:<11} {target.source:<26} {' '.join(target.tests)}")
+            print(f"{name:<{width}} {target.source:<46} {' '.join(target.tests)}")
         return 0
     target = TARGETS[args.module]
     globs = mutant_globs(target, tuple(args.functions or target.functions))

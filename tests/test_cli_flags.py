@@ -14,7 +14,8 @@ from poetry_rnn.forms import FORMS
 from poetry_rnn.poetics.prosody import check_rhyme, tone_conformance
 from poetry_rnn.poetics.repeats import repeated_chars
 from poetry_rnn.text import to_simplified, to_traditional
-from poetry_rnn.writing.decoding import DEFAULT_BEAMS, DEFAULT_CANDIDATES, Composer, Search
+from poetry_rnn.writing.decoding import Composer
+from poetry_rnn.writing.plans import DEFAULT_BEAMS, DEFAULT_CANDIDATES, Search
 from poetry_rnn.writing.requests import PLAN_BONUS
 from poetry_rnn.writing.sampling import Sampling
 

@@ -26,16 +26,10 @@ from poetry_rnn.poetics.rhymes import RHYME_BOOKS, rhyme_positions, shared_rhyme
 from poetry_rnn.poetics.tones import tone_of
 from poetry_rnn.text import PUNCTUATION, is_han, split_lines
 from poetry_rnn.writing import decoding
+from poetry_rnn.writing.constraints import FINAL_MARKS, _narrowed
 from poetry_rnn.writing.controls import Controls
-from poetry_rnn.writing.decoding import (
-    FINAL_MARKS,
-    MAX_SEARCH_ROWS,
-    Composer,
-    Plan,
-    Search,
-    _narrowed,
-    form_plan,
-)
+from poetry_rnn.writing.decoding import Composer
+from poetry_rnn.writing.plans import MAX_SEARCH_ROWS, Plan, Search, form_plan
 from poetry_rnn.writing.sampling import Sampling
 
 N = 32

@@ -25,7 +25,8 @@ from poetry_rnn.poetics.rhymes import shared_rhymes
 from poetry_rnn.poetics.suggest import suggest
 from poetry_rnn.poetics.tones import broken_rules, tone_of
 from poetry_rnn.text import PUNCTUATION, split_lines
-from poetry_rnn.writing.decoding import Composer, form_plan, step_of
+from poetry_rnn.writing.decoding import Composer
+from poetry_rnn.writing.plans import form_plan, step_of
 from poetry_rnn.writing.sampling import Sampling
 
 CIPAI = FIXTURES / "cipai.json"

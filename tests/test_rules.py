@@ -23,7 +23,10 @@ from poetry_rnn.poetics.rhymes import rhyming_groups, shared_rhymes
 from poetry_rnn.poetics.tones import OBLIQUE, tone_of
 from poetry_rnn.text import split_lines
 from poetry_rnn.writing import decoding
-from poetry_rnn.writing.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.writing.batch import PARALLEL_WEIGHT
+from poetry_rnn.writing.constraints import VocabTables
+from poetry_rnn.writing.decoding import Composer
+from poetry_rnn.writing.plans import MAX_SEARCH_ROWS, Plan, Search, _lines, form_plan
 from poetry_rnn.writing.sampling import Sampling
 
 CHARS = "天月看悠水山地风花云光霜乡阳"  # 光霜乡阳: 下平七阳, enough to rhyme a 律诗
@@ -115,7 +118,7 @@ def test_the_backward_score_reads_each_poem_from_its_end(monkeypatch):
 
 def test_whole_line_search_takes_a_line_a_step():
     slots = form_plan(FORMS["五言绝句"], {}).slots
-    lines = decoding._lines(slots)
+    lines = _lines(slots)
     assert [len(line) for line in lines] == [6, 6, 6, 7]  # 5 characters and a mark; the end
     assert [{slot.line for slot in line} for line in lines] == [{0}, {1}, {2}, {3, -1}]
 
@@ -141,7 +144,7 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
     plan = form_plan(FORMS["五言律诗"], {}, coherence=0, repeat_penalty=0)
     score = composer._score(plan, SimpleNamespace(loglik=loglik), texts)
     # 颔联 (lines 3-4) and 颈联 (5-6) once finished; a first couplet never counts.
-    weight = decoding.PARALLEL_WEIGHT
+    weight = PARALLEL_WEIGHT
     expected = [-10.0 + weight * (pairs(2) + pairs(4)), -20.0 + weight * pairs(2), -30.0]
     assert pairs(2) > 0 and pairs(4) > 0
     assert score.tolist() == pytest.approx(expected)
@@ -158,10 +161,10 @@ def test_a_poems_search_score_adds_the_pair_scores_of_its_finished_middle_couple
 
 
 def test_a_search_may_decode_up_to_its_row_limit_at_once():
-    assert decoding.MAX_SEARCH_ROWS == 2048 == 32 * 64
-    assert decoding.Search(32, 64).rows == 2048  # at the limit
+    assert MAX_SEARCH_ROWS == 2048 == 32 * 64
+    assert Search(32, 64).rows == 2048  # at the limit
     with pytest.raises(PoetryError, match="must be at most 2048, got 33 × 64"):
-        decoding.Search(33, 64)
+        Search(33, 64)
 
 
 def test_no_character_comes_more_than_twice_however_favoured():
@@ -172,7 +175,7 @@ def test_no_character_comes_more_than_twice_however_favoured():
     assert [text.count("天") for text in texts] == [2] * 8, texts
 
 
-@pytest.mark.parametrize("search", [None, decoding.Search(2, 8)])
+@pytest.mark.parametrize("search", [None, Search(2, 8)])
 def test_no_character_comes_twice_in_a_line_however_favoured(search):
     bias = {0: {"天": 20.0, "月": 10.0}, 1: {"天": 20.0}}
     plan = form_plan(FORMS["五言绝句"], {}, bias=bias, search=search)
@@ -206,7 +209,7 @@ def repeats_of(plan: Plan, model: CharRNN) -> list[list[str]]:
     return [repeated_chars(text) for text in Composer(model, MANY).decode(plan, 16, Sampling(), 4)]
 
 
-@pytest.mark.parametrize("search", [None, decoding.Search()])
+@pytest.mark.parametrize("search", [None, Search()])
 def test_the_repeat_penalty_keeps_a_poem_from_saying_a_character_again(search):
     # An untrained model says characters again as often as not, and loves 山 besides.
     torch.manual_seed(0)
@@ -241,7 +244,7 @@ def test_without_the_penalty_a_loved_character_comes_as_often_as_the_rule_lets_i
     assert [text.count("山") for text in texts] == [2] * 16, texts
 
 
-@pytest.mark.parametrize("search", [None, decoding.Search()])
+@pytest.mark.parametrize("search", [None, Search()])
 def test_a_character_the_users_text_repeats_is_not_penalized(search):
     # 山 is the user's (their text says it twice): it comes wherever the model wants it, however
     # heavy the penalty on the other characters.
@@ -310,7 +313,7 @@ def test_a_search_gives_n_distinct_poems_each_scored_by_its_likelihood_per_token
     # is its log-likelihood under the model, read token by token, less w_repeat for each
     # character it says again (prosody.repeated_chars), over its tokens.
     net = model()
-    search = decoding.Search(2, 8)
+    search = Search(2, 8)
     for penalty in (0.0, 2.0):
         plan = form_plan(FORMS["五言绝句"], {}, coherence=0, search=search, repeat_penalty=penalty)
         scored = Composer(net, VOCAB).decode_scored(plan, 4, Sampling(), seed=6)
@@ -335,7 +338,7 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     net.step = lambda token, state=None: rows.append(len(token)) or step(token, state)
     fixed = {(line, p): c for line, text in enumerate(["天山风月花", "云水地光霜"])
              for p, c in enumerate(text, start=1)}  # fmt: skip
-    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    plan = form_plan(FORMS["五言绝句"], fixed, search=Search(2, 8))
     texts = Composer(net, VOCAB).decode(plan, 1, Sampling(), seed=7)
     assert all(text.startswith("天山风月花，云水地光霜。") for text in texts)
     # <s> and the two kept lines (5 characters and a mark each) in one row; then lines 3 and 4
@@ -345,7 +348,7 @@ def test_a_line_the_plan_fixes_whole_is_decoded_once_a_kept_poem():
     # end in one row for each of the 2 poems kept.
     rows.clear()
     fixed = {(line + 2, p): c for (line, p), c in fixed.items()}
-    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    plan = form_plan(FORMS["五言绝句"], fixed, search=Search(2, 8))
     texts = Composer(net, VOCAB).decode(plan, 1, Sampling(), seed=7)
     assert all(text.endswith("天山风月花，云水地光霜。") for text in texts)
     assert rows == [1] + [16] * 12 + [2] * 12
@@ -364,14 +367,14 @@ def test_the_poems_of_a_call_differ_where_their_searches_kept_another():
     net = model()
     with torch.no_grad():
         net.decoder.bias[VOCAB.index["地"]] = 3.0
-    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    plan = form_plan(FORMS["五言绝句"], fixed, search=Search(2, 8))
     scored = Composer(net, VOCAB).decode_scored(plan, 2, Sampling(top_p=1.0), seed=3)
     (first, best), (second, other) = scored
     assert split_lines(first)[1] == "地水看光霜" and split_lines(second)[1][0] != "地"
     assert best > other
     # With nothing left open, every search writes the one poem, and the poems repeat it.
     fixed[(1, 1)] = "地"
-    plan = form_plan(FORMS["五言绝句"], fixed, search=decoding.Search(2, 8))
+    plan = form_plan(FORMS["五言绝句"], fixed, search=Search(2, 8))
     repeated = Composer(net, VOCAB).decode(plan, 3, Sampling(), seed=3)
     assert len(repeated) == 3 and len(set(repeated)) == 1
 
@@ -414,7 +417,7 @@ def test_the_search_keeps_a_clashing_poem_only_after_every_other():
 def test_where_coherence_is_on_the_search_writes_no_clash_it_can_avoid(monkeypatch, weight):
     # A stand-in clash: any poem holding 风. The search avoids it wherever a candidate line
     # can; where coherence is off, clashes are not looked for.
-    plan = form_plan(FORMS["五言绝句"], {}, coherence=weight, search=decoding.Search(2, 8))
+    plan = form_plan(FORMS["五言绝句"], {}, coherence=weight, search=Search(2, 8))
     composer = Composer(model(), VOCAB)
     monkeypatch.setattr(decoding, "clashes", lambda text: None)
     before = composer.decode(plan, 2, Sampling(), seed=8)

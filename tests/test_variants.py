@@ -15,8 +15,10 @@ from poetry_rnn.poetics.check import check
 from poetry_rnn.poetics.rhymes import heard_rhyme_groups, rhyme_groups
 from poetry_rnn.poetics.tones import tone_of
 from poetry_rnn.text import standard_form, t2s, to_simplified, variants
-from poetry_rnn.writing.decoding import Composer, Plan, VocabTables, form_plan
+from poetry_rnn.writing.constraints import VocabTables
+from poetry_rnn.writing.decoding import Composer
 from poetry_rnn.writing.generate import PoetryGenerator
+from poetry_rnn.writing.plans import Plan, form_plan
 from poetry_rnn.writing.sampling import Sampling
 
 #: The variants a new user met in simplified poems, and their standard forms.

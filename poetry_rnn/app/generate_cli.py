@@ -16,13 +16,8 @@ from poetry_rnn.errors import ArgumentParser, PoetryError, run_cli
 from poetry_rnn.forms import FORMS
 from poetry_rnn.poetics.patterns import BANNER, form_list
 from poetry_rnn.writing.controls import FREE, Controls, add_writing_arguments, writing_options
-from poetry_rnn.writing.decoding import (
-    COHERENCE_WEIGHT,
-    DEFAULT_BEAMS,
-    DEFAULT_CANDIDATES,
-    SEARCHES,
-)
 from poetry_rnn.writing.generate import COUPLET_LENGTH, STEERS, Poem, PoetryGenerator
+from poetry_rnn.writing.plans import COHERENCE_WEIGHT, DEFAULT_BEAMS, DEFAULT_CANDIDATES, SEARCHES
 
 BACKWARD_HELP = "a backward model's directory: its score of each poem joins the search's"
 

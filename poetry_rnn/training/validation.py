@@ -19,7 +19,8 @@ from poetry_rnn.model.charrnn import CharRNN, total_nll
 from poetry_rnn.training.budget import RunClock
 from poetry_rnn.training.runs import RunState
 from poetry_rnn.training.runtime import Runtime
-from poetry_rnn.writing.decoding import Composer, Plan
+from poetry_rnn.writing.decoding import Composer
+from poetry_rnn.writing.plans import Plan
 from poetry_rnn.writing.sampling import Sampling
 
 log = logging.getLogger("poetry_rnn.training.train")  # the run's log, as the loop's

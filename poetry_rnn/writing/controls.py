@@ -13,7 +13,7 @@ from poetry_rnn.errors import PoetryError, is_integer
 from poetry_rnn.forms import FORMS
 from poetry_rnn.poetics.patterns import is_tune, unknown_form
 from poetry_rnn.poetics.rhymes import DEFAULT_RHYME_BOOK, RHYME_BOOKS
-from poetry_rnn.writing.decoding import (
+from poetry_rnn.writing.plans import (
     COHERENCE_WEIGHT,
     DEFAULT_BEAMS,
     DEFAULT_CANDIDATES,

@@ -28,48 +28,9 @@ from poetry_rnn.poetics.coherence import clashes, coherence_of
 from poetry_rnn.poetics.parallelism import parallelism
 from poetry_rnn.text import split_lines
 from poetry_rnn.writing.batch import PARALLEL_WEIGHT, _Poems
-from poetry_rnn.writing.constraints import FINAL_MARKS, VocabTables, _narrow, _narrowed
 from poetry_rnn.writing.loop import Decoder
-from poetry_rnn.writing.plans import (
-    COHERENCE_WEIGHT,
-    DEFAULT_BEAMS,
-    DEFAULT_CANDIDATES,
-    MAX_BEAMS,
-    MAX_CANDIDATES,
-    MAX_SEARCH_ROWS,
-    SEARCHES,
-    Plan,
-    Search,
-    Slot,
-    _lines,
-    form_plan,
-    step_of,
-)
+from poetry_rnn.writing.plans import MAX_SEARCH_ROWS, Plan, _lines
 from poetry_rnn.writing.sampling import Sampling
-
-__all__ = [
-    "BACKWARD_TOKENS",
-    "BACKWARD_WEIGHT",
-    "COHERENCE_WEIGHT",
-    "DEFAULT_BEAMS",
-    "DEFAULT_CANDIDATES",
-    "FINAL_MARKS",
-    "MAX_BEAMS",
-    "MAX_CANDIDATES",
-    "MAX_FREE_CHARS",
-    "MAX_SEARCH_ROWS",
-    "SEARCHES",
-    "Composer",
-    "Plan",
-    "Search",
-    "Slot",
-    "VocabTables",
-    "_lines",
-    "_narrow",
-    "_narrowed",
-    "form_plan",
-    "step_of",
-]  # fmt: skip
 
 MAX_FREE_CHARS = 120
 #: w_backward: the weight of the backward model's log-likelihood in a poem's score.

@@ -40,7 +40,7 @@ from poetry_rnn.poetics.patterns import (
 )
 from poetry_rnn.text import PUNCTUATION, is_han, to_simplified, user_text
 from poetry_rnn.writing.controls import FREE, MAX_INPUT_CHARS, Controls, is_integer
-from poetry_rnn.writing.decoding import Composer, Plan, form_plan
+from poetry_rnn.writing.decoding import Composer
 from poetry_rnn.writing.layout import (
     acrostic_form,
     align_start,
@@ -50,6 +50,7 @@ from poetry_rnn.writing.layout import (
     shape,
     tune,
 )
+from poetry_rnn.writing.plans import Plan, form_plan
 from poetry_rnn.writing.titles import choose_title, user_title
 
 THEME_KEYWORDS = 8
