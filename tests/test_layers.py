@@ -1,5 +1,5 @@
 """The package's layers (docs/architecture.md): a module imports only its own layer and the ones
-below it, and no modules import each other in a circle."""
+below it, no modules import each other in a circle, and none outgrows one reading."""
 
 import ast
 from pathlib import Path
@@ -65,3 +65,21 @@ def test_no_modules_import_each_other_in_a_circle():
 
     for module in graph:
         visit(module, [])
+
+
+#: A module a maintainer reads top to bottom, a class of one job (docs/architecture.md).
+MOST_MODULE_LINES, MOST_CLASS_LINES = 600, 210
+
+
+def test_no_module_or_class_outgrows_one_reading():
+    long_modules, long_classes = [], []
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(PACKAGE.parent).as_posix()
+        if len(text.splitlines()) > MOST_MODULE_LINES:
+            long_modules.append(name)
+        for node in ast.walk(ast.parse(text)):
+            lines = node.end_lineno - node.lineno + 1 if isinstance(node, ast.ClassDef) else 0
+            if lines > MOST_CLASS_LINES:
+                long_classes.append(f"{name}:{node.name}")
+    assert long_modules == [] and long_classes == []
