@@ -179,7 +179,7 @@ def distinct(texts: Iterable[str], n: int) -> tuple[float | None, float | None]:
 
 
 def couplet_parallelism(texts: Iterable[str], form: Form) -> tuple[float | None, float | None]:
-    """The mean 对仗 score (:func:`poetry_rnn.poetics.prosody.parallelism`) of the couplets that
+    """The mean 对仗 score (:func:`poetry_rnn.poetics.parallelism.parallelism`) of the couplets that
     want it (a 律诗's 颔联 and 颈联), and of the other couplets, over the poems of ``form``'s shape.
 
     Each is None where there is no such couplet (the first for a 绝句) or no poem has the shape.
@@ -219,9 +219,9 @@ def generation_metrics(
     them); ``unattested_double_rate``: share of the poems doubling a character no poet
     doubles; ``line_repeat_rate``: share of the lines holding a character twice other than as
     a doubling; ``repeats_per_poem``: the times a character comes again in a poem, other than
-    as an attested doubling (:func:`poetry_rnn.poetics.prosody.repeated_chars`), a poem on average;
+    as an attested doubling (:func:`poetry_rnn.poetics.repeats.repeated_chars`), a poem on average;
     ``word_repeat_rate``: share of the poems saying a two-character word twice
-    (:func:`poetry_rnn.poetics.prosody.repeated_words`), ``word_repeats_per_poem`` the words said
+    (:func:`poetry_rnn.poetics.repeats.repeated_words`), ``word_repeats_per_poem`` the words said
     again, a poem on average; ``unrhymed_opening_rate``: share of the poems
     whose first line ends 平 without rhyming; ``distinct_{1,2}_{poem,batch}``; ``coherence``:
     the mean whole-poem coherence (:func:`poetry_rnn.poetics.coherence.coherence`); ``clash_rate``:

@@ -270,7 +270,7 @@ def about(min_ci: int) -> str:
         f"the shapes (line lengths) of at least {VARIANT_SHARE:.0%} of a tune's read ci or "
         f"{VARIANT_MIN_CI} ci; a line rhymes when its last character shares a group of "
         f"词林正韵 with another line's in at least {RHYME_AGREEMENT:.0%} of the variant's ci; "
-        f"a position is 平 or 仄 where {TONE_AGREEMENT:.0%} of the ci agree (prosody.tone_of), "
+        f"a position is 平 or 仄 where {TONE_AGREEMENT:.0%} of the ci agree (tones.tone_of), "
         f"else 中; the 下片 starts after the rhyme sentence that halves the characters most "
         f"evenly, shapes under {SINGLE_STANZA_CHARS} characters are 单调. See docs/cipai.md."
     )

@@ -284,7 +284,7 @@ MEASURES = (
     ("final_tone", "the 下联 ends 平 (or a character of either tone)"),
     ("no_borrowed", "no character of the 上联 borrowed, its repeats mirrored"),
     ("tone_opposition", "rhythm positions of known tones that are opposed"),
-    ("parallelism", "对仗: mean pair score, the corpus measure (prosody.parallelism)"),
+    ("parallelism", "对仗: mean pair score, the corpus measure (parallelism.parallelism)"),
     ("same_segmentation", "jieba segments both 联 alike (a modern tagger)"),
     ("same_word_class", "aligned words of one jieba class"),
 )

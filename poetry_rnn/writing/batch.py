@@ -76,7 +76,7 @@ class _Poems:
     state: State
     tokens: torch.Tensor  # (rows, steps): the tokens chosen so far
     loglik: torch.Tensor  # (rows,): their log-probability under the model at temperature 1
-    # (rows,): the times each poem said a chosen character again (as prosody.repeated_chars
+    # (rows,): the times each poem said a chosen character again (as repeats.repeated_chars
     # counts them, but for repeat_ok)
     repeats: torch.Tensor
     finished: torch.Tensor  # (rows,): the poems that have ended
