@@ -72,6 +72,35 @@ def test_pack_carries_the_poems_training_reads_and_no_other(dry_run):
     assert sorted(path.name for path in (dry_run / "carry").iterdir()) == ["fixture.npz.xz"]
 
 
+def test_pack_leaves_later_collections_train_poems_here_where_the_tree_would_not_fit(
+    dry_run, tmp_path, monkeypatch, capsys
+):
+    checkout = tmp_path / "checkout"  # a checkout of one small file
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    readme = b"a checkout\n"
+    (checkout / "README.md").write_bytes(readme)
+    full = load_corpus(dry_run / "fixture.npz")
+    read = (full.split == 0) | ((full.split == 1) & (full.source == 0))
+    tang, song = read & (full.source == 0), read & (full.source == 1)
+    # A byte short of room for every poem training reads.
+    limit = len(readme) + (dry_run / "carry" / "fixture.npz.xz").stat().st_size - 1
+    monkeypatch.setattr(gpu_recipe, "MAX_TREE_BYTES", limit)
+    argv = ("--data", dry_run / "fixture.npz", "--root", checkout, "--no-wheels")
+    assert recipe("pack", *argv, "--carry", tmp_path / "carry") == 0
+    assert gpu_recipe.travelling_bytes(checkout, tmp_path / "carry") <= limit
+    travelling = set(load_corpus(tmp_path / "carry" / "fixture.npz.xz").texts())
+    assert set(full.texts(np.flatnonzero(tang))) <= travelling  # the shipped-on collection whole
+    song = full.texts(np.flatnonzero(song))
+    assert 0 < len(set(song) - travelling) < len(song)  # a share of Song's train poems stays
+    assert travelling <= set(full.texts(np.flatnonzero(read)))
+    assert "train poems left here to fit" in capsys.readouterr().out
+    # Room for less than Tang alone: one line, and nothing half-written.
+    monkeypatch.setattr(gpu_recipe, "MAX_TREE_BYTES", len(readme) + 100)
+    assert recipe("pack", *argv, "--carry", tmp_path / "small") == 2
+    assert "does not fit" in capsys.readouterr().err
+    assert list((tmp_path / "small").iterdir()) == []
+
+
 def test_the_dry_run_sends_back_what_a_gpu_call_can_return(dry_run):
     out = dry_run / "out"
     files = sorted(path.name for path in out.iterdir())

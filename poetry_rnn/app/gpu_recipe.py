@@ -1,6 +1,6 @@
 """The GPU run recipe (docs/gpu.md): pack what travels, train on a lent GPU, ship the result.
 
-    python -m poetry_rnn.app.gpu_recipe pack --data data/tang+song.npz      # here, before the call
+    python -m poetry_rnn.app.gpu_recipe pack --data data/tang+song+ci.npz   # here, before the call
     bash scripts/gpu_run.sh [--bench] [train options]                  # there: the train step
     python -m poetry_rnn.app.gpu_recipe ship RESULTS --corpus path/to/chinese-poetry [--readers-ok]
 
@@ -72,25 +72,54 @@ RUN_FILE, MODEL_ARCHIVE = "run.json", "model.tar"
 RECORDS = (MODEL_ARCHIVE, "metrics.csv", "curves.png", RUN_FILE)
 MODEL_FILES = (CONFIG, VOCAB, INDEX, METRICS)  # a model directory's files beside its weights
 RESERVE_S = 90  # of the deadline, kept for validations, checkpoints and the export
+#: Where the corpus would not fit: the seed that draws the train poems left here, how far over
+#: the estimate it leaves out, and how many times it compresses before it gives up.
+PACK_SEED, FIT_SLACK, FIT_TRIES = 0, 1.1, 5
 TEST_SPLIT = ("tang", "test")  # the collection and split a model is shipped on
 
 
 # --- pack: what travels -------------------------------------------------------------------
 
 
-def travelling_corpus(data: Path, carry: Path) -> Path:
+def travelling_corpus(data: Path, carry: Path, room: int) -> tuple[Path, int]:
     """The prepared corpus ``data`` cut to the poems training reads (every collection's train
-    split, the first collection's val split) and written xz-compressed into ``carry``."""
+    split, the first collection's val split), written xz-compressed into ``carry``; and how
+    many train poems stay here so that it fits in ``room`` bytes: where it would not, train
+    poems of the collections after the first, drawn by a fixed seed, are left out (the first
+    collection, the one a model is shipped on, travels whole)."""
     corpus = load_corpus(data)
-    read = (corpus.split == 0) | ((corpus.split == 1) & (corpus.source == 0))
-    subset = corpus.subset(np.flatnonzero(read))
-    subset.stats["travelling"] = f"{len(subset)} of the {len(corpus)} poems: those training reads"
+    read = np.flatnonzero((corpus.split == 0) | ((corpus.split == 1) & (corpus.source == 0)))
+    spare = read[(corpus.split[read] == 0) & (corpus.source[read] != 0)]
+    spare = np.random.default_rng(PACK_SEED).permutation(spare)
+    spare_chars = np.cumsum(np.diff(corpus.offsets)[spare])
     stem = Path(data).name.removesuffix(".npz")
-    path = carry / f"{stem}.npz.xz"
-    save_corpus(subset, path)
-    (carry / f"{stem}.vocab.json").unlink()  # the archive holds the vocabulary: it stays here
-    log.info("wrote %s: %d of %d poems, %.1f MiB", path, len(subset), len(corpus), _mib(path))
-    return path
+    path, left = carry / f"{stem}.npz.xz", 0
+    for _ in range(FIT_TRIES):
+        rows = np.setdiff1d(read, spare[:left])  # sorted: the corpus's order
+        subset = corpus.subset(rows)
+        subset.stats["travelling"] = (
+            f"{len(subset)} of the {len(corpus)} poems: those training reads"
+        )
+        if left:
+            subset.stats["travelling"] += f", less {left} train poems left here to fit"
+        save_corpus(subset, path)
+        (carry / f"{stem}.vocab.json").unlink()  # the archive holds the vocabulary: it stays here
+        size = path.stat().st_size
+        log.info("wrote %s: %d of %d poems, %.1f MiB", path, len(subset), len(corpus), _mib(path))
+        if size <= room:
+            return path, left
+        if left == len(spare):
+            break
+        # Bytes a character takes, as compressed: leave out that many more characters, and a
+        # little over, since what is left out compresses no better than the rest.
+        over = (size - room) * FIT_SLACK * int(subset.chars.size) / size
+        wanted = over + (spare_chars[left - 1] if left else 0)
+        left = min(int(np.searchsorted(spare_chars, wanted)) + 1, len(spare))
+    path.unlink()
+    raise PoetryError(
+        f"the corpus does not fit in the {room / 2**20:.1f} MiB the work tree leaves it, even "
+        "with train poems left out: make the checkout smaller or prepare fewer collections"
+    )
 
 
 def download_wheels(carry: Path) -> None:
@@ -123,19 +152,21 @@ def pack(data: Path, carry: Path, root: Path, wheels: bool) -> dict:
     """Fill ``carry`` for a GPU call; refuse if the work tree would not travel."""
     if carry.exists() and any(carry.iterdir()):
         raise PoetryError(f"{carry} is not empty: empty it first, so that nothing stale travels")
-    corpus = travelling_corpus(data, carry)
     if wheels:
         download_wheels(carry)
-    size = travelling_bytes(root, carry)
-    if size > MAX_TREE_BYTES:
+    room = MAX_TREE_BYTES - travelling_bytes(root, carry)
+    if room <= 0:
         raise PoetryError(
-            f"the work tree would be {size / 2**20:.1f} MiB, over the {_mib_text(MAX_TREE_BYTES)} "
-            f"that travel: make {root} smaller (untracked files travel too)"
+            f"the work tree is over the {_mib_text(MAX_TREE_BYTES)} that travel before the "
+            f"corpus: make {root} smaller (untracked files travel too)"
         )
+    corpus, left = travelling_corpus(data, carry, room)
+    size = travelling_bytes(root, carry)
     return {
         "carry": str(carry),
         "corpus": str(corpus),
         "corpus MiB": round(_mib(corpus), 2),
+        "train poems left here to fit": left,
         "travelling MiB": round(size / 2**20, 2),
         "margin MiB": round((MAX_TREE_BYTES - size) / 2**20, 2),
     }
