@@ -5,8 +5,10 @@ import logging
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -578,7 +580,7 @@ def test_changed_option_or_corpus_rebuilds(corpus_copy, tmp_path):
     assert any(text.startswith("千山鸟飞绝") for text in rebuilt.texts())
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "flip"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "flip", "deflate"])
 def test_damaged_cache_is_detected_and_rebuilt(corpus_copy, tmp_path, damage):
     cache = tmp_path / "cache"
     built = prepare_corpus(corpus_copy, cache_dir=cache, **QUIET)
@@ -588,8 +590,15 @@ def test_damaged_cache_is_detected_and_rebuilt(corpus_copy, tmp_path, damage):
         data = data[: len(data) // 2]
     elif damage == "garbage":
         data = bytearray(b"not a zip file at all")
-    else:
+    elif damage == "flip":
         data[len(data) // 3] ^= 0xFF  # inside the token array: the zip CRC catches it
+    else:  # the token array's deflate stream opens with a block of a type deflate lacks
+        with zipfile.ZipFile(path) as archive:
+            member = archive.getinfo("chars.npy")
+        # A local file header: 30 bytes, the name's and the extra field's lengths at 26 and 28.
+        name, extra = struct.unpack_from("<HH", data, member.header_offset + 26)
+        start = member.header_offset + 30 + name + extra
+        data[start : start + 4] = b"\xff\xff\xff\xff"
     path.write_bytes(bytes(data))
     with pytest.raises(PoetryError, match="damaged"):
         load_corpus(path)

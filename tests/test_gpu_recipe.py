@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import FIXTURE_CORPUS
 
-from poetry_rnn.app import gpu_recipe
+from poetry_rnn.app import gpu_pack, gpu_recipe
 from poetry_rnn.corpus.data import CorpusOptions, build_corpus, load_corpus, save_corpus
 from poetry_rnn.errors import run_cli
 from poetry_rnn.model.charrnn import CharRNN
@@ -84,10 +84,10 @@ def test_pack_leaves_later_collections_train_poems_here_where_the_tree_would_not
     tang, song = read & (full.source == 0), read & (full.source == 1)
     # A byte short of room for every poem training reads.
     limit = len(readme) + (dry_run / "carry" / "fixture.npz.xz").stat().st_size - 1
-    monkeypatch.setattr(gpu_recipe, "MAX_TREE_BYTES", limit)
+    monkeypatch.setattr(gpu_pack, "MAX_TREE_BYTES", limit)
     argv = ("--data", dry_run / "fixture.npz", "--root", checkout, "--no-wheels")
     assert recipe("pack", *argv, "--carry", tmp_path / "carry") == 0
-    assert gpu_recipe.travelling_bytes(checkout, tmp_path / "carry") <= limit
+    assert gpu_pack.travelling_bytes(checkout, tmp_path / "carry") <= limit
     travelling = set(load_corpus(tmp_path / "carry" / "fixture.npz.xz").texts())
     assert set(full.texts(np.flatnonzero(tang))) <= travelling  # the shipped-on collection whole
     song = full.texts(np.flatnonzero(song))
@@ -95,7 +95,7 @@ def test_pack_leaves_later_collections_train_poems_here_where_the_tree_would_not
     assert travelling <= set(full.texts(np.flatnonzero(read)))
     assert "train poems left here to fit" in capsys.readouterr().out
     # Room for less than Tang alone: one line, and nothing half-written.
-    monkeypatch.setattr(gpu_recipe, "MAX_TREE_BYTES", len(readme) + 100)
+    monkeypatch.setattr(gpu_pack, "MAX_TREE_BYTES", len(readme) + 100)
     assert recipe("pack", *argv, "--carry", tmp_path / "small") == 2
     assert "does not fit" in capsys.readouterr().err
     assert list((tmp_path / "small").iterdir()) == []

@@ -16,6 +16,7 @@ import lzma
 import math
 import time
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -374,7 +375,7 @@ def save_corpus(corpus: EncodedCorpus, path: str | Path) -> None:
 #: What reading a damaged prepared corpus raises.
 _UNREADABLE = (
     OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile,
-    lzma.LZMAError,
+    lzma.LZMAError, zlib.error,
 )  # fmt: skip
 
 
