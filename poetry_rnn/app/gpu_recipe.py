@@ -57,7 +57,7 @@ from poetry_rnn.training.runs import write_metrics
 
 log = logging.getLogger("poetry_rnn.app.gpu_recipe")  # also when run as __main__
 
-# The lent machine's limits (/work/.library/device/README.md).
+# The lent machine's limits (docs/gpu.md, "The machine's limits").
 MAX_FILES_BACK = 8
 MAX_FILE_BYTES = 16 * 2**20  # a file coming back; also the shipped model's shard size
 MAX_BACK_BYTES = 64 * 2**20

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from poetry_rnn.corpus.vocab import Vocab
@@ -164,8 +165,6 @@ def _head(model: CharRNN, vocab: Vocab, text: str, index: int) -> _Head:
 
 def _whole(model: CharRNN, head: _Head, candidates: Tensor) -> Tensor:
     """log P of the poem with each candidate at the head's position, in one batch."""
-    import torch.nn.functional as F
-
     n = len(candidates)
     inputs = torch.cat([candidates[:, None], head.tail[None, :-1].expand(n, -1)], 1)
     state = tuple(s.expand(-1, n, -1).contiguous() for s in head.state)

@@ -56,7 +56,7 @@ def _fixed_in_line(plan: Plan, vocab: Vocab, line: int) -> list[int]:
 
 
 @dataclass
-class _Poems:
+class PartialPoems:
     """A batch of partial poems, one a row: what the constraints need to know about them, the
     model's state and next logits, the tokens chosen and their log-likelihood."""
 
@@ -84,7 +84,7 @@ class _Poems:
     @classmethod
     def start(
         cls, plan: Plan, vocab: Vocab, rules: Constraints, logits: torch.Tensor, state: State
-    ) -> _Poems:
+    ) -> PartialPoems:
         """Poems about to take their first step, one a row of ``logits`` and ``state``."""
         n = len(logits)
         # Characters the plan will print anyway count from the start, so a chosen character
@@ -144,10 +144,10 @@ class _Poems:
             finished=torch.zeros(n, dtype=torch.bool),
         )
 
-    def take(self, rows: torch.Tensor) -> _Poems:
+    def take(self, rows: torch.Tensor) -> PartialPoems:
         """The poems of ``rows`` (indices, repeats allowed), each row's state with it."""
         state_rows = rows.to(self.state[0].device)
-        return _Poems(
+        return PartialPoems(
             counts=self.counts[rows],
             not_overused=self.not_overused[rows],
             in_line=self.in_line[rows],
@@ -168,7 +168,7 @@ class _Poems:
 
 
 def allowed_tokens(
-    tables: VocabTables, plan: Plan, slot: Slot | None, poems: _Poems, last: bool
+    tables: VocabTables, plan: Plan, slot: Slot | None, poems: PartialPoems, last: bool
 ) -> torch.Tensor:
     """The tokens each row may take at this step, constraints applied by importance."""
     n = len(poems.tokens)
@@ -218,7 +218,9 @@ def allowed_tokens(
     return _narrowed(allowed, constraints)
 
 
-def _answer(tables: VocabTables, rules: Constraints, poems: _Poems, k: int) -> list[torch.Tensor]:
+def _answer(
+    tables: VocabTables, rules: Constraints, poems: PartialPoems, k: int
+) -> list[torch.Tensor]:
     """What position ``k`` of a 对联's answering 联 may take, as constraints (most important
     first): no character of the other 联 nor of its own before it, but where the other
     repeats a character of an earlier position, the character its own took there; and
@@ -247,7 +249,7 @@ def _answer(tables: VocabTables, rules: Constraints, poems: _Poems, k: int) -> l
 
 
 def biased(
-    tables: VocabTables, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: _Poems
+    tables: VocabTables, logits: torch.Tensor, plan: Plan, slot: Slot | None, poems: PartialPoems
 ) -> torch.Tensor:
     """The logits with the plan's bonus for this line's theme characters, in the second
     line of a middle couplet for the characters that pair with the one they face, and less
@@ -284,7 +286,7 @@ def record(
     plan: Plan,
     slot: Slot | None,
     token: torch.Tensor,
-    poems: _Poems,
+    poems: PartialPoems,
 ) -> None:
     """Count the chosen tokens; note their tones and, at a rhyme, narrow the groups."""
     rows, step = torch.arange(len(token)), poems.tokens.shape[1]

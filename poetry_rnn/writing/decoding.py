@@ -27,7 +27,7 @@ from poetry_rnn.model.charrnn import CharRNN
 from poetry_rnn.poetics.coherence import clashes, coherence_of
 from poetry_rnn.poetics.parallelism import parallelism
 from poetry_rnn.text import split_lines
-from poetry_rnn.writing.batch import PARALLEL_WEIGHT, _Poems
+from poetry_rnn.writing.batch import PARALLEL_WEIGHT, PartialPoems
 from poetry_rnn.writing.loop import Decoder
 from poetry_rnn.writing.plans import MAX_SEARCH_ROWS, Plan, _lines
 from poetry_rnn.writing.sampling import Sampling
@@ -159,7 +159,7 @@ class Composer(Decoder):
         length = poems.tokens.shape[1]
         return [[(texts[row], score[row] / length) for row in own] for own in kept]
 
-    def _score(self, plan: Plan, poems: _Poems, texts: list[str]) -> torch.Tensor:
+    def _score(self, plan: Plan, poems: PartialPoems, texts: list[str]) -> torch.Tensor:
         """Each poem's score so far: its log-likelihood, the backward model's, its 对仗, less
         w_repeat for each character it says again, its coherence
         (:mod:`poetry_rnn.poetics.coherence`) times its characters so far."""

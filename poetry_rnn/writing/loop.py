@@ -19,7 +19,7 @@ import torch
 
 from poetry_rnn.corpus.vocab import Vocab
 from poetry_rnn.model.charrnn import CharRNN, State
-from poetry_rnn.writing.batch import _Poems, allowed_tokens, biased, record
+from poetry_rnn.writing.batch import PartialPoems, allowed_tokens, biased, record
 from poetry_rnn.writing.constraints import Constraints, VocabTables
 from poetry_rnn.writing.plans import Plan, Slot
 from poetry_rnn.writing.sampling import Sampling, draw
@@ -52,11 +52,11 @@ class Decoder:
         state = (h.expand(-1, n, -1).contiguous(), c.expand(-1, n, -1).contiguous())
         return logits.cpu().expand(n, -1), state
 
-    def _poems(self, plan: Plan, n: int) -> _Poems:
+    def _poems(self, plan: Plan, n: int) -> PartialPoems:
         rules = Constraints(plan, self.tables)
-        return _Poems.start(plan, self.vocab, rules, *self._prime(plan, n))
+        return PartialPoems.start(plan, self.vocab, rules, *self._prime(plan, n))
 
-    def _texts(self, plan: Plan, poems: _Poems) -> list[str]:
+    def _texts(self, plan: Plan, poems: PartialPoems) -> list[str]:
         """Each row's text, the plan's fixed characters the vocabulary lacks as given."""
         unknown, decode = poems.rules.unknown, self.vocab.decode
         if not unknown:
@@ -70,7 +70,7 @@ class Decoder:
     def _advance(
         self,
         plan: Plan,
-        poems: _Poems,
+        poems: PartialPoems,
         steps: Sequence[Slot | None],
         sampling: Sampling,
         generator: torch.Generator,
@@ -97,7 +97,7 @@ class Decoder:
                 break
             self._step(poems, token)
 
-    def _step(self, poems: _Poems, token: torch.Tensor) -> None:
+    def _step(self, poems: PartialPoems, token: torch.Tensor) -> None:
         """Feed ``token`` to every row: the model's next logits and state.
 
         Twins that take the same token stay twins, with the same state; a model whose result
